@@ -1,0 +1,52 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// defaultFile is the dpc.hcl template; %s is the quoted node name.
+const defaultFile = `# dpc.hcl: configuration of this D-PC node, written by ` + "`dpc init`" + `.
+#
+# Settings are layered: built-in defaults, then this file, then the
+# environment (DPC_NODE_NAME, DPC_NODE_LISTEN, DPC_API_LISTEN), then flags.
+# Expressions may use ${home} (the DPC_HOME directory) and env("NAME") to read
+# an environment variable, e.g. api_key = env("OPENAI_API_KEY").
+
+node {
+  # name is shown to peers; your identity is the node key, not this name.
+  name = %s
+  # listen lists the host:port addresses peers connect to (default port 8888).
+  listen = ["0.0.0.0:8888", "[::]:8888"]
+}
+
+api {
+  # The local API and web UI. It must be a loopback address (127.0.0.0/8 or
+  # [::1]): it is for this machine only.
+  listen = "127.0.0.1:9999"
+}
+
+# plugin "<kind>" "<name>" enables the plugin binary dpc-plugin-<name>.
+# Kinds are transport, llm, backup and hub; names are unique across kinds.
+# A plugin runs only once it is pinned by sha256 in dpc.lock.hcl: run
+# ` + "`dpc plugin lock`" + ` after adding or upgrading one.
+# Plugin-specific options go in its config {} block; the plugin declares
+# which options exist and dpc checks them before starting it.
+# Set enabled = false to keep a block without running the plugin.
+plugin "backup" "file" {
+  enabled = true
+  config {
+    dir = "${home}/backups"
+  }
+}
+`
+
+// DefaultFileContent returns the commented dpc.hcl that `dpc init` writes
+// for a node called nodeName.
+func DefaultFileContent(nodeName string) []byte {
+	// TokensForValue quotes and escapes the name (quotes, newlines, "${").
+	name := hclwrite.TokensForValue(cty.StringVal(nodeName)).Bytes()
+	return fmt.Appendf(nil, defaultFile, name)
+}

@@ -1,0 +1,3 @@
+api {
+  listen = "localhost:9999"
+}

@@ -1,0 +1,2 @@
+node { name = "a" }
+node { name = "b" }

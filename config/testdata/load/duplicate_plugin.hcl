@@ -1,0 +1,5 @@
+plugin "backup" "file" {}
+
+plugin "backup" "file" {
+  enabled = false
+}

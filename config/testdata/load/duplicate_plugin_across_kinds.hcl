@@ -1,0 +1,2 @@
+plugin "hub" "dpc" {}
+plugin "transport" "dpc" {}

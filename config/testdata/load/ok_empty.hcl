@@ -1,0 +1,1 @@
+# Only comments: every value is a default.

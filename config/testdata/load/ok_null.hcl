@@ -1,0 +1,8 @@
+node {
+  name   = null
+  listen = null
+}
+
+plugin "backup" "file" {
+  enabled = null
+}

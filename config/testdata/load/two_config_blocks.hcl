@@ -1,0 +1,8 @@
+plugin "backup" "file" {
+  config {
+    dir = "/a"
+  }
+  config {
+    dir = "/b"
+  }
+}

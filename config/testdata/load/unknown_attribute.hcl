@@ -1,0 +1,3 @@
+node {
+  nmae = "Alice"
+}

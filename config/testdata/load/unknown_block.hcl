@@ -1,0 +1,5 @@
+nodes {
+  name = "Alice"
+}
+
+firewall {}

@@ -1,0 +1,4 @@
+plugin "backup" "file" {
+  path = "./dpc-plugin-file"
+  dir  = "/tmp"
+}

@@ -1,0 +1,3 @@
+plugin "backup" "file" {
+  enabled = "yes"
+}

@@ -1,0 +1,3 @@
+node {
+  listen = 5
+}

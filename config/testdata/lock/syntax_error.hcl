@@ -1,0 +1,3 @@
+plugin "backup" "file" {
+  version = "0.1.0
+}

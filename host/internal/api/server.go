@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/host/internal/plugins"
+)
+
+// NodeInfo is what GET /v1/node answers.
+type NodeInfo struct {
+	NodeID      string    `json:"node_id"`
+	Name        string    `json:"name"`
+	Version     string    `json:"version"`
+	Fingerprint string    `json:"fingerprint"`
+	Started     time.Time `json:"started"`
+}
+
+// PluginSource reports plugin state.
+type PluginSource interface {
+	Status() []plugins.Status
+	Events() []plugins.Event
+}
+
+// ServerOptions configures a Server.
+type ServerOptions struct {
+	Listen  string
+	Token   string
+	Logger  hclog.Logger
+	Node    NodeInfo
+	Plugins PluginSource
+}
+
+// Server is the local API server.
+type Server struct {
+	o    ServerOptions
+	http *http.Server
+	ln   net.Listener
+}
+
+// NewServer builds the server; Start binds it.
+func NewServer(o ServerOptions) *Server {
+	s := &Server{o: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Node) })
+	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Status()) })
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
+	s.http = &http.Server{Handler: s.auth(mux), ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: o.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	return s
+}
+
+// auth requires the bearer token on every request.
+func (s *Server) auth(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.o.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong API token (see api.token in the data directory)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Start binds the listen address and serves in the background. It returns
+// the bound address.
+func (s *Server) Start() (string, error) {
+	ln, err := net.Listen("tcp", s.o.Listen)
+	if err != nil {
+		return "", err
+	}
+	s.ln = ln
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.o.Logger.Error("local API stopped", "error", err)
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Shutdown stops serving, letting requests in flight finish.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+// isConnRefused tells "nothing listens there" from other failures.
+func isConnRefused(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "connection refused") || errors.Is(err, net.ErrClosed))
+}

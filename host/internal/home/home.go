@@ -1,0 +1,53 @@
+// Package home knows the layout of a node's data directory ($DPC_HOME):
+// every command finds its files through it, so the layout lives in one place.
+package home
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// EnvVar names the environment variable that selects the data directory.
+const EnvVar = "DPC_HOME"
+
+// Dir is a node's data directory.
+type Dir string
+
+// Resolve picks the data directory: the flag if given, else $DPC_HOME, else
+// ~/.dpc. The result is absolute.
+func Resolve(flag string) (Dir, error) {
+	p := flag
+	if p == "" {
+		p = os.Getenv(EnvVar)
+	}
+	if p == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no --home given, %s unset, and no user home directory: %w", EnvVar, err)
+		}
+		p = filepath.Join(h, ".dpc")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("data directory %q: %w", p, err)
+	}
+	return Dir(abs), nil
+}
+
+// ErrNotInitialized means the data directory has no identity yet.
+var ErrNotInitialized = errors.New("not initialized")
+
+// Paths inside the data directory.
+func (d Dir) String() string      { return string(d) }
+func (d Dir) Config() string      { return filepath.Join(string(d), "dpc.hcl") }
+func (d Dir) Lock() string        { return filepath.Join(string(d), "dpc.lock.hcl") }
+func (d Dir) Identity() string    { return filepath.Join(string(d), "identity") }
+func (d Dir) DB() string          { return filepath.Join(string(d), "db") }
+func (d Dir) Plugins() string     { return filepath.Join(string(d), "plugins") }
+func (d Dir) APIToken() string    { return filepath.Join(string(d), "api.token") }
+func (d Dir) APIAddress() string  { return filepath.Join(string(d), "api.addr") }
+func (d Dir) PluginData() string  { return filepath.Join(string(d), "plugin-data") }
+func (d Dir) Firewall() string    { return filepath.Join(string(d), "firewall.hcl") }
+func (d Dir) PersonalCtx() string { return filepath.Join(string(d), "personal.json") }

@@ -1,0 +1,120 @@
+// Package node runs the D-PC host daemon: it loads the identity, opens the
+// store, starts and supervises the configured plugins and serves the local
+// API until its context ends, then shuts everything down in reverse order.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/config"
+	"github.com/dpc-go/dpc/host/internal/api"
+	"github.com/dpc-go/dpc/host/internal/home"
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/plugins"
+	"github.com/dpc-go/dpc/host/internal/store"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// Options configures Run.
+type Options struct {
+	Home     home.Dir
+	Config   *config.Config
+	Logger   hclog.Logger
+	LogLevel hclog.Level
+	Version  string
+	// Policy overrides the plugin restart policy (zero: defaults).
+	Policy plugins.RestartPolicy
+	// Ready, if set, is called once the node is fully up.
+	Ready func(apiAddr string)
+}
+
+// shutdownTimeout bounds the graceful part of a shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// Run runs the node until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	id, err := identity.Load(o.Home.Identity())
+	if err != nil {
+		return err
+	}
+	lock, err := config.ReadLock(o.Home.Lock())
+	if err != nil {
+		return err
+	}
+	dirs := plugins.SearchDirs(o.Home.Plugins())
+	specs, err := plugins.ResolveSpecs(o.Config, lock, plugins.Discover(dirs, log.Named("plugins")), dirs)
+	if err != nil {
+		return err
+	}
+
+	st, err := store.Open(store.Options{Dir: o.Home.DB(), Logger: log.Named("store")})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "error", err)
+		}
+	}()
+
+	mgr := plugins.NewManager(plugins.ManagerOptions{
+		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(),
+		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
+		Identity: sdk.HostIdentity{
+			NodeID: id.NodeID, PublicKeyPEM: string(id.PublicKeyPEM), CertificatePEM: string(id.CertificatePEM),
+			DisplayName: o.Config.Node.Name, EnvelopePublicKey: id.EnvelopeKey.PublicKey().Bytes(),
+			EnvelopeBinding: id.EnvelopeBinding,
+		},
+	})
+	if err := mgr.Start(ctx, specs); err != nil {
+		return err
+	}
+	stopCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	}
+	defer func() {
+		sctx, cancel := stopCtx()
+		defer cancel()
+		mgr.Stop(sctx)
+	}()
+
+	token, err := api.EnsureToken(o.Home.APIToken())
+	if err != nil {
+		return err
+	}
+	srv := api.NewServer(api.ServerOptions{
+		Listen: o.Config.API.Listen, Token: token, Logger: log.Named("api"), Plugins: mgr,
+		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
+			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
+	})
+	addr, err := srv.Start()
+	if err != nil {
+		return fmt.Errorf("local API on %s: %w (is another dpc running? use --api to pick another address)", o.Config.API.Listen, err)
+	}
+	if err := api.WriteAddress(o.Home.APIAddress(), addr); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := stopCtx()
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		if err := os.Remove(o.Home.APIAddress()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			log.Warn("removing the API address file", "error", err)
+		}
+	}()
+
+	log.Info("node running", "node_id", id.NodeID, "api", addr, "plugins", len(specs))
+	if o.Ready != nil {
+		o.Ready(addr)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}

@@ -1,0 +1,118 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// signingPurposes lists, per kind, what a plugin may ask the host to sign.
+// Everything else is refused: a plugin can never get a signature usable for
+// another protocol or purpose.
+var signingPurposes = map[sdk.Kind][]string{
+	sdk.KindHub: {sdk.PurposeHubLogin},
+}
+
+// hostService is the sdk.Host one plugin calls back into.
+type hostService struct {
+	m    *Manager
+	self string
+	kind sdk.Kind
+	log  hclog.Logger
+}
+
+var _ sdk.Host = (*hostService)(nil)
+
+func (h *hostService) Sign(_ context.Context, purpose string, data []byte) (sdk.Signature, error) {
+	if !slices.Contains(signingPurposes[h.kind], purpose) {
+		h.log.Warn("refused a signing request", "purpose", purpose)
+		return sdk.Signature{}, fmt.Errorf("%w: a %s plugin may not request signatures for %q", sdk.ErrPermissionDenied, h.kind, purpose)
+	}
+	sig, alg, signed, err := h.m.o.Signer.SignDomain(purpose, data)
+	if err != nil {
+		return sdk.Signature{}, err
+	}
+	return sdk.Signature{Signature: sig, Algorithm: alg, SignedMessage: signed}, nil
+}
+
+func (h *hostService) Identity(context.Context) (sdk.HostIdentity, error) { return h.m.o.Identity, nil }
+
+func (h *hostService) RouteSignal(ctx context.Context, s sdk.Signal) error {
+	s.From = h.self // the host, not the plugin, says who sent it
+	target, ok := h.m.Client(s.To)
+	if !ok {
+		return fmt.Errorf("%w: %w %q", sdk.ErrNotFound, ErrUnknownPlugin, s.To)
+	}
+	return target.HandleSignal(ctx, s)
+}
+
+func (h *hostService) EmitEvent(_ context.Context, e sdk.Event) error {
+	args := []any{"type", e.Type}
+	for k, v := range e.Attributes {
+		args = append(args, k, v)
+	}
+	switch e.Level {
+	case sdk.EventError:
+		h.log.Error(e.Message, args...)
+	case sdk.EventWarning:
+		h.log.Warn(e.Message, args...)
+	default:
+		h.log.Info(e.Message, args...)
+	}
+	h.m.events.add(Event{Time: time.Now(), Plugin: h.self, Type: e.Type, Level: levelName(e.Level), Message: e.Message, Attributes: e.Attributes})
+	return nil
+}
+
+func levelName(l sdk.EventLevel) string {
+	switch l {
+	case sdk.EventError:
+		return "error"
+	case sdk.EventWarning:
+		return "warning"
+	default:
+		return "info"
+	}
+}
+
+// Event is something a plugin reported to the user.
+type Event struct {
+	Time       time.Time         `json:"time"`
+	Plugin     string            `json:"plugin"`
+	Type       string            `json:"type"`
+	Level      string            `json:"level"`
+	Message    string            `json:"message"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// eventLogSize is how many recent events the host keeps in memory.
+const eventLogSize = 200
+
+// eventLog is a bounded ring of recent events.
+type eventLog struct {
+	mu  sync.Mutex
+	buf []Event
+	max int
+}
+
+func newEventLog(max int) *eventLog { return &eventLog{max: max} }
+
+func (l *eventLog) add(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) == l.max {
+		l.buf = l.buf[1:]
+	}
+	l.buf = append(l.buf, e)
+}
+
+func (l *eventLog) list() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.buf)
+}

@@ -1,0 +1,187 @@
+package plugins
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// envAllowList names the host environment variables a plugin may see. The
+// rest (tokens, keys, DPC_* settings) stays in the host.
+var envAllowList = []string{
+	"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ",
+	"SSL_CERT_FILE", "SSL_CERT_DIR",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+}
+
+// pluginEnv is the environment a plugin process starts with.
+func pluginEnv(logLevel hclog.Level) []string {
+	var env []string
+	for _, k := range envAllowList {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, "DPC_PLUGIN_LOG_LEVEL="+logLevel.String())
+}
+
+// startTimeout bounds exec + handshake of a plugin.
+const startTimeout = 30 * time.Second
+
+// maxMessageSize matches the limit plugins built with the SDK accept.
+const maxMessageSize = 16 << 20
+
+// Instance is one running plugin process.
+type Instance struct {
+	Binary     Binary
+	SHA256     string
+	Client     *sdk.PluginClient
+	APIVersion int
+	PID        int
+
+	proc *plugin.Client
+}
+
+// Exited reports whether the process has exited.
+func (i *Instance) Exited() bool { return i.proc.Exited() }
+
+// Stop asks the plugin to shut down, then ends the process (go-plugin waits
+// briefly for a graceful exit before killing it).
+func (i *Instance) Stop(ctx context.Context) {
+	if !i.proc.Exited() {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_ = i.Client.Shutdown(sctx)
+		cancel()
+	}
+	i.proc.Kill()
+}
+
+// LaunchOptions says what to start and how.
+type LaunchOptions struct {
+	Binary Binary
+	// SHA256 is the pinned digest (hex); go-plugin checks it again at exec.
+	SHA256   string
+	Logger   hclog.Logger
+	LogLevel hclog.Level
+}
+
+// Launch verifies, starts and fingerprints a plugin. The caller owns the
+// returned Instance and must Stop it.
+func Launch(ctx context.Context, o LaunchOptions) (*Instance, error) {
+	// Check up front for a clear message; SecureConfig re-checks at exec.
+	got, err := FileSHA256(o.Binary.Path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w: %v", o.Binary.Name, ErrNotFound, err)
+	}
+	if got != o.SHA256 {
+		return nil, mismatchError(o.Binary, o.SHA256, got)
+	}
+	return launchPinned(ctx, o)
+}
+
+// mismatchError explains a checksum mismatch and what to do about it.
+func mismatchError(b Binary, want, got string) error {
+	return fmt.Errorf("plugin %s: %w: %s has sha256 %s but dpc.lock.hcl pins %s; refusing to run it. "+
+		"If you replaced it on purpose, review the new binary and run `dpc plugin lock`", b.Name, ErrChecksumMismatch, b.Path, got, want)
+}
+
+// launchPinned starts the binary with go-plugin checking the pinned digest at
+// exec time; it has no pre-check of its own.
+func launchPinned(ctx context.Context, o LaunchOptions) (*Instance, error) {
+	sum, err := hex.DecodeString(o.SHA256)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("plugin %s: pinned sha256 %q is not 64 hex characters", o.Binary.Name, o.SHA256)
+	}
+	cmd := exec.Command(o.Binary.Path)
+	cmd.Env = pluginEnv(o.LogLevel)
+	// The kernel kills the plugin if the host dies, even by SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	proc := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.HostPluginSets(),
+		Cmd:              cmd,
+		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		StartTimeout:     startTimeout,
+		Logger:           o.Logger,
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize))},
+	})
+	rpc, err := proc.Client()
+	if err != nil {
+		proc.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, fmt.Errorf("plugin %s: %w: %s changed after it was checked; refusing to run it", o.Binary.Name, ErrChecksumMismatch, o.Binary.Path)
+		}
+		return nil, fmt.Errorf("plugin %s: starting %s: %w", o.Binary.Name, o.Binary.Path, err)
+	}
+	inst := &Instance{Binary: o.Binary, SHA256: o.SHA256, APIVersion: proc.NegotiatedVersion(), proc: proc}
+	if rc := proc.ReattachConfig(); rc != nil {
+		inst.PID = rc.Pid
+	}
+	pc, err := sdk.DispensePlugin(ctx, rpc)
+	if err != nil {
+		proc.Kill()
+		return nil, fmt.Errorf("plugin %s: %w", o.Binary.Name, err)
+	}
+	inst.Client = pc
+	if err := checkInfo(o.Binary, pc.Info, inst.APIVersion); err != nil {
+		proc.Kill()
+		return nil, err
+	}
+	return inst, nil
+}
+
+// checkInfo makes sure the plugin is what its file name says and speaks the
+// negotiated API version.
+func checkInfo(b Binary, info sdk.Info, negotiated int) error {
+	if info.Name != b.Name {
+		return fmt.Errorf("plugin %s: %w: %s reports the name %q", b.Name, ErrIncompatible, b.Path, info.Name)
+	}
+	if !slices.Contains(info.APIVersions, negotiated) {
+		return fmt.Errorf("plugin %s: %w: negotiated API version %d, plugin supports %s", b.Name, ErrIncompatible,
+			negotiated, joinInts(info.APIVersions))
+	}
+	return nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// Fingerprint starts a binary that is not pinned yet, pinned to the digest
+// read just now (so it cannot be swapped between hashing and exec), and
+// returns that digest and what the plugin says it is. `dpc plugin lock`
+// uses it; the operator is vouching for the binary by running that command.
+func Fingerprint(ctx context.Context, b Binary, logger hclog.Logger) (string, sdk.Info, error) {
+	sum, err := FileSHA256(b.Path)
+	if err != nil {
+		return "", sdk.Info{}, fmt.Errorf("plugin %s: %w", b.Name, err)
+	}
+	inst, err := launchPinned(ctx, LaunchOptions{Binary: b, SHA256: sum, Logger: logger, LogLevel: hclog.Warn})
+	if err != nil {
+		return "", sdk.Info{}, err
+	}
+	defer inst.Stop(ctx)
+	return sum, inst.Client.Info, nil
+}

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+)
+
+// SchemaVersion is the version of the key space this code reads and writes.
+const SchemaVersion = 1
+
+// SchemaVersionKey holds the decimal schema version of the database.
+const SchemaVersionKey = "meta/schema_version"
+
+// Options configures Open.
+type Options struct {
+	// Dir is the database directory; created with mode 0700 if missing.
+	// Ignored when InMemory is set.
+	Dir string
+	// Logger receives badger's log, as a sub-logger named "store".
+	// nil discards it.
+	Logger hclog.Logger
+	// InMemory keeps everything in memory (for tests); nothing is written to disk.
+	InMemory bool
+}
+
+// Store is an open database. It is safe for concurrent use.
+type Store struct {
+	db  *badger.DB
+	dir string
+
+	mu     sync.RWMutex // held for reading by operations, for writing by Close
+	closed bool
+}
+
+// Open opens (or creates) the database described by o and checks its schema
+// version.
+func Open(o Options) (*Store, error) {
+	logger := o.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	logger = logger.Named("store")
+
+	var opts badger.Options
+	if o.InMemory {
+		opts = badger.DefaultOptions("").WithInMemory(true)
+	} else {
+		if o.Dir == "" {
+			return nil, errors.New("open store: no directory given")
+		}
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		opts = badger.DefaultOptions(o.Dir)
+	}
+	opts = opts.
+		WithLogger(badgerLogger{logger}).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
+		WithIndexCacheSize(8 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(4).
+		WithNumCompactors(2).
+		WithBaseTableSize(2 << 20).
+		WithMetricsEnabled(false).
+		WithSyncWrites(true)
+
+	db, err := badger.Open(opts)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("%w: another dpc process seems to use %s (stop it first): %w", ErrLocked, o.Dir, err)
+		}
+		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
+	}
+	s := &Store{db: db, dir: o.Dir}
+	if err := s.checkSchema(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkSchema writes the schema version into a new database and refuses a
+// database written by a newer version.
+func (s *Store) checkSchema() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(SchemaVersionKey))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set([]byte(SchemaVersionKey), []byte(strconv.Itoa(SchemaVersion)))
+		}
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		raw, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		v, err := strconv.Atoi(string(raw))
+		if err != nil || v < 1 {
+			return fmt.Errorf("%w: %s = %q in %s", ErrCorruptSchema, SchemaVersionKey, raw, s.where())
+		}
+		if v > SchemaVersion {
+			return fmt.Errorf("%w: the database in %s has schema version %d, this dpc supports up to %d; "+
+				"upgrade dpc (the database was written by a newer version and is left untouched)",
+				ErrSchemaTooNew, s.where(), v, SchemaVersion)
+		}
+		// v < SchemaVersion: migrations go here when SchemaVersion grows.
+		return nil
+	})
+}
+
+func (s *Store) where() string {
+	if s.dir == "" {
+		return "memory"
+	}
+	return s.dir
+}
+
+// Close flushes and closes the database. Calling it again returns nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.where(), err)
+	}
+	return nil
+}
+
+// DB returns the underlying badger database, for transactions and batches
+// that span several keys. It must not be closed directly; use Close.
+func (s *Store) DB() *badger.DB { return s.db }
+
+// Get returns a copy of the value stored under key, or ErrNotFound.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	var val []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		val, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("get %q: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %q: %w", key, err)
+	}
+	return val, nil
+}
+
+// Set stores value under key. When it returns nil the write is on disk.
+func (s *Store) Set(key, value []byte) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) }); err != nil {
+		return fmt.Errorf("set %q: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes key; deleting a missing key is not an error.
+func (s *Store) Delete(key []byte) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(key) }); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// Iterate calls fn for every key that starts with prefix, in key order, from
+// one consistent snapshot. key and value are copies fn may keep. An error
+// from fn stops the iteration and is returned as is.
+func (s *Store) Iterate(prefix []byte, fn func(key, value []byte) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	var fnErr error
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefix
+		opts.PrefetchSize = 64
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			val, err := item.ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("read %q: %w", item.Key(), err)
+			}
+			if err := fn(item.KeyCopy(nil), val); err != nil {
+				fnErr = err
+				return err
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("iterate %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// badgerLogger adapts hclog to badger's Logger; badger's INFO is chatty and
+// goes to DEBUG, its DEBUG to TRACE.
+type badgerLogger struct{ l hclog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(msg(f, a)) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(msg(f, a)) }
+func (b badgerLogger) Infof(f string, a ...any) {
+	if b.l.IsDebug() {
+		b.l.Debug(msg(f, a))
+	}
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	if b.l.IsTrace() {
+		b.l.Trace(msg(f, a))
+	}
+}
+
+func msg(f string, a []any) string { return strings.TrimSpace(fmt.Sprintf(f, a...)) }

@@ -1,0 +1,105 @@
+package sdk
+
+import (
+	"context"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// APIVersion is the plugin API major this SDK speaks. The host and plugin
+// negotiate it at launch; a breaking contract change gets a new major.
+const APIVersion = 1
+
+// Kind is what a plugin does.
+type Kind string
+
+// The plugin kinds.
+const (
+	KindTransport Kind = "transport"
+	KindLLM       Kind = "llm"
+	KindBackup    Kind = "backup"
+	KindHub       Kind = "hub"
+)
+
+// Kinds lists every plugin kind, in a stable order.
+var Kinds = []Kind{KindTransport, KindLLM, KindBackup, KindHub}
+
+// Info describes a plugin. The SDK fills in Kind, APIVersions and SDKVersion.
+type Info struct {
+	// Name is the plugin's short name, the <name> in dpc-plugin-<name>.
+	Name string
+	// Version is the plugin's own semantic version, e.g. "0.3.1".
+	Version string
+	// Description is one line shown by `dpc plugin list`.
+	Description string
+	// Capabilities names optional, kind-specific features.
+	Capabilities []string
+
+	Kind        Kind
+	APIVersions []int
+	SDKVersion  string
+}
+
+// Plugin is the part every plugin implements, whatever its kind. A plugin's
+// zero value and constructor must have no side effects: the work starts in
+// Configure, and Shutdown must cope with a Configure that failed halfway.
+type Plugin interface {
+	Info() Info
+	// Configure is called once after launch, and again after every restart.
+	Configure(ctx context.Context, req ConfigureRequest) error
+	// Shutdown releases everything; the process exits right after.
+	Shutdown(ctx context.Context) error
+}
+
+// ConfigureRequest is what the host hands a plugin at configure time.
+type ConfigureRequest struct {
+	// Config is the decoded `config { … }` block: a pointer of the type
+	// Configurable.DefaultConfig returns, defaults filled in, then the user's
+	// values on top. Nil for plugins that are not Configurable. (A host-side
+	// caller may also pass raw JSON as json.RawMessage.)
+	Config any
+	// Host reaches back into the host: signatures, identity, signals, events.
+	Host Host
+	// NodeID is the host's verified node_id.
+	NodeID string
+	// DataDir is a directory reserved for this plugin's own state.
+	DataDir string
+	// APIVersion is the negotiated plugin API major.
+	APIVersion int
+	// Logger is named after the plugin; its output lands in the host's log.
+	Logger hclog.Logger
+}
+
+// Configurable is implemented by plugins that take configuration.
+type Configurable interface {
+	// DefaultConfig returns a pointer to a new config struct with defaults
+	// filled in. Fields with `hcl:"name"` tags are required attributes,
+	// `hcl:"name,optional"` optional ones, `hcl:"name,block"` nested blocks;
+	// a `help:"…"` tag documents a field and `sensitive:"true"` keeps its
+	// value out of logs. If the struct has a `Validate() error` method, it is
+	// called after decoding.
+	DefaultConfig() any
+}
+
+// Pinger is implemented by plugins with a deeper health check than "the
+// process answers". The host calls it periodically.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// SignalHandler is implemented by plugins that accept signals routed by the
+// host from other plugins (e.g. WebRTC offers received by a hub connector).
+type SignalHandler interface {
+	HandleSignal(ctx context.Context, s Signal) error
+}
+
+// Signal is an opaque message between two plugins of one host.
+type Signal struct {
+	// From is "<kind>/<name>" of the sender, set by the host.
+	From string
+	// To is "<kind>/<name>" of the target plugin.
+	To         string
+	Type       string
+	Payload    []byte
+	PeerNodeID string
+}

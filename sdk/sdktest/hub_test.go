@@ -1,0 +1,377 @@
+package sdktest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/sdktest"
+)
+
+// binary is a payload with bytes that text encodings mangle.
+var binary = []byte{0x00, 0xff, 0x10, 0x00, '{', 0xc3, 0x28, '\n'}
+
+// sameTime compares times at the wire's millisecond precision.
+func sameTime(want, got time.Time) bool {
+	if want.IsZero() || got.IsZero() {
+		return want.IsZero() == got.IsZero()
+	}
+	return want.Truncate(time.Millisecond).Equal(got)
+}
+
+func newHub(t *testing.T, m *mockHub) sdk.Hub {
+	t.Helper()
+	h := sdktest.New(t, m)
+	if err := h.Configure(t, nil); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	return h.Client.Hub
+}
+
+func TestHubWire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	when := time.Date(2026, 11, 22, 10, 30, 15, 123456789, time.UTC)
+
+	tests := map[string]struct {
+		mock  *mockHub
+		check func(t *testing.T, hub sdk.Hub)
+	}{
+		"login carries node id and expiry": {
+			mock: &mockHub{LoginF: func(context.Context) (sdk.LoginResult, error) {
+				return sdk.LoginResult{NodeID: sdktest.TestNodeID, Expires: when}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.Login(ctx)
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				if got.NodeID != sdktest.TestNodeID || !sameTime(when, got.Expires) {
+					t.Errorf("want %s expiring %v, got %s expiring %v", sdktest.TestNodeID, when, got.NodeID, got.Expires)
+				}
+			},
+		},
+		"login zero expiry stays zero": {
+			mock: &mockHub{LoginF: func(context.Context) (sdk.LoginResult, error) {
+				return sdk.LoginResult{NodeID: "n"}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.Login(ctx)
+				if err != nil || !got.Expires.IsZero() {
+					t.Errorf("want a zero expiry, got %v (err %v)", got.Expires, err)
+				}
+			},
+		},
+		"logout": {
+			mock: &mockHub{LogoutF: func(context.Context) error { return nil }},
+			check: func(t *testing.T, hub sdk.Hub) {
+				if err := hub.Logout(ctx); err != nil {
+					t.Errorf("want no error, got %v", err)
+				}
+			},
+		},
+		"publish presence carries bytes": {
+			mock: &mockHub{PublishPresenceF: func(_ context.Context, p sdk.Presence) error {
+				want := sdk.Presence{Status: "away", URIs: []string{"dpc://a:1", "dpc://[::1]:2"}, ProfileJSON: binary}
+				if p.Status != want.Status || !slices.Equal(p.URIs, want.URIs) || !bytes.Equal(p.ProfileJSON, want.ProfileJSON) {
+					return fmt.Errorf("%w: want %+v, got %+v", sdk.ErrInvalidArgument, want, p)
+				}
+				return nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				err := hub.PublishPresence(ctx, sdk.Presence{Status: "away", URIs: []string{"dpc://a:1", "dpc://[::1]:2"}, ProfileJSON: binary})
+				if err != nil {
+					t.Errorf("want the plugin to see the presence intact, got %v", err)
+				}
+			},
+		},
+		"lookup peer": {
+			mock: &mockHub{LookupPeerF: func(_ context.Context, id string) (sdk.PeerRecord, error) {
+				return sdk.PeerRecord{NodeID: id, Online: true, URIs: []string{"dpc://x:1"}, ProfileJSON: binary,
+					LastSeen: when, CertificatePEM: "-----BEGIN CERTIFICATE-----"}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.LookupPeer(ctx, "dpc-node-abc")
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				if got.NodeID != "dpc-node-abc" || !got.Online || !slices.Equal(got.URIs, []string{"dpc://x:1"}) ||
+					!bytes.Equal(got.ProfileJSON, binary) || !sameTime(when, got.LastSeen) ||
+					got.CertificatePEM != "-----BEGIN CERTIFICATE-----" {
+					t.Errorf("want the record as sent, got %+v", got)
+				}
+			},
+		},
+		"lookup of a missing peer is ErrNotFound": {
+			mock: &mockHub{LookupPeerF: func(_ context.Context, id string) (sdk.PeerRecord, error) {
+				return sdk.PeerRecord{}, fmt.Errorf("%w: peer %s", sdk.ErrNotFound, id)
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				_, err := hub.LookupPeer(ctx, "dpc-node-gone")
+				if !errors.Is(err, sdk.ErrNotFound) || !strings.Contains(err.Error(), "dpc-node-gone") {
+					t.Errorf("want sdk.ErrNotFound naming the peer, got %v", err)
+				}
+			},
+		},
+		"search peers passes query and limit": {
+			mock: &mockHub{SearchPeersF: func(_ context.Context, q string, limit int) ([]sdk.PeerRecord, error) {
+				var out []sdk.PeerRecord
+				for i := range limit {
+					out = append(out, sdk.PeerRecord{NodeID: fmt.Sprintf("%s-%d", q, i)})
+				}
+				return out, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.SearchPeers(ctx, "alice", 3)
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				var ids []string
+				for _, p := range got {
+					ids = append(ids, p.NodeID)
+					if !p.LastSeen.IsZero() {
+						t.Errorf("want a zero LastSeen for %s, got %v", p.NodeID, p.LastSeen)
+					}
+				}
+				if want := []string{"alice-0", "alice-1", "alice-2"}; !slices.Equal(ids, want) {
+					t.Errorf("want %v, got %v", want, ids)
+				}
+			},
+		},
+		"send signal carries bytes": {
+			mock: &mockHub{SendSignalF: func(_ context.Context, s sdk.OutgoingSignal) error {
+				if s.TargetNodeID != "dpc-node-b" || s.Type != "webrtc-offer" || !bytes.Equal(s.Payload, binary) {
+					return fmt.Errorf("%w: got %+v", sdk.ErrInvalidArgument, s)
+				}
+				return nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				err := hub.SendSignal(ctx, sdk.OutgoingSignal{TargetNodeID: "dpc-node-b", Type: "webrtc-offer", Payload: binary})
+				if err != nil {
+					t.Errorf("want the plugin to see the signal intact, got %v", err)
+				}
+			},
+		},
+		"ice servers": {
+			mock: &mockHub{IceServersF: func(context.Context) ([]sdk.IceServer, error) {
+				return []sdk.IceServer{
+					{URLs: []string{"stun:stun.example.org:3478"}},
+					{URLs: []string{"turn:t.example.org", "turns:t.example.org:443"}, Username: "u", Credential: "c", Expires: when},
+				}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.IceServers(ctx)
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				if len(got) != 2 || !slices.Equal(got[0].URLs, []string{"stun:stun.example.org:3478"}) || !got[0].Expires.IsZero() ||
+					len(got[1].URLs) != 2 || got[1].Username != "u" || got[1].Credential != "c" || !sameTime(when, got[1].Expires) {
+					t.Errorf("want the two servers as sent, got %+v", got)
+				}
+			},
+		},
+		"mailbox put: bytes and ttl in whole seconds": {
+			mock: &mockHub{MailboxPutF: func(_ context.Context, m sdk.MailboxPut) (string, error) {
+				if m.RecipientNodeID != "dpc-node-c" || !bytes.Equal(m.Envelope, binary) || m.TTL != 90*time.Second {
+					return "", fmt.Errorf("%w: got %+v", sdk.ErrInvalidArgument, m)
+				}
+				return "env-1", nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				id, err := hub.MailboxPut(ctx, sdk.MailboxPut{RecipientNodeID: "dpc-node-c", Envelope: binary, TTL: 90*time.Second + 400*time.Millisecond})
+				if err != nil || id != "env-1" {
+					t.Errorf("want id env-1, got %q (err %v)", id, err)
+				}
+			},
+		},
+		"mailbox fetch": {
+			mock: &mockHub{MailboxFetchF: func(_ context.Context, limit int) ([]sdk.MailboxEnvelope, error) {
+				if limit != 2 {
+					return nil, fmt.Errorf("%w: limit %d", sdk.ErrInvalidArgument, limit)
+				}
+				return []sdk.MailboxEnvelope{{ID: "e1", Envelope: binary, Received: when}, {ID: "e2", Envelope: []byte{}}}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.MailboxFetch(ctx, 2)
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				if len(got) != 2 || got[0].ID != "e1" || !bytes.Equal(got[0].Envelope, binary) || !sameTime(when, got[0].Received) ||
+					got[1].ID != "e2" || len(got[1].Envelope) != 0 || !got[1].Received.IsZero() {
+					t.Errorf("want the two envelopes as sent, got %+v", got)
+				}
+			},
+		},
+		"mailbox fetch of an empty mailbox": {
+			mock: &mockHub{MailboxFetchF: func(context.Context, int) ([]sdk.MailboxEnvelope, error) { return nil, nil }},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.MailboxFetch(ctx, 10)
+				if err != nil || len(got) != 0 {
+					t.Errorf("want no envelopes, got %+v (err %v)", got, err)
+				}
+			},
+		},
+		"mailbox ack": {
+			mock: &mockHub{MailboxAckF: func(_ context.Context, ids []string) error {
+				if !slices.Equal(ids, []string{"e1", "e2"}) {
+					return fmt.Errorf("%w: ids %v", sdk.ErrInvalidArgument, ids)
+				}
+				return nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				if err := hub.MailboxAck(ctx, []string{"e1", "e2"}); err != nil {
+					t.Errorf("want no error, got %v", err)
+				}
+			},
+		},
+		"a method the plugin leaves out is ErrUnsupported": {
+			mock: &mockHub{},
+			check: func(t *testing.T, hub sdk.Hub) {
+				if _, err := hub.IceServers(ctx); !errors.Is(err, sdk.ErrUnsupported) {
+					t.Errorf("want sdk.ErrUnsupported, got %v", err)
+				}
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tc.check(t, newHub(t, tc.mock))
+		})
+	}
+}
+
+func TestHubSignalsStream(t *testing.T) {
+	t.Parallel()
+	want := []sdk.IncomingSignal{
+		{SenderNodeID: "dpc-node-a", Type: "offer", Payload: binary},
+		{SenderNodeID: "dpc-node-b", Type: "answer", Payload: []byte("{}")},
+		{SenderNodeID: "dpc-node-c", Type: "candidate"},
+	}
+	errStop := errors.New("stop")
+
+	tests := map[string]struct {
+		// stopAfter is how many signals the host's callback takes before it
+		// returns errStop; 0 means it never stops.
+		stopAfter int
+		// pluginEnds makes the plugin return after sending, rather than
+		// waiting for the host to go away.
+		pluginEnds bool
+		wantErr    error
+		wantCount  int
+	}{
+		"plugin ends the stream": {pluginEnds: true, wantCount: 3},
+		"host stops after two":   {stopAfter: 2, wantErr: errStop, wantCount: 2},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pluginDone := make(chan error, 1)
+			hub := newHub(t, &mockHub{SignalsF: func(ctx context.Context, fn func(sdk.IncomingSignal) error) error {
+				for _, s := range want {
+					if err := fn(s); err != nil {
+						pluginDone <- err
+						return err
+					}
+				}
+				if tc.pluginEnds {
+					pluginDone <- nil
+					return nil
+				}
+				<-ctx.Done()
+				pluginDone <- ctx.Err()
+				return ctx.Err()
+			}})
+			var got []sdk.IncomingSignal
+			err := hub.Signals(context.Background(), func(s sdk.IncomingSignal) error {
+				got = append(got, s)
+				if len(got) == tc.stopAfter {
+					return errStop
+				}
+				return nil
+			})
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("want error %v, got %v", tc.wantErr, err)
+			}
+			if len(got) != tc.wantCount {
+				t.Fatalf("want %d signals, got %d: %+v", tc.wantCount, len(got), got)
+			}
+			for i, s := range got {
+				if s.SenderNodeID != want[i].SenderNodeID || s.Type != want[i].Type || !bytes.Equal(s.Payload, want[i].Payload) {
+					t.Errorf("signal %d: want %+v, got %+v", i, want[i], s)
+				}
+			}
+			select {
+			case <-pluginDone:
+			case <-time.After(10 * time.Second):
+				t.Errorf("want the plugin's Signals to end once the host stops listening, still running")
+			}
+		})
+	}
+}
+
+func TestHubSignalsCancelledByContext(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	hub := newHub(t, &mockHub{SignalsF: func(ctx context.Context, fn func(sdk.IncomingSignal) error) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	err := hub.Signals(ctx, func(sdk.IncomingSignal) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("want context.Canceled, got %v", err)
+	}
+}
+
+func TestErrorsCrossTheWire(t *testing.T) {
+	t.Parallel()
+	plain := errors.New("some backend hiccup")
+	tests := map[string]struct {
+		pluginErr error
+		want      error
+	}{
+		"not found":         {pluginErr: fmt.Errorf("%w: x", sdk.ErrNotFound), want: sdk.ErrNotFound},
+		"not configured":    {pluginErr: sdk.ErrNotConfigured, want: sdk.ErrNotConfigured},
+		"unsupported":       {pluginErr: fmt.Errorf("%w: x", sdk.ErrUnsupported), want: sdk.ErrUnsupported},
+		"permission denied": {pluginErr: fmt.Errorf("%w: x", sdk.ErrPermissionDenied), want: sdk.ErrPermissionDenied},
+		"invalid argument":  {pluginErr: fmt.Errorf("%w: x", sdk.ErrInvalidArgument), want: sdk.ErrInvalidArgument},
+		"unavailable":       {pluginErr: fmt.Errorf("%w: x", sdk.ErrUnavailable), want: sdk.ErrUnavailable},
+		"deadline exceeded": {pluginErr: fmt.Errorf("hub: %w", context.DeadlineExceeded), want: context.DeadlineExceeded},
+		"doubly wrapped":    {pluginErr: fmt.Errorf("logout: %w", fmt.Errorf("%w: x", sdk.ErrUnavailable)), want: sdk.ErrUnavailable},
+		"plain error":       {pluginErr: plain, want: nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			hub := newHub(t, &mockHub{LogoutF: func(context.Context) error { return tc.pluginErr }})
+			err := hub.Logout(context.Background())
+			if err == nil {
+				t.Fatalf("want an error, got nil")
+			}
+			if err.Error() != tc.pluginErr.Error() {
+				t.Errorf("want the message %q, got %q", tc.pluginErr.Error(), err.Error())
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("want errors.Is(err, %v), got %v", tc.want, err)
+			}
+			for _, s := range []error{sdk.ErrNotFound, sdk.ErrNotConfigured, sdk.ErrUnsupported, sdk.ErrPermissionDenied,
+				sdk.ErrInvalidArgument, sdk.ErrUnavailable} {
+				if s != tc.want && errors.Is(err, s) {
+					t.Errorf("want err not to match %v, got a match: %v", s, err)
+				}
+			}
+		})
+	}
+}
