@@ -39,7 +39,8 @@ test:
 
 ## bench: plugin-boundary latency/throughput vs in-process, and cold start
 bench:
-	cd host && $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/plugins/
+	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
+	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
 
 ## proto: regenerate the Go code of the wire contracts (needs protoc)
 proto:

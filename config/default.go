@@ -35,7 +35,7 @@ api {
 # Plugin-specific options go in its config {} block; the plugin declares
 # which options exist and dpc checks them before starting it.
 # Set enabled = false to keep a block without running the plugin.
-plugin "backup" "file" {
+plugin "backup" "backup-file" {
   enabled = true
   config {
     dir = "${home}/backups"

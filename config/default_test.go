@@ -28,8 +28,8 @@ func TestDefaultFileContent(t *testing.T) {
 			if want := "127.0.0.1:9999"; c.API.Listen != want {
 				t.Errorf("want api listen %q, got %q", want, c.API.Listen)
 			}
-			if len(c.Plugins) != 1 || c.Plugins[0].ID() != "backup/file" || !c.Plugins[0].Enabled {
-				t.Fatalf("want one enabled backup/file plugin, got %+v", c.Plugins)
+			if len(c.Plugins) != 1 || c.Plugins[0].ID() != "backup/backup-file" || !c.Plugins[0].Enabled {
+				t.Fatalf("want one enabled backup/backup-file plugin, got %+v", c.Plugins)
 			}
 			schema := &basev1.Schema{Attributes: []*basev1.Attribute{{Name: "dir", Type: []byte(`"string"`), Required: true}}}
 			got, err := ValidatePluginConfig(c.Plugins[0], schema, c.EvalContext())

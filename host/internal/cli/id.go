@@ -16,11 +16,7 @@ func newIDCmd(g *globals) *cobra.Command {
 		Short: "Show this node's id, dpc:// addresses and fingerprint",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.dir()
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(d, nil, nil)
+			d, cfg, err := g.load(nil, nil)
 			if err != nil {
 				return err
 			}

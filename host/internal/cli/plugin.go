@@ -104,14 +104,12 @@ type check struct {
 	problem string
 }
 
-func verifyAll(d home.Dir, bins []plugins.Binary) ([]check, error) {
-	lock, err := config.ReadLock(d.Lock())
-	if err != nil {
-		return nil, err
-	}
+// verifyAll hashes every binary and compares it with its pin.
+func verifyAll(d home.Dir, lock *config.Lock, bins []plugins.Binary) []check {
 	var out []check
 	for _, b := range bins {
 		c := check{bin: b}
+		var err error
 		c.entry, c.pinned = lock.Find(b.Name)
 		c.sha, err = plugins.FileSHA256(b.Path)
 		switch {
@@ -124,7 +122,7 @@ func verifyAll(d home.Dir, bins []plugins.Binary) ([]check, error) {
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out
 }
 
 func newPluginVerifyCmd(g *globals) *cobra.Command {
@@ -136,15 +134,16 @@ non-zero, naming each plugin at fault, if any binary is unpinned or does not
 match, or if a plugin enabled in dpc.hcl has no binary or no pin.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.dir()
+			d, cfg, err := g.load(nil, nil)
+			if err != nil {
+				return err
+			}
+			lock, err := config.ReadLock(d.Lock())
 			if err != nil {
 				return err
 			}
 			bins, dirs := g.found(d)
-			checks, err := verifyAll(d, bins)
-			if err != nil {
-				return err
-			}
+			checks := verifyAll(d, lock, bins)
 			out := cmd.OutOrStdout()
 			var problems []string
 			for _, c := range checks {
@@ -154,14 +153,6 @@ match, or if a plugin enabled in dpc.hcl has no binary or no pin.`,
 					continue
 				}
 				fmt.Fprintf(out, "ok    %s (%s %s, sha256:%s…)\n", c.bin.Name, c.entry.Kind, c.entry.Version, c.sha[:12])
-			}
-			cfg, err := loadConfig(d, nil, nil)
-			if err != nil {
-				return err
-			}
-			lock, err := config.ReadLock(d.Lock())
-			if err != nil {
-				return err
 			}
 			if _, err := plugins.ResolveSpecs(cfg, lock, bins, dirs); err != nil {
 				problems = append(problems, err.Error())
@@ -181,7 +172,11 @@ func newPluginListCmd(g *globals) *cobra.Command {
 		Short: "List the plugins found, their pins and whether dpc.hcl enables them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.dir()
+			d, cfg, err := g.load(nil, nil)
+			if err != nil {
+				return err
+			}
+			lock, err := config.ReadLock(d.Lock())
 			if err != nil {
 				return err
 			}
@@ -190,14 +185,7 @@ func newPluginListCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "No plugins found in %s.\n", strings.Join(dirs, ", "))
 				return nil
 			}
-			checks, err := verifyAll(d, bins)
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(d, nil, nil)
-			if err != nil {
-				return err
-			}
+			checks := verifyAll(d, lock, bins)
 			enabled := map[string]string{}
 			for _, p := range cfg.Plugins {
 				state := "disabled"
@@ -240,11 +228,7 @@ func newPluginStatusCmd(g *globals) *cobra.Command {
 		Short: "Show the state of each plugin in the running node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.dir()
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(d, nil, nil)
+			d, cfg, err := g.load(nil, nil)
 			if err != nil {
 				return err
 			}

@@ -69,10 +69,16 @@ func (g *globals) logger(name string, def hclog.Level) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: name, Level: g.level(def), Output: os.Stderr})
 }
 
-// loadConfig reads dpc.hcl with environment and the given flags layered on.
-func loadConfig(d home.Dir, flags *pflag.FlagSet, flagKeys map[string]string) (*config.Config, error) {
-	return config.Load(config.LoadOptions{
+// load resolves the data directory and reads its dpc.hcl, with the
+// environment and the given flags layered on.
+func (g *globals) load(flags *pflag.FlagSet, flagKeys map[string]string) (home.Dir, *config.Config, error) {
+	d, err := g.dir()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := config.Load(config.LoadOptions{
 		Path: d.Config(), Env: os.Environ(), Flags: flags, FlagKeys: flagKeys,
 		Vars: map[string]string{"home": d.String()},
 	})
+	return d, cfg, err
 }

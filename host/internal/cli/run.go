@@ -20,11 +20,7 @@ supervises every plugin enabled in dpc.hcl (each must be pinned in
 dpc.lock.hcl), and serves the local API. Ctrl-C stops it cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.dir()
-			if err != nil {
-				return err
-			}
-			cfg, err := loadConfig(d, cmd.Flags(), map[string]string{"api": "api.listen"})
+			d, cfg, err := g.load(cmd.Flags(), map[string]string{"api": "api.listen"})
 			if err != nil {
 				return err
 			}

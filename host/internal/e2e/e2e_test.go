@@ -3,8 +3,8 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
