@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/dpc-go/dpc/sdk"
 )
 
@@ -53,8 +51,23 @@ type Plugin struct {
 type state struct {
 	root    string
 	maxSize int64
-	logger  hclog.Logger
+	logger  logger
 }
+
+// logger is the part of the hclog.Logger in sdk.ConfigureRequest that the
+// plugin uses; naming it here keeps the module's only import the SDK.
+type logger interface {
+	Debug(msg string, args ...any)
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// nopLogger discards everything, for callers that pass no logger.
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...any) {}
+func (nopLogger) Info(string, ...any)  {}
+func (nopLogger) Warn(string, ...any)  {}
 
 // Info describes the plugin.
 func (p *Plugin) Info() sdk.Info {
@@ -79,9 +92,9 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	logger := req.Logger
-	if logger == nil {
-		logger = hclog.NewNullLogger()
+	var log logger = nopLogger{}
+	if req.Logger != nil {
+		log = req.Logger
 	}
 	root := filepath.Clean(cfg.Dir)
 	if err := os.MkdirAll(root, 0o700); err != nil {
@@ -97,11 +110,11 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	_ = probe.Close()
 	_ = os.Remove(probe.Name())
 
-	removed := sweepTemp(root, time.Now().Add(-staleTempAge), logger)
-	logger.Info("configured", "dir", root, "max_object_size", cfg.MaxObjectSize, "removed_temp_files", removed)
+	removed := sweepTemp(root, time.Now().Add(-staleTempAge), log)
+	log.Info("configured", "dir", root, "max_object_size", cfg.MaxObjectSize, "removed_temp_files", removed)
 
 	p.mu.Lock()
-	p.state = &state{root: root, maxSize: cfg.MaxObjectSize, logger: logger}
+	p.state = &state{root: root, maxSize: cfg.MaxObjectSize, logger: log}
 	p.mu.Unlock()
 	return nil
 }
@@ -138,7 +151,7 @@ func (p *Plugin) configured() (*state, error) {
 
 // sweepTemp removes temporary files under root last modified before cutoff
 // and returns how many it removed.
-func sweepTemp(root string, cutoff time.Time, logger hclog.Logger) int {
+func sweepTemp(root string, cutoff time.Time, log logger) int {
 	removed := 0
 	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasPrefix(d.Name(), tempPrefix) {
@@ -149,7 +162,7 @@ func sweepTemp(root string, cutoff time.Time, logger hclog.Logger) int {
 			return nil
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			logger.Warn("cannot remove a stale temporary file", "path", path, "error", err)
+			log.Warn("cannot remove a stale temporary file", "path", path, "error", err)
 			return nil
 		}
 		removed++

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -294,12 +295,15 @@ func readSidecar(path string, fi fs.FileInfo) (string, bool) {
 	if err != nil || len(data) > 256 {
 		return "", false
 	}
-	var sum string
-	var size, mtime int64
-	if _, err := fmt.Sscanf(string(data), "%64s %d %d\n", &sum, &size, &mtime); err != nil {
+	f := strings.Fields(string(data))
+	if len(f) != 3 {
 		return "", false
 	}
-	if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size || !sameVersion(fi, size, mtime) {
+	sum := f[0]
+	size, err1 := strconv.ParseInt(f[1], 10, 64)
+	mtime, err2 := strconv.ParseInt(f[2], 10, 64)
+	if b, err := hex.DecodeString(sum); err != nil || err1 != nil || err2 != nil ||
+		len(b) != sha256.Size || !sameVersion(fi, size, mtime) {
 		return "", false
 	}
 	return sum, true
