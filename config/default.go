@@ -35,6 +35,14 @@ api {
 # Plugin-specific options go in its config {} block; the plugin declares
 # which options exist and dpc checks them before starting it.
 # Set enabled = false to keep a block without running the plugin.
+
+# Direct TCP connections to and from peers, on node.listen. The transport only
+# moves bytes: dpc runs mutual TLS over it and checks every peer's node_id.
+plugin "transport" "transport-direct" {
+  enabled = true
+}
+
+# Encrypted backups as files in a directory.
 plugin "backup" "backup-file" {
   enabled = true
   config {

@@ -28,11 +28,12 @@ func TestDefaultFileContent(t *testing.T) {
 			if want := "127.0.0.1:9999"; c.API.Listen != want {
 				t.Errorf("want api listen %q, got %q", want, c.API.Listen)
 			}
-			if len(c.Plugins) != 1 || c.Plugins[0].ID() != "backup/backup-file" || !c.Plugins[0].Enabled {
-				t.Fatalf("want one enabled backup/backup-file plugin, got %+v", c.Plugins)
+			if len(c.Plugins) != 2 || c.Plugins[0].ID() != "transport/transport-direct" || c.Plugins[1].ID() != "backup/backup-file" ||
+				!c.Plugins[0].Enabled || !c.Plugins[1].Enabled {
+				t.Fatalf("want transport-direct and backup-file enabled, got %+v", c.Plugins)
 			}
 			schema := &basev1.Schema{Attributes: []*basev1.Attribute{{Name: "dir", Type: []byte(`"string"`), Required: true}}}
-			got, err := ValidatePluginConfig(c.Plugins[0], schema, c.EvalContext())
+			got, err := ValidatePluginConfig(c.Plugins[1], schema, c.EvalContext())
 			if want := `{"dir":"/home/x/.dpc/backups"}`; err != nil || string(got) != want {
 				t.Errorf("want %s, got %s (err %v)", want, got, err)
 			}

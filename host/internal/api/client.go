@@ -1,13 +1,18 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 )
 
 // Client talks to a running node's local API.
@@ -31,16 +36,36 @@ func Dial(tokenPath, addrPath, configured string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading API token: %w", err)
 	}
-	return &Client{addr: addr, token: strings.TrimSpace(string(tok)), http: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &Client{addr: addr, token: strings.TrimSpace(string(tok)), http: &http.Client{Timeout: time.Minute}}, nil
 }
 
 // Get fetches path (e.g. "/v1/plugins") into out.
 func (c *Client) Get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+path, nil)
+	return c.do(ctx, http.MethodGet, path, nil, out)
+}
+
+// Post sends body as JSON to path and decodes the answer into out.
+func (c *Client) Post(ctx context.Context, path string, body, out any) error {
+	return c.do(ctx, http.MethodPost, path, body, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.http.Do(req)
 	if isConnRefused(err) {
 		return fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.addr)
@@ -52,10 +77,44 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 	if resp.StatusCode == http.StatusUnauthorized {
 		return ErrUnauthorized
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var e errorBody
 		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("local API %s: %s: %s", path, resp.Status, e.Error)
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		return fmt.Errorf("%w: %s", ErrRequest, e.Error)
+	}
+	if out == nil {
+		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Stream calls fn with each event the node publishes until ctx ends or fn
+// fails.
+func (c *Client) Stream(ctx context.Context, fn func(json.RawMessage) error) error {
+	conn, _, err := websocket.Dial(ctx, "ws://"+c.addr+"/v1/stream", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + c.token}},
+	})
+	if isConnRefused(err) {
+		return fmt.Errorf("%w: nothing answers at %s", ErrNotRunning, c.addr)
+	}
+	if err != nil {
+		return fmt.Errorf("event stream: %w", err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(1 << 20)
+	for {
+		var ev json.RawMessage
+		if err := wsjson.Read(ctx, conn, &ev); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("event stream: %w", err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 )
 
@@ -37,6 +38,9 @@ type ServerOptions struct {
 	Logger  hclog.Logger
 	Node    NodeInfo
 	Plugins PluginSource
+	// Network serves peers, messages and the firewall check; nil leaves
+	// those routes out.
+	Network *network.Network
 }
 
 // Server is the local API server.
@@ -53,6 +57,9 @@ func NewServer(o ServerOptions) *Server {
 	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Node) })
 	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Status()) })
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
+	if o.Network != nil {
+		registerNetwork(mux, o.Network, o.Logger)
+	}
 	s.http = &http.Server{Handler: s.auth(mux), ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: o.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	return s

@@ -15,6 +15,8 @@ var (
 	ErrNotRunning = errors.New("dpc is not running")
 	// ErrUnauthorized means the API refused the token.
 	ErrUnauthorized = errors.New("the local API refused the token")
+	// ErrRequest means the node refused a request; the message says why.
+	ErrRequest = errors.New("request refused")
 )
 
 // EnsureToken reads the API token at path, creating a new random one (mode

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dpc-go/dpc/config"
+	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/identity"
 )
 
@@ -46,6 +47,11 @@ identity.`,
 					return fmt.Errorf("writing %s: %w", d.Config(), err)
 				}
 				wrote = true
+			}
+			if _, err := os.Stat(d.Firewall()); errors.Is(err, os.ErrNotExist) {
+				if err := os.WriteFile(d.Firewall(), []byte(firewall.DefaultFile), 0o600); err != nil {
+					return fmt.Errorf("writing %s: %w", d.Firewall(), err)
+				}
 			}
 			if err := os.MkdirAll(d.Plugins(), 0o700); err != nil {
 				return err

@@ -20,7 +20,7 @@ supervises every plugin enabled in dpc.hcl (each must be pinned in
 dpc.lock.hcl), and serves the local API. Ctrl-C stops it cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, cfg, err := g.load(cmd.Flags(), map[string]string{"api": "api.listen"})
+			d, cfg, err := g.load(cmd.Flags(), map[string]string{"api": "api.listen", "listen": "node.listen"})
 			if err != nil {
 				return err
 			}
@@ -32,5 +32,6 @@ dpc.lock.hcl), and serves the local API. Ctrl-C stops it cleanly.`,
 		},
 	}
 	cmd.Flags().String("api", "", "local API address (loopback only), overrides api.listen in dpc.hcl")
+	cmd.Flags().StringSlice("listen", nil, "address(es) peers connect to, e.g. 0.0.0.0:8888 (overrides node.listen)")
 	return cmd
 }

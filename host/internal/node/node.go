@@ -11,8 +11,12 @@ import (
 
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/api"
+	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/store"
 	"github.com/dpc-go/dpc/sdk"
@@ -82,12 +86,31 @@ func Run(ctx context.Context, o Options) error {
 		mgr.Stop(sctx)
 	}()
 
+	fw, err := firewall.Load(o.Home.Firewall(), log.Named("firewall"))
+	if err != nil {
+		return err
+	}
+	go fw.Watch(ctx)
+	peerStore, err := peers.New(st)
+	if err != nil {
+		return err
+	}
+	net := network.New(network.Options{
+		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
+		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
+		Chat: chat.New(st), Firewall: fw,
+	})
+	if err := net.Start(ctx); err != nil {
+		return err
+	}
+	defer net.Stop()
+
 	token, err := api.EnsureToken(o.Home.APIToken())
 	if err != nil {
 		return err
 	}
 	srv := api.NewServer(api.ServerOptions{
-		Listen: o.Config.API.Listen, Token: token, Logger: log.Named("api"), Plugins: mgr,
+		Listen: o.Config.API.Listen, Token: token, Logger: log.Named("api"), Plugins: mgr, Network: net,
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
 	})
@@ -114,4 +137,17 @@ func Run(ctx context.Context, o Options) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
+}
+
+// transports hands the network the transport plugins running right now.
+type transports struct{ m *plugins.Manager }
+
+func (t transports) Transports() []sdk.Transport {
+	var out []sdk.Transport
+	for _, id := range t.m.OfKind(sdk.KindTransport) {
+		if pc, ok := t.m.Client(id); ok {
+			out = append(out, pc.Transport)
+		}
+	}
+	return out
 }

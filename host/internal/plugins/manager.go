@@ -449,3 +449,17 @@ func (s *supervisor) stop(ctx context.Context) {
 		s.setState(StateStopped, "")
 	}
 }
+
+// OfKind returns the ids of the configured plugins of one kind, in
+// configuration order (use Client to get the ones running right now).
+func (m *Manager) OfKind(kind sdk.Kind) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, s := range m.sups {
+		if s.spec.Config.Kind == string(kind) {
+			out = append(out, s.spec.ID())
+		}
+	}
+	return out
+}

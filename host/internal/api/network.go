@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
+)
+
+// ConnectRequest is the body of POST /v1/peers.
+type ConnectRequest struct {
+	URI string `json:"uri"`
+}
+
+// ConnectResponse says whether the first attempt to reach the peer worked;
+// the peer is a contact either way and the node keeps trying.
+type ConnectResponse struct {
+	Peer  network.PeerStatus `json:"peer"`
+	Error string             `json:"error,omitempty"`
+}
+
+// SendRequest is the body of POST /v1/messages.
+type SendRequest struct {
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
+// connectWait bounds how long POST /v1/peers waits for the first attempt.
+const connectWait = 25 * time.Second
+
+func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
+	mux.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, _ *http.Request) {
+		list, err := n.Peers()
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, list)
+	})
+	mux.HandleFunc("POST /v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		var req ConnectRequest
+		if !readJSON(w, r, &req) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), connectWait)
+		defer cancel()
+		st, err := n.Connect(ctx, req.URI)
+		if st.NodeID == "" {
+			writeError(w, err)
+			return
+		}
+		resp := ConnectResponse{Peer: st}
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("POST /v1/peers/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
+		st, err := n.Accept(r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("POST /v1/messages", func(w http.ResponseWriter, r *http.Request) {
+		var req SendRequest
+		if !readJSON(w, r, &req) {
+			return
+		}
+		m, err := n.Send(req.To, req.Text)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, m)
+	})
+	mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
+		peer := r.URL.Query().Get("peer")
+		if !identity.ValidNodeID(peer) {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "peer must be a node_id (dpc-node- and 32 hex digits)"})
+			return
+		}
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		msgs, err := n.History(peer, limit)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, msgs)
+	})
+	mux.HandleFunc("GET /v1/firewall/check", func(w http.ResponseWriter, r *http.Request) {
+		node, res := r.URL.Query().Get("node"), r.URL.Query().Get("resource")
+		if !identity.ValidNodeID(node) || res == "" {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "want ?node=<node_id>&resource=<resource>"})
+			return
+		}
+		writeJSON(w, http.StatusOK, n.Check(node, res))
+	})
+	mux.HandleFunc("GET /v1/stream", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		events, done := n.Bus().Subscribe()
+		defer done()
+		ctx := c.CloseRead(r.Context())
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-events:
+				if err := wsjson.Write(ctx, c, e); err != nil {
+					log.Debug("event stream ended", "error", err)
+					return
+				}
+			}
+		}
+	})
+}
+
+// maxBody bounds request bodies (a message is at most 64 KiB of text).
+const maxBody = 256 << 10
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad request body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// writeError maps an error to its HTTP status.
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
+		errors.Is(err, identity.ErrInvalidURI), errors.Is(err, network.ErrNotContact):
+		code = http.StatusBadRequest
+	case errors.Is(err, peers.ErrUnknownPeer):
+		code = http.StatusNotFound
+	}
+	writeJSON(w, code, errorBody{Error: err.Error()})
+}

@@ -1,0 +1,263 @@
+package chat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/dpc-go/dpc/host/internal/store"
+)
+
+// State is where a message is in its life.
+type State string
+
+// Message states.
+const (
+	// StateQueued: sent by us, in the outbox, not acknowledged yet.
+	StateQueued State = "queued"
+	// StateDelivered: the peer stored it.
+	StateDelivered State = "delivered"
+	// StateHeldByPeer: the peer stored it as part of a contact request.
+	StateHeldByPeer State = "held"
+	// StateDenied: the peer's firewall refused it.
+	StateDenied State = "denied"
+	// StateReceived: from the peer, shown to the user.
+	StateReceived State = "received"
+	// StateRequest: from a stranger, held until the user accepts them.
+	StateRequest State = "request"
+)
+
+// Message is one message of a conversation.
+type Message struct {
+	ID string `json:"id"`
+	// Peer is the other party of the conversation.
+	Peer   string    `json:"peer"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Text   string    `json:"text"`
+	SentAt time.Time `json:"sent_at"`
+	State  State     `json:"state"`
+	// Reason explains a denial.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Outgoing tells whether we sent it.
+func (m Message) Outgoing() bool { return m.From != m.Peer }
+
+var (
+	// ErrNotFound means no such message.
+	ErrNotFound = errors.New("message not found")
+)
+
+// Store is the conversation store.
+type Store struct{ db *badger.DB }
+
+// New wraps an open store.
+func New(s *store.Store) *Store { return &Store{db: s.DB()} }
+
+func timeKey(prefix, peer string, t time.Time, id string) []byte {
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
+	k := append([]byte(prefix+"/"+peer+"/"), ts[:]...)
+	return append(append(k, '/'), id...)
+}
+
+func msgKey(m Message) []byte { return timeKey("msg", m.Peer, m.SentAt, m.ID) }
+func idKey(peer, from, id string) []byte {
+	return []byte("msgid/" + peer + "/" + from + "/" + id)
+}
+func outboxKey(m Message) []byte { return timeKey("outbox", m.Peer, m.SentAt, m.ID) }
+
+// AddOutgoing records a message we send: in the conversation and the
+// outbox, atomically and durably.
+func (s *Store) AddOutgoing(m Message) error {
+	m.State = StateQueued
+	return s.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
+			return fmt.Errorf("message %s already exists", m.ID)
+		}
+		return putMessage(txn, m, true)
+	})
+}
+
+func putMessage(txn *badger.Txn, m Message, outbox bool) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	k := msgKey(m)
+	if err := txn.Set(k, b); err != nil {
+		return err
+	}
+	if err := txn.Set(idKey(m.Peer, m.From, m.ID), k); err != nil {
+		return err
+	}
+	if outbox {
+		return txn.Set(outboxKey(m), nil)
+	}
+	return nil
+}
+
+// AddIncoming stores a message unless it is already there (same sender and
+// id); dup reports a duplicate, which must be acknowledged again but not
+// shown twice.
+func (s *Store) AddIncoming(m Message) (dup bool, err error) {
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
+			dup = true
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return putMessage(txn, m, false)
+	})
+	return dup, err
+}
+
+// get reads a message by sender and id inside txn.
+func get(txn *badger.Txn, peer, from, id string) (Message, []byte, error) {
+	it, err := txn.Get(idKey(peer, from, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Message{}, nil, fmt.Errorf("%w: %s from %s", ErrNotFound, id, from)
+	}
+	if err != nil {
+		return Message{}, nil, err
+	}
+	k, err := it.ValueCopy(nil)
+	if err != nil {
+		return Message{}, nil, err
+	}
+	mi, err := txn.Get(k)
+	if err != nil {
+		return Message{}, nil, err
+	}
+	var m Message
+	err = mi.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
+	return m, k, err
+}
+
+// Acknowledge records the peer's answer to a message we sent and takes it
+// out of the outbox.
+func (s *Store) Acknowledge(peer, from, id string, st State, reason string) (Message, error) {
+	var m Message
+	err := s.db.Update(func(txn *badger.Txn) error {
+		var k []byte
+		var err error
+		m, k, err = get(txn, peer, from, id)
+		if err != nil {
+			return err
+		}
+		m.State, m.Reason = st, reason
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(k, b); err != nil {
+			return err
+		}
+		return txn.Delete(outboxKey(m))
+	})
+	return m, err
+}
+
+// SetState changes the state of a stored message (e.g. a held request
+// becoming received once the user accepts the sender).
+func (s *Store) SetState(peer, from, id string, st State) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		m, k, err := get(txn, peer, from, id)
+		if err != nil {
+			return err
+		}
+		m.State = st
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		return txn.Set(k, b)
+	})
+}
+
+// Outbox lists the messages to peer that await acknowledgement, oldest first.
+func (s *Store) Outbox(peer, self string) ([]Message, error) {
+	var ids [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte("outbox/" + peer + "/")
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			ids = append(ids, k[len(prefix)+9:])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(ids))
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			m, _, err := get(txn, peer, self, string(id))
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// History lists the conversation with peer in order (sent time, then id),
+// from since on (zero: from the start), at most limit messages (0: all).
+func (s *Store) History(peer string, since time.Time, limit int) ([]Message, error) {
+	var out []Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte("msg/" + peer + "/")
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		start := prefix
+		if !since.IsZero() {
+			start = timeKey("msg", peer, since, "")
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			var m Message
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+				return err
+			}
+			out = append(out, m)
+			if limit > 0 && len(out) >= limit {
+				return nil
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LastFrom returns the newest message of the conversation that came from the
+// peer (zero Message if none), to ask for history after it on reconnect.
+func (s *Store) LastFrom(peer string) (Message, error) {
+	var m Message
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte("msg/" + peer + "/")
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		for it.Seek(append(bytes.Clone(prefix), 0xff)); it.Valid(); it.Next() {
+			var c Message
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &c) }); err != nil {
+				return err
+			}
+			if c.From == peer {
+				m = c
+				return nil
+			}
+		}
+		return nil
+	})
+	return m, err
+}

@@ -1,0 +1,89 @@
+package chat
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/store"
+)
+
+const (
+	self = "dpc-node-00000000000000000000000000000001"
+	bob  = "dpc-node-00000000000000000000000000000002"
+)
+
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return New(s)
+}
+
+func at(sec int) time.Time { return time.Unix(1_800_000_000+int64(sec), 0).UTC() }
+
+func TestOutboxLifecycle(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	for i, id := range []string{"m2", "m1", "m3"} {
+		if err := s.AddOutgoing(Message{ID: id, Peer: bob, From: self, To: bob, Text: id, SentAt: at(10 - i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddOutgoing(Message{ID: "m1", Peer: bob, From: self, To: bob, SentAt: at(99)}); err == nil {
+		t.Errorf("AddOutgoing of an existing id: want an error, got nil")
+	}
+	ob, err := s.Outbox(bob, self)
+	if err != nil || len(ob) != 3 || ob[0].ID != "m3" || ob[2].ID != "m2" || ob[0].State != StateQueued {
+		t.Fatalf("Outbox: want m3, m1, m2 queued (oldest first), got %+v (err %v)", ob, err)
+	}
+	m, err := s.Acknowledge(bob, self, "m1", StateDenied, "permission_denied")
+	if err != nil || m.State != StateDenied || m.Reason != "permission_denied" {
+		t.Fatalf("Acknowledge: want denied with reason, got %+v (err %v)", m, err)
+	}
+	ob, _ = s.Outbox(bob, self)
+	if len(ob) != 2 {
+		t.Errorf("Outbox after one ack: want 2 left, got %d", len(ob))
+	}
+	if _, err := s.Acknowledge(bob, self, "nope", StateDelivered, ""); err == nil {
+		t.Errorf("Acknowledge of an unknown id: want ErrNotFound, got nil")
+	}
+}
+
+func TestIncomingDedupAndOrder(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	in := []Message{
+		{ID: "b", Peer: bob, From: bob, To: self, Text: "second", SentAt: at(2), State: StateReceived},
+		{ID: "a", Peer: bob, From: bob, To: self, Text: "first", SentAt: at(1), State: StateReceived},
+		{ID: "b", Peer: bob, From: bob, To: self, Text: "second", SentAt: at(2), State: StateReceived},
+		{ID: "c", Peer: bob, From: bob, To: self, Text: "same time, later id", SentAt: at(2), State: StateReceived},
+	}
+	wantDup := []bool{false, false, true, false}
+	for i, m := range in {
+		dup, err := s.AddIncoming(m)
+		if err != nil || dup != wantDup[i] {
+			t.Fatalf("AddIncoming #%d: want dup=%v, got %v (err %v)", i, wantDup[i], dup, err)
+		}
+	}
+	h, err := s.History(bob, time.Time{}, 0)
+	if err != nil || len(h) != 3 || h[0].ID != "a" || h[1].ID != "b" || h[2].ID != "c" {
+		t.Fatalf("History: want a, b, c once each, got %+v (err %v)", h, err)
+	}
+	h, _ = s.History(bob, at(2), 1)
+	if len(h) != 1 || h[0].ID != "b" {
+		t.Errorf("History since t=2 limit 1: want b, got %+v", h)
+	}
+	last, err := s.LastFrom(bob)
+	if err != nil || last.ID != "c" {
+		t.Errorf("LastFrom: want c, got %+v (err %v)", last, err)
+	}
+	if err := s.SetState(bob, bob, "a", StateRequest); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.History(bob, time.Time{}, 1); h[0].State != StateRequest {
+		t.Errorf("SetState: want request, got %s", h[0].State)
+	}
+}

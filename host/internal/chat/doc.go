@@ -1,0 +1,12 @@
+// Package chat keeps one-to-one conversations durable: every message, in
+// order per conversation, deduplicated by (sender, message id), and the
+// outbox of messages the user sent that the peer has not acknowledged yet.
+// A message is written to the conversation and the outbox in one badger
+// transaction before the user is told it is sent, so a crash loses nothing.
+//
+// Keys (see package store for the key space):
+//
+//	msg/<peer>/<8-byte big-endian Unix ns>/<message id>   the message (JSON)
+//	msgid/<peer>/<sender>/<message id>                     → its msg/ key (dedup)
+//	outbox/<peer>/<8-byte big-endian Unix ns>/<message id> → empty (pending delivery)
+package chat

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dpc-go/dpc/host/internal/api"
+	"github.com/dpc-go/dpc/host/internal/network"
+)
+
+func newConnectCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "connect dpc://HOST:PORT?node_id=ID",
+		Short: "Add a peer as a contact and connect to it",
+		Long: `connect adds the node at the URI as a contact and dials it. The peer must
+prove, over TLS, that it holds the key whose hash is the node_id in the URI.
+If it cannot be reached now, dpc keeps trying in the background.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var resp api.ConnectResponse
+			if err := c.Post(cmd.Context(), "/v1/peers", api.ConnectRequest{URI: args[0]}, &resp); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if resp.Error != "" {
+				fmt.Fprintf(out, "Added %s as a contact, but it is not reachable yet: %s\ndpc keeps trying in the background.\n", resp.Peer.NodeID, resp.Error)
+				return nil
+			}
+			fmt.Fprintf(out, "Connected to %s", resp.Peer.NodeID)
+			if resp.Peer.Name != "" {
+				fmt.Fprintf(out, " (%s)", resp.Peer.Name)
+			}
+			fmt.Fprintln(out)
+			return nil
+		},
+	}
+}
+
+func newPeersCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "peers",
+		Short: "List known peers, their connection state and contact requests",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var list []network.PeerStatus
+			if err := c.Get(cmd.Context(), "/v1/peers", &list); err != nil {
+				return err
+			}
+			printPeers(cmd.OutOrStdout(), list)
+			return nil
+		},
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "accept NODE_ID",
+		Short: "Accept a contact request: show its messages and let it reach you as a contact",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var st network.PeerStatus
+			if err := c.Post(cmd.Context(), "/v1/peers/"+args[0]+"/accept", nil, &st); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is now a contact.\n", st.NodeID)
+			return nil
+		},
+	})
+	return cmd
+}
+
+func printPeers(w io.Writer, list []network.PeerStatus) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "No peers yet: `dpc connect dpc://…` adds one.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tNAME\tRELATION\tSTATE\tSINCE\tREASON")
+	for _, p := range list {
+		rel := "stranger"
+		switch {
+		case p.Contact:
+			rel = "contact"
+		case p.Request:
+			rel = "REQUEST (dpc peers accept)"
+		}
+		since := "-"
+		if !p.Since.IsZero() {
+			since = p.Since.Local().Format(time.TimeOnly)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(p.Name), rel, p.State, since, orDash(p.Reason))
+	}
+	_ = tw.Flush()
+}

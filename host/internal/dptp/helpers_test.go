@@ -1,0 +1,78 @@
+package dptp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	aliceID = "dpc-node-0123456789abcdef0123456789abcdef"
+	bobID   = "dpc-node-fedcba9876543210fedcba9876543210"
+	fileSum = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
+
+var sentAt = NewTimestamp(time.Date(2026, 3, 1, 9, 30, 0, 250_000_000, time.UTC))
+
+// samplePayloads holds one valid, fully populated value of every payload type.
+func samplePayloads() map[string]Payload {
+	return map[string]Payload{
+		CmdHello: Hello{NodeID: aliceID, Name: "Alice ✓", Protocol: Protocol,
+			Capabilities: []string{"files", "history", "channels/v1"}, Software: "dpc-go/0.1.0"},
+		CmdSendText:           SendText{MessageID: "01HZX3-msg_1", Text: "hi <b>Bob</b> & ünïcode 👋\n", SentAt: sentAt, ReplyTo: "prev-1"},
+		CmdAck:                Ack{MessageID: "01HZX3-msg_1", Status: AckDenied, Reason: "not a contact"},
+		CmdRequestChatHistory: RequestChatHistory{RequestID: "req-1", Since: sentAt, Limit: 50},
+		CmdChatHistoryResponse: ChatHistoryResponse{RequestID: "req-1", More: true, Messages: []ChatMessage{
+			{MessageID: "m1", From: aliceID, To: bobID, Text: "one", SentAt: sentAt},
+			{MessageID: "m2", From: bobID, To: aliceID, Text: "two", SentAt: NewTimestamp(sentAt.Add(time.Second)), ReplyTo: "m1"},
+		}},
+		CmdFileOffer: FileOffer{TransferID: "tr-1", Filename: "holiday photo.jpg", SizeBytes: 3 << 20,
+			SHA256: fileSum, MIMEType: "image/jpeg", ChunkSize: 64 << 10},
+		CmdFileAccept:   FileAccept{TransferID: "tr-1", Offset: 128 << 10},
+		CmdFileChunk:    FileChunk{TransferID: "tr-1", Offset: 128 << 10, Data: []byte{0, 1, 2, 0xff, 'x'}},
+		CmdFileComplete: FileComplete{TransferID: "tr-1", SHA256: fileSum},
+		CmdFileCancel:   FileCancel{TransferID: "tr-1", Reason: CancelHashMismatch, Message: "got a different hash"},
+		CmdError:        ErrorReply{RequestID: "req-1", RefusedCommand: CmdRequestChatHistory, Code: CodePermissionDenied, Message: "history is not shared with you"},
+		CmdBye:          Bye{Reason: "shutting down"},
+	}
+}
+
+// frameBytes builds a raw frame from a body, with a correct header.
+func frameBytes(body string) []byte {
+	return []byte(fmt.Sprintf("%010d%s", len(body), body))
+}
+
+// mustEncode encodes a frame or fails the test.
+func mustEncode(t testing.TB, cmd string, payload any) []byte {
+	t.Helper()
+	b, err := Encode(cmd, payload)
+	if err != nil {
+		t.Fatalf("Encode(%s): want no error, got %v", cmd, err)
+	}
+	return b
+}
+
+// compact returns the compact form of a JSON text, or the text itself if invalid.
+func compact(b []byte) string {
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		return string(b)
+	}
+	return out.String()
+}
+
+// errContains reports whether err's message contains every part.
+func errContains(err error, parts ...string) bool {
+	if err == nil {
+		return false
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,73 @@
+package firewall
+
+// DefaultFile is the firewall.hcl `dpc init` writes: contacts may send
+// messages and files and sync chat history; nothing else is shared.
+const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
+#
+# Everything that is not allowed here is DENIED. Peers are known by their
+# node_id ("dpc-node-" + 32 hex characters), which they prove with their
+# certificate. Changes to this file apply at once; if the file has an error,
+# the previous rules stay in force and the error is logged.
+#
+# GROUPS
+#   "contacts" is built in: every peer you added or accepted. Declare your
+#   own groups of node_ids:
+#
+#     group "friends" {
+#       members = ["dpc-node-0123456789abcdef0123456789abcdef"]
+#     }
+#
+# RULES, for a group or for one node, each list optional:
+#
+#     rule "group" "friends" {
+#       allow = ["resource", ...]
+#       deny  = ["resource", ...]
+#     }
+#     rule "node" "dpc-node-0123456789abcdef0123456789abcdef" {
+#       allow = ["resource", ...]
+#     }
+#
+# RESOURCES
+#   "messages"         send you messages
+#   "files"            send you files (limits: see the files block below)
+#   "history"          ask for the chat history you share with them
+#   "compute"          run prompts on your AI models, together with:
+#   "model:<name>"     use that model, e.g. "model:llama3", "model:llama3*"
+#   "channel_invites"  invite you to channels
+#   "context:<path>"   read that part of your personal context (personal.json),
+#                      e.g. "context:profile.name", "context:knowledge.cooking.*",
+#                      "context:*" (all of it). A rule on a path covers
+#                      everything below it.
+#   In patterns, "*" matches any characters (dots included), "?" one character.
+#
+# WHICH RULE WINS
+#   - Within a rule block, the most specific matching pattern (the one with
+#     the most characters that are not "*" or "?"; "x.*" counts as "x");
+#     deny wins a tie.
+#   - A node's own rule block decides if one of its patterns matches.
+#   - Otherwise all the groups the node is in are asked: if any denies, the
+#     answer is deny; else if any allows, allow.
+#   - If nothing matches: deny.
+
+rule "group" "contacts" {
+  allow = ["messages", "files", "history"]
+
+  # Optional limits on the files they may send:
+  # files {
+  #   max_size_mb   = 100                            # 0 = unlimited (the default)
+  #   allowed_types = ["image/*", "application/pdf"] # default ["*"]: any type
+  # }
+}
+
+# Example: let friends see your name and your cooking notes, but never your
+# e-mail address.
+#
+# group "friends" {
+#   members = ["dpc-node-0123456789abcdef0123456789abcdef"]
+# }
+#
+# rule "group" "friends" {
+#   allow = ["context:profile.name", "context:knowledge.cooking.*"]
+#   deny  = ["context:profile.email"]
+# }
+`

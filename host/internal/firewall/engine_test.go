@@ -1,0 +1,229 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// logBuffer collects log output; safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func testLogger(buf *logBuffer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug})
+}
+
+// writeAtomic replaces path the way careful editors do: write a temporary
+// file, then rename it over path.
+func writeAtomic(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeInPlace(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually waits up to 10s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("want %s within 10s, got it not happening", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func contactsMay(resources ...string) string {
+	return "rule \"group\" \"contacts\" {\n  allow = " + hclList(resources...) + "\n}\n"
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.hcl")
+	writeInPlace(t, good, contactsMay(Messages))
+	broken := filepath.Join(dir, "broken.hcl")
+	writeInPlace(t, broken, "rule \"group\" \"contacts\" {\n  allow = [\"mesages\"]\n}\n")
+
+	tests := map[string]struct {
+		path         string
+		wantErr      string // substring; "" for success
+		wantSentinel error
+		wantMessages bool
+		wantLog      string
+	}{
+		"good file":    {path: good, wantMessages: true, wantLog: "loaded firewall rules"},
+		"missing file": {path: filepath.Join(dir, "missing.hcl"), wantLog: "no firewall file: every peer is denied everything"},
+		"broken file": {path: broken, wantErr: broken + `:2:12: Invalid resource: "mesages" is not a resource`,
+			wantSentinel: ErrInvalidRules},
+		"unreadable": {path: dir, wantErr: "read firewall rules"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var logs logBuffer
+			e, err := Load(tc.path, testLogger(&logs))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("want an error containing %q, got %v", tc.wantErr, err)
+				}
+				if tc.wantSentinel != nil && !errors.Is(err, tc.wantSentinel) {
+					t.Errorf("want an error wrapping %v, got %v", tc.wantSentinel, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("want no error, got %v", err)
+			}
+			if got := e.Check(dave, Messages, contacts{dave}).Allowed; got != tc.wantMessages {
+				t.Errorf("want contacts' messages allowed %v, got %v", tc.wantMessages, got)
+			}
+			if e.LastError() != nil {
+				t.Errorf("want no LastError, got %v", e.LastError())
+			}
+			if !strings.Contains(logs.String(), tc.wantLog) {
+				t.Errorf("want the log to say %q, got %q", tc.wantLog, logs.String())
+			}
+		})
+	}
+}
+
+func TestLoadNilLogger(t *testing.T) {
+	t.Parallel()
+	e, err := Load(filepath.Join(t.TempDir(), "firewall.hcl"), nil)
+	if err != nil {
+		t.Fatalf("want no error, got %v", err)
+	}
+	if d := e.Check(dave, Messages, contacts{dave}); d.Allowed || d.Rule != DefaultDeny {
+		t.Errorf("want everything denied without a file, got %+v", d)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	modes := map[string]time.Duration{"notify": 0, "poll": 20 * time.Millisecond}
+	for name, poll := range modes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "firewall.hcl")
+			writeInPlace(t, path, contactsMay(Messages))
+			var logs logBuffer
+			e, err := Load(path, testLogger(&logs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.poll = poll
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				e.Watch(ctx)
+			}()
+			t.Cleanup(func() {
+				cancel()
+				<-done
+			})
+			may := func(res string) bool { return e.Check(dave, res, contacts{dave}).Allowed }
+
+			// A change is picked up.
+			writeInPlace(t, path, contactsMay(Messages, Files))
+			eventually(t, "files allowed after the change", func() bool { return may(Files) })
+
+			// A broken file keeps the last good rules and says why.
+			writeInPlace(t, path, contactsMay(Messages, Files)+"rule \"group\" \"friends\" {}\n")
+			eventually(t, "LastError set", func() bool { return e.LastError() != nil })
+			err = e.LastError()
+			if !errors.Is(err, ErrInvalidRules) || !strings.Contains(err.Error(), path+`:4:14: Undeclared group`) {
+				t.Errorf("want LastError to wrap ErrInvalidRules and name %s:4:14, got %v", path, err)
+			}
+			if !may(Files) || !may(Messages) {
+				t.Errorf("want the last good rules kept, got files %v messages %v", may(Files), may(Messages))
+			}
+			eventually(t, "the error logged", func() bool {
+				return strings.Contains(logs.String(), "keeping the previous rules") && strings.Contains(logs.String(), path+":4:14")
+			})
+
+			// Fixing it clears the error; editors that rename work too.
+			writeAtomic(t, path, contactsMay(History))
+			eventually(t, "LastError cleared", func() bool { return e.LastError() == nil })
+			if may(Files) || may(Messages) || !may(History) {
+				t.Errorf("want only history allowed, got files %v messages %v history %v", may(Files), may(Messages), may(History))
+			}
+
+			// Several quick writes end with the last one.
+			for _, r := range []string{Files, Messages, ChannelInvites, Compute} {
+				writeInPlace(t, path, contactsMay(r))
+			}
+			eventually(t, "the last write in force", func() bool { return may(Compute) && !may(ChannelInvites) })
+
+			// A removed file means no rules.
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "everything denied once the file is gone", func() bool { return !may(Compute) })
+			if e.LastError() != nil {
+				t.Errorf("want no error for a missing file, got %v", e.LastError())
+			}
+			writeInPlace(t, path, contactsMay(Messages))
+			eventually(t, "messages allowed once the file is back", func() bool { return may(Messages) })
+		})
+	}
+}
+
+// TestWatchSeesChangesBeforeIt checks that a change made between Load and
+// Watch is not missed.
+func TestWatchSeesChangesBeforeIt(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "firewall.hcl")
+	e, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeInPlace(t, path, contactsMay(Messages))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Watch(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	eventually(t, "messages allowed", func() bool { return e.Check(dave, Messages, contacts{dave}).Allowed })
+}

@@ -1,0 +1,180 @@
+package firewall
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// testDoc is a personal context as encoding/json decodes it.
+func testDoc() map[string]any {
+	return map[string]any{
+		"profile": map[string]any{
+			"name":    "Alice",
+			"email":   "alice@example.org",
+			"phone":   "+33 1 23 45 67 89",
+			"address": map[string]any{"city": "Paris", "street": "rue X"},
+		},
+		"knowledge": map[string]any{
+			"cooking": map[string]any{
+				"pasta":  map[string]any{"recipe": "boil", "tips": []any{"salt", map[string]any{"secret": "butter"}}},
+				"secret": "msg",
+			},
+			"professional": map[string]any{"go": "yes"},
+		},
+		"preferences": map[string]any{},
+		"version":     float64(3),
+		"metadata":    nil,
+	}
+}
+
+func TestFilter(t *testing.T) {
+	t.Parallel()
+	fixture := mustParse(t, testRules)
+	tests := map[string]struct {
+		rules    string // a node block for dave; "" means testRules
+		node     string
+		contacts ContactSet
+		doc      map[string]any // nil means testDoc()
+		nilDoc   bool           // pass a nil document instead
+		want     string         // JSON
+	}{
+		"profile.name only": {
+			rules: `allow = ["context:profile.name"]`,
+			want:  `{"profile": {"name": "Alice"}}`,
+		},
+		"subtree glob": {
+			rules: `allow = ["context:knowledge.cooking.*"]`,
+			want: `{"knowledge": {"cooking": {"pasta": {"recipe": "boil", "tips": ["salt", {"secret": "butter"}]},
+				"secret": "msg"}}}`,
+		},
+		"whole subtree": {
+			rules: `allow = ["context:profile.address"]`,
+			want:  `{"profile": {"address": {"city": "Paris", "street": "rue X"}}}`,
+		},
+		"deny inside an allowed subtree removes just that leaf": {
+			rules: `allow = ["context:knowledge"]
+			        deny  = ["context:knowledge.cooking.secret"]`,
+			want: `{"knowledge": {"cooking": {"pasta": {"recipe": "boil", "tips": ["salt", {"secret": "butter"}]}},
+				"professional": {"go": "yes"}}}`,
+		},
+		"deny of a subtree inside an allowed one": {
+			rules: `allow = ["context:profile.*"]
+			        deny  = ["context:profile.address"]`,
+			want: `{"profile": {"name": "Alice", "email": "alice@example.org", "phone": "+33 1 23 45 67 89"}}`,
+		},
+		"everything but": {
+			rules: `allow = ["context:*"]
+			        deny  = ["context:profile", "context:knowledge.cooking"]`,
+			want: `{"knowledge": {"professional": {"go": "yes"}}, "version": 3, "metadata": null}`,
+		},
+		"allow inside a denied subtree": {
+			rules: `allow = ["context:profile.name"]
+			        deny  = ["context:profile"]`,
+			want: `{"profile": {"name": "Alice"}}`,
+		},
+		"glob at any depth": {
+			rules: `allow = ["context:*.city", "context:*.recipe"]`,
+			want:  `{"profile": {"address": {"city": "Paris"}}, "knowledge": {"cooking": {"pasta": {"recipe": "boil"}}}}`,
+		},
+		"empty maps are dropped": {
+			rules: `allow = ["context:preferences"]`,
+			want:  `{}`,
+		},
+		"subtree emptied by denies is dropped": {
+			rules: `allow = ["context:profile.address"]
+			        deny  = ["context:profile.address.city", "context:profile.address.street"]`,
+			want: `{}`,
+		},
+		"arrays are leaves": {
+			rules: `allow = ["context:knowledge.cooking.pasta.tips"]
+			        deny  = ["context:knowledge.cooking.pasta.tips.1.secret"]`,
+			want: `{"knowledge": {"cooking": {"pasta": {"tips": ["salt", {"secret": "butter"}]}}}}`,
+		},
+		"array element paths are not looked at": {
+			rules: `allow = ["context:knowledge.cooking.pasta.tips.0"]`,
+			want:  `{}`,
+		},
+		"top-level scalars and null": {
+			rules: `allow = ["context:version", "context:metadata"]`,
+			want:  `{"version": 3, "metadata": null}`,
+		},
+		"a rule on a child does not share the parent": {
+			rules: `allow = ["context:profile.nickname"]`,
+			want:  `{}`,
+		},
+		"keys with dots are paths too": {
+			rules: `allow = ["context:profile"]
+			        deny  = ["context:profile.email"]`,
+			doc:  map[string]any{"profile.email": "x", "profile": map[string]any{"name": "A", "email.work": "y"}},
+			want: `{"profile": {"name": "A"}}`,
+		},
+		"groups: node, friends and contacts together": {
+			node: alice, contacts: contacts{alice},
+			want: `{"profile": {"name": "Alice", "email": "alice@example.org"},
+				"knowledge": {"cooking": {"pasta": {"recipe": "boil", "tips": ["salt", {"secret": "butter"}]}, "secret": "msg"}}}`,
+		},
+		"groups: deny in one group removes a leaf another allows": {
+			node: bob, contacts: contacts{bob},
+			want: `{"profile": {"name": "Alice", "address": {"city": "Paris", "street": "rue X"}},
+				"knowledge": {"cooking": {"pasta": {"recipe": "boil", "tips": ["salt", {"secret": "butter"}]}, "secret": "msg"}}}`,
+		},
+		"node block deny of everything": {
+			node: carol, contacts: contacts{carol}, want: `{}`,
+		},
+		"stranger gets nothing": {
+			node: stranger, contacts: contacts{alice}, want: `{}`,
+		},
+		"contact gets nothing by default": {
+			rules: `allow = ["messages"]`, want: `{}`,
+		},
+		"nil document": {
+			rules: `allow = ["context:*"]`, nilDoc: true, want: `{}`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r, node := fixture, tc.node
+			if tc.rules != "" {
+				r, node = mustParse(t, "rule \"node\" \""+dave+"\" {\n"+tc.rules+"\n}\n"), dave
+			}
+			doc := tc.doc
+			if doc == nil && !tc.nilDoc {
+				doc = testDoc()
+			}
+			got := r.Filter(node, tc.contacts, doc)
+			if got == nil {
+				t.Fatal("want a non-nil map, got nil")
+			}
+			var want map[string]any
+			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
+				t.Fatalf("bad want %s: %v", tc.want, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(want)
+				t.Errorf("want %s, got %s", w, g)
+			}
+		})
+	}
+}
+
+func TestFilterDeepCopy(t *testing.T) {
+	t.Parallel()
+	r := mustParse(t, `rule "node" "`+dave+`" { allow = ["context:*"] }`)
+	doc := testDoc()
+	got := r.Filter(dave, nil, doc)
+	want := testDoc()
+	delete(want, "preferences") // an empty map
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("want the whole document but the empty map, got %v", got)
+	}
+	got["profile"].(map[string]any)["name"] = "Mallory"
+	tips := got["knowledge"].(map[string]any)["cooking"].(map[string]any)["pasta"].(map[string]any)["tips"].([]any)
+	tips[0] = "sugar"
+	tips[1].(map[string]any)["secret"] = "none"
+	if !reflect.DeepEqual(doc, testDoc()) {
+		t.Errorf("want the document unchanged by changes to the copy, got %v", doc)
+	}
+}

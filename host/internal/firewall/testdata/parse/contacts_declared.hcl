@@ -1,0 +1,3 @@
+group "contacts" {
+  members = ["dpc-node-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+}

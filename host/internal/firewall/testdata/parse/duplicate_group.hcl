@@ -1,0 +1,6 @@
+group "friends" {
+  members = ["dpc-node-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+}
+group "friends" {
+  members = []
+}

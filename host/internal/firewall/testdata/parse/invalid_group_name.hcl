@@ -1,0 +1,8 @@
+group "Best Friends" {
+  members = []
+}
+group "" {
+}
+rule "group" "Best Friends" {
+  allow = ["messages"]
+}

@@ -1,0 +1,3 @@
+rule "contacts" {
+  allow = ["messages"]
+}

@@ -1,0 +1,2 @@
+rule "group" "contacts" {
+  allow = ["messages"]

@@ -1,0 +1,3 @@
+policy "default" {
+  action = "deny"
+}

@@ -1,0 +1,6 @@
+rule "group" "contacts" {
+  allow = ["files"]
+  files {
+    max_size = 10
+  }
+}

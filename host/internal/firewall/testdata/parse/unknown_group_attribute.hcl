@@ -1,0 +1,3 @@
+group "friends" {
+  member = ["dpc-node-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+}

@@ -1,0 +1,3 @@
+rule "peer" "dpc-node-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+  allow = ["messages"]
+}

@@ -1,0 +1,316 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/session"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// link is everything about one peer's connection.
+type link struct {
+	n    *Network
+	peer string
+
+	wake    chan struct{} // dial now / flush the outbox now
+	started sync.Once
+
+	mu       sync.Mutex
+	sess     *session.Session
+	sent     map[string]bool // message ids sent on this session
+	st       string
+	reason   string
+	since    time.Time
+	attempts chan string // results of dial attempts, for Connect
+}
+
+func (n *Network) linkFor(peer string) *link {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l, ok := n.links[peer]
+	if !ok {
+		l = &link{n: n, peer: peer, wake: make(chan struct{}, 1), st: "offline", since: time.Now(),
+			attempts: make(chan string, 1)}
+		n.links[peer] = l
+	}
+	return l
+}
+
+func (l *link) state() (string, string, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st, l.reason, l.since
+}
+
+func (l *link) setState(st, reason string) {
+	l.mu.Lock()
+	changed := l.st != st || l.reason != reason
+	l.st, l.reason, l.since = st, reason, time.Now()
+	l.mu.Unlock()
+	if changed {
+		l.n.o.Bus.Publish(Event{Type: "peer", Peer: l.peer, Data: map[string]string{"state": st, "reason": reason}})
+	}
+}
+
+// kick wakes the link: dial if offline, flush the outbox if connected. The
+// first kick starts the link's dialer.
+func (l *link) kick() {
+	l.started.Do(func() {
+		if l.n.ctx == nil {
+			return
+		}
+		l.n.wg.Add(1)
+		go func() {
+			defer l.n.wg.Done()
+			l.maintain(l.n.ctx)
+		}()
+	})
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitAttempt waits for the next dial attempt's outcome.
+func (l *link) waitAttempt(ctx context.Context) (PeerStatus, error) {
+	select {
+	case <-ctx.Done():
+		return l.n.status(l.peer)
+	case reason := <-l.attempts:
+		st, err := l.n.status(l.peer)
+		if err == nil && reason != "" {
+			return st, fmt.Errorf("%s", reason)
+		}
+		return st, err
+	}
+}
+
+func (l *link) report(reason string) {
+	select {
+	case l.attempts <- reason:
+	default:
+	}
+}
+
+// maintain keeps a contact connected: it dials when there is no session,
+// backing off after failures, and flushes the outbox when kicked.
+func (l *link) maintain(ctx context.Context) {
+	backoff := l.n.o.RedialMin
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+		}
+		if l.connected() {
+			l.flush()
+			continue
+		}
+		p, err := l.n.o.Peers.Get(l.peer)
+		if err != nil || !p.Contact || len(p.URIs) == 0 {
+			continue // nothing to dial; inbound sessions still work
+		}
+		l.setState("connecting", "")
+		if err := l.dial(ctx, p); err != nil {
+			l.setState("offline", err.Error())
+			l.report(err.Error())
+			l.n.log.Info("peer unreachable", "peer", l.peer, "retry_in", backoff, "reason", err)
+			l.retryIn(ctx, backoff)
+			backoff = min(backoff*2, l.n.o.RedialMax)
+			continue
+		}
+		l.report("")
+		backoff = l.n.o.RedialMin
+	}
+}
+
+// retryIn schedules a wake-up, unless something wakes the link earlier.
+func (l *link) retryIn(ctx context.Context, d time.Duration) {
+	t := time.AfterFunc(d, l.kick)
+	context.AfterFunc(ctx, func() { t.Stop() })
+}
+
+func (l *link) connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sess != nil
+}
+
+// dialTimeout bounds one dial attempt including the handshake.
+const dialTimeout = 20 * time.Second
+
+func (l *link) dial(ctx context.Context, p peers.Peer) error {
+	trs := l.n.o.Transports.Transports()
+	if len(trs) == 0 {
+		return ErrNoTransport
+	}
+	var errs []error
+	for _, uri := range p.URIs {
+		for _, tr := range trs {
+			dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+			c, err := tr.Dial(dctx, sdk.DialRequest{URI: uri, ExpectedNodeID: l.peer})
+			if err == nil {
+				var s *session.Session
+				s, err = session.Client(dctx, c, l.n.sessionOptions(), l.peer)
+				if err == nil {
+					cancel()
+					l.n.attach(s, uri)
+					return nil
+				}
+			}
+			cancel()
+			errs = append(errs, fmt.Errorf("%s: %w", uri, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// attach makes s the peer's session (or drops it if the other one of two
+// simultaneous sessions wins) and serves it. uri is set for outbound
+// sessions, to keep in the address cache.
+func (n *Network) attach(s *session.Session, uri string) {
+	l := n.linkFor(s.PeerID)
+	if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) {
+		p.Name, p.LastSeen = s.PeerName, time.Now().UTC()
+		if uri != "" {
+			p.RememberURI(uri)
+		}
+		if !p.Contact && !p.Request {
+			p.Request = true
+		}
+	}); err != nil {
+		n.log.Error("recording peer", "peer", s.PeerID, "error", err)
+	}
+	l.mu.Lock()
+	if old := l.sess; old != nil {
+		// Two sessions at once (both sides dialed): both nodes keep the one
+		// dialed by the smaller node_id, so they agree without talking.
+		keepNew := dialer(s, n.self) < dialer(old, n.self)
+		if !keepNew {
+			l.mu.Unlock()
+			_ = s.Send(dptp.CmdBye, dptp.Bye{Reason: "duplicate session"})
+			_ = s.Close()
+			return
+		}
+		_ = old.Send(dptp.CmdBye, dptp.Bye{Reason: "duplicate session"})
+		_ = old.Close()
+	}
+	l.sess, l.sent = s, map[string]bool{}
+	l.mu.Unlock()
+	l.setState("connected", "")
+	n.log.Info("peer connected", "peer", s.PeerID, "name", s.PeerName, "outbound", s.Outbound, "remote", s.Remote)
+	l.started.Do(func() {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			l.maintain(n.ctx)
+		}()
+	})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.serve(l, s)
+	}()
+	l.kick()
+	n.requestHistory(l, s)
+}
+
+// dialer is the node_id of the side that dialed s.
+func dialer(s *session.Session, self string) string {
+	if s.Outbound {
+		return self
+	}
+	return s.PeerID
+}
+
+// detach forgets s when it ends (unless a newer session replaced it).
+func (l *link) detach(s *session.Session, reason string) {
+	l.mu.Lock()
+	current := l.sess == s
+	if current {
+		l.sess = nil
+	}
+	l.mu.Unlock()
+	if current {
+		l.setState("offline", reason)
+		l.n.log.Info("peer disconnected", "peer", l.peer, "reason", reason)
+		l.kick()
+	}
+}
+
+// send writes a frame on the current session, if there is one; a failure
+// only ends the session (the caller's state is durable and resent later).
+func (l *link) send(command string, payload any) {
+	l.mu.Lock()
+	s := l.sess
+	l.mu.Unlock()
+	if s == nil {
+		return
+	}
+	if err := s.Send(command, payload); err != nil {
+		l.n.log.Warn("send failed", "peer", l.peer, "command", command, "error", err)
+		_ = s.Close()
+	}
+}
+
+func (l *link) closeSession(reason string) {
+	l.mu.Lock()
+	s := l.sess
+	l.mu.Unlock()
+	if s != nil {
+		_ = s.Send(dptp.CmdBye, dptp.Bye{Reason: reason})
+		_ = s.Close()
+	}
+}
+
+// flush sends every queued message not yet sent on this session, oldest
+// first; the peer's ACK takes each out of the outbox.
+func (l *link) flush() {
+	l.mu.Lock()
+	s := l.sess
+	l.mu.Unlock()
+	if s == nil {
+		return
+	}
+	queued, err := l.n.o.Chat.Outbox(l.peer, l.n.self)
+	if err != nil {
+		l.n.log.Error("reading the outbox", "peer", l.peer, "error", err)
+		return
+	}
+	for _, m := range queued {
+		l.mu.Lock()
+		done := l.sess != s || l.sent[m.ID]
+		if !done {
+			l.sent[m.ID] = true
+		}
+		l.mu.Unlock()
+		if done {
+			continue
+		}
+		if err := s.Send(dptp.CmdSendText, dptp.SendText{MessageID: m.ID, Text: m.Text, SentAt: dptp.NewTimestamp(m.SentAt)}); err != nil {
+			l.n.log.Warn("sending a message failed; it stays queued", "peer", l.peer, "error", err)
+			_ = s.Close()
+			return
+		}
+	}
+}
+
+// outgoingState maps a peer's ACK status to our message state.
+func outgoingState(status string) (chat.State, bool) {
+	switch status {
+	case dptp.AckStored:
+		return chat.StateDelivered, true
+	case dptp.AckHeld:
+		return chat.StateHeldByPeer, true
+	case dptp.AckDenied:
+		return chat.StateDenied, true
+	}
+	return "", false
+}

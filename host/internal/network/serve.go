@@ -1,0 +1,226 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/session"
+)
+
+// historyLimit is how many messages one history sync asks for.
+const historyLimit = 500
+
+// serve reads the session's frames until it ends.
+func (n *Network) serve(l *link, s *session.Session) {
+	reason := "closed"
+	defer func() {
+		_ = s.Close()
+		l.detach(s, reason)
+	}()
+	for {
+		f, err := s.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				reason = err.Error()
+			}
+			return
+		}
+		if f.Command == dptp.CmdBye {
+			if b, err := dptp.Decode[dptp.Bye](f); err == nil && b.Reason != "" {
+				reason = "peer said bye: " + b.Reason
+			}
+			return
+		}
+		if err := n.handle(l, s, f); err != nil {
+			n.log.Warn("bad frame from peer; closing the session", "peer", s.PeerID, "command", f.Command, "error", err)
+			reason = err.Error()
+			return
+		}
+	}
+}
+
+// handle processes one frame. An error closes the session.
+func (n *Network) handle(l *link, s *session.Session, f dptp.Frame) error {
+	switch f.Command {
+	case dptp.CmdSendText:
+		m, err := dptp.Decode[dptp.SendText](f)
+		if err != nil {
+			return err
+		}
+		return n.onText(s, m)
+	case dptp.CmdAck:
+		a, err := dptp.Decode[dptp.Ack](f)
+		if err != nil {
+			return err
+		}
+		return n.onAck(s, a)
+	case dptp.CmdRequestChatHistory:
+		r, err := dptp.Decode[dptp.RequestChatHistory](f)
+		if err != nil {
+			return err
+		}
+		return n.onHistoryRequest(s, r)
+	case dptp.CmdChatHistoryResponse:
+		r, err := dptp.Decode[dptp.ChatHistoryResponse](f)
+		if err != nil {
+			return err
+		}
+		return n.onHistory(s, r)
+	case dptp.CmdError:
+		e, err := dptp.Decode[dptp.ErrorReply](f)
+		if err != nil {
+			return err
+		}
+		n.log.Warn("peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
+		n.o.Bus.Publish(Event{Type: "error", Peer: s.PeerID, Data: e})
+		return nil
+	case dptp.CmdHello:
+		return fmt.Errorf("%w: a second HELLO", dptp.ErrInvalidPayload)
+	default:
+		return s.Send(dptp.CmdError, dptp.ErrorReply{Code: "unknown_command", Message: "unknown command " + f.Command})
+	}
+}
+
+// admit decides what happens to a message from peer: shown, held as a
+// contact request (strangers), or refused (the firewall denies a contact).
+func (n *Network) admit(peer string) (chat.State, string) {
+	d := n.Check(peer, "messages")
+	switch {
+	case d.Allowed:
+		return chat.StateReceived, ""
+	case !n.o.Peers.IsContact(peer):
+		return chat.StateRequest, ""
+	default:
+		n.log.Info("firewall refused a message", "peer", peer, "rule", d.Rule)
+		return "", "permission_denied: this node does not accept messages from you"
+	}
+}
+
+func (n *Network) onText(s *session.Session, t dptp.SendText) error {
+	state, refusal := n.admit(s.PeerID)
+	if refusal != "" {
+		return s.Send(dptp.CmdAck, dptp.Ack{MessageID: t.MessageID, Status: dptp.AckDenied, Reason: refusal})
+	}
+	m := chat.Message{ID: t.MessageID, Peer: s.PeerID, From: s.PeerID, To: n.self, Text: t.Text,
+		SentAt: t.SentAt.Time, State: state}
+	dup, err := n.o.Chat.AddIncoming(m)
+	if err != nil {
+		// Not stored, so not acknowledged: the sender will retry.
+		n.log.Error("storing a message", "peer", s.PeerID, "error", err)
+		return nil
+	}
+	status := dptp.AckStored
+	if state == chat.StateRequest {
+		status = dptp.AckHeld
+	}
+	if err := s.Send(dptp.CmdAck, dptp.Ack{MessageID: t.MessageID, Status: status}); err != nil {
+		return err
+	}
+	if dup {
+		return nil
+	}
+	if state == chat.StateRequest {
+		n.o.Bus.Publish(Event{Type: "contact_request", Peer: s.PeerID, Data: m})
+		return nil
+	}
+	n.o.Bus.Publish(Event{Type: "message", Peer: s.PeerID, Data: m})
+	return nil
+}
+
+func (n *Network) onAck(s *session.Session, a dptp.Ack) error {
+	st, ok := outgoingState(a.Status)
+	if !ok {
+		return fmt.Errorf("%w: ACK status %q", dptp.ErrInvalidPayload, a.Status)
+	}
+	m, err := n.o.Chat.Acknowledge(s.PeerID, n.self, a.MessageID, st, a.Reason)
+	if errors.Is(err, chat.ErrNotFound) {
+		n.log.Debug("ACK for an unknown message", "peer", s.PeerID, "message_id", a.MessageID)
+		return nil
+	}
+	if err != nil {
+		n.log.Error("recording an ACK", "peer", s.PeerID, "error", err)
+		return nil
+	}
+	if st == chat.StateDenied {
+		n.log.Warn("peer refused a message", "peer", s.PeerID, "reason", a.Reason)
+	}
+	n.o.Bus.Publish(Event{Type: "message_state", Peer: s.PeerID, Data: m})
+	return nil
+}
+
+// requestHistory asks a contact for what we missed while apart.
+func (n *Network) requestHistory(l *link, s *session.Session) {
+	if !n.o.Peers.IsContact(s.PeerID) {
+		return
+	}
+	last, err := n.o.Chat.LastFrom(s.PeerID)
+	if err != nil {
+		n.log.Error("reading history", "peer", s.PeerID, "error", err)
+		return
+	}
+	req := dptp.RequestChatHistory{RequestID: newMessageID(), Limit: historyLimit}
+	if !last.SentAt.IsZero() {
+		req.Since = dptp.NewTimestamp(last.SentAt)
+	}
+	if err := s.Send(dptp.CmdRequestChatHistory, req); err != nil {
+		n.log.Warn("asking for history", "peer", s.PeerID, "error", err)
+	}
+}
+
+func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory) error {
+	if d := n.Check(s.PeerID, "history"); !d.Allowed {
+		n.log.Info("firewall refused a history request", "peer", s.PeerID, "rule", d.Rule)
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: "permission_denied",
+			Message: "this node does not share chat history with you"})
+	}
+	limit := r.EffectiveLimit()
+	msgs, err := n.o.Chat.History(s.PeerID, r.Since.Time, limit+1)
+	if err != nil {
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: "internal", Message: "history unavailable"})
+	}
+	resp := dptp.ChatHistoryResponse{RequestID: r.RequestID, More: len(msgs) > limit}
+	for i, m := range msgs {
+		if i == limit {
+			break
+		}
+		if m.State == chat.StateDenied {
+			continue // the peer never accepted it
+		}
+		resp.Messages = append(resp.Messages, dptp.ChatMessage{MessageID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: dptp.NewTimestamp(m.SentAt)})
+	}
+	return s.Send(dptp.CmdChatHistoryResponse, resp)
+}
+
+// onHistory merges a peer's history: only messages between exactly the two
+// of us are taken, each once.
+func (n *Network) onHistory(s *session.Session, r dptp.ChatHistoryResponse) error {
+	for _, hm := range r.Messages {
+		var m chat.Message
+		switch {
+		case hm.From == s.PeerID && hm.To == n.self:
+			state, refusal := n.admit(s.PeerID)
+			if refusal != "" {
+				continue
+			}
+			m = chat.Message{State: state}
+		case hm.From == n.self && hm.To == s.PeerID:
+			m = chat.Message{State: chat.StateDelivered}
+		default:
+			n.log.Warn("ignoring a history entry that is not between us", "peer", s.PeerID, "from", hm.From, "to", hm.To)
+			continue
+		}
+		m.ID, m.Peer, m.From, m.To, m.Text, m.SentAt = hm.MessageID, s.PeerID, hm.From, hm.To, hm.Text, hm.SentAt.Time
+		dup, err := n.o.Chat.AddIncoming(m)
+		if err != nil {
+			n.log.Error("storing history", "peer", s.PeerID, "error", err)
+			return nil
+		}
+		if !dup && m.State == chat.StateReceived {
+			n.o.Bus.Publish(Event{Type: "message", Peer: s.PeerID, Data: m})
+		}
+	}
+	return nil
+}

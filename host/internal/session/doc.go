@@ -1,0 +1,10 @@
+// Package session turns a transport connection — bytes from any transport
+// plugin, which the host does not trust — into an authenticated DPTP session:
+// TLS 1.3 with mutual certificates and ALPN "dptp/1", then a HELLO exchange.
+//
+// Both sides derive the peer's node_id from the public key in its
+// certificate (never from the certificate's CN alone) and the dialing side
+// checks it against the node_id it meant to reach, so a transport, hub or
+// relay in the middle can neither read, forge nor impersonate. Failed
+// handshakes are rate-limited per source.
+package session

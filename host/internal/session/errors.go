@@ -1,0 +1,19 @@
+package session
+
+import "errors"
+
+var (
+	// ErrPeerMismatch means the peer proved a different identity than the
+	// one that was dialed.
+	ErrPeerMismatch = errors.New("peer is not the node that was dialed")
+	// ErrBadCertificate means the peer's certificate is unusable: missing,
+	// more than one, unparsable, or its CN is not the node_id of its key.
+	ErrBadCertificate = errors.New("bad peer certificate")
+	// ErrProtocol means the peer did not negotiate ALPN dptp/1 or broke the
+	// HELLO exchange.
+	ErrProtocol = errors.New("peer does not speak dptp/1")
+	// ErrRateLimited means too many failed handshakes came from one source.
+	ErrRateLimited = errors.New("too many failed handshakes from this source")
+	// ErrHandshakeTimeout means the handshake did not finish in time.
+	ErrHandshakeTimeout = errors.New("handshake timed out")
+)

@@ -1,0 +1,137 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// Options configure both sides of a handshake.
+type Options struct {
+	Identity *identity.Identity
+	// Name is this node's display name, sent in HELLO.
+	Name     string
+	Software string
+	// Capabilities this node announces in HELLO.
+	Capabilities []string
+	// HandshakeTimeout bounds TLS + HELLO; zero means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// MaxFrame is the largest DPTP frame accepted; zero means the default.
+	MaxFrame int
+}
+
+// DefaultHandshakeTimeout bounds TLS + HELLO.
+const DefaultHandshakeTimeout = 15 * time.Second
+
+// Session is an authenticated DPTP session with one peer.
+type Session struct {
+	// PeerID is the peer's node_id, derived from its certificate key.
+	PeerID   string
+	PeerName string
+	// PeerSoftware and PeerCapabilities come from the peer's HELLO.
+	PeerSoftware     string
+	PeerCapabilities []string
+	// Outbound is true on the side that dialed.
+	Outbound bool
+	// Remote is the transport's address for the peer.
+	Remote string
+
+	tls *tls.Conn
+	r   *dptp.Reader
+	w   *dptp.Writer
+}
+
+// Client runs the dialing side: the peer must prove it is expected.
+func Client(ctx context.Context, c sdk.Conn, o Options, expected string) (*Session, error) {
+	if !identity.ValidNodeID(expected) {
+		_ = c.Close()
+		return nil, fmt.Errorf("%w: %q is not a node_id", ErrPeerMismatch, expected)
+	}
+	nc := newNetConn(c)
+	return handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected)), o, true, c.RemoteAddress())
+}
+
+// Server runs the accepting side; it learns who connected. limiter may be
+// nil; when set, failures count against the source and a source over its
+// limit is refused before the TLS handshake.
+func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Session, error) {
+	remote := c.RemoteAddress()
+	if limiter != nil && !limiter.Allowed(remote) {
+		_ = c.Close()
+		return nil, fmt.Errorf("%w: %s", ErrRateLimited, sourceKey(remote))
+	}
+	nc := newNetConn(c)
+	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "")), o, false, remote)
+	if err != nil && limiter != nil {
+		limiter.Failed(remote)
+	}
+	return s, err
+}
+
+func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remote string) (*Session, error) {
+	timeout := o.HandshakeTimeout
+	if timeout == 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	fail := func(err error) (*Session, error) {
+		_ = tc.Close()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w after %s: %w", ErrHandshakeTimeout, timeout, err)
+		}
+		return nil, err
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fail(fmt.Errorf("TLS handshake with %s: %w", remote, err))
+	}
+	peer := leafNodeID(tc.ConnectionState())
+	maxFrame := o.MaxFrame
+	if maxFrame == 0 {
+		maxFrame = dptp.DefaultMaxFrameSize
+	}
+	s := &Session{PeerID: peer, Outbound: outbound, Remote: remote, tls: tc,
+		r: dptp.NewReader(tc, maxFrame), w: dptp.NewWriter(tc)}
+
+	// Both sides send HELLO first, then read the peer's.
+	dl, _ := ctx.Deadline()
+	_ = tc.SetDeadline(dl)
+	hello := dptp.Hello{NodeID: o.Identity.NodeID, Name: o.Name, Protocol: ALPN,
+		Capabilities: o.Capabilities, Software: o.Software}
+	if err := s.w.Write(dptp.CmdHello, hello); err != nil {
+		return fail(fmt.Errorf("sending HELLO to %s: %w", peer, err))
+	}
+	f, err := s.r.Read()
+	if err != nil {
+		return fail(fmt.Errorf("reading HELLO from %s: %w", peer, err))
+	}
+	if f.Command != dptp.CmdHello {
+		return fail(fmt.Errorf("%w: first frame from %s is %s, want HELLO", ErrProtocol, peer, f.Command))
+	}
+	h, err := dptp.Decode[dptp.Hello](f)
+	if err != nil {
+		return fail(fmt.Errorf("%w: HELLO from %s: %w", ErrProtocol, peer, err))
+	}
+	if h.NodeID != peer {
+		return fail(fmt.Errorf("%w: HELLO claims %s but the certificate key is %s", ErrPeerMismatch, h.NodeID, peer))
+	}
+	_ = tc.SetDeadline(time.Time{})
+	s.PeerName, s.PeerSoftware, s.PeerCapabilities = h.Name, h.Software, slices.Clone(h.Capabilities)
+	return s, nil
+}
+
+// Read returns the next frame from the peer.
+func (s *Session) Read() (dptp.Frame, error) { return s.r.Read() }
+
+// Send writes one frame; safe for concurrent use.
+func (s *Session) Send(command string, payload any) error { return s.w.Write(command, payload) }
+
+// Close ends the session.
+func (s *Session) Close() error { return s.tls.Close() }

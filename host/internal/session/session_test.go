@@ -1,0 +1,195 @@
+package session
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// tcpConn is an sdk.Conn over a loopback TCP connection.
+type tcpConn struct{ *net.TCPConn }
+
+func (c tcpConn) LocalAddress() string  { return c.LocalAddr().String() }
+func (c tcpConn) RemoteAddress() string { return c.RemoteAddr().String() }
+
+// pair returns the two ends of a loopback TCP connection.
+func pair(t *testing.T) (sdk.Conn, sdk.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	d, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := <-accepted
+	t.Cleanup(func() { d.Close(); a.Close() })
+	return tcpConn{d.(*net.TCPConn)}, tcpConn{a.(*net.TCPConn)}
+}
+
+func newIdentity(t *testing.T, kt identity.KeyType) *identity.Identity {
+	t.Helper()
+	id, err := identity.Create(filepath.Join(t.TempDir(), "id"), kt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+type result struct {
+	s   *Session
+	err error
+}
+
+func runServer(t *testing.T, c sdk.Conn, id *identity.Identity, lim *Limiter) chan result {
+	ch := make(chan result, 1)
+	go func() {
+		s, err := Server(context.Background(), c, Options{Identity: id, Name: "server", HandshakeTimeout: 5 * time.Second}, lim)
+		ch <- result{s, err}
+	}()
+	return ch
+}
+
+func TestHandshake(t *testing.T) {
+	t.Parallel()
+	kinds := map[string][2]identity.KeyType{
+		"ed25519 to ed25519": {identity.KeyEd25519, identity.KeyEd25519},
+		"rsa to ed25519":     {identity.KeyRSA, identity.KeyEd25519},
+		"ed25519 to rsa":     {identity.KeyEd25519, identity.KeyRSA},
+		"rsa to rsa":         {identity.KeyRSA, identity.KeyRSA},
+	}
+	for name, kt := range kinds {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cid, sid := newIdentity(t, kt[0]), newIdentity(t, kt[1])
+			cc, sc := pair(t)
+			srv := runServer(t, sc, sid, nil)
+			cs, err := Client(context.Background(), cc, Options{Identity: cid, Name: "client"}, sid.NodeID)
+			if err != nil {
+				t.Fatalf("client: %v", err)
+			}
+			r := <-srv
+			if r.err != nil {
+				t.Fatalf("server: %v", r.err)
+			}
+			if cs.PeerID != sid.NodeID || r.s.PeerID != cid.NodeID || cs.PeerName != "server" || r.s.PeerName != "client" {
+				t.Errorf("want each side to see the other's node_id and name, got %q/%q and %q/%q", cs.PeerID, cs.PeerName, r.s.PeerID, r.s.PeerName)
+			}
+			if !cs.Outbound || r.s.Outbound {
+				t.Errorf("Outbound: want client true and server false")
+			}
+			if err := cs.Send("PING_TEST", nil); err != nil {
+				t.Fatal(err)
+			}
+			if f, err := r.s.Read(); err != nil || f.Command != "PING_TEST" {
+				t.Errorf("a frame after the handshake: want PING_TEST, got %+v (err %v)", f, err)
+			}
+		})
+	}
+}
+
+func TestWrongPeerIsRefused(t *testing.T) {
+	t.Parallel()
+	cid, sid, other := newIdentity(t, identity.KeyEd25519), newIdentity(t, identity.KeyEd25519), newIdentity(t, identity.KeyEd25519)
+	cc, sc := pair(t)
+	srv := runServer(t, sc, sid, nil)
+	_, err := Client(context.Background(), cc, Options{Identity: cid}, other.NodeID)
+	if !errors.Is(err, ErrPeerMismatch) {
+		t.Errorf("dialing %s but reaching %s: want ErrPeerMismatch, got %v", other.NodeID, sid.NodeID, err)
+	}
+	if r := <-srv; r.err == nil {
+		t.Errorf("server: want the handshake to fail too")
+	}
+}
+
+// forgedCert is a certificate whose CN claims a node_id its key does not hash to.
+func forgedCert(t *testing.T, claim string) tls.Certificate {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: claim},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestServerRefusesBadClients(t *testing.T) {
+	t.Parallel()
+	sid, victim := newIdentity(t, identity.KeyEd25519), newIdentity(t, identity.KeyEd25519)
+	tests := map[string]struct {
+		cfg  *tls.Config
+		want error
+	}{
+		"a CN that is not the node_id of the key": {
+			cfg:  &tls.Config{Certificates: []tls.Certificate{forgedCert(t, victim.NodeID)}, NextProtos: []string{ALPN}},
+			want: ErrBadCertificate,
+		},
+		"no ALPN dptp/1": {
+			cfg:  &tls.Config{Certificates: []tls.Certificate{newIdentity(t, identity.KeyEd25519).TLSCertificate()}},
+			want: ErrProtocol,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cc, sc := pair(t)
+			srv := runServer(t, sc, sid, nil)
+			tc.cfg.InsecureSkipVerify, tc.cfg.MinVersion = true, tls.VersionTLS13
+			go func() { _ = tls.Client(cc.(tcpConn).TCPConn, tc.cfg).Handshake() }()
+			if r := <-srv; !errors.Is(r.err, tc.want) {
+				t.Errorf("want %v, got %v", tc.want, r.err)
+			}
+		})
+	}
+}
+
+func TestFailedHandshakesAreRateLimited(t *testing.T) {
+	t.Parallel()
+	sid := newIdentity(t, identity.KeyEd25519)
+	lim := NewLimiter(time.Hour, 2)
+	for i := range 3 {
+		cc, sc := pair(t)
+		srv := runServer(t, sc, sid, lim)
+		_ = cc.Close() // a connection that never completes a handshake
+		r := <-srv
+		if i < 2 && (r.err == nil || errors.Is(r.err, ErrRateLimited)) {
+			t.Errorf("attempt %d: want a handshake failure, got %v", i+1, r.err)
+		}
+		if i == 2 && !errors.Is(r.err, ErrRateLimited) {
+			t.Errorf("attempt 3: want ErrRateLimited, got %v", r.err)
+		}
+	}
+}
+
+func TestNetConnReadDeadline(t *testing.T) {
+	t.Parallel()
+	a, _ := pair(t)
+	nc := newNetConn(a)
+	defer nc.Close()
+	_ = nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	_, err := nc.Read(make([]byte, 1))
+	if !errors.Is(err, errDeadline) || time.Since(start) > 2*time.Second {
+		t.Errorf("want a deadline error after ~50ms, got %v after %s", err, time.Since(start))
+	}
+}

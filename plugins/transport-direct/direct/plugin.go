@@ -1,0 +1,202 @@
+package direct
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// pluginName is the plugin's name: its binary is
+// dpc-plugin-transport-direct and its dpc.hcl block is
+// plugin "transport" "transport-direct".
+const pluginName = "transport-direct"
+
+// Version is the plugin's version.
+const Version = "0.1.0"
+
+// Interface guards.
+var (
+	_ sdk.Transport    = (*Plugin)(nil)
+	_ sdk.Configurable = (*Plugin)(nil)
+	_ sdk.Listener     = (*listener)(nil)
+	_ sdk.Conn         = (*conn)(nil)
+)
+
+// Plugin is the TCP transport. Its zero value is ready for Configure and
+// has no side effects: nothing is bound until Listen. It is safe for
+// concurrent use.
+type Plugin struct {
+	mu    sync.Mutex
+	state *state
+	// listeners and conns are everything Listen, Accept and Dial created
+	// and nobody closed yet; Shutdown closes them.
+	listeners map[*listener]struct{}
+	conns     map[*conn]struct{}
+}
+
+// state is what Configure sets up.
+type state struct {
+	cfg    Config
+	logger logger
+}
+
+// logger is the part of the hclog.Logger in sdk.ConfigureRequest that the
+// plugin uses; naming it here keeps the module's only import the SDK.
+type logger interface {
+	Debug(msg string, args ...any)
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// nopLogger discards everything, for callers that pass no logger.
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...any) {}
+func (nopLogger) Info(string, ...any)  {}
+func (nopLogger) Warn(string, ...any)  {}
+
+// Info describes the plugin.
+func (p *Plugin) Info() sdk.Info {
+	return sdk.Info{
+		Name:        pluginName,
+		Version:     Version,
+		Description: "Carries peer connections over plain TCP (the host adds TLS).",
+	}
+}
+
+// DefaultConfig returns a Config with the defaults: listen on DefaultListen,
+// a 10 s dial timeout, 30 s keepalive, nothing advertised.
+func (p *Plugin) DefaultConfig() any {
+	return &Config{
+		Listen:           slices.Clone(DefaultListen),
+		DialTimeoutMS:    DefaultDialTimeoutMS,
+		KeepaliveSeconds: DefaultKeepaliveSeconds,
+	}
+}
+
+// Configure checks and keeps the configuration. It binds nothing; Listen
+// does. Listeners and connections from an earlier Configure stay open.
+func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
+	cfg, ok := req.Config.(*Config)
+	if !ok || cfg == nil {
+		return fmt.Errorf("%s: %w: config of type %T", pluginName, sdk.ErrInvalidArgument, req.Config)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	var log logger = nopLogger{}
+	if req.Logger != nil {
+		log = req.Logger
+	}
+	st := &state{cfg: *cfg, logger: log}
+	st.cfg.Listen = slices.Clone(cfg.Listen)
+	st.cfg.Advertise = slices.Clone(cfg.Advertise)
+	log.Info("configured", "listen", st.cfg.Listen, "dial_timeout_ms", st.cfg.DialTimeoutMS,
+		"keepalive_seconds", st.cfg.KeepaliveSeconds, "advertise", st.cfg.Advertise)
+
+	p.mu.Lock()
+	p.state = st
+	p.mu.Unlock()
+	return nil
+}
+
+// Shutdown closes every listener and connection the plugin created and
+// forgets the configuration. It copes with a plugin never configured.
+func (p *Plugin) Shutdown(context.Context) error {
+	p.mu.Lock()
+	st := p.state
+	lns, conns := p.listeners, p.conns
+	p.state, p.listeners, p.conns = nil, nil, nil
+	p.mu.Unlock()
+
+	for l := range lns {
+		_ = l.Close()
+	}
+	for c := range conns {
+		_ = c.Close()
+	}
+	if st != nil {
+		st.logger.Info("shut down", "closed_listeners", len(lns), "closed_connections", len(conns))
+	}
+	return nil
+}
+
+func (p *Plugin) configured() (*state, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == nil {
+		return nil, fmt.Errorf("%s: %w", pluginName, sdk.ErrNotConfigured)
+	}
+	return p.state, nil
+}
+
+// newConn wraps and tracks tc. If the plugin was shut down meanwhile, it
+// closes tc and returns an sdk.ErrNotConfigured error.
+func (p *Plugin) newConn(tc *net.TCPConn) (*conn, error) {
+	c := &conn{tc: tc, p: p}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == nil {
+		_ = tc.Close()
+		return nil, fmt.Errorf("%s: %w: shut down", pluginName, sdk.ErrNotConfigured)
+	}
+	if p.conns == nil {
+		p.conns = map[*conn]struct{}{}
+	}
+	p.conns[c] = struct{}{}
+	return c, nil
+}
+
+func (p *Plugin) forgetConn(c *conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
+// trackListener records l, or reports false if the plugin was shut down
+// meanwhile.
+func (p *Plugin) trackListener(l *listener) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == nil {
+		return false
+	}
+	if p.listeners == nil {
+		p.listeners = map[*listener]struct{}{}
+	}
+	p.listeners[l] = struct{}{}
+	return true
+}
+
+func (p *Plugin) forgetListener(l *listener) {
+	p.mu.Lock()
+	delete(p.listeners, l)
+	p.mu.Unlock()
+}
+
+// conn is one TCP connection, dialed or accepted.
+type conn struct {
+	tc *net.TCPConn
+	p  *Plugin
+}
+
+func (c *conn) Read(b []byte) (int, error)  { return c.tc.Read(b) }
+func (c *conn) Write(b []byte) (int, error) { return c.tc.Write(b) }
+
+// CloseWrite half-closes the connection: the peer reads io.EOF after the
+// bytes already written, and this side can still read.
+func (c *conn) CloseWrite() error { return c.tc.CloseWrite() }
+
+// Close closes the connection and stops tracking it.
+func (c *conn) Close() error {
+	err := c.tc.Close()
+	c.p.forgetConn(c)
+	return err
+}
+
+func (c *conn) LocalAddress() string  { return c.tc.LocalAddr().String() }
+func (c *conn) RemoteAddress() string { return c.tc.RemoteAddr().String() }
