@@ -283,6 +283,41 @@ func (p ChatHistoryResponse) Validate() error {
 	return nil
 }
 
+// TrimToFit returns p with as many leading messages as fit, once encoded,
+// in a frame body of at most maxFrame bytes (DefaultMaxFrameSize when
+// maxFrame <= 0, which is also the most Encode accepts). When it drops
+// messages it sets More, so the requester asks again from the last
+// returned sent_at. A responder calls it before sending: MaxHistoryLimit
+// messages of MaxTextLen each would not fit in one frame.
+func (p ChatHistoryResponse) TrimToFit(maxFrame int) ChatHistoryResponse {
+	if maxFrame <= 0 || maxFrame > DefaultMaxFrameSize {
+		maxFrame = DefaultMaxFrameSize
+	}
+	empty := p
+	empty.Messages, empty.More = nil, true
+	head, err := json.Marshal(empty)
+	if err != nil {
+		return p
+	}
+	// {"command":"CHAT_HISTORY_RESPONSE","payload":<head>}, plus the messages.
+	size := len(`{"command":"","payload":}`) + len(CmdChatHistoryResponse) + len(head)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i, m := range p.Messages {
+		buf.Reset()
+		if err := enc.Encode(m); err != nil {
+			return p
+		}
+		size += buf.Len() // the Encoder's newline stands in for the separating comma
+		if size > maxFrame {
+			p.Messages, p.More = p.Messages[:i:i], true
+			return p
+		}
+	}
+	return p
+}
+
 // MarshalJSON writes an empty list rather than null for no messages.
 func (p ChatHistoryResponse) MarshalJSON() ([]byte, error) {
 	type plain ChatHistoryResponse

@@ -362,3 +362,54 @@ func TestFieldErrorMessage(t *testing.T) {
 		t.Errorf("want %q got %v", want, err)
 	}
 }
+
+func TestChatHistoryTrimToFit(t *testing.T) {
+	t.Parallel()
+	many := func(n, textLen int) ChatHistoryResponse {
+		r := ChatHistoryResponse{RequestID: "r"}
+		for i := range n {
+			r.Messages = append(r.Messages, ChatMessage{MessageID: "m" + strings.Repeat("0", i%3) + string(rune('a'+i%26)),
+				From: aliceID, To: bobID, Text: strings.Repeat("<", textLen), SentAt: sentAt})
+		}
+		return r
+	}
+	tests := map[string]struct {
+		resp     ChatHistoryResponse
+		maxFrame int
+		wantAll  bool
+	}{
+		"small fits":               {many(10, 100), 0, true},
+		"empty fits":               {many(0, 0), 0, true},
+		"full texts do not fit":    {many(MaxHistoryLimit, MaxTextLen), 0, false},
+		"tight custom limit":       {many(50, 1000), 20_000, false},
+		"limit above default caps": {many(100, MaxTextLen), 1 << 30, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := tc.resp.TrimToFit(tc.maxFrame)
+			max := tc.maxFrame
+			if max <= 0 || max > DefaultMaxFrameSize {
+				max = DefaultMaxFrameSize
+			}
+			raw, err := Encode(CmdChatHistoryResponse, got)
+			if err != nil {
+				t.Fatalf("Encode: want no error, got %v", err)
+			}
+			if size := len(raw) - HeaderSize; size > max {
+				t.Errorf("frame: want at most %d bytes, got %d", max, size)
+			}
+			if all := len(got.Messages) == len(tc.resp.Messages); all != tc.wantAll || got.More == tc.wantAll {
+				t.Errorf("want all=%v more=%v, got %d of %d messages, more=%v", tc.wantAll, !tc.wantAll, len(got.Messages), len(tc.resp.Messages), got.More)
+			}
+			if !tc.wantAll {
+				// One more message would not have fitted.
+				next := got
+				next.Messages = tc.resp.Messages[:len(got.Messages)+1]
+				if raw, err := Encode(CmdChatHistoryResponse, next); err == nil && len(raw)-HeaderSize <= max {
+					t.Errorf("trimmed too much: %d messages would still fit", len(next.Messages))
+				}
+			}
+		})
+	}
+}

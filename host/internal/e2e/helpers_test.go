@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	builds := [][2]string{
 		{filepath.Join(binDir, "dpc"), "github.com/dpc-go/dpc/host/cmd/dpc"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-fixture"), "github.com/dpc-go/dpc/host/internal/fixtureplugin/cmd/dpc-plugin-fixture"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-transport-direct"), "github.com/dpc-go/dpc/plugins/transport-direct"},
 	}
 	for _, b := range builds {
 		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
@@ -108,9 +109,9 @@ type daemon struct {
 	done   chan error
 }
 
-func (n *node) start() *daemon {
+func (n *node) start(args ...string) *daemon {
 	n.t.Helper()
-	c := n.cmd("run")
+	c := n.cmd(append([]string{"run"}, args...)...)
 	d := &daemon{cmd: c, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	c.Stderr = d.stderr
 	if err := c.Start(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dpc-go/dpc/sdk"
 )
@@ -33,7 +34,7 @@ func (p *Plugin) Dial(ctx context.Context, req sdk.DialRequest) (sdk.Conn, error
 	d := net.Dialer{Timeout: timeout, KeepAlive: st.cfg.keepAlive()}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := contextError(ctx); cerr != nil {
 			return nil, fmt.Errorf("%s: dial %s: %w", pluginName, addr, cerr)
 		}
 		reason := err
@@ -50,6 +51,19 @@ func (p *Plugin) Dial(ctx context.Context, req sdk.DialRequest) (sdk.Conn, error
 	}
 	st.logger.Debug("dialed", "address", addr, "local_address", c.LocalAddress(), "expected_node_id", req.ExpectedNodeID)
 	return c, nil
+}
+
+// contextError is ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed even if its timer has not fired yet (the dialer's own
+// timer for the same deadline may fire first).
+func contextError(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // ParseURI returns the host:port address to dial for a dpc:// URI such as

@@ -31,8 +31,10 @@
 // address with the same port, as the default "0.0.0.0:8888" and
 // "[::]:8888" do, the IPv6 wildcard listener is made IPv6-only (the
 // IPV6_V6ONLY socket option) so that both can bind the port; each family is
-// then served by its own listener. An empty host (":8888") binds like
-// net.Listen does: dual stack where the system supports it.
+// then served by its own listener. An IPv4 wildcard ("0.0.0.0:8888") is
+// always IPv4 only, unlike with net.Listen("tcp", …), which binds it as a
+// dual-stack IPv6 socket. An empty host (":8888") binds like net.Listen
+// does: dual stack where the system supports it.
 //
 // Listener.URIs reports a dpc:// URI per bound address. A wildcard address
 // is expanded to this machine's interface addresses of the families it

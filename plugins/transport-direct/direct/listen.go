@@ -47,7 +47,7 @@ func (p *Plugin) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Listene
 		if v6only[i] {
 			lc.Control = setIPv6Only
 		}
-		ln, err := lc.Listen(ctx, "tcp", a)
+		ln, err := lc.Listen(ctx, listenNetwork(a), a)
 		if err != nil {
 			l.closeAll()
 			return nil, fmt.Errorf("%s: listen on %s: %w", pluginName, a, err)
@@ -95,6 +95,18 @@ func ipv6OnlyWildcards(addrs []string) []bool {
 		}
 	}
 	return out
+}
+
+// listenNetwork is the network to bind a with. An IPv4 address gets
+// "tcp4": with plain "tcp", Go binds a wildcard "0.0.0.0" as a dual-stack
+// IPv6 socket, which would take the IPv6 port as well. Everything else gets
+// "tcp", so that "[::]" is dual stack unless made IPv6-only.
+func listenNetwork(a string) string {
+	host, _, _ := net.SplitHostPort(a)
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		return "tcp4"
+	}
+	return "tcp"
 }
 
 // interfaceAddrs returns this machine's interface addresses.

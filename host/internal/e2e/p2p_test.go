@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/plugins"
+)
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// peer is a node that talks to others over transport-direct on loopback.
+type peer struct {
+	*node
+	id   string
+	port int
+	d    *daemon
+}
+
+func newPeer(t *testing.T, name string) *peer {
+	t.Helper()
+	n := newNode(t)
+	out := n.must("init", "--name", name)
+	p := &peer{node: n, id: nodeIDRE.FindString(out), port: freePort(t)}
+	n.writeConfig("plugin \"transport\" \"transport-direct\" {}\n")
+	n.must("plugin", "lock")
+	return p
+}
+
+func (p *peer) uri() string { return fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", p.port, p.id) }
+
+// run starts `dpc run` and waits until its API answers.
+func (p *peer) run() {
+	p.t.Helper()
+	p.d = p.start("--listen", fmt.Sprintf("127.0.0.1:%d", p.port))
+	p.waitStatus(p.d, "transport/transport-direct", 20*time.Second, "transport running", func(s plugins.Status) bool {
+		return s.State == "running"
+	})
+}
+
+// stop ends `dpc run` with SIGTERM and waits for it.
+func (p *peer) stop() {
+	p.t.Helper()
+	_ = p.d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.d.done:
+		p.d.done <- err
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("dpc run did not stop")
+	}
+}
+
+// waitHistory polls `dpc history` until ok accepts its lines.
+func (p *peer) waitHistory(with *peer, timeout time.Duration, what string, ok func([]string) bool) []string {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var lines []string
+	for time.Now().Before(deadline) {
+		out, _, code := p.dpc("history", with.id)
+		if code == 0 {
+			lines = nil
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				if l != "" {
+					lines = append(lines, l)
+				}
+			}
+			if ok(lines) {
+				return lines
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.t.Fatalf("timed out waiting for %s; history:\n%s\nlog:\n%s", what, strings.Join(lines, "\n"), p.d.stderr)
+	return nil
+}
+
+// contacts makes a and b contacts of each other and waits until connected.
+func contacts(t *testing.T, a, b *peer) {
+	t.Helper()
+	if out := a.must("connect", b.uri()); !strings.Contains(out, "Connected to "+b.id) {
+		t.Fatalf("connect: want connected, got %s", out)
+	}
+	b.must("connect", a.uri())
+}
+
+func countContaining(lines []string, sub string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestMessagesBothWays(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	a.must("send", b.id, "hello bob")
+	b.must("send", a.id, "hello alice")
+	b.waitHistory(a, 15*time.Second, "alice's message at bob", func(l []string) bool {
+		return countContaining(l, "< hello bob") == 1 && countContaining(l, "> hello alice") == 1
+	})
+	a.waitHistory(b, 15*time.Second, "both messages delivered at alice", func(l []string) bool {
+		return countContaining(l, "< hello alice") == 1 && countContaining(l, "> hello bob") == 1 && countContaining(l, "[") == 0
+	})
+}
+
+func TestStrangerIsAContactRequest(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	a.run()
+	b.run()
+	a.must("connect", b.uri())
+	a.must("send", b.id, "may I?")
+	b.waitHistory(a, 15*time.Second, "a held request", func(l []string) bool {
+		return countContaining(l, "may I? [contact request") == 1
+	})
+	if out := b.must("peers"); !strings.Contains(out, a.id) || !strings.Contains(out, "REQUEST") {
+		t.Errorf("peers: want alice as a request, got:\n%s", out)
+	}
+	a.waitHistory(b, 15*time.Second, "held at the peer", func(l []string) bool {
+		return countContaining(l, "[held by peer") == 1
+	})
+	b.must("peers", "accept", a.id)
+	b.waitHistory(a, 5*time.Second, "released message", func(l []string) bool {
+		return len(l) == 1 && strings.HasSuffix(l[0], "< may I?")
+	})
+	a.waitHistory(b, 15*time.Second, "delivered after acceptance", func(l []string) bool {
+		return len(l) == 1 && strings.HasSuffix(l[0], "> may I?")
+	})
+}
+
+func TestOfflineDeliveryInOrder(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	b.stop()
+	const n = 100
+	for i := 1; i <= n; i++ {
+		a.must("send", b.id, fmt.Sprintf("msg %03d", i))
+	}
+	b.run()
+	lines := b.waitHistory(a, 60*time.Second, "all 100 messages at bob", func(l []string) bool {
+		return countContaining(l, "< msg ") >= n
+	})
+	if len(lines) != n {
+		t.Fatalf("want exactly %d messages (each once), got %d", n, len(lines))
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("< msg %03d", i+1); !strings.HasSuffix(l, want) {
+			t.Fatalf("line %d: want %q (in order), got %q", i+1, want, l)
+		}
+	}
+	a.waitHistory(b, 30*time.Second, "alice's outbox drained", func(l []string) bool {
+		return len(l) == n && countContaining(l, "[queued]") == 0
+	})
+}
+
+func TestMessageSurvivesSenderSIGKILL(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	b.stop() // so the message can only leave alice after her restart
+	a.must("send", b.id, "written before the crash")
+	if err := a.d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-a.d.done
+	a.d.done <- nil
+	b.run()
+	a.run()
+	b.waitHistory(a, 60*time.Second, "the message at bob", func(l []string) bool {
+		return countContaining(l, "< written before the crash") == 1
+	})
+}
+
+func TestWrongKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	a, b, c := newPeer(t, "alice"), newPeer(t, "bob"), newPeer(t, "carol")
+	a.run()
+	b.run()
+	// Carol's node_id at Bob's address: whoever answers must hold Carol's key.
+	forged := fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", b.port, c.id)
+	out := a.must("connect", forged)
+	if !strings.Contains(out, "not reachable") || !strings.Contains(out, "not the node that was dialed") {
+		t.Errorf("connect to a forged URI: want a refusal naming the mismatch, got:\n%s", out)
+	}
+	if peersOut := a.must("peers"); strings.Contains(peersOut, "connected") {
+		t.Errorf("peers: want no connected peer, got:\n%s", peersOut)
+	}
+}
+
+func TestFirewallRefusalIsClear(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	rules := fmt.Sprintf("rule \"group\" \"contacts\" {\n  allow = [\"messages\", \"files\", \"history\"]\n}\n"+
+		"rule \"node\" %q {\n  deny = [\"messages\"]\n}\n", a.id)
+	if err := os.WriteFile(filepath.Join(b.home, "firewall.hcl"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	if out := b.must("firewall", "check", a.id, "messages"); !strings.HasPrefix(out, "deny: ") || !strings.Contains(out, "firewall.hcl:5:11") {
+		t.Errorf("firewall check: want deny naming the node rule, got %q", out)
+	}
+	a.must("send", b.id, "let me in")
+	a.waitHistory(b, 15*time.Second, "a refusal at alice", func(l []string) bool {
+		return countContaining(l, "let me in [refused: permission_denied") == 1
+	})
+	if out := b.must("history", a.id); strings.Contains(out, "let me in") {
+		t.Errorf("bob stored a message his firewall refused:\n%s", out)
+	}
+}
