@@ -187,4 +187,3 @@ compute, model:<name>, channel_invites, context:<path> (e.g. context:profile.nam
 	})
 	return cmd
 }
-

@@ -66,4 +66,3 @@ func leafNodeID(cs tls.ConnectionState) string {
 	id, _ := identity.NodeIDFromCertificate(cs.PeerCertificates[0])
 	return id
 }
-
