@@ -42,37 +42,40 @@ func (n *Network) serve(l *link, s *session.Session) {
 	}
 }
 
-// handle processes one frame. An error closes the session.
+// handle processes one frame. Invalid payloads are answered with ERROR
+// bad_request (see proto/dptp.md); an error returned here — a second HELLO,
+// a failed write — closes the session.
 func (n *Network) handle(l *link, s *session.Session, f dptp.Frame) error {
 	switch f.Command {
 	case dptp.CmdSendText:
 		m, err := dptp.Decode[dptp.SendText](f)
 		if err != nil {
-			return err
+			return badRequest(s, f, err)
 		}
 		return n.onText(s, m)
 	case dptp.CmdAck:
 		a, err := dptp.Decode[dptp.Ack](f)
 		if err != nil {
-			return err
+			return badRequest(s, f, err)
 		}
 		return n.onAck(s, a)
 	case dptp.CmdRequestChatHistory:
 		r, err := dptp.Decode[dptp.RequestChatHistory](f)
 		if err != nil {
-			return err
+			return badRequest(s, f, err)
 		}
 		return n.onHistoryRequest(s, r)
 	case dptp.CmdChatHistoryResponse:
 		r, err := dptp.Decode[dptp.ChatHistoryResponse](f)
 		if err != nil {
-			return err
+			return badRequest(s, f, err)
 		}
 		return n.onHistory(s, r)
 	case dptp.CmdError:
 		e, err := dptp.Decode[dptp.ErrorReply](f)
 		if err != nil {
-			return err
+			n.log.Warn("unreadable ERROR from peer", "peer", s.PeerID, "error", err)
+			return nil
 		}
 		n.log.Warn("peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
 		n.o.Bus.Publish(Event{Type: "error", Peer: s.PeerID, Data: e})
@@ -80,8 +83,14 @@ func (n *Network) handle(l *link, s *session.Session, f dptp.Frame) error {
 	case dptp.CmdHello:
 		return fmt.Errorf("%w: a second HELLO", dptp.ErrInvalidPayload)
 	default:
-		return s.Send(dptp.CmdError, dptp.ErrorReply{Code: "unknown_command", Message: "unknown command " + f.Command})
+		return s.Send(dptp.CmdError, dptp.ErrorReply{Code: dptp.CodeUnknownCommand, RefusedCommand: f.Command,
+			Message: "unknown command " + f.Command})
 	}
+}
+
+// badRequest answers a frame whose payload is invalid; the session goes on.
+func badRequest(s *session.Session, f dptp.Frame, err error) error {
+	return s.Send(dptp.CmdError, dptp.ErrorReply{Code: dptp.CodeBadRequest, RefusedCommand: f.Command, Message: err.Error()})
 }
 
 // admit decides what happens to a message from peer: shown, held as a
@@ -173,13 +182,13 @@ func (n *Network) requestHistory(l *link, s *session.Session) {
 func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory) error {
 	if d := n.Check(s.PeerID, "history"); !d.Allowed {
 		n.log.Info("firewall refused a history request", "peer", s.PeerID, "rule", d.Rule)
-		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: "permission_denied",
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: dptp.CodePermissionDenied,
 			Message: "this node does not share chat history with you"})
 	}
 	limit := r.EffectiveLimit()
 	msgs, err := n.o.Chat.History(s.PeerID, r.Since.Time, limit+1)
 	if err != nil {
-		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: "internal", Message: "history unavailable"})
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: dptp.CodeInternal, Message: "history unavailable"})
 	}
 	resp := dptp.ChatHistoryResponse{RequestID: r.RequestID, More: len(msgs) > limit}
 	for i, m := range msgs {
@@ -191,7 +200,7 @@ func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory
 		}
 		resp.Messages = append(resp.Messages, dptp.ChatMessage{MessageID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: dptp.NewTimestamp(m.SentAt)})
 	}
-	return s.Send(dptp.CmdChatHistoryResponse, resp)
+	return s.Send(dptp.CmdChatHistoryResponse, resp.TrimToFit(0))
 }
 
 // onHistory merges a peer's history: only messages between exactly the two
