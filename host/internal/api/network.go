@@ -35,6 +35,12 @@ type SendRequest struct {
 	Text string `json:"text"`
 }
 
+// SendFileRequest is the body of POST /v1/files.
+type SendFileRequest struct {
+	To   string `json:"to"`
+	Path string `json:"path"`
+}
+
 // connectWait bounds how long POST /v1/peers waits for the first attempt.
 const connectWait = 25 * time.Second
 
@@ -99,6 +105,26 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 		}
 		writeJSON(w, http.StatusOK, msgs)
 	})
+	mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
+		var req SendFileRequest
+		if !readJSON(w, r, &req) {
+			return
+		}
+		t, err := n.SendFile(req.To, req.Path)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, t)
+	})
+	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, _ *http.Request) {
+		list, err := n.Transfers()
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, list)
+	})
 	mux.HandleFunc("GET /v1/firewall/check", func(w http.ResponseWriter, r *http.Request) {
 		node, res := r.URL.Query().Get("node"), r.URL.Query().Get("resource")
 		if !identity.ValidNodeID(node) || res == "" {
@@ -148,7 +174,8 @@ func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
-		errors.Is(err, identity.ErrInvalidURI), errors.Is(err, network.ErrNotContact):
+		errors.Is(err, identity.ErrInvalidURI), errors.Is(err, network.ErrNotContact),
+		errors.Is(err, network.ErrInvalidFile):
 		code = http.StatusBadRequest
 	case errors.Is(err, peers.ErrUnknownPeer):
 		code = http.StatusNotFound

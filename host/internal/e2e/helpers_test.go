@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -105,14 +106,32 @@ func (n *node) writeConfig(plugins string) {
 // daemon is a `dpc run` in the background.
 type daemon struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (n *node) start(args ...string) *daemon {
 	n.t.Helper()
 	c := n.cmd(append([]string{"run"}, args...)...)
-	d := &daemon{cmd: c, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{cmd: c, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	c.Stderr = d.stderr
 	if err := c.Start(); err != nil {
 		n.t.Fatal(err)

@@ -235,3 +235,105 @@ func TestFirewallRefusalIsClear(t *testing.T) {
 		t.Errorf("bob stored a message his firewall refused:\n%s", out)
 	}
 }
+
+func writeRandomFile(t *testing.T, size int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "payload.bin")
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(i*7 + i/251)
+	}
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func sameFile(t *testing.T, a, b string) bool {
+	t.Helper()
+	x, err1 := os.ReadFile(a)
+	y, err2 := os.ReadFile(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+func TestFileArrivesVerified(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	src := writeRandomFile(t, 3<<20+123)
+	out := a.must("send-file", b.id, src)
+	if !strings.Contains(out, "delivered payload.bin: the peer verified sha256") {
+		t.Fatalf("send-file: want a verified delivery, got:\n%s", out)
+	}
+	got := filepath.Join(b.home, "files", a.id, "payload.bin")
+	if !sameFile(t, src, got) {
+		t.Errorf("the received file differs from the one sent (%s)", got)
+	}
+	if tr := b.must("transfers"); !strings.Contains(tr, "completed") {
+		t.Errorf("transfers at bob: want completed, got:\n%s", tr)
+	}
+}
+
+func TestFileResumesAfterReceiverKilled(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	src := writeRandomFile(t, 200<<20)
+	a.must("send-file", "--no-wait", b.id, src)
+	// Kill bob once part of the file has arrived.
+	partials := filepath.Join(b.home, "files", a.id, ".partial-*")
+	deadline := time.Now().Add(30 * time.Second)
+	var partial int64
+	for partial == 0 && time.Now().Before(deadline) {
+		if m, _ := filepath.Glob(partials); len(m) == 1 {
+			if fi, err := os.Stat(m[0]); err == nil && fi.Size() > 0 {
+				partial = fi.Size()
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if partial == 0 {
+		t.Fatal("no partial file appeared at bob")
+	}
+	_ = b.d.cmd.Process.Signal(syscall.SIGKILL)
+	<-b.d.done
+	b.d.done <- nil
+	if m, _ := filepath.Glob(partials); len(m) != 1 {
+		t.Skip("the whole file arrived before bob was killed; nothing to resume")
+	}
+	b.run()
+	deadline = time.Now().Add(90 * time.Second)
+	got := filepath.Join(b.home, "files", a.id, "payload.bin")
+	for time.Now().Before(deadline) {
+		if out, _, _ := b.dpc("transfers"); strings.Contains(out, "completed") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !sameFile(t, src, got) {
+		t.Fatalf("after the restart: want the complete, identical file at %s\nlog:\n%s", got, b.d.stderr)
+	}
+	if !strings.Contains(b.d.stderr.String(), "resuming a file transfer") {
+		t.Errorf("want the transfer resumed from the partial file, not restarted; log:\n%s", b.d.stderr)
+	}
+}
+
+func TestFileRefusedByFirewall(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	rules := "rule \"group\" \"contacts\" {\n  allow = [\"messages\", \"history\"]\n}\n"
+	if err := os.WriteFile(filepath.Join(b.home, "firewall.hcl"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	_, errs, code := a.dpc("send-file", b.id, writeRandomFile(t, 1000))
+	if code == 0 || !strings.Contains(errs, "transfer cancelled: firewall_denied") {
+		t.Errorf("send-file to a node that takes no files: want a firewall refusal, got exit %d: %s", code, errs)
+	}
+}

@@ -47,5 +47,6 @@ func (d Dir) Plugins() string     { return filepath.Join(string(d), "plugins") }
 func (d Dir) APIToken() string    { return filepath.Join(string(d), "api.token") }
 func (d Dir) APIAddress() string  { return filepath.Join(string(d), "api.addr") }
 func (d Dir) PluginData() string  { return filepath.Join(string(d), "plugin-data") }
+func (d Dir) Files() string       { return filepath.Join(string(d), "files") }
 func (d Dir) Firewall() string    { return filepath.Join(string(d), "firewall.hcl") }
 func (d Dir) PersonalCtx() string { return filepath.Join(string(d), "personal.json") }

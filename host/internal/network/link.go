@@ -220,6 +220,7 @@ func (n *Network) attach(s *session.Session, uri string) {
 	}()
 	l.kick()
 	n.requestHistory(l, s)
+	n.reoffer(s)
 }
 
 // dialer is the node_id of the side that dialed s.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/peers"
@@ -38,6 +39,7 @@ type Options struct {
 	Transports Transports
 	Peers      *peers.Store
 	Chat       *chat.Store
+	Files      *files.Store
 	Firewall   *firewall.Engine
 	Bus        *Bus
 	// Redial bounds the backoff between dial attempts to a contact.
@@ -55,6 +57,9 @@ type Network struct {
 	mu     sync.Mutex
 	links  map[string]*link
 	listen map[sdk.Transport]bool
+
+	xferOnce sync.Once
+	xfer     *transfers
 }
 
 // New returns a Network; Run starts it.

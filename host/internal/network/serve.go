@@ -71,6 +71,36 @@ func (n *Network) handle(l *link, s *session.Session, f dptp.Frame) error {
 			return badRequest(s, f, err)
 		}
 		return n.onHistory(s, r)
+	case dptp.CmdFileOffer:
+		o, err := dptp.Decode[dptp.FileOffer](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onFileOffer(s, o)
+	case dptp.CmdFileAccept:
+		a, err := dptp.Decode[dptp.FileAccept](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onFileAccept(l, s, a)
+	case dptp.CmdFileChunk:
+		c, err := dptp.Decode[dptp.FileChunk](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onFileChunk(s, c)
+	case dptp.CmdFileComplete:
+		c, err := dptp.Decode[dptp.FileComplete](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onFileComplete(s, c)
+	case dptp.CmdFileCancel:
+		c, err := dptp.Decode[dptp.FileCancel](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onFileCancel(s, c)
 	case dptp.CmdError:
 		e, err := dptp.Decode[dptp.ErrorReply](f)
 		if err != nil {

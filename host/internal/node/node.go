@@ -12,6 +12,7 @@ import (
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/host/internal/identity"
@@ -98,7 +99,7 @@ func Run(ctx context.Context, o Options) error {
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
-		Chat: chat.New(st), Firewall: fw,
+		Chat: chat.New(st), Files: files.New(st, o.Home.Files()), Firewall: fw,
 	})
 	if err := net.Start(ctx); err != nil {
 		return err

@@ -1,0 +1,137 @@
+package network
+
+// Benchmarks of Direct P2P messaging, `make bench`. Each host→host figure is
+// reported next to the physical limit measured in the same run: raw
+// crypto/tls (TLS 1.3, Ed25519 certificate) between this process and a
+// child process on loopback (x-raw-tls). Everything runs on 127.0.0.1.
+//
+// The host→host path is the whole product path: Network.Send (a badger
+// transaction) → outbox flush → DPTP SEND_TEXT → host TLS → gRPC to A's
+// transport-direct subprocess → TCP → B's subprocess → gRPC → B's TLS →
+// firewall check → B's store → ACK back the same way → A's store → the
+// "message_state" event. Both hosts live in this test process (they share
+// its GOMAXPROCS), each with its own plugin process.
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// benchSizes are the text sizes measured; 64 KiB is the longest text a
+// message may have (maxText), as exactly 65536 ASCII bytes.
+var benchSizes = []struct {
+	name string
+	size int
+}{{"1KiB", 1 << 10}, {"64KiB", maxText}}
+
+// BenchmarkHostToHostThroughput sends b.N messages from A to B as fast as
+// Send takes them and stops the clock when all b.N are acknowledged
+// (delivered events on A's bus). x-raw-tls = host→host MB/s ÷ raw TLS
+// one-way MB/s with writes of the same size (1 = the limit).
+func BenchmarkHostToHostThroughput(b *testing.B) {
+	// The baseline once for this function (which runs once, as it has
+	// sub-benchmarks), before the nodes exist so they don't compete.
+	raw := startRawTLS(b)
+	limit := map[int]float64{}
+	for _, s := range benchSizes {
+		limit[s.size] = raw.throughputMBps(b, s.size)
+	}
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			// A fresh pair per run: the in-memory stores keep every
+			// message, which would pile up across the runs of -benchtime.
+			p := newBenchPair(b)
+			events, stop := p.a.net.Bus().Subscribe()
+			defer stop()
+			text := asciiText(s.size)
+			b.SetBytes(int64(s.size))
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if _, err := p.a.net.Send(p.b.id.NodeID, text); err != nil {
+					b.Fatal(err)
+				}
+			}
+			p.waitDelivered(b, events, b.N)
+			elapsed := time.Since(start)
+			b.StopTimer()
+			mbps := float64(s.size) * float64(b.N) / elapsed.Seconds() / 1e6
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+			b.ReportMetric(limit[s.size], "raw-tls-MB/s")
+			b.ReportMetric(mbps/limit[s.size], "x-raw-tls")
+		})
+	}
+}
+
+// BenchmarkHostToHostLatency sends one 1 KiB message at a time and times
+// Send → its delivered event (one round trip: SEND_TEXT there, ACK back,
+// with a store write on each side). x-raw-tls = p50 ÷ the raw TLS ping-pong
+// p50 of 1 KiB messages (1 = the limit; higher is slower).
+func BenchmarkHostToHostLatency(b *testing.B) {
+	const size = 1 << 10
+	raw := startRawTLS(b)
+	rawP50, rawP99 := raw.latency(b, size)
+	p := newBenchPair(b)
+	events, stop := p.a.net.Bus().Subscribe()
+	defer stop()
+	text := asciiText(size)
+	var lat []time.Duration
+	// b.Loop runs this function once, so the setup above is not repeated
+	// and is not timed.
+	for b.Loop() {
+		t0 := time.Now()
+		m, err := p.a.net.Send(p.b.id.NodeID, text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitOne(b, events, m.ID)
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	p50, p99 := percentile(lat, 0.50), percentile(lat, 0.99)
+	b.ReportMetric(micros(p50), "p50-µs")
+	b.ReportMetric(micros(p99), "p99-µs")
+	b.ReportMetric(micros(rawP50), "raw-p50-µs")
+	b.ReportMetric(micros(rawP99), "raw-p99-µs")
+	b.ReportMetric(float64(p50)/float64(rawP50), "x-raw-tls")
+}
+
+// BenchmarkRawTLS is the limit itself: one TLS 1.3 stream from this process
+// to a child process on loopback, with no plugin, gRPC, DPTP or store.
+// oneway-* writes b.N messages and stops the clock when the child confirms
+// it got every byte; pingpong-1KiB sends one message at a time, echoed.
+func BenchmarkRawTLS(b *testing.B) {
+	raw := startRawTLS(b)
+	for _, s := range benchSizes {
+		b.Run("oneway-"+s.name, func(b *testing.B) {
+			c, err := raw.dial(rawSink) // the handshake is not timed
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(s.size))
+			b.ResetTimer()
+			n, _, err := oneWay(c, s.size, func(i int, _ time.Duration) bool { return i < b.N })
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n != int64(s.size)*int64(b.N) {
+				b.Fatalf("sent %d bytes, want %d", n, int64(s.size)*int64(b.N))
+			}
+		})
+	}
+	b.Run(fmt.Sprintf("pingpong-%s", benchSizes[0].name), func(b *testing.B) {
+		c, err := raw.dial(rawEcho)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		rtt, err := pingPong(c, benchSizes[0].size, func(i int, _ time.Duration) bool { return i < b.N })
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(micros(percentile(rtt, 0.50)), "p50-µs")
+		b.ReportMetric(micros(percentile(rtt, 0.99)), "p99-µs")
+	})
+}

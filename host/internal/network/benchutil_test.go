@@ -1,0 +1,557 @@
+package network
+
+// Helpers of bench_test.go: the transport-direct plugin binary, a pair of
+// real nodes connected through it, and the raw crypto/tls baseline served by
+// a child process.
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/files"
+	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/plugins"
+	"github.com/dpc-go/dpc/host/internal/store"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// directPlugin is the transport-direct binary, built on first use (plain
+// tests of this package don't need it) and removed by TestMain.
+var directPlugin struct {
+	once sync.Once
+	dir  string
+	bin  plugins.Binary
+	sum  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if directPlugin.dir != "" {
+		_ = os.RemoveAll(directPlugin.dir)
+	}
+	os.Exit(code)
+}
+
+// directBinary builds the plugin once for the whole test binary.
+func directBinary(tb testing.TB) (plugins.Binary, string) {
+	tb.Helper()
+	p := &directPlugin
+	p.once.Do(func() {
+		if p.dir, p.err = os.MkdirTemp("", "dpc-network-bench-"); p.err != nil {
+			return
+		}
+		p.bin = plugins.Binary{Name: "transport-direct", Path: filepath.Join(p.dir, plugins.BinaryPrefix+"transport-direct")}
+		out, err := exec.Command("go", "build", "-o", p.bin.Path, "github.com/dpc-go/dpc/plugins/transport-direct").CombinedOutput()
+		if err != nil {
+			p.err = fmt.Errorf("building transport-direct: %v\n%s", err, out)
+			return
+		}
+		p.sum, p.err = plugins.FileSHA256(p.bin.Path)
+	})
+	if p.err != nil {
+		tb.Fatal(p.err)
+	}
+	return p.bin, p.sum
+}
+
+// pluginTransport is network.Transports over one launched plugin.
+type pluginTransport struct{ t sdk.Transport }
+
+func (p pluginTransport) Transports() []sdk.Transport { return []sdk.Transport{p.t} }
+
+// benchNode is one node of the pair, with the stores it was built on.
+type benchNode struct {
+	id    *identity.Identity
+	net   *Network
+	chat  *chat.Store
+	peers *peers.Store
+}
+
+// newBenchNode builds a node like node.Run does — its own identity, store,
+// firewall and transport-direct subprocess — listening on listen
+// (loopback only: an empty Listen would bind the plugin's 0.0.0.0:8888).
+//
+// Store: badger in memory. Every Send (and every receive and ACK) is a
+// badger transaction with SyncWrites; in memory that costs no fsync, so the
+// figures are those of the network path (gRPC to the plugin, TLS, DPTP, the
+// chat logic) rather than of this shared machine's disk.
+func newBenchNode(b *testing.B, name, listen string) *benchNode {
+	b.Helper()
+	dir := b.TempDir()
+	id, err := identity.Create(filepath.Join(dir, "identity"), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	ps, err := peers.New(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fwPath := filepath.Join(dir, "firewall.hcl")
+	if err := os.WriteFile(fwPath, []byte(firewall.DefaultFile), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	fw, err := firewall.Load(fwPath, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	bin, sum := directBinary(b)
+	ctx := context.Background()
+	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { inst.Stop(context.Background()) })
+	diags, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{ConfigJSON: []byte(`{}`), APIVersion: sdk.APIVersion})
+	if err == nil {
+		err = sdk.DiagnosticsError(diags)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	cs := chat.New(st)
+	n := New(Options{
+		Identity: id, Name: name, Software: "dpc-go/bench", Logger: hclog.NewNullLogger(),
+		Listen: []string{listen}, Transports: pluginTransport{inst.Client.Transport},
+		Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
+		// A failed first dial (B not listening yet) is retried quickly.
+		RedialMin: 50 * time.Millisecond, RedialMax: time.Second,
+	})
+	return &benchNode{id: id, net: n, chat: cs, peers: ps}
+}
+
+// benchPair is node a connected to node b, each a contact of the other.
+type benchPair struct{ a, b *benchNode }
+
+func newBenchPair(b *testing.B) benchPair {
+	b.Helper()
+	port := freeLoopbackPort(b)
+	p := benchPair{a: newBenchNode(b, "bench-a", "127.0.0.1:0"), b: newBenchNode(b, "bench-b", fmt.Sprintf("127.0.0.1:%d", port))}
+	for _, x := range [][2]*benchNode{{p.a, p.b}, {p.b, p.a}} {
+		if _, err := x[0].peers.Update(x[1].id.NodeID, func(pp *peers.Peer) { pp.Contact = true }); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	// Registered after the nodes' cleanups, so it runs first: the sessions
+	// end before the plugins and stores go away.
+	b.Cleanup(func() {
+		cancel()
+		for _, n := range []*benchNode{p.a, p.b} {
+			done := make(chan struct{})
+			go func() { n.net.Stop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				b.Errorf("Network.Stop of %s did not return within 10s", n.id.NodeID)
+			}
+		}
+	})
+	for _, n := range []*benchNode{p.a, p.b} {
+		if err := n.net.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	// B listens in the background: retry until A's dial gets through.
+	uri := fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", port, p.b.id.NodeID)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := p.a.net.Connect(cctx, uri)
+		ccancel()
+		if err == nil && st.State == "connected" {
+			return p
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("A could not connect to B at %s: state %q, %v", uri, st.State, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freeLoopbackPort returns a loopback port that was free a moment ago.
+func freeLoopbackPort(b *testing.B) int {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// deliveredID returns the id of the outgoing message e reports as delivered.
+func deliveredID(e Event) (string, bool) {
+	m, ok := e.Data.(chat.Message)
+	if e.Type != "message_state" || !ok || m.State != chat.StateDelivered {
+		return "", false
+	}
+	return m.ID, true
+}
+
+// stallLimit fails a benchmark that makes no progress for this long, so that
+// it always stops by itself.
+const stallLimit = 30 * time.Second
+
+// waitDelivered waits until want distinct messages A sent to B are reported
+// delivered on events. The bus drops events for a subscriber that falls
+// behind, so after a quiet second an empty outbox also counts as done.
+func (p benchPair) waitDelivered(b *testing.B, events <-chan Event, want int) {
+	b.Helper()
+	seen := make(map[string]struct{}, want)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := time.Now()
+	for len(seen) < want {
+		select {
+		case e := <-events:
+			if id, ok := deliveredID(e); ok {
+				seen[id] = struct{}{}
+				last = time.Now()
+			}
+		case <-tick.C:
+			if time.Since(last) < time.Second {
+				continue
+			}
+			if q, err := p.a.chat.Outbox(p.b.id.NodeID, p.a.id.NodeID); err == nil && len(q) == 0 {
+				b.Logf("all %d messages acknowledged, but the bus dropped %d delivered events", want, want-len(seen))
+				return
+			}
+			if time.Since(last) > stallLimit {
+				b.Fatalf("stalled: %d of %d messages delivered, none in the last %s", len(seen), want, stallLimit)
+			}
+		}
+	}
+}
+
+// waitOne waits for the delivered event of message id.
+func waitOne(b *testing.B, events <-chan Event, id string) {
+	b.Helper()
+	timeout := time.NewTimer(stallLimit)
+	defer timeout.Stop()
+	for {
+		select {
+		case e := <-events:
+			if got, ok := deliveredID(e); ok && got == id {
+				return
+			}
+		case <-timeout.C:
+			b.Fatalf("message %s not delivered within %s", id, stallLimit)
+		}
+	}
+}
+
+// asciiText is n bytes of printable ASCII (no JSON escaping needed).
+func asciiText(n int) string {
+	const pattern = "abcdefghijklmnopqrstuvwxyz0123456789 "
+	return strings.Repeat(pattern, n/len(pattern)+1)[:n]
+}
+
+// percentile returns the q-th percentile (0..1) of sorted durations.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(int(float64(len(sorted))*q), len(sorted)-1)]
+}
+
+func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// ---- raw crypto/tls baseline: the physical limit of one TLS 1.3 stream
+// between two processes on loopback, with no plugin, gRPC, DPTP or store.
+
+// rawTLSHelperEnv makes the test binary a raw TLS server (see
+// TestRawTLSHelperProcess) instead of running tests.
+const rawTLSHelperEnv = "DPC_NETWORK_BENCH_RAW_TLS_HELPER"
+
+// Modes of a raw connection, sent by the parent as the first byte.
+const (
+	rawSink = 'S' // read and discard until EOF, then answer the byte count (8 bytes, big endian)
+	rawEcho = 'E' // echo everything back until EOF
+)
+
+// TestRawTLSHelperProcess is the child process of the raw TLS baseline: a
+// TLS 1.3 server with a self-signed Ed25519 certificate on 127.0.0.1. It
+// prints "PORT <port> CERT <base64 DER>" and serves until its stdin closes
+// (the parent ended or died). It is skipped unless rawTLSHelperEnv is set.
+func TestRawTLSHelperProcess(t *testing.T) {
+	if os.Getenv(rawTLSHelperEnv) != "1" {
+		t.Skip("the raw TLS server of the network benchmarks; runs only as their child process")
+	}
+	cert, err := selfSignedEd25519()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("PORT %d CERT %s\n", ln.Addr().(*net.TCPAddr).Port, base64.StdEncoding.EncodeToString(cert.Certificate[0]))
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		_ = ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go serveRaw(c)
+	}
+}
+
+func serveRaw(c net.Conn) {
+	defer c.Close()
+	var mode [1]byte
+	if _, err := io.ReadFull(c, mode[:]); err != nil {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	switch mode[0] {
+	case rawSink:
+		var total uint64
+		for {
+			n, err := c.Read(buf)
+			total += uint64(n)
+			if err != nil {
+				break
+			}
+		}
+		_, _ = c.Write(binary.BigEndian.AppendUint64(nil, total))
+	case rawEcho:
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func selfSignedEd25519() (tls.Certificate, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "raw-tls-baseline"},
+		DNSNames: []string{"raw-tls-baseline"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}, nil
+}
+
+// rawTLS is a running helper process and how to dial it.
+type rawTLS struct {
+	addr string
+	cfg  *tls.Config
+}
+
+// startRawTLS re-executes the test binary as the raw TLS server; the
+// process ends at b's cleanup.
+func startRawTLS(b *testing.B) *rawTLS {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRawTLSHelperProcess$", "-test.timeout=0")
+	cmd.Env = append(os.Environ(), rawTLSHelperEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Our own pipe rather than StdoutPipe: it may be read after Wait.
+	out, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	_ = w.Close()
+	b.Cleanup(func() {
+		_ = stdin.Close() // the child exits when its stdin closes
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = out.Close()
+	})
+
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- s
+	}()
+	var s string
+	select {
+	case s = <-line:
+	case <-time.After(30 * time.Second):
+		b.Fatalf("raw TLS helper printed no port within 30s; stderr: %s", stderr.String())
+	}
+	var port int
+	var cert64 string
+	if _, err := fmt.Sscanf(s, "PORT %d CERT %s", &port, &cert64); err != nil {
+		b.Fatalf("raw TLS helper said %q: %v", s, err)
+	}
+	der, err := base64.StdEncoding.DecodeString(cert64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	// The child's certificate is pinned as the only root.
+	return &rawTLS{addr: fmt.Sprintf("127.0.0.1:%d", port),
+		cfg: &tls.Config{RootCAs: pool, ServerName: "raw-tls-baseline", MinVersion: tls.VersionTLS13}}
+}
+
+// dial connects in mode and finishes the handshake, before any clock starts.
+func (r *rawTLS) dial(mode byte) (*tls.Conn, error) {
+	c, err := tls.Dial("tcp", r.addr, r.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := c.ConnectionState().PeerCertificates[0].PublicKey.(ed25519.PublicKey); !ok || c.ConnectionState().Version != tls.VersionTLS13 {
+		_ = c.Close()
+		return nil, errors.New("raw TLS baseline: want TLS 1.3 with an Ed25519 certificate")
+	}
+	if _, err := c.Write([]byte{mode}); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// oneWay writes size-byte messages on c (dialed with rawSink) until more
+// returns false, then waits for the child's count of bytes received; the
+// time includes that answer, so nothing still in flight counts as sent.
+func oneWay(c *tls.Conn, size int, more func(i int, elapsed time.Duration) bool) (bytes int64, elapsed time.Duration, err error) {
+	defer c.Close()
+	msg := []byte(asciiText(size))
+	start := time.Now()
+	sent := 0
+	for i := 0; more(i, time.Since(start)); i++ {
+		if _, err := c.Write(msg); err != nil {
+			return 0, 0, err
+		}
+		sent += size
+	}
+	if err := c.CloseWrite(); err != nil {
+		return 0, 0, err
+	}
+	var got [8]byte
+	if _, err := io.ReadFull(c, got[:]); err != nil {
+		return 0, 0, fmt.Errorf("reading the child's byte count: %w", err)
+	}
+	elapsed = time.Since(start)
+	if n := binary.BigEndian.Uint64(got[:]); n != uint64(sent) {
+		return 0, 0, fmt.Errorf("child received %d bytes, %d were sent", n, sent)
+	}
+	return int64(sent), elapsed, nil
+}
+
+// pingPong sends size-byte messages on c (dialed with rawEcho) one at a
+// time, each echoed back, until more returns false, and returns the sorted
+// round-trip times.
+func pingPong(c *tls.Conn, size int, more func(i int, elapsed time.Duration) bool) ([]time.Duration, error) {
+	defer c.Close()
+	msg, back := []byte(asciiText(size)), make([]byte, size)
+	var rtt []time.Duration
+	start := time.Now()
+	for i := 0; more(i, time.Since(start)); i++ {
+		t0 := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			return nil, err
+		}
+		if _, err := io.ReadFull(c, back); err != nil {
+			return nil, err
+		}
+		rtt = append(rtt, time.Since(t0))
+	}
+	slices.Sort(rtt)
+	return rtt, nil
+}
+
+// rawBaselineTime is how long each baseline figure inside a host→host
+// benchmark is measured.
+const rawBaselineTime = time.Second
+
+// forDuration keeps a loop going for d.
+func forDuration(d time.Duration) func(int, time.Duration) bool {
+	return func(_ int, elapsed time.Duration) bool { return elapsed < d }
+}
+
+// throughputMBps is the raw one-way MB/s with size-byte writes.
+func (r *rawTLS) throughputMBps(b *testing.B, size int) float64 {
+	b.Helper()
+	c, err := r.dial(rawSink)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, d, err := oneWay(c, size, forDuration(rawBaselineTime))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / d.Seconds() / 1e6
+}
+
+// latency is the raw ping-pong p50 and p99 with size-byte messages.
+func (r *rawTLS) latency(b *testing.B, size int) (p50, p99 time.Duration) {
+	b.Helper()
+	c, err := r.dial(rawEcho)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rtt, err := pingPong(c, size, forDuration(rawBaselineTime))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return percentile(rtt, 0.50), percentile(rtt, 0.99)
+}
