@@ -9,7 +9,7 @@ PLUGINS := $(notdir $(wildcard plugins/*))
 PUBLISHED := proto sdk $(addprefix plugins/,$(PLUGINS)) examples/llm-echo
 DEV_HOME ?= $(CURDIR)/.dpc-dev
 
-.PHONY: all build plugins run test bench proto lint check-modules clean
+.PHONY: all build plugins run demo test bench proto lint check-modules clean
 
 all: build
 
@@ -30,6 +30,10 @@ run: build
 	bin/dpc --home "$(DEV_HOME)" plugin verify >/dev/null 2>&1 || bin/dpc --home "$(DEV_HOME)" plugin lock
 	bin/dpc --home "$(DEV_HOME)" run
 
+## demo: two nodes on loopback talk and exchange a file, then keep running until Ctrl-C
+demo: build
+	scripts/demo.sh
+
 ## test: every module's tests, with the race detector
 test:
 	@set -e; for m in $(MODULES); do \
@@ -41,6 +45,7 @@ test:
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
+	cd host && $(GO) test -run '^$$' -bench . -benchtime 3s ./internal/network/
 
 ## proto: regenerate the Go code of the wire contracts (needs protoc)
 proto:

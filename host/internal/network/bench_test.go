@@ -43,8 +43,7 @@ func BenchmarkHostToHostThroughput(b *testing.B) {
 			// A fresh pair per run: the in-memory stores keep every
 			// message, which would pile up across the runs of -benchtime.
 			p := newBenchPair(b)
-			events, stop := p.a.net.Bus().Subscribe()
-			defer stop()
+			acked := p.countDelivered(b, b.N)
 			text := asciiText(s.size)
 			b.SetBytes(int64(s.size))
 			b.ResetTimer()
@@ -54,7 +53,7 @@ func BenchmarkHostToHostThroughput(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			p.waitDelivered(b, events, b.N)
+			acked.wait(b, p, b.N)
 			elapsed := time.Since(start)
 			b.StopTimer()
 			mbps := float64(s.size) * float64(b.N) / elapsed.Seconds() / 1e6

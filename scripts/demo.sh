@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make demo: two D-PC nodes, Alice and Bob, in throwaway data directories on
+# loopback. They connect, exchange messages and a file while this script
+# says what happens, then keep running so you can chat with them from
+# another terminal. Ctrl-C stops both and removes everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DPC=bin/dpc
+A_PORT=${A_PORT:-18888}  B_PORT=${B_PORT:-18889}
+A_API=${A_API:-19888}    B_API=${B_API:-19889}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dpc-demo.XXXXXX")
+A_HOME=$WORK/alice B_HOME=$WORK/bob
+PIDS=()
+
+say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run()  { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+
+cleanup() {
+	trap - INT TERM EXIT
+	say "stopping the nodes and removing $WORK"
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup INT TERM EXIT
+
+node_id() { "$DPC" --home "$1" id | awk '/^node_id/ {print $2}'; }
+
+wait_api() { # wait until the node in $1 answers
+	for _ in $(seq 1 100); do
+		"$DPC" --home "$1" plugin status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "the node in $1 did not start; its log:" >&2
+	cat "$1.log" >&2
+	exit 1
+}
+
+say "creating two identities (Ed25519 keys; node_id = hash of the public key)"
+run "$DPC" --home "$A_HOME" init --name Alice
+run "$DPC" --home "$B_HOME" init --name Bob
+A=$(node_id "$A_HOME") B=$(node_id "$B_HOME")
+
+say "pinning the plugins each node may run (sha256 in dpc.lock.hcl)"
+run "$DPC" --home "$A_HOME" plugin lock
+run "$DPC" --home "$B_HOME" plugin lock
+
+say "starting both nodes (logs in $WORK/*.log)"
+"$DPC" --home "$A_HOME" run --listen "127.0.0.1:$A_PORT" --api "127.0.0.1:$A_API" >"$A_HOME.log" 2>&1 & PIDS+=($!)
+"$DPC" --home "$B_HOME" run --listen "127.0.0.1:$B_PORT" --api "127.0.0.1:$B_API" >"$B_HOME.log" 2>&1 & PIDS+=($!)
+wait_api "$A_HOME"; wait_api "$B_HOME"
+run "$DPC" --home "$A_HOME" plugin status
+
+say "Alice connects to Bob: TLS 1.3 with both certificates; each side checks the other's node_id"
+run "$DPC" --home "$A_HOME" connect "dpc://127.0.0.1:$B_PORT?node_id=$B"
+say "Bob adds Alice too, so each is the other's contact (strangers only get contact requests)"
+run "$DPC" --home "$B_HOME" connect "dpc://127.0.0.1:$A_PORT?node_id=$A"
+
+say "messages both ways: stored before 'sent', delivered and acknowledged"
+run "$DPC" --home "$A_HOME" send "$B" "Hi Bob, this went straight to you, no server in between."
+run "$DPC" --home "$B_HOME" send "$A" "Hi Alice! Got it."
+sleep 1
+run "$DPC" --home "$B_HOME" history "$A"
+
+say "a file: offered, accepted by Bob's firewall, streamed, and its sha256 verified by Bob"
+printf 'A note from Alice, written %s.\n' "$(date)" >"$WORK/note.txt"
+run "$DPC" --home "$A_HOME" send-file "$B" "$WORK/note.txt"
+run "$DPC" --home "$B_HOME" transfers
+
+say "the firewall decides, and says which rule did"
+run "$DPC" --home "$B_HOME" firewall check "$A" messages
+run "$DPC" --home "$B_HOME" firewall check "$A" context:profile.name
+
+say "both nodes keep running. From another terminal:"
+cat <<MSG
+  $DPC --home $A_HOME chat $B     # chat as Alice with Bob
+  $DPC --home $B_HOME chat $A     # chat as Bob with Alice
+  $DPC --home $A_HOME peers
+  $DPC --home $A_HOME send-file $B /some/file
+
+Press Ctrl-C here to stop both nodes and remove $WORK.
+MSG
+wait
