@@ -53,6 +53,9 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 		}
 		writeJSON(w, http.StatusOK, list)
 	})
+	mux.HandleFunc("GET /v1/refusals", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, n.Refusals())
+	})
 	mux.HandleFunc("POST /v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		var req ConnectRequest
 		if !readJSON(w, r, &req) {

@@ -59,6 +59,16 @@ func newPeersCmd(g *globals) *cobra.Command {
 				return err
 			}
 			printPeers(cmd.OutOrStdout(), list)
+			var refused []network.Refusal
+			if err := c.Get(cmd.Context(), "/v1/refusals", &refused); err != nil {
+				return err
+			}
+			if len(refused) > 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "\nRecently refused incoming connections:")
+				for _, r := range refused[max(0, len(refused)-10):] {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s %s: %s\n", r.Time.Local().Format(time.TimeOnly), r.Remote, r.Reason)
+				}
+			}
 			return nil
 		},
 	}

@@ -211,6 +211,10 @@ func TestWrongKeyIsRefused(t *testing.T) {
 	if peersOut := a.must("peers"); strings.Contains(peersOut, "connected") {
 		t.Errorf("peers: want no connected peer, got:\n%s", peersOut)
 	}
+	// Bob saw the aborted handshake and says so.
+	if out := b.must("peers"); !strings.Contains(out, "Recently refused incoming connections") {
+		t.Errorf("peers at bob: want the refused connection listed, got:\n%s", out)
+	}
 }
 
 func TestFirewallRefusalIsClear(t *testing.T) {

@@ -10,7 +10,8 @@ package network
 // transport-direct subprocess → TCP → B's subprocess → gRPC → B's TLS →
 // firewall check → B's store → ACK back the same way → A's store → the
 // "message_state" event. Both hosts live in this test process (they share
-// its GOMAXPROCS), each with its own plugin process.
+// its GOMAXPROCS), each with its own plugin process. Their stores are badger
+// in memory (see newBenchNode for why).
 
 import (
 	"fmt"
@@ -28,8 +29,9 @@ var benchSizes = []struct {
 
 // BenchmarkHostToHostThroughput sends b.N messages from A to B as fast as
 // Send takes them and stops the clock when all b.N are acknowledged
-// (delivered events on A's bus). x-raw-tls = host→host MB/s ÷ raw TLS
-// one-way MB/s with writes of the same size (1 = the limit).
+// (delivered events on A's bus, or an empty outbox if the bus dropped some).
+// x-raw-tls = host→host MB/s ÷ raw TLS one-way MB/s with writes of the same
+// size (1 = the limit).
 func BenchmarkHostToHostThroughput(b *testing.B) {
 	// The baseline once for this function (which runs once, as it has
 	// sub-benchmarks), before the nodes exist so they don't compete.
@@ -78,7 +80,9 @@ func BenchmarkHostToHostLatency(b *testing.B) {
 	text := asciiText(size)
 	var lat []time.Duration
 	// b.Loop runs this function once, so the setup above is not repeated
-	// and is not timed.
+	// and is not timed. The pair lives through every iteration, like a real
+	// conversation, so a per-message cost that grows with the history shows
+	// up as a higher p50 at a longer -benchtime.
 	for b.Loop() {
 		t0 := time.Now()
 		m, err := p.a.net.Send(p.b.id.NodeID, text)

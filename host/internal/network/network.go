@@ -60,6 +60,38 @@ type Network struct {
 
 	xferOnce sync.Once
 	xfer     *transfers
+
+	refusedMu sync.Mutex
+	refused   []Refusal
+}
+
+// Refusal is an incoming connection this node refused, and why.
+type Refusal struct {
+	Time   time.Time `json:"time"`
+	Remote string    `json:"remote"`
+	Reason string    `json:"reason"`
+}
+
+// maxRefusals is how many recent refusals are kept for the user.
+const maxRefusals = 50
+
+func (n *Network) refuse(remote string, err error) {
+	r := Refusal{Time: time.Now().UTC(), Remote: remote, Reason: err.Error()}
+	n.refusedMu.Lock()
+	n.refused = append(n.refused, r)
+	if len(n.refused) > maxRefusals {
+		n.refused = n.refused[1:]
+	}
+	n.refusedMu.Unlock()
+	n.log.Warn("refused an incoming connection", "remote", remote, "reason", err)
+	n.o.Bus.Publish(Event{Type: "connection_refused", Data: r})
+}
+
+// Refusals returns the recent refused incoming connections, oldest first.
+func (n *Network) Refusals() []Refusal {
+	n.refusedMu.Lock()
+	defer n.refusedMu.Unlock()
+	return append([]Refusal(nil), n.refused...)
 }
 
 // New returns a Network; Run starts it.
@@ -174,7 +206,7 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 			defer n.wg.Done()
 			s, err := session.Server(ctx, c, n.sessionOptions(), n.lim)
 			if err != nil {
-				n.log.Warn("refused an incoming connection", "remote", c.RemoteAddress(), "reason", err)
+				n.refuse(c.RemoteAddress(), err)
 				return
 			}
 			n.attach(s, "")
