@@ -42,7 +42,7 @@ func (b *Bus) Publish(e Event) {
 // Subscribe returns a channel of events and a function that ends the
 // subscription.
 func (b *Bus) Subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, 256)
+	ch := make(chan Event, 1024)
 	b.mu.Lock()
 	b.subs[ch] = struct{}{}
 	b.mu.Unlock()

@@ -22,9 +22,14 @@ type link struct {
 	wake    chan struct{} // dial now / flush the outbox now
 	started sync.Once
 
-	mu       sync.Mutex
-	sess     *session.Session
-	sent     map[string]bool // message ids sent on this session
+	mu   sync.Mutex
+	sess *session.Session
+	sent map[string]bool // message ids sent on this session
+	// queue holds messages to send on this session, in order. The durable
+	// outbox is read into it once per session (loaded); after that, Send
+	// appends to it, so a send never rereads the outbox.
+	queue  []chat.Message
+	loaded bool
 	st       string
 	reason   string
 	since    time.Time
@@ -202,7 +207,7 @@ func (n *Network) attach(s *session.Session, uri string) {
 		_ = old.Send(dptp.CmdBye, dptp.Bye{Reason: "duplicate session"})
 		_ = old.Close()
 	}
-	l.sess, l.sent = s, map[string]bool{}
+	l.sess, l.sent, l.queue, l.loaded = s, map[string]bool{}, nil, false
 	l.mu.Unlock()
 	l.setState("connected", "")
 	n.log.Info("peer connected", "peer", s.PeerID, "name", s.PeerName, "outbound", s.Outbound, "remote", s.Remote)
@@ -271,21 +276,34 @@ func (l *link) closeSession(reason string) {
 	}
 }
 
-// flush sends every queued message not yet sent on this session, oldest
-// first; the peer's ACK takes each out of the outbox.
+// enqueue adds a message the user just stored to this session's queue (a
+// session that has not read the outbox yet will find it there).
+func (l *link) enqueue(m chat.Message) {
+	l.mu.Lock()
+	if l.sess != nil && l.loaded {
+		l.queue = append(l.queue, m)
+	}
+	l.mu.Unlock()
+}
+
+// flush sends the queued messages not yet sent on this session, oldest
+// first; the peer's ACK takes each out of the durable outbox.
 func (l *link) flush() {
 	l.mu.Lock()
 	s := l.sess
+	if s != nil && !l.loaded {
+		queued, err := l.n.o.Chat.Outbox(l.peer, l.n.self)
+		if err != nil {
+			l.mu.Unlock()
+			l.n.log.Error("reading the outbox", "peer", l.peer, "error", err)
+			return
+		}
+		l.queue, l.loaded = queued, true
+	}
+	batch := l.queue
+	l.queue = nil
 	l.mu.Unlock()
-	if s == nil {
-		return
-	}
-	queued, err := l.n.o.Chat.Outbox(l.peer, l.n.self)
-	if err != nil {
-		l.n.log.Error("reading the outbox", "peer", l.peer, "error", err)
-		return
-	}
-	for _, m := range queued {
+	for _, m := range batch {
 		l.mu.Lock()
 		done := l.sess != s || l.sent[m.ID]
 		if !done {

@@ -242,7 +242,9 @@ func (n *Network) Send(to, text string) (chat.Message, error) {
 		return chat.Message{}, err
 	}
 	m.State = chat.StateQueued
-	n.linkFor(to).kick()
+	l := n.linkFor(to)
+	l.enqueue(m)
+	l.kick()
 	return m, nil
 }
 

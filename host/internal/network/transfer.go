@@ -110,6 +110,9 @@ func (n *Network) Transfers() ([]files.Transfer, error) { return n.o.Files.List(
 // reoffer sends again the offers of unfinished outgoing transfers to the
 // peer of a new session; the peer answers with the offset to resume from.
 func (n *Network) reoffer(s *session.Session) {
+	if n.o.Files == nil {
+		return
+	}
 	list, err := n.o.Files.List()
 	if err != nil {
 		n.log.Error("listing transfers", "error", err)
