@@ -186,7 +186,7 @@ func load(src []byte, opts LoadOptions) (*Config, error) {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
-	if err := newError(ErrInvalidConfig, diags); err != nil {
+	if err := NewError(ErrInvalidConfig, diags); err != nil {
 		return nil, err
 	}
 	var l layered

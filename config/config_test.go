@@ -59,9 +59,9 @@ func render(c *Config) string {
 	for _, p := range c.Plugins {
 		cfg := "none"
 		if p.Config != nil {
-			cfg = pos(p.ConfigRange)
+			cfg = Pos(p.ConfigRange)
 		}
-		fmt.Fprintf(&b, "plugin %s enabled=%v at %s config=%s\n", p.ID(), p.Enabled, pos(p.DeclRange), cfg)
+		fmt.Fprintf(&b, "plugin %s enabled=%v at %s config=%s\n", p.ID(), p.Enabled, Pos(p.DeclRange), cfg)
 	}
 	return b.String()
 }

@@ -31,9 +31,9 @@ type Error struct {
 	Diags hcl.Diagnostics
 }
 
-// newError returns nil when diags has no errors, otherwise an *Error with the
+// NewError returns nil when diags has no errors, otherwise an *Error with the
 // errors sorted so that messages are stable (hcl reports some in map order).
-func newError(sentinel error, diags hcl.Diagnostics) error {
+func NewError(sentinel error, diags hcl.Diagnostics) error {
 	var errs hcl.Diagnostics
 	for _, d := range diags {
 		if d.Severity == hcl.DiagError {
@@ -66,7 +66,7 @@ func (e *Error) Error() string {
 	for _, d := range e.Diags {
 		var b strings.Builder
 		if d.Subject != nil {
-			b.WriteString(pos(*d.Subject) + ": ")
+			b.WriteString(Pos(*d.Subject) + ": ")
 		}
 		b.WriteString(d.Summary)
 		if d.Detail != "" {
@@ -81,12 +81,12 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel, so errors.Is(err, ErrInvalidConfig) works.
 func (e *Error) Unwrap() error { return e.Err }
 
-// pos formats the start of r as file:line:column.
-func pos(r hcl.Range) string {
+// Pos formats the start of r as file:line:column.
+func Pos(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
-// diagAt is an error diagnostic pointing at r.
-func diagAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
+// DiagAt is an error diagnostic pointing at r.
+func DiagAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()}
 }

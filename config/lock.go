@@ -60,7 +60,7 @@ func parseLock(src []byte, path string) (*Lock, error) {
 	l := &Lock{Path: path}
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, newError(ErrInvalidLock, diags)
+		return nil, NewError(ErrInvalidLock, diags)
 	}
 	content, diags := f.Body.Content(lockSchema)
 	first := map[string]*hcl.Block{}
@@ -68,14 +68,14 @@ func parseLock(src []byte, path string) (*Lock, error) {
 		e, d := decodeLockEntry(b)
 		diags = append(diags, d...)
 		if prev, ok := first[e.Name]; ok {
-			diags = append(diags, diagAt(b.DefRange, "Duplicate plugin block",
-				fmt.Sprintf("Plugin %q was already pinned at %s.", e.Name, pos(prev.DefRange))))
+			diags = append(diags, DiagAt(b.DefRange, "Duplicate plugin block",
+				fmt.Sprintf("Plugin %q was already pinned at %s.", e.Name, Pos(prev.DefRange))))
 			continue
 		}
 		first[e.Name] = b
 		l.Entries = append(l.Entries, e)
 	}
-	if err := newError(ErrInvalidLock, diags); err != nil {
+	if err := NewError(ErrInvalidLock, diags); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -85,11 +85,11 @@ func decodeLockEntry(b *hcl.Block) (LockEntry, hcl.Diagnostics) {
 	e := LockEntry{Kind: b.Labels[0], Name: b.Labels[1]}
 	var diags hcl.Diagnostics
 	if _, ok := kinds[e.Kind]; !ok {
-		diags = append(diags, diagAt(b.LabelRanges[0], "Unknown plugin kind",
+		diags = append(diags, DiagAt(b.LabelRanges[0], "Unknown plugin kind",
 			fmt.Sprintf("%q is not a plugin kind; valid kinds are %s.", e.Kind, validKinds)))
 	}
 	if !validName(e.Name) {
-		diags = append(diags, diagAt(b.LabelRanges[1], "Invalid plugin name", nameProblem(e.Name)))
+		diags = append(diags, DiagAt(b.LabelRanges[1], "Invalid plugin name", nameProblem(e.Name)))
 	}
 	content, d := b.Body.Content(lockEntrySchema)
 	diags = append(diags, d...)
@@ -100,7 +100,7 @@ func decodeLockEntry(b *hcl.Block) (LockEntry, hcl.Diagnostics) {
 	if a, ok := content.Attributes["sha256"]; ok {
 		e.SHA256, d = lockString(a)
 		if diags = append(diags, d...); !d.HasErrors() && !validSHA256(e.SHA256) {
-			diags = append(diags, diagAt(a.Expr.Range(), "Invalid sha256", shaProblem(e.SHA256)))
+			diags = append(diags, DiagAt(a.Expr.Range(), "Invalid sha256", shaProblem(e.SHA256)))
 		}
 	}
 	return e, diags
@@ -114,7 +114,7 @@ func lockString(a *hcl.Attribute) (string, hcl.Diagnostics) {
 		return "", diags
 	}
 	if v.IsNull() {
-		return "", hcl.Diagnostics{diagAt(a.Expr.Range(), "Invalid value", fmt.Sprintf("The argument %q must be a string, not null.", a.Name))}
+		return "", hcl.Diagnostics{DiagAt(a.Expr.Range(), "Invalid value", fmt.Sprintf("The argument %q must be a string, not null.", a.Name))}
 	}
 	return v.AsString(), nil
 }

@@ -60,8 +60,8 @@ func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, [
 		switch b.Type {
 		case "node", "api":
 			if prev, ok := first[b.Type]; ok {
-				diags = append(diags, diagAt(b.DefRange, "Duplicate "+b.Type+" block",
-					fmt.Sprintf("Only one %s block is allowed; the first was defined at %s.", b.Type, pos(prev.DefRange))))
+				diags = append(diags, DiagAt(b.DefRange, "Duplicate "+b.Type+" block",
+					fmt.Sprintf("Only one %s block is allowed; the first was defined at %s.", b.Type, Pos(prev.DefRange))))
 				continue
 			}
 			first[b.Type] = b
@@ -75,9 +75,9 @@ func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, [
 			diags = append(diags, d...)
 			key := "plugin " + p.Name
 			if prev, ok := first[key]; ok {
-				diags = append(diags, diagAt(b.DefRange, "Duplicate plugin block",
+				diags = append(diags, DiagAt(b.DefRange, "Duplicate plugin block",
 					fmt.Sprintf("A plugin named %q (%s/%s) was already declared at %s; plugin names must be unique across kinds.",
-						p.Name, prev.Labels[0], prev.Labels[1], pos(prev.DefRange))))
+						p.Name, prev.Labels[0], prev.Labels[1], Pos(prev.DefRange))))
 				continue
 			}
 			first[key] = b
@@ -110,7 +110,7 @@ func decodeNode(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.
 				p = listenProblem(e.AsString())
 			}
 			if p != "" {
-				diags = append(diags, diagAt(elementRange(a.Expr, i), "Invalid listen address", strings.TrimSuffix(p, ".")+"."))
+				diags = append(diags, DiagAt(elementRange(a.Expr, i), "Invalid listen address", strings.TrimSuffix(p, ".")+"."))
 			}
 		}
 		if !diags.HasErrors() {
@@ -128,7 +128,7 @@ func decodeAPI(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.D
 			return diags
 		}
 		if p := apiListenProblem(v.AsString()); p != "" {
-			return append(diags, diagAt(a.Expr.Range(), "Invalid listen address", p+"."))
+			return append(diags, DiagAt(a.Expr.Range(), "Invalid listen address", p+"."))
 		}
 		values[keyAPIListen] = v.AsString()
 	}
@@ -165,11 +165,11 @@ func decodePlugin(b *hcl.Block, ctx *hcl.EvalContext) (Plugin, hcl.Diagnostics) 
 	p := Plugin{Kind: b.Labels[0], Name: b.Labels[1], Enabled: true, DeclRange: b.DefRange}
 	var diags hcl.Diagnostics
 	if _, ok := kinds[p.Kind]; !ok {
-		diags = append(diags, diagAt(b.LabelRanges[0], "Unknown plugin kind",
+		diags = append(diags, DiagAt(b.LabelRanges[0], "Unknown plugin kind",
 			fmt.Sprintf("%q is not a plugin kind; valid kinds are %s.", p.Kind, validKinds)))
 	}
 	if !validName(p.Name) {
-		diags = append(diags, diagAt(b.LabelRanges[1], "Invalid plugin name", nameProblem(p.Name)))
+		diags = append(diags, DiagAt(b.LabelRanges[1], "Invalid plugin name", nameProblem(p.Name)))
 	}
 	content, d := b.Body.Content(pluginSchema)
 	diags = append(diags, d...)
@@ -181,9 +181,9 @@ func decodePlugin(b *hcl.Block, ctx *hcl.EvalContext) (Plugin, hcl.Diagnostics) 
 	}
 	for i, c := range content.Blocks {
 		if i > 0 {
-			diags = append(diags, diagAt(c.DefRange, "Duplicate config block",
+			diags = append(diags, DiagAt(c.DefRange, "Duplicate config block",
 				fmt.Sprintf("Only one config block is allowed in a plugin block; the first was defined at %s.",
-					pos(content.Blocks[0].DefRange))))
+					Pos(content.Blocks[0].DefRange))))
 			continue
 		}
 		p.Config, p.ConfigRange = c.Body, c.DefRange

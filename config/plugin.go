@@ -25,7 +25,7 @@ import (
 func ValidatePluginConfig(p Plugin, schema *basev1.Schema, ctx *hcl.EvalContext) ([]byte, error) {
 	if len(schema.GetAttributes()) == 0 && len(schema.GetBlocks()) == 0 {
 		if hasContent(p.Config) {
-			return nil, newError(ErrInvalidPluginConfig, hcl.Diagnostics{diagAt(configRange(p),
+			return nil, NewError(ErrInvalidPluginConfig, hcl.Diagnostics{DiagAt(configRange(p),
 				"configuration not allowed", fmt.Sprintf("plugin %s takes no configuration", p.ID()))})
 		}
 		return []byte("{}"), nil
@@ -41,7 +41,7 @@ func ValidatePluginConfig(p Plugin, schema *basev1.Schema, ctx *hcl.EvalContext)
 		body = &hclsyntax.Body{SrcRange: p.DeclRange, EndRange: p.DeclRange}
 	}
 	val, diags := hcldec.Decode(body, spec, ctx)
-	if err := newError(ErrInvalidPluginConfig, diags); err != nil {
+	if err := NewError(ErrInvalidPluginConfig, diags); err != nil {
 		return nil, err
 	}
 	val = omitNulls(val, schema)

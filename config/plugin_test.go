@@ -286,7 +286,7 @@ plugin "transport" "direct" {}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if got := pos(AttributeRange(tc.p, tc.path)); got != tc.want {
+			if got := Pos(AttributeRange(tc.p, tc.path)); got != tc.want {
 				t.Errorf("want %s, got %s", tc.want, got)
 			}
 		})

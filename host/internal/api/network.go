@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 )
@@ -96,7 +96,7 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 	})
 	mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
 		peer := r.URL.Query().Get("peer")
-		if !identity.ValidNodeID(peer) {
+		if !dpcuri.ValidNodeID(peer) {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: "peer must be a node_id (dpc-node- and 32 hex digits)"})
 			return
 		}
@@ -130,7 +130,7 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 	})
 	mux.HandleFunc("GET /v1/firewall/check", func(w http.ResponseWriter, r *http.Request) {
 		node, res := r.URL.Query().Get("node"), r.URL.Query().Get("resource")
-		if !identity.ValidNodeID(node) || res == "" {
+		if !dpcuri.ValidNodeID(node) || res == "" {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: "want ?node=<node_id>&resource=<resource>"})
 			return
 		}
@@ -177,7 +177,7 @@ func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
-		errors.Is(err, identity.ErrInvalidURI), errors.Is(err, network.ErrNotContact),
+		errors.Is(err, dpcuri.ErrInvalidURI), errors.Is(err, network.ErrNotContact),
 		errors.Is(err, network.ErrInvalidFile):
 		code = http.StatusBadRequest
 	case errors.Is(err, peers.ErrUnknownPeer):

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net"
 	"strconv"
 
@@ -50,7 +51,7 @@ func nodeURIs(listen []string, nodeID string) []string {
 		if ip != nil {
 			host = ip.String()
 		}
-		u := identity.URI{Host: host, Port: port, NodeID: nodeID}.String()
+		u := dpcuri.URI{Host: host, Port: port, NodeID: nodeID}.String()
 		if !seen[u] {
 			seen[u] = true
 			out = append(out, u)

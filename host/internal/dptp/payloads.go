@@ -3,12 +3,11 @@ package dptp
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"mime"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/dpc-go/dpc/host/internal/identity"
 )
 
 // Field limits. Lengths are in bytes of UTF-8 unless they say otherwise.
@@ -98,7 +97,7 @@ func (Hello) Command() string { return CmdHello }
 // Validate checks the HELLO fields.
 func (p Hello) Validate() error {
 	const c = CmdHello
-	if !identity.ValidNodeID(p.NodeID) {
+	if !dpcuri.ValidNodeID(p.NodeID) {
 		return fieldErr(c, "node_id", "want dpc-node- and 32 lower-case hex characters, got %s", quoteShort(p.NodeID))
 	}
 	if err := checkLabel(c, "name", p.Name, MaxNameLen); err != nil {
@@ -234,10 +233,10 @@ func (m ChatMessage) validate(c, path string) error {
 	if err := checkID(c, path+".message_id", m.MessageID); err != nil {
 		return err
 	}
-	if !identity.ValidNodeID(m.From) {
+	if !dpcuri.ValidNodeID(m.From) {
 		return fieldErr(c, path+".from", "want a node_id, got %s", quoteShort(m.From))
 	}
-	if !identity.ValidNodeID(m.To) {
+	if !dpcuri.ValidNodeID(m.To) {
 		return fieldErr(c, path+".to", "want a node_id, got %s", quoteShort(m.To))
 	}
 	if err := checkText(c, path+".text", m.Text); err != nil {

@@ -53,7 +53,7 @@
 // grant "profile", a rule on a path did not apply below it, and only the
 // top-level fields of the context could be shared or withheld.
 //
-// Every problem found in a file is reported as an [*Error] with one
+// Every problem found in a file is reported as an [*config.Error] with one
 // `file:line:column: summary: detail` line per problem; use errors.Is with
 // the sentinels in errors.go to tell kinds of errors apart.
 package firewall

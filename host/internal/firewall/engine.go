@@ -56,7 +56,7 @@ type fileState struct {
 // Load reads the firewall file at path ($DPC_HOME/firewall.hcl). A missing
 // file means no rules, so every node is denied everything, and Load logs a
 // warning saying so. A file that cannot be read or parsed is an error (an
-// [*Error] wrapping ErrInvalidRules for the latter). log may be nil.
+// [*config.Error] wrapping ErrInvalidRules for the latter). log may be nil.
 func Load(path string, log hclog.Logger) (*Engine, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()

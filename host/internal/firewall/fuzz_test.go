@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/dpc-go/dpc/config"
+
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +13,7 @@ import (
 )
 
 // FuzzParse feeds arbitrary bytes as firewall.hcl: Parse must return rules
-// or an *Error wrapping ErrInvalidRules, never panic, and the rules must
+// or a *config.Error wrapping ErrInvalidRules, never panic, and the rules must
 // answer every question without panicking, a node's own block deciding its
 // own patterns.
 func FuzzParse(f *testing.F) {
@@ -34,9 +36,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Parse(data, "fuzz.hcl")
 		if err != nil {
-			var ferr *Error
+			var ferr *config.Error
 			if !errors.Is(err, ErrInvalidRules) || !errors.As(err, &ferr) || err.Error() == "" {
-				t.Fatalf("want a non-empty *Error wrapping ErrInvalidRules, got %T %v", err, err)
+				t.Fatalf("want a non-empty *config.Error wrapping ErrInvalidRules, got %T %v", err, err)
 			}
 			return
 		}

@@ -1,12 +1,14 @@
 package firewall
 
 import (
+	"github.com/dpc-go/dpc/config"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
+
 	"errors"
 	"fmt"
 	"math"
 	"strings"
 
-	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -35,10 +37,10 @@ const maxSizeMB = math.MaxInt64 >> 20
 
 // Parse reads a firewall file. filename is used in error messages and in
 // [Decision.Rule]. Every problem is reported, each with its file:line:column,
-// in an [*Error] wrapping ErrInvalidRules.
+// in an [*config.Error] wrapping ErrInvalidRules.
 func Parse(src []byte, filename string) (*Rules, error) {
 	r, diags := parse(src, filename)
-	if err := newError(ErrInvalidRules, diags); err != nil {
+	if err := config.NewError(ErrInvalidRules, diags); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -63,18 +65,18 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 		name := b.Labels[0]
 		switch {
 		case name == ContactsGroup:
-			diags = append(diags, diagAt(b.LabelRanges[0], "Reserved group name",
+			diags = append(diags, config.DiagAt(b.LabelRanges[0], "Reserved group name",
 				`"contacts" is built in: every peer you added or accepted is a member, so it cannot be declared; write rules for it with rule "group" "contacts" { … }.`))
 			continue
 		case !validGroupName(name):
 			// Still declared below, so that rules naming it do not add
 			// an "Undeclared group" error to this one.
-			diags = append(diags, diagAt(b.LabelRanges[0], "Invalid group name",
+			diags = append(diags, config.DiagAt(b.LabelRanges[0], "Invalid group name",
 				fmt.Sprintf("%q is not a valid group name; use 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit.", name)))
 		}
 		if prev, ok := groupDefs[name]; ok {
-			diags = append(diags, diagAt(b.DefRange, "Duplicate group block",
-				fmt.Sprintf("A group named %q was already declared at %s.", name, pos(prev))))
+			diags = append(diags, config.DiagAt(b.DefRange, "Duplicate group block",
+				fmt.Sprintf("A group named %q was already declared at %s.", name, config.Pos(prev))))
 			continue
 		}
 		groupDefs[name] = b.DefRange
@@ -92,24 +94,24 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 		switch kind {
 		case "group":
 			if _, ok := groupDefs[name]; !ok && name != ContactsGroup {
-				diags = append(diags, diagAt(b.LabelRanges[1], "Undeclared group",
+				diags = append(diags, config.DiagAt(b.LabelRanges[1], "Undeclared group",
 					fmt.Sprintf(`No group %q is declared; declare it with group %q { members = [...] }, or use the built-in group "contacts".`, name, name)))
 				continue
 			}
 		case "node":
-			if !identity.ValidNodeID(name) {
-				diags = append(diags, diagAt(b.LabelRanges[1], "Invalid node_id", nodeIDProblem(name)))
+			if !dpcuri.ValidNodeID(name) {
+				diags = append(diags, config.DiagAt(b.LabelRanges[1], "Invalid node_id", nodeIDProblem(name)))
 				continue
 			}
 		default:
-			diags = append(diags, diagAt(b.LabelRanges[0], "Unknown rule kind",
+			diags = append(diags, config.DiagAt(b.LabelRanges[0], "Unknown rule kind",
 				fmt.Sprintf(`%q is not a rule kind; valid kinds are "group" and "node".`, kind)))
 			continue
 		}
 		key := [2]string{kind, name}
 		if prev, ok := ruleDefs[key]; ok {
-			diags = append(diags, diagAt(b.DefRange, "Duplicate rule block",
-				fmt.Sprintf("rule %q %q was already defined at %s; put all its patterns in one block.", kind, name, pos(prev))))
+			diags = append(diags, config.DiagAt(b.DefRange, "Duplicate rule block",
+				fmt.Sprintf("rule %q %q was already defined at %s; put all its patterns in one block.", kind, name, config.Pos(prev))))
 			continue
 		}
 		ruleDefs[key] = b.DefRange
@@ -136,11 +138,11 @@ func decodeGroup(body hcl.Body) (map[string]bool, hcl.Diagnostics) {
 	first := map[string]int{}
 	for i, id := range ids {
 		switch j, dup := first[id]; {
-		case !identity.ValidNodeID(id):
-			diags = append(diags, diagAt(ranges[i], "Invalid node_id", nodeIDProblem(id)))
+		case !dpcuri.ValidNodeID(id):
+			diags = append(diags, config.DiagAt(ranges[i], "Invalid node_id", nodeIDProblem(id)))
 		case dup:
-			diags = append(diags, diagAt(ranges[i], "Duplicate member",
-				fmt.Sprintf("%q is already listed at %s.", id, pos(ranges[j]))))
+			diags = append(diags, config.DiagAt(ranges[i], "Duplicate member",
+				fmt.Sprintf("%q is already listed at %s.", id, config.Pos(ranges[j]))))
 		default:
 			first[id] = i
 			members[id] = true
@@ -164,16 +166,16 @@ func decodeRule(b *hcl.Block) (*block, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		for i, text := range texts {
 			if p := patternProblem(text); p != "" {
-				diags = append(diags, diagAt(ranges[i], "Invalid resource", p+"."))
+				diags = append(diags, config.DiagAt(ranges[i], "Invalid resource", p+"."))
 				continue
 			}
 			p := pattern{text: text, allow: attr == "allow", rank: specificity(text), rng: ranges[i]}
 			if prev, dup := seen[text]; dup {
-				detail := fmt.Sprintf("%q is already listed at %s.", text, pos(prev.rng))
+				detail := fmt.Sprintf("%q is already listed at %s.", text, config.Pos(prev.rng))
 				if prev.allow != p.allow {
-					detail = fmt.Sprintf("%q is both allowed (at %s) and denied; keep one.", text, pos(prev.rng))
+					detail = fmt.Sprintf("%q is both allowed (at %s) and denied; keep one.", text, config.Pos(prev.rng))
 				}
-				diags = append(diags, diagAt(ranges[i], "Duplicate pattern", detail))
+				diags = append(diags, config.DiagAt(ranges[i], "Duplicate pattern", detail))
 				continue
 			}
 			seen[text] = p
@@ -182,9 +184,9 @@ func decodeRule(b *hcl.Block) (*block, hcl.Diagnostics) {
 	}
 	for i, c := range content.Blocks {
 		if i > 0 {
-			diags = append(diags, diagAt(c.DefRange, "Duplicate files block",
+			diags = append(diags, config.DiagAt(c.DefRange, "Duplicate files block",
 				fmt.Sprintf("Only one files block is allowed in a rule block; the first was defined at %s.",
-					pos(content.Blocks[0].DefRange))))
+					config.Pos(content.Blocks[0].DefRange))))
 			continue
 		}
 		l, d := decodeFiles(c.Body)
@@ -205,10 +207,10 @@ func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 			mb, acc := bf.Int64()
 			switch {
 			case bf.Sign() < 0:
-				diags = append(diags, diagAt(a.Expr.Range(), "Invalid max_size_mb",
+				diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid max_size_mb",
 					fmt.Sprintf("max_size_mb must be 0 (unlimited) or a positive number of MiB; got %s.", bf.Text('g', 10))))
 			case !bf.IsInt() || acc != 0 || mb > maxSizeMB:
-				diags = append(diags, diagAt(a.Expr.Range(), "Invalid max_size_mb",
+				diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid max_size_mb",
 					fmt.Sprintf("max_size_mb must be a whole number of MiB from 0 (unlimited) to %d; got %s.", int64(maxSizeMB), bf.Text('g', 10))))
 			default:
 				l.MaxSizeBytes = mb << 20
@@ -220,13 +222,13 @@ func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if !d.HasErrors() && types != nil {
 			if len(types) == 0 {
-				diags = append(diags, diagAt(a.Expr.Range(), "Invalid allowed_types",
+				diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid allowed_types",
 					`allowed_types must list at least one type, e.g. ["image/*", "application/pdf"], or ["*"] for any; to refuse files, do not allow "files".`))
 			}
 			l.AllowedTypes = nil
 			for i, t := range types {
 				if !validMIMEPattern(t) {
-					diags = append(diags, diagAt(ranges[i], "Invalid MIME type",
+					diags = append(diags, config.DiagAt(ranges[i], "Invalid MIME type",
 						fmt.Sprintf(`%q is not a MIME type pattern; want "*", a type such as "application/pdf", or "image/*".`, t)))
 					continue
 				}
@@ -248,7 +250,7 @@ func evalStrings(a *hcl.Attribute) ([]string, []hcl.Range, hcl.Diagnostics) {
 	var ranges []hcl.Range
 	for i, e := range v.AsValueSlice() {
 		if e.IsNull() {
-			diags = append(diags, diagAt(elementRange(a.Expr, i), "Null list element",
+			diags = append(diags, config.DiagAt(elementRange(a.Expr, i), "Null list element",
 				fmt.Sprintf("The elements of %q must be strings, not null.", a.Name)))
 			continue
 		}

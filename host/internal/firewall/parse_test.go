@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/dpc-go/dpc/config"
+
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -30,9 +32,9 @@ func TestParseGolden(t *testing.T) {
 			}
 			var out string
 			if err != nil {
-				var ferr *Error
+				var ferr *config.Error
 				if !errors.Is(err, ErrInvalidRules) || !errors.As(err, &ferr) {
-					t.Errorf("want an *Error wrapping ErrInvalidRules, got %T %v", err, err)
+					t.Errorf("want a *config.Error wrapping ErrInvalidRules, got %T %v", err, err)
 				}
 				for _, line := range strings.Split(err.Error(), "\n") {
 					if !strings.HasPrefix(line, filepath.Base(in)+":") {
@@ -59,9 +61,9 @@ func render(r *Rules) string {
 		blocks = append(blocks, r.nodes[n])
 	}
 	for _, rb := range blocks {
-		fmt.Fprintf(&b, "%s: rule %q %q\n", pos(rb.rng), rb.kind, rb.name)
+		fmt.Fprintf(&b, "%s: rule %q %q\n", config.Pos(rb.rng), rb.kind, rb.name)
 		for _, p := range rb.patterns {
-			fmt.Fprintf(&b, "  %s: %s %q (specificity %d)\n", pos(p.rng), verdict(p.allow), p.text, p.rank)
+			fmt.Fprintf(&b, "  %s: %s %q (specificity %d)\n", config.Pos(p.rng), verdict(p.allow), p.text, p.rank)
 		}
 		if rb.files != nil {
 			fmt.Fprintf(&b, "  files: max %d bytes, types %q\n", rb.files.MaxSizeBytes, rb.files.AllowedTypes)

@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"github.com/dpc-go/dpc/config"
+
 	"fmt"
 	"strings"
 
@@ -132,7 +134,7 @@ func describe(b *block, p *pattern) string {
 	if p.allow {
 		verb = "allow"
 	}
-	return fmt.Sprintf("%s: rule %q %q %s %q", pos(p.rng), b.kind, b.name, verb, p.text)
+	return fmt.Sprintf("%s: rule %q %q %s %q", config.Pos(p.rng), b.kind, b.name, verb, p.text)
 }
 
 // Check decides whether node may use resource. The resource is a name, taken

@@ -1,6 +1,6 @@
 // Package identity owns the node identity of a D-PC host: the node key, its
 // self-signed certificate, the node_id derived from the public key, the
-// X25519 envelope key bound to the identity, and dpc:// URIs.
+// X25519 envelope key bound to the identity. dpc:// URIs are in the SDK (sdk/dpcuri), shared with transport plugins.
 //
 // # Files
 //

@@ -25,6 +25,3 @@ var ErrBadSignature = errors.New("signature verification failed")
 
 // ErrNodeIDMismatch is returned when a node_id does not belong to the public key it is checked against.
 var ErrNodeIDMismatch = errors.New("node_id does not match public key")
-
-// ErrInvalidURI is returned by ParseURI for anything that is not a well-formed dpc:// URI.
-var ErrInvalidURI = errors.New("invalid dpc URI")

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"io"
 	"io/fs"
 	"math/big"
@@ -44,8 +45,6 @@ const (
 )
 
 const (
-	// NodeIDPrefix starts every node_id.
-	NodeIDPrefix = "dpc-node-"
 	// nodeIDHexLen is the number of hex characters of the SHA-256 kept in a node_id.
 	nodeIDHexLen = 32
 	// rsaBits is the size of generated RSA keys.
@@ -328,7 +327,7 @@ func publicKeyPEM(der []byte) []byte {
 
 func nodeIDFromPEM(pubPEM []byte) string {
 	sum := sha256.Sum256(pubPEM)
-	return NodeIDPrefix + hex.EncodeToString(sum[:])[:nodeIDHexLen]
+	return dpcuri.NodeIDPrefix + hex.EncodeToString(sum[:])[:nodeIDHexLen]
 }
 
 func generateKey(kt KeyType) (crypto.Signer, error) {

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"io/fs"
 	"math/big"
 	"net"
@@ -70,7 +71,7 @@ func TestCreateLoadRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: want no error, got %v", err)
 			}
-			if loaded.NodeID != created.NodeID || !ValidNodeID(loaded.NodeID) {
+			if loaded.NodeID != created.NodeID || !dpcuri.ValidNodeID(loaded.NodeID) {
 				t.Errorf("node_id: want %s (valid) got %s", created.NodeID, loaded.NodeID)
 			}
 			if loaded.KeyType != kt {

@@ -28,8 +28,8 @@ type link struct {
 	// queue holds messages to send on this session, in order. The durable
 	// outbox is read into it once per session (loaded); after that, Send
 	// appends to it, so a send never rereads the outbox.
-	queue  []chat.Message
-	loaded bool
+	queue    []chat.Message
+	loaded   bool
 	st       string
 	reason   string
 	since    time.Time

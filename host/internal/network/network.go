@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"strings"
 	"sync"
 	"time"
@@ -230,7 +231,7 @@ func (n *Network) Send(to, text string) (chat.Message, error) {
 	if to == n.self {
 		return chat.Message{}, ErrSelf
 	}
-	if !identity.ValidNodeID(to) {
+	if !dpcuri.ValidNodeID(to) {
 		return chat.Message{}, fmt.Errorf("%w: %q is not a node_id", ErrInvalidMessage, to)
 	}
 	if text == "" || len(text) > maxText || !utf8.ValidString(text) {
@@ -251,7 +252,7 @@ func (n *Network) Send(to, text string) (chat.Message, error) {
 // Connect adds the peer at uri as a contact and dials it now; it returns
 // once the session is up or the first attempt failed (it keeps retrying).
 func (n *Network) Connect(ctx context.Context, uri string) (PeerStatus, error) {
-	u, err := identity.ParseURI(uri)
+	u, err := dpcuri.Parse(uri)
 	if err != nil {
 		return PeerStatus{}, err
 	}

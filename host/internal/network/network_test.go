@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func (tcpTransport) Listen(_ context.Context, r sdk.ListenRequest) (sdk.Listener
 	return tcpListener{ln}, err
 }
 func (tcpTransport) Dial(ctx context.Context, r sdk.DialRequest) (sdk.Conn, error) {
-	u, err := identity.ParseURI(r.URI)
+	u, err := dpcuri.Parse(r.URI)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/files"
-	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
 
@@ -69,7 +69,7 @@ func (n *Network) SendFile(to, path string) (files.Transfer, error) {
 	if to == n.self {
 		return files.Transfer{}, ErrSelf
 	}
-	if !identity.ValidNodeID(to) {
+	if !dpcuri.ValidNodeID(to) {
 		return files.Transfer{}, fmt.Errorf("%w: %q is not a node_id", ErrInvalidFile, to)
 	}
 	abs, err := filepath.Abs(path)

@@ -271,7 +271,7 @@ func (s *supervisor) start(ctx context.Context) error {
 	if got := string(inst.Client.Info.Kind); got != s.spec.Config.Kind {
 		inst.Stop(ctx)
 		return fmt.Errorf("plugin %s: %w: %s is a %s plugin, but %s configures it as %q",
-			s.spec.Config.Name, ErrIncompatible, s.spec.Binary.Path, got, rangeString(s.spec.Config.DeclRange), s.spec.Config.Kind)
+			s.spec.Config.Name, ErrIncompatible, s.spec.Binary.Path, got, config.Pos(s.spec.Config.DeclRange), s.spec.Config.Kind)
 	}
 	if err := s.configure(ctx, inst); err != nil {
 		inst.Stop(ctx)
@@ -328,16 +328,11 @@ func (s *supervisor) configure(ctx context.Context, inst *Instance) error {
 			if ce.Detail != "" {
 				msg += ": " + ce.Detail
 			}
-			lines = append(lines, rangeString(config.AttributeRange(s.spec.Config, ce.Path))+": "+msg)
+			lines = append(lines, config.Pos(config.AttributeRange(s.spec.Config, ce.Path))+": "+msg)
 		}
 		return fmt.Errorf("%w: plugin %s rejected its configuration:\n%s", ErrInvalidConfig, s.spec.Config.Name, strings.Join(lines, "\n"))
 	}
 	return nil
-}
-
-// rangeString formats a source range as file:line:column.
-func rangeString(r hcl.Range) string {
-	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
 // run supervises until ctx ends or the plugin is given up on.

@@ -22,7 +22,7 @@ func ResolveSpecs(cfg *config.Config, lock *config.Lock, bins []Binary, searched
 		if !p.Enabled {
 			continue
 		}
-		where := rangeString(p.DeclRange)
+		where := config.Pos(p.DeclRange)
 		bin, ok := byName[p.Name]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: plugin %s/%s: %w: no file %s%s in %s",

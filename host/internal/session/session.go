@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"slices"
 	"time"
 
@@ -50,7 +51,7 @@ type Session struct {
 
 // Client runs the dialing side: the peer must prove it is expected.
 func Client(ctx context.Context, c sdk.Conn, o Options, expected string) (*Session, error) {
-	if !identity.ValidNodeID(expected) {
+	if !dpcuri.ValidNodeID(expected) {
 		_ = c.Close()
 		return nil, fmt.Errorf("%w: %q is not a node_id", ErrPeerMismatch, expected)
 	}

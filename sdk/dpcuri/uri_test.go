@@ -1,4 +1,4 @@
-package identity
+package dpcuri
 
 import (
 	"errors"
@@ -57,7 +57,7 @@ func TestParseURIValid(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := ParseURI(tc.in)
+			got, err := Parse(tc.in)
 			if err != nil {
 				t.Fatalf("want no error got %v", err)
 			}
@@ -109,7 +109,7 @@ func TestParseURIInvalid(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := ParseURI(tc.in)
+			got, err := Parse(tc.in)
 			if !errors.Is(err, ErrInvalidURI) {
 				t.Fatalf("want ErrInvalidURI got %v (parsed %+v)", err, got)
 			}
@@ -145,7 +145,7 @@ func TestValidNodeID(t *testing.T) {
 
 // FuzzParseURI: never panic; whatever parses is valid and survives a
 // String/Parse round trip unchanged.
-func FuzzParseURI(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"dpc://alice:8888?node_id=" + testNodeID,
 		"dpc://[::1]:1?node_id=" + testNodeID,
@@ -158,7 +158,7 @@ func FuzzParseURI(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		u, err := ParseURI(s)
+		u, err := Parse(s)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidURI) {
 				t.Fatalf("want ErrInvalidURI got %v", err)
@@ -168,7 +168,7 @@ func FuzzParseURI(f *testing.F) {
 		if !ValidNodeID(u.NodeID) || u.Port < 1 || u.Port > 65535 || u.Host == "" {
 			t.Fatalf("parsed an invalid URI from %q: %+v", s, u)
 		}
-		again, err := ParseURI(u.String())
+		again, err := Parse(u.String())
 		if err != nil {
 			t.Fatalf("canonical form %q of %q: want it to parse got %v", u.String(), s, err)
 		}

@@ -1,4 +1,4 @@
-package identity
+package dpcuri
 
 import (
 	"errors"
@@ -9,6 +9,16 @@ import (
 	"strconv"
 	"strings"
 )
+
+// NodeIDPrefix starts every node_id.
+const NodeIDPrefix = "dpc-node-"
+
+// nodeIDHexLen is how many hex digits of the key hash a node_id carries.
+const nodeIDHexLen = 32
+
+// ErrInvalidURI is returned by Parse for anything that is not a well-formed
+// dpc:// URI.
+var ErrInvalidURI = errors.New("invalid dpc URI")
 
 // DefaultPort is the DPTP port used when a dpc:// URI has none.
 const DefaultPort = 8888
@@ -41,10 +51,10 @@ func ValidNodeID(s string) bool {
 	return true
 }
 
-// ParseURI parses "dpc://host[:port]?node_id=dpc-node-<32 hex>". The port
+// Parse parses "dpc://host[:port]?node_id=dpc-node-<32 hex>". The port
 // defaults to DefaultPort; an IPv6 host must be in brackets. User info, a
 // path, a fragment and query parameters other than one node_id are rejected.
-func ParseURI(s string) (URI, error) {
+func Parse(s string) (URI, error) {
 	bad := func(format string, args ...any) (URI, error) {
 		return URI{}, fmt.Errorf("%w %q: %s", ErrInvalidURI, s, fmt.Sprintf(format, args...))
 	}
