@@ -27,6 +27,12 @@ type ServeOpts struct {
 // never hit it (data frames are 64 KiB; this is headroom for metadata).
 const maxMessageSize = 16 << 20
 
+// Flow-control windows of the plugin connection (the host uses the same).
+const (
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+)
+
 // parentCheckInterval is how often a plugin checks that its host is alive.
 const parentCheckInterval = time.Second
 
@@ -51,7 +57,10 @@ func Serve(opts *ServeOpts) {
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{APIVersion: serverSet(kind, impl, logger)},
 		GRPCServer: func(o []grpc.ServerOption) *grpc.Server {
-			o = append(o, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(maxMessageSize))
+			o = append(o, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(maxMessageSize),
+				// Byte streams need more than gRPC's 64 KiB default window,
+				// or every frame waits for a window update from the host.
+				grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow))
 			return grpc.NewServer(o...)
 		},
 		Logger: logger,

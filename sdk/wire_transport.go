@@ -18,9 +18,11 @@ import (
 	transportv1 "github.com/dpc-go/dpc/proto/dpc/transport/v1"
 )
 
-// frameSize is the largest data frame sent across the plugin boundary: big
-// enough to amortise per-message gRPC cost, small enough to keep latency low.
-const frameSize = 64 << 10
+// frameSize is the largest data frame sent across the plugin boundary. It
+// keeps a frame (plus its few bytes of protobuf framing) inside gRPC's 32 KiB
+// buffer class: one byte more and gRPC takes, and zeroes, a 1 MiB buffer for
+// every message, which costs more than the copy itself.
+const frameSize = 32<<10 - 64
 
 // unattachedTimeout is how long an accepted or dialed connection may wait
 // for the host to attach to it before the plugin closes it.

@@ -45,6 +45,12 @@ const startTimeout = 30 * time.Second
 // maxMessageSize matches the limit plugins built with the SDK accept.
 const maxMessageSize = 16 << 20
 
+// Flow-control windows of the plugin connection, matching the SDK's server.
+const (
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+)
+
 // Instance is one running plugin process.
 type Instance struct {
 	Binary     Binary
@@ -120,8 +126,13 @@ func launchPinned(ctx context.Context, o LaunchOptions) (*Instance, error) {
 		SkipHostEnv:      true,
 		StartTimeout:     startTimeout,
 		Logger:           o.Logger,
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize))},
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
+			// Byte streams (transport connections) need more than gRPC's
+			// 64 KiB default window, or every 64 KiB frame waits for a
+			// window update from the other process.
+			grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(connWindow),
+		},
 	})
 	rpc, err := proc.Client()
 	if err != nil {
