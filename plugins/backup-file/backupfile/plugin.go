@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/go-hclog"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,23 +52,8 @@ type Plugin struct {
 type state struct {
 	root    string
 	maxSize int64
-	logger  logger
+	logger  hclog.Logger
 }
-
-// logger is the part of the hclog.Logger in sdk.ConfigureRequest that the
-// plugin uses; naming it here keeps the module's only import the SDK.
-type logger interface {
-	Debug(msg string, args ...any)
-	Info(msg string, args ...any)
-	Warn(msg string, args ...any)
-}
-
-// nopLogger discards everything, for callers that pass no logger.
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
-func (nopLogger) Warn(string, ...any)  {}
 
 // Info describes the plugin.
 func (p *Plugin) Info() sdk.Info {
@@ -92,9 +78,9 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	var log logger = nopLogger{}
-	if req.Logger != nil {
-		log = req.Logger
+	log := req.Logger
+	if log == nil { // a direct call, e.g. from a test; Serve always sets one
+		log = hclog.NewNullLogger()
 	}
 	root := filepath.Clean(cfg.Dir)
 	if err := os.MkdirAll(root, 0o700); err != nil {
@@ -151,7 +137,7 @@ func (p *Plugin) configured() (*state, error) {
 
 // sweepTemp removes temporary files under root last modified before cutoff
 // and returns how many it removed.
-func sweepTemp(root string, cutoff time.Time, log logger) int {
+func sweepTemp(root string, cutoff time.Time, log hclog.Logger) int {
 	removed := 0
 	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasPrefix(d.Name(), tempPrefix) {

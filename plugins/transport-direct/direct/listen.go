@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/go-hclog"
 	"net"
 	"net/netip"
 	"slices"
@@ -110,7 +111,7 @@ func listenNetwork(a string) string {
 }
 
 // interfaceAddrs returns this machine's interface addresses.
-func interfaceAddrs(log logger) []netip.Addr {
+func interfaceAddrs(log hclog.Logger) []netip.Addr {
 	raw, err := net.InterfaceAddrs()
 	if err != nil {
 		log.Warn("cannot list the interface addresses; wildcard listeners get no URIs", "error", err)
@@ -132,7 +133,7 @@ func interfaceAddrs(log logger) []netip.Addr {
 // listener accepts on one or more TCP listeners.
 type listener struct {
 	p     *Plugin
-	log   logger
+	log   hclog.Logger
 	lns   []net.Listener
 	addrs []string
 	// dual[i] says whether an IPv6 wildcard lns[i] also accepts IPv4.

@@ -3,6 +3,7 @@ package direct
 import (
 	"context"
 	"fmt"
+	"github.com/hashicorp/go-hclog"
 	"net"
 	"slices"
 	"sync"
@@ -41,23 +42,8 @@ type Plugin struct {
 // state is what Configure sets up.
 type state struct {
 	cfg    Config
-	logger logger
+	logger hclog.Logger
 }
-
-// logger is the part of the hclog.Logger in sdk.ConfigureRequest that the
-// plugin uses; naming it here keeps the module's only import the SDK.
-type logger interface {
-	Debug(msg string, args ...any)
-	Info(msg string, args ...any)
-	Warn(msg string, args ...any)
-}
-
-// nopLogger discards everything, for callers that pass no logger.
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
-func (nopLogger) Warn(string, ...any)  {}
 
 // Info describes the plugin.
 func (p *Plugin) Info() sdk.Info {
@@ -88,9 +74,9 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	var log logger = nopLogger{}
-	if req.Logger != nil {
-		log = req.Logger
+	log := req.Logger
+	if log == nil { // a direct call, e.g. from a test; Serve always sets one
+		log = hclog.NewNullLogger()
 	}
 	st := &state{cfg: *cfg, logger: log}
 	st.cfg.Listen = slices.Clone(cfg.Listen)
