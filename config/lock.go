@@ -109,7 +109,7 @@ func decodeLockEntry(b *hcl.Block) (LockEntry, hcl.Diagnostics) {
 // lockString decodes a string attribute of the lock file. It has no
 // EvalContext: the lock file holds literals only.
 func lockString(a *hcl.Attribute) (string, hcl.Diagnostics) {
-	v, diags := evalAttr(a, nil, cty.String)
+	v, diags := EvalAttr(a, nil, cty.String)
 	if diags.HasErrors() {
 		return "", diags
 	}

@@ -90,14 +90,14 @@ func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, [
 func decodeNode(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.Diagnostics {
 	content, diags := body.Content(nodeSchema)
 	if a, ok := content.Attributes["name"]; ok {
-		v, d := evalAttr(a, ctx, cty.String)
+		v, d := EvalAttr(a, ctx, cty.String)
 		diags = append(diags, d...)
 		if !d.HasErrors() && !v.IsNull() {
 			values[keyNodeName] = v.AsString()
 		}
 	}
 	if a, ok := content.Attributes["listen"]; ok {
-		v, d := evalAttr(a, ctx, cty.List(cty.String))
+		v, d := EvalAttr(a, ctx, cty.List(cty.String))
 		diags = append(diags, d...)
 		if d.HasErrors() || v.IsNull() {
 			return diags
@@ -123,7 +123,7 @@ func decodeNode(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.
 func decodeAPI(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.Diagnostics {
 	content, diags := body.Content(apiSchema)
 	if a, ok := content.Attributes["listen"]; ok {
-		v, d := evalAttr(a, ctx, cty.String)
+		v, d := EvalAttr(a, ctx, cty.String)
 		if diags = append(diags, d...); d.HasErrors() || v.IsNull() {
 			return diags
 		}
@@ -135,10 +135,10 @@ func decodeAPI(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.D
 	return diags
 }
 
-// evalAttr evaluates a and converts it to ty, with the same wording hcldec
+// EvalAttr evaluates a and converts it to ty, with the same wording hcldec
 // uses for plugin config. Null is returned as is: like an absent attribute,
 // it means "use the default".
-func evalAttr(a *hcl.Attribute, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, hcl.Diagnostics) {
+func EvalAttr(a *hcl.Attribute, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, hcl.Diagnostics) {
 	v, diags := a.Expr.Value(ctx)
 	if diags.HasErrors() {
 		return cty.NilVal, diags
@@ -174,7 +174,7 @@ func decodePlugin(b *hcl.Block, ctx *hcl.EvalContext) (Plugin, hcl.Diagnostics) 
 	content, d := b.Body.Content(pluginSchema)
 	diags = append(diags, d...)
 	if a, ok := content.Attributes["enabled"]; ok {
-		v, d := evalAttr(a, ctx, cty.Bool)
+		v, d := EvalAttr(a, ctx, cty.Bool)
 		if diags = append(diags, d...); !d.HasErrors() && !v.IsNull() {
 			p.Enabled = v.True()
 		}

@@ -4,7 +4,6 @@ import (
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // ContactsGroup is the built-in group of every peer the user added or
@@ -200,7 +198,7 @@ func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 	l := defaultLimits()
 	content, diags := body.Content(filesSchema)
 	if a, ok := content.Attributes["max_size_mb"]; ok {
-		v, d := evalAttr(a, cty.Number)
+		v, d := config.EvalAttr(a, nil, cty.Number)
 		diags = append(diags, d...)
 		if !d.HasErrors() && !v.IsNull() {
 			bf := v.AsBigFloat()
@@ -242,7 +240,7 @@ func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 // evalStrings evaluates a list of strings, returning each element with its
 // range. A null list is returned as nil, like an absent attribute.
 func evalStrings(a *hcl.Attribute) ([]string, []hcl.Range, hcl.Diagnostics) {
-	v, diags := evalAttr(a, cty.List(cty.String))
+	v, diags := config.EvalAttr(a, nil, cty.List(cty.String))
 	if diags.HasErrors() || v.IsNull() {
 		return nil, nil, diags
 	}
@@ -260,28 +258,6 @@ func evalStrings(a *hcl.Attribute) ([]string, []hcl.Range, hcl.Diagnostics) {
 	return out, ranges, diags
 }
 
-// evalAttr evaluates a without variables or functions and converts it to ty.
-func evalAttr(a *hcl.Attribute, ty cty.Type) (cty.Value, hcl.Diagnostics) {
-	v, diags := a.Expr.Value(nil)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
-	}
-	v, err := convert.Convert(v, ty)
-	if err == nil && !v.IsWhollyKnown() {
-		err = errors.New("the value must be known")
-	}
-	if err != nil {
-		return cty.NilVal, append(diags, &hcl.Diagnostic{
-			Severity:   hcl.DiagError,
-			Summary:    "Incorrect attribute value type",
-			Detail:     fmt.Sprintf("Inappropriate value for attribute %q: %s.", a.Name, err),
-			Subject:    a.Expr.Range().Ptr(),
-			Context:    hcl.RangeBetween(a.NameRange, a.Expr.Range()).Ptr(),
-			Expression: a.Expr,
-		})
-	}
-	return v, diags
-}
 
 // elementRange is the range of element i of a list literal, or of the whole
 // expression when it is not a literal.
