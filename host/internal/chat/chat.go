@@ -68,6 +68,11 @@ func timeKey(prefix, peer string, t time.Time, id string) []byte {
 }
 
 func msgKey(m Message) []byte { return timeKey("msg", m.Peer, m.SentAt, m.ID) }
+
+// textKey is where the text of the message stored at msg key k lives. Text
+// is kept apart from the small metadata record so that an ACK or a state
+// change rewrites a few bytes, not a 64 KiB message.
+func textKey(k []byte) []byte { return append([]byte("msgtext/"), k[len("msg/"):]...) }
 func idKey(peer, from, id string) []byte {
 	return []byte("msgid/" + peer + "/" + from + "/" + id)
 }
@@ -86,12 +91,11 @@ func (s *Store) AddOutgoing(m Message) error {
 }
 
 func putMessage(txn *badger.Txn, m Message, outbox bool) error {
-	b, err := json.Marshal(m)
-	if err != nil {
+	k := msgKey(m)
+	if err := txn.Set(textKey(k), []byte(m.Text)); err != nil {
 		return err
 	}
-	k := msgKey(m)
-	if err := txn.Set(k, b); err != nil {
+	if err := setMeta(txn, k, m); err != nil {
 		return err
 	}
 	if err := txn.Set(idKey(m.Peer, m.From, m.ID), k); err != nil {
@@ -119,7 +123,29 @@ func (s *Store) AddIncoming(m Message) (dup bool, err error) {
 	return dup, err
 }
 
-// get reads a message by sender and id inside txn.
+// setMeta writes m's metadata record (everything but the text) at k.
+func setMeta(txn *badger.Txn, k []byte, m Message) error {
+	m.Text = ""
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return txn.Set(k, b)
+}
+
+// readText fills in m's text from its text record.
+func readText(txn *badger.Txn, k []byte, m *Message) error {
+	it, err := txn.Get(textKey(k))
+	if err != nil {
+		return err
+	}
+	return it.Value(func(v []byte) error {
+		m.Text = string(v)
+		return nil
+	})
+}
+
+// get reads a message's metadata (not its text) by sender and id inside txn.
 func get(txn *badger.Txn, peer, from, id string) (Message, []byte, error) {
 	it, err := txn.Get(idKey(peer, from, id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -153,14 +179,13 @@ func (s *Store) Acknowledge(peer, from, id string, st State, reason string) (Mes
 			return err
 		}
 		m.State, m.Reason = st, reason
-		b, err := json.Marshal(m)
-		if err != nil {
+		if err := setMeta(txn, k, m); err != nil {
 			return err
 		}
-		if err := txn.Set(k, b); err != nil {
+		if err := txn.Delete(outboxKey(m)); err != nil {
 			return err
 		}
-		return txn.Delete(outboxKey(m))
+		return readText(txn, k, &m)
 	})
 	return m, err
 }
@@ -174,11 +199,7 @@ func (s *Store) SetState(peer, from, id string, st State) error {
 			return err
 		}
 		m.State = st
-		b, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		return txn.Set(k, b)
+		return setMeta(txn, k, m)
 	})
 }
 
@@ -201,8 +222,11 @@ func (s *Store) Outbox(peer, self string) ([]Message, error) {
 	out := make([]Message, 0, len(ids))
 	err = s.db.View(func(txn *badger.Txn) error {
 		for _, id := range ids {
-			m, _, err := get(txn, peer, self, string(id))
+			m, k, err := get(txn, peer, self, string(id))
 			if err != nil {
+				return err
+			}
+			if err := readText(txn, k, &m); err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -227,6 +251,9 @@ func (s *Store) History(peer string, since time.Time, limit int) ([]Message, err
 		for it.Seek(start); it.Valid(); it.Next() {
 			var m Message
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+				return err
+			}
+			if err := readText(txn, it.Item().Key(), &m); err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -254,7 +281,7 @@ func (s *Store) LastFrom(peer string) (Message, error) {
 			}
 			if c.From == peer {
 				m = c
-				return nil
+				return readText(txn, it.Item().Key(), &m)
 			}
 		}
 		return nil

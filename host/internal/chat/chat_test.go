@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ const (
 
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := store.Open(store.Options{InMemory: true})
+	s, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,5 +86,35 @@ func TestIncomingDedupAndOrder(t *testing.T) {
 	}
 	if h, _ := s.History(bob, time.Time{}, 1); h[0].State != StateRequest {
 		t.Errorf("SetState: want request, got %s", h[0].State)
+	}
+}
+
+func TestLargestMessageRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := map[string]store.Options{
+		"on disk":   {Dir: t.TempDir()},
+		"in memory": {InMemory: true},
+	}
+	for name, opts := range tests {
+		t.Run(name, func(t *testing.T) {
+			st, err := store.Open(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			s := New(st)
+			text := strings.Repeat("x", 64<<10)
+			if err := s.AddOutgoing(Message{ID: "big", Peer: bob, From: self, To: bob, Text: text, SentAt: at(1)}); err != nil {
+				t.Fatal(err)
+			}
+			m, err := s.Acknowledge(bob, self, "big", StateDelivered, "")
+			if err != nil || m.Text != text || m.State != StateDelivered {
+				t.Fatalf("Acknowledge: want the 64 KiB text back, delivered; got %d bytes, %s (err %v)", len(m.Text), m.State, err)
+			}
+			h, err := s.History(bob, time.Time{}, 0)
+			if err != nil || len(h) != 1 || h[0].Text != text {
+				t.Errorf("History: want the 64 KiB message, got %d messages (err %v)", len(h), err)
+			}
+		})
 	}
 }

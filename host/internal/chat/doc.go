@@ -6,7 +6,8 @@
 //
 // Keys (see package store for the key space):
 //
-//	msg/<peer>/<8-byte big-endian Unix ns>/<message id>   the message (JSON)
+//	msg/<peer>/<8-byte big-endian Unix ns>/<message id>   the message's metadata (JSON, no text)
+//	msgtext/<peer>/<8-byte big-endian Unix ns>/<message id> its text (kept apart: state changes stay small)
 //	msgid/<peer>/<sender>/<message id>                     → its msg/ key (dedup)
 //	outbox/<peer>/<8-byte big-endian Unix ns>/<message id> → empty (pending delivery)
 package chat

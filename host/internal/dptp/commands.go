@@ -108,7 +108,9 @@ func Decode[T Payload](f Frame) (T, error) {
 	if len(data) == 0 || string(data) == "null" {
 		data = []byte("{}")
 	}
-	if !json.Valid(data) || !isObject(data) {
+	// No json.Valid pass here: checkFields rejects malformed JSON and
+	// json.Unmarshal validates again; a frame from Reader was checked whole.
+	if !isObject(data) {
 		return zero, fieldErr(cmd, "", "payload is not a JSON object")
 	}
 	if err := checkFields(data, reflect.TypeOf(v), cmd, ""); err != nil {

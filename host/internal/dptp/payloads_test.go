@@ -236,7 +236,7 @@ func TestDecodeStrictness(t *testing.T) {
 		"unicode-fold variant field":  {cmd: CmdSendText, payload: `{"meſſage_id":"m1","text":"hi","sent_at":` + ts + `}`, wantErr: ErrInvalidPayload, wantMsg: "case-sensitive"},
 		"missing payload":             {cmd: CmdSendText, wantErr: ErrInvalidPayload, wantField: "message_id", wantMsg: "required"},
 		"array payload":               {cmd: CmdSendText, payload: `[1]`, wantErr: ErrInvalidPayload, wantMsg: "not a JSON object"},
-		"broken JSON payload":         {cmd: CmdSendText, payload: `{"a":`, wantErr: ErrInvalidPayload, wantMsg: "not a JSON object"},
+		"broken JSON payload":         {cmd: CmdSendText, payload: `{"a":`, wantErr: ErrInvalidPayload, wantMsg: "not valid JSON"},
 		"bye absent payload":          {cmd: CmdBye},
 		"bye null payload":            {cmd: CmdBye, payload: `null`},
 		"float where int":             {cmd: CmdFileAccept, payload: `{"transfer_id":"t","offset":1.5}`, wantErr: ErrInvalidPayload, wantField: "offset", wantMsg: "want an integer"},

@@ -58,7 +58,10 @@ func Open(o Options) (*Store, error) {
 		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		opts = badger.DefaultOptions(o.Dir)
+		// Values above 4 KiB (message texts, mostly) go to the value log, so
+		// compactions do not rewrite and recompress them again and again.
+		// (An in-memory store has no value log and keeps them in the tree.)
+		opts = badger.DefaultOptions(o.Dir).WithValueThreshold(4 << 10)
 	}
 	opts = opts.
 		WithLogger(badgerLogger{logger}).
