@@ -258,7 +258,6 @@ func evalStrings(a *hcl.Attribute) ([]string, []hcl.Range, hcl.Diagnostics) {
 	return out, ranges, diags
 }
 
-
 // elementRange is the range of element i of a list literal, or of the whole
 // expression when it is not a literal.
 func elementRange(expr hcl.Expression, i int) hcl.Range {
