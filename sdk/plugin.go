@@ -70,6 +70,16 @@ type ConfigureRequest struct {
 	Logger hclog.Logger
 }
 
+// Log returns the request's logger, or a logger that discards everything
+// when a caller (a test calling Configure directly) set none. Serve always
+// sets one.
+func (r ConfigureRequest) Log() hclog.Logger {
+	if r.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return r.Logger
+}
+
 // Configurable is implemented by plugins that take configuration.
 type Configurable interface {
 	// DefaultConfig returns a pointer to a new config struct with defaults

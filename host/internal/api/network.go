@@ -177,7 +177,7 @@ func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
-		errors.Is(err, dpcuri.ErrInvalidURI), errors.Is(err, network.ErrNotContact),
+		errors.Is(err, dpcuri.ErrInvalidURI),
 		errors.Is(err, network.ErrInvalidFile):
 		code = http.StatusBadRequest
 	case errors.Is(err, peers.ErrUnknownPeer):

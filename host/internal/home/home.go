@@ -1,7 +1,6 @@
 package home
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,19 +33,15 @@ func Resolve(flag string) (Dir, error) {
 	return Dir(abs), nil
 }
 
-// ErrNotInitialized means the data directory has no identity yet.
-var ErrNotInitialized = errors.New("not initialized")
-
 // Paths inside the data directory.
-func (d Dir) String() string      { return string(d) }
-func (d Dir) Config() string      { return filepath.Join(string(d), "dpc.hcl") }
-func (d Dir) Lock() string        { return filepath.Join(string(d), "dpc.lock.hcl") }
-func (d Dir) Identity() string    { return filepath.Join(string(d), "identity") }
-func (d Dir) DB() string          { return filepath.Join(string(d), "db") }
-func (d Dir) Plugins() string     { return filepath.Join(string(d), "plugins") }
-func (d Dir) APIToken() string    { return filepath.Join(string(d), "api.token") }
-func (d Dir) APIAddress() string  { return filepath.Join(string(d), "api.addr") }
-func (d Dir) PluginData() string  { return filepath.Join(string(d), "plugin-data") }
-func (d Dir) Files() string       { return filepath.Join(string(d), "files") }
-func (d Dir) Firewall() string    { return filepath.Join(string(d), "firewall.hcl") }
-func (d Dir) PersonalCtx() string { return filepath.Join(string(d), "personal.json") }
+func (d Dir) String() string     { return string(d) }
+func (d Dir) Config() string     { return filepath.Join(string(d), "dpc.hcl") }
+func (d Dir) Lock() string       { return filepath.Join(string(d), "dpc.lock.hcl") }
+func (d Dir) Identity() string   { return filepath.Join(string(d), "identity") }
+func (d Dir) DB() string         { return filepath.Join(string(d), "db") }
+func (d Dir) Plugins() string    { return filepath.Join(string(d), "plugins") }
+func (d Dir) APIToken() string   { return filepath.Join(string(d), "api.token") }
+func (d Dir) APIAddress() string { return filepath.Join(string(d), "api.addr") }
+func (d Dir) PluginData() string { return filepath.Join(string(d), "plugin-data") }
+func (d Dir) Files() string      { return filepath.Join(string(d), "files") }
+func (d Dir) Firewall() string   { return filepath.Join(string(d), "firewall.hcl") }

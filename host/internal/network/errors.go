@@ -7,8 +7,6 @@ var (
 	ErrNoTransport = errors.New("no transport plugin is running")
 	// ErrSelf means the user tried to connect to or message this node.
 	ErrSelf = errors.New("that is this node's own node_id")
-	// ErrNotContact means an action needs the peer to be a contact first.
-	ErrNotContact = errors.New("not a contact")
 	// ErrInvalidMessage means a message the user wrote cannot be sent.
 	ErrInvalidMessage = errors.New("invalid message")
 )

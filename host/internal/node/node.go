@@ -32,8 +32,6 @@ type Options struct {
 	Version  string
 	// Policy overrides the plugin restart policy (zero: defaults).
 	Policy plugins.RestartPolicy
-	// Ready, if set, is called once the node is fully up.
-	Ready func(apiAddr string)
 }
 
 // shutdownTimeout bounds the graceful part of a shutdown.
@@ -132,9 +130,6 @@ func Run(ctx context.Context, o Options) error {
 	}()
 
 	log.Info("node running", "node_id", id.NodeID, "api", addr, "plugins", len(specs))
-	if o.Ready != nil {
-		o.Ready(addr)
-	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil

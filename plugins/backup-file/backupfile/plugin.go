@@ -78,10 +78,7 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := req.Logger
-	if log == nil { // a direct call, e.g. from a test; Serve always sets one
-		log = hclog.NewNullLogger()
-	}
+	log := req.Log()
 	root := filepath.Clean(cfg.Dir)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return sdk.AttributeError([]string{"dir"}, "cannot create the directory: %v", err)

@@ -74,10 +74,7 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := req.Logger
-	if log == nil { // a direct call, e.g. from a test; Serve always sets one
-		log = hclog.NewNullLogger()
-	}
+	log := req.Log()
 	st := &state{cfg: *cfg, logger: log}
 	st.cfg.Listen = slices.Clone(cfg.Listen)
 	st.cfg.Advertise = slices.Clone(cfg.Advertise)
