@@ -14,10 +14,14 @@ package network
 // in memory (see newBenchNode for why).
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/dpc-go/dpc/sdk"
 )
 
 // benchSizes are the text sizes measured; 64 KiB is the longest text a
@@ -99,6 +103,89 @@ func BenchmarkHostToHostLatency(b *testing.B) {
 	b.ReportMetric(micros(rawP50), "raw-p50-µs")
 	b.ReportMetric(micros(rawP99), "raw-p99-µs")
 	b.ReportMetric(float64(p50)/float64(rawP50), "x-raw-tls")
+}
+
+// BenchmarkTransportPath is the ceiling the plugin architecture sets, below
+// the host's own work: bytes written to A's transport-direct subprocess
+// (gRPC over its AutoMTLS socket), over TCP to B's subprocess, and read from
+// it (gRPC again), with no host TLS, DPTP, firewall or store. Every byte
+// crosses two plugin boundaries and four processes share the machine, so
+// host→host throughput can approach this figure but never pass it.
+// x-raw-tls = MB/s ÷ raw TLS one-way MB/s with writes of the same size.
+func BenchmarkTransportPath(b *testing.B) {
+	raw := startRawTLS(b)
+	limit := map[int]float64{}
+	for _, s := range benchSizes {
+		limit[s.size] = raw.throughputMBps(b, s.size)
+	}
+	a, z := launchDirect(b), launchDirect(b)
+	ctx := context.Background()
+	ln, err := z.Listen(ctx, sdk.ListenRequest{Addresses: []string{"127.0.0.1:0"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	uri := "dpc://" + ln.Addresses()[0]
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			accepted := make(chan sdk.Conn, 1)
+			acceptErr := make(chan error, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					acceptErr <- err
+					return
+				}
+				accepted <- c
+			}()
+			out, err := a.Dial(ctx, sdk.DialRequest{URI: uri, Timeout: 5 * time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer out.Close()
+			var in sdk.Conn
+			select {
+			case in = <-accepted:
+			case err := <-acceptErr:
+				b.Fatal(err)
+			case <-time.After(stallLimit):
+				b.Fatal("B's plugin accepted no connection")
+			}
+			defer in.Close()
+			want := int64(s.size) * int64(b.N)
+			got := make(chan int64, 1)
+			go func() {
+				n, _ := io.Copy(io.Discard, in)
+				got <- n
+			}()
+			msg := []byte(asciiText(s.size))
+			b.SetBytes(int64(s.size))
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if _, err := out.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := out.CloseWrite(); err != nil {
+				b.Fatal(err)
+			}
+			var n int64
+			select {
+			case n = <-got:
+			case <-time.After(stallLimit):
+				b.Fatal("B's side did not see the end of the stream")
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if n != want {
+				b.Fatalf("B read %d bytes, %d were written", n, want)
+			}
+			mbps := float64(want) / elapsed.Seconds() / 1e6
+			b.ReportMetric(limit[s.size], "raw-tls-MB/s")
+			b.ReportMetric(mbps/limit[s.size], "x-raw-tls")
+		})
+	}
 }
 
 // BenchmarkRawTLS is the limit itself: one TLS 1.3 stream from this process

@@ -127,6 +127,21 @@ func newBenchNode(b *testing.B, name, listen string) *benchNode {
 		b.Fatal(err)
 	}
 
+	cs := chat.New(st)
+	n := New(Options{
+		Identity: id, Name: name, Software: "dpc-go/bench", Logger: hclog.NewNullLogger(),
+		Listen: []string{listen}, Transports: pluginTransport{launchDirect(b)},
+		Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
+		// A failed first dial (B not listening yet) is retried quickly.
+		RedialMin: 50 * time.Millisecond, RedialMax: time.Second,
+	})
+	return &benchNode{id: id, net: n, chat: cs, peers: ps}
+}
+
+// launchDirect starts a configured transport-direct subprocess, stopped
+// when the benchmark ends.
+func launchDirect(b *testing.B) sdk.Transport {
+	b.Helper()
 	bin, sum := directBinary(b)
 	ctx := context.Background()
 	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
@@ -141,16 +156,7 @@ func newBenchNode(b *testing.B, name, listen string) *benchNode {
 	if err != nil {
 		b.Fatal(err)
 	}
-
-	cs := chat.New(st)
-	n := New(Options{
-		Identity: id, Name: name, Software: "dpc-go/bench", Logger: hclog.NewNullLogger(),
-		Listen: []string{listen}, Transports: pluginTransport{inst.Client.Transport},
-		Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
-		// A failed first dial (B not listening yet) is retried quickly.
-		RedialMin: 50 * time.Millisecond, RedialMax: time.Second,
-	})
-	return &benchNode{id: id, net: n, chat: cs, peers: ps}
+	return inst.Client.Transport
 }
 
 // benchPair is node a connected to node b, each a contact of the other.
