@@ -42,6 +42,32 @@ plugin "transport" "transport-direct" {
   enabled = true
 }
 
+# Answers questions (dpc ask) by retrieval from the context you and your
+# peers share: no model needed. The first LLM plugin here is the default.
+plugin "llm" "llm-local" {
+  enabled = true
+}
+
+# Other LLM providers, once you have one (then run dpc plugin lock):
+# plugin "llm" "llm-ollama" {
+#   config {
+#     host  = "http://127.0.0.1:11434"
+#     model = "llama3"
+#   }
+# }
+# plugin "llm" "llm-openai" {
+#   config {
+#     base_url = "https://api.openai.com/v1"
+#     model    = "gpt-4o-mini"
+#     api_key  = env("OPENAI_API_KEY")
+#   }
+# }
+# plugin "llm" "llm-anthropic" {
+#   config {
+#     api_key = env("ANTHROPIC_API_KEY")
+#   }
+# }
+
 # Encrypted backups as files in a directory.
 plugin "backup" "backup-file" {
   enabled = true

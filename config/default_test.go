@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"testing"
 
 	basev1 "github.com/dpc-go/dpc/proto/dpc/base/v1"
@@ -28,12 +29,17 @@ func TestDefaultFileContent(t *testing.T) {
 			if want := "127.0.0.1:9999"; c.API.Listen != want {
 				t.Errorf("want api listen %q, got %q", want, c.API.Listen)
 			}
-			if len(c.Plugins) != 2 || c.Plugins[0].ID() != "transport/transport-direct" || c.Plugins[1].ID() != "backup/backup-file" ||
-				!c.Plugins[0].Enabled || !c.Plugins[1].Enabled {
-				t.Fatalf("want transport-direct and backup-file enabled, got %+v", c.Plugins)
+			var ids []string
+			for _, p := range c.Plugins {
+				if p.Enabled {
+					ids = append(ids, p.ID())
+				}
+			}
+			if want := []string{"transport/transport-direct", "llm/llm-local", "backup/backup-file"}; !slices.Equal(ids, want) {
+				t.Fatalf("want %q enabled, got %q", want, ids)
 			}
 			schema := &basev1.Schema{Attributes: []*basev1.Attribute{{Name: "dir", Type: []byte(`"string"`), Required: true}}}
-			got, err := ValidatePluginConfig(c.Plugins[1], schema, c.EvalContext())
+			got, err := ValidatePluginConfig(c.Plugins[2], schema, c.EvalContext())
 			if want := `{"dir":"/home/x/.dpc/backups"}`; err != nil || string(got) != want {
 				t.Errorf("want %s, got %s (err %v)", want, got, err)
 			}

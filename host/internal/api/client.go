@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -74,6 +75,57 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("local API at %s: %w", c.addr, err)
 	}
 	defer resp.Body.Close()
+	if err := statusError(resp); err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// PostLines sends body as JSON to path and calls fn with each line of a
+// newline-delimited JSON answer until it ends, ctx ends or fn fails. It has
+// no overall timeout: a streamed answer takes as long as it takes.
+func (c *Client) PostLines(ctx context.Context, path string, body any, fn func(json.RawMessage) error) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{}).Do(req)
+	if isConnRefused(err) {
+		return fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.addr)
+	}
+	if err != nil {
+		return fmt.Errorf("local API at %s: %w", c.addr, err)
+	}
+	defer resp.Body.Close()
+	if err := statusError(resp); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var line json.RawMessage
+		if err := dec.Decode(&line); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("local API at %s: reading the answer: %w", c.addr, err)
+		}
+		if err := fn(line); err != nil {
+			return err
+		}
+	}
+}
+
+// statusError turns a non-2xx answer into an error.
+func statusError(resp *http.Response) error {
 	if resp.StatusCode == http.StatusUnauthorized {
 		return ErrUnauthorized
 	}
@@ -85,10 +137,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		return fmt.Errorf("%w: %s", ErrRequest, e.Error)
 	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return nil
 }
 
 // Stream calls fn with each event the node publishes until ctx ends or fn

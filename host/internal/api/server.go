@@ -41,6 +41,9 @@ type ServerOptions struct {
 	// Network serves peers, messages and the firewall check; nil leaves
 	// those routes out.
 	Network *network.Network
+	// Asker and Models serve /v1/ask and /v1/models; nil leaves them out.
+	Asker  Asker
+	Models Models
 }
 
 // Server is the local API server.
@@ -59,6 +62,9 @@ func NewServer(o ServerOptions) *Server {
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
 	if o.Network != nil {
 		registerNetwork(mux, o.Network, o.Logger)
+	}
+	if o.Asker != nil && o.Models != nil {
+		registerIntel(mux, o.Asker, o.Models, o.Logger)
 	}
 	s.http = &http.Server{Handler: s.auth(mux), ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: o.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/personal"
 )
 
 func newInitCmd(g *globals) *cobra.Command {
@@ -19,8 +21,10 @@ func newInitCmd(g *globals) *cobra.Command {
 		Short: "Create this node's identity and a starting dpc.hcl",
 		Long: `init creates the node key (Ed25519, or RSA-2048 with --key rsa for nodes that
 must talk to D-PC Messenger nodes), its self-signed certificate and the X25519
-envelope key, and writes a commented dpc.hcl. It never overwrites an existing
-identity.`,
+envelope key, and writes a commented dpc.hcl, firewall.hcl (what peers may
+do: nothing but messages and files from contacts) and personal.json (your
+personal context, for dpc ask and for what you choose to share; see dpc
+context). It never overwrites an existing identity or file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := g.dir()
@@ -51,6 +55,11 @@ identity.`,
 			if _, err := os.Stat(d.Firewall()); errors.Is(err, os.ErrNotExist) {
 				if err := os.WriteFile(d.Firewall(), []byte(firewall.DefaultFile), 0o600); err != nil {
 					return fmt.Errorf("writing %s: %w", d.Firewall(), err)
+				}
+			}
+			if _, err := os.Stat(d.Personal()); errors.Is(err, os.ErrNotExist) {
+				if err := os.WriteFile(d.Personal(), personal.Default(name, time.Now()), 0o600); err != nil {
+					return fmt.Errorf("writing %s: %w", d.Personal(), err)
 				}
 			}
 			if err := os.MkdirAll(d.Plugins(), 0o700); err != nil {

@@ -41,7 +41,8 @@ Start with:  dpc init     (create this node's identity and config)
 	root.PersistentFlags().StringVar(&g.home, "home", "", "data directory (default $"+home.EnvVar+" or ~/.dpc)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (default info for run, warn otherwise)")
 	root.AddCommand(newInitCmd(g), newIDCmd(g), newRunCmd(g), newPluginCmd(g),
-		newConnectCmd(g), newPeersCmd(g), newSendCmd(g), newHistoryCmd(g), newChatCmd(g), newFirewallCmd(g), newSendFileCmd(g), newTransfersCmd(g))
+		newConnectCmd(g), newPeersCmd(g), newSendCmd(g), newHistoryCmd(g), newChatCmd(g), newFirewallCmd(g), newSendFileCmd(g), newTransfersCmd(g),
+		newAskCmd(g), newModelsCmd(g), newContextCmd(g))
 	return root
 }
 

@@ -62,6 +62,15 @@ var decoders = map[string]func(Frame) (Payload, error){
 	CmdFileCancel:          decodeAs[FileCancel],
 	CmdError:               decodeAs[ErrorReply],
 	CmdBye:                 decodeAs[Bye],
+
+	CmdRequestContext:          decodeAs[RequestContext],
+	CmdContextResponse:         decodeAs[ContextResponse],
+	CmdContextUpdated:          decodeAs[ContextUpdated],
+	CmdGetProviders:            decodeAs[GetProviders],
+	CmdProvidersResponse:       decodeAs[ProvidersResponse],
+	CmdRemoteInferenceRequest:  decodeAs[RemoteInferenceRequest],
+	CmdRemoteInferenceChunk:    decodeAs[RemoteInferenceChunk],
+	CmdRemoteInferenceResponse: decodeAs[RemoteInferenceResponse],
 }
 
 func decodeAs[T Payload](f Frame) (Payload, error) {

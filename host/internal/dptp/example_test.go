@@ -21,7 +21,7 @@ func ExampleReader() {
 	var conn bytes.Buffer // stands in for the TLS connection
 	w := dptp.NewWriter(&conn)
 	_ = w.Send(dptp.Ack{MessageID: "m-1", Status: dptp.AckStored})
-	_ = w.Write("GET_PROVIDERS", nil)
+	_ = w.Write("GROUP_TEXT", nil)
 
 	r := dptp.NewReader(&conn, dptp.DefaultMaxFrameSize)
 	for {
@@ -43,5 +43,5 @@ func ExampleReader() {
 	}
 	// Output:
 	// acked m-1 stored
-	// answer ERROR unknown_command for GET_PROVIDERS
+	// answer ERROR unknown_command for GROUP_TEXT
 }

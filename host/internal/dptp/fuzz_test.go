@@ -221,3 +221,39 @@ func FuzzDecodeError(f *testing.F) {
 func FuzzDecodeBye(f *testing.F) {
 	fuzzDecode[Bye](f, `{"reason":"x"}`, `{"reason":7}`)
 }
+
+func FuzzDecodeRequestContext(f *testing.F) {
+	fuzzDecode[RequestContext](f, `{"request_id":"r","query":"q","requestor_id":"`+aliceID+`"}`, `{"request_id":"r","known_hash":"x"}`)
+}
+
+func FuzzDecodeContextResponse(f *testing.F) {
+	fuzzDecode[ContextResponse](f, `{"request_id":"r","context":{"a":{"b":[1,2.5e3,null,"x"]}},"query":"q"}`,
+		`{"request_id":"r","unchanged":true,"context_hash":"`+fileSum+`"}`, `{"request_id":"r","context":[]}`)
+}
+
+func FuzzDecodeContextUpdated(f *testing.F) {
+	fuzzDecode[ContextUpdated](f, `{"node_id":"`+aliceID+`","context_hash":"`+fileSum+`","timestamp":"2026-03-01T09:30:00Z"}`)
+}
+
+func FuzzDecodeGetProviders(f *testing.F) {
+	fuzzDecode[GetProviders](f, `{"request_id":"r"}`)
+}
+
+func FuzzDecodeProvidersResponse(f *testing.F) {
+	fuzzDecode[ProvidersResponse](f, `{"providers":[{"alias":"a","model":"m","type":"ollama","supports_vision":false,"supports_voice":false,"context_window":null}]}`,
+		`{"providers":[{"alias":"a","model":"m","context_window":-1}]}`)
+}
+
+func FuzzDecodeRemoteInferenceRequest(f *testing.F) {
+	fuzzDecode[RemoteInferenceRequest](f, `{"request_id":"r","prompt":"hello","model":"llama3","provider":"ollama"}`,
+		`{"request_id":"r","messages":[{"role":"tool","content":"x"}]}`)
+}
+
+func FuzzDecodeRemoteInferenceChunk(f *testing.F) {
+	fuzzDecode[RemoteInferenceChunk](f, `{"request_id":"r","seq":0,"text":""}`)
+}
+
+func FuzzDecodeRemoteInferenceResponse(f *testing.F) {
+	fuzzDecode[RemoteInferenceResponse](f, `{"request_id":"r","status":"error","error":"no such model"}`,
+		`{"request_id":"r","status":"success","response":"hi","tokens_used":3,"thinking":"x"}`)
+}

@@ -37,6 +37,18 @@ func samplePayloads() map[string]Payload {
 		CmdFileCancel:   FileCancel{TransferID: "tr-1", Reason: CancelHashMismatch, Message: "got a different hash"},
 		CmdError:        ErrorReply{RequestID: "req-1", RefusedCommand: CmdRequestChatHistory, Code: CodePermissionDenied, Message: "history is not shared with you"},
 		CmdBye:          Bye{Reason: "shutting down"},
+
+		CmdRequestContext: RequestContext{RequestID: "req-2", Query: "what does Carol cook?", KnownHash: fileSum},
+		CmdContextResponse: ContextResponse{RequestID: "req-2", ContextHash: fileSum, Query: "what does Carol cook?",
+			Context: map[string]any{"profile": map[string]any{"name": "Carol"}, "knowledge": map[string]any{
+				"cooking": map[string]any{"summary": "pasta", "entries": []any{map[string]any{"content": "salt the water", "tags": []any{"pasta"}}}}}}},
+		CmdContextUpdated:    ContextUpdated{NodeID: aliceID, ContextHash: fileSum, Timestamp: sentAt},
+		CmdGetProviders:      GetProviders{RequestID: "req-3"},
+		CmdProvidersResponse: ProvidersResponse{RequestID: "req-3", Providers: []Provider{{Alias: "llm-local", Model: "retrieval", Type: "llm-local"}}},
+		CmdRemoteInferenceRequest: RemoteInferenceRequest{RequestID: "req-4", Model: "retrieval", Stream: true,
+			Messages: []PromptMessage{{Role: "system", Content: "context"}, {Role: "user", Content: "what does Carol cook?"}}},
+		CmdRemoteInferenceChunk:    RemoteInferenceChunk{RequestID: "req-4", Seq: 3, Text: "pasta "},
+		CmdRemoteInferenceResponse: RemoteInferenceResponse{RequestID: "req-4", Status: StatusSuccess, Response: "pasta", Model: "retrieval", Provider: "llm-local", PromptTokens: 12, ResponseTokens: 1, TokensUsed: 13},
 	}
 }
 

@@ -15,7 +15,7 @@ func TestKnown(t *testing.T) {
 		CmdHello: true, CmdSendText: true, CmdAck: true, CmdRequestChatHistory: true,
 		CmdChatHistoryResponse: true, CmdFileOffer: true, CmdFileAccept: true, CmdFileChunk: true,
 		CmdFileComplete: true, CmdFileCancel: true, CmdError: true, CmdBye: true,
-		"GET_PROVIDERS": false, "HELLO_ACK": false, "hello": false, "": false,
+		CmdGetProviders: true, "GROUP_TEXT": false, "HELLO_ACK": false, "hello": false, "": false,
 	}
 	for cmd, want := range tests {
 		t.Run(cmd, func(t *testing.T) {
@@ -37,7 +37,7 @@ func TestKnown(t *testing.T) {
 
 func TestDecodePayloadUnknown(t *testing.T) {
 	t.Parallel()
-	_, err := DecodePayload(Frame{Command: "GET_PROVIDERS"})
+	_, err := DecodePayload(Frame{Command: "GROUP_TEXT"})
 	if !errors.Is(err, ErrUnknownCommand) {
 		t.Errorf("want ErrUnknownCommand got %v", err)
 	}

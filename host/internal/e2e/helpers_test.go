@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 		{filepath.Join(binDir, "dpc"), "github.com/dpc-go/dpc/host/cmd/dpc"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-fixture"), "github.com/dpc-go/dpc/host/internal/fixtureplugin/cmd/dpc-plugin-fixture"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-transport-direct"), "github.com/dpc-go/dpc/plugins/transport-direct"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-backup-file"), "github.com/dpc-go/dpc/plugins/backup-file"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-local"), "github.com/dpc-go/dpc/plugins/llm-local"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-openai"), "github.com/dpc-go/dpc/plugins/llm-openai"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-ollama"), "github.com/dpc-go/dpc/plugins/llm-ollama"},
 	}
 	for _, b := range builds {
 		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
@@ -49,6 +53,7 @@ func TestMain(m *testing.M) {
 type node struct {
 	t    *testing.T
 	home string
+	name string // node.name in dpc.hcl; "" means "test"
 }
 
 func newNode(t *testing.T) *node {
@@ -97,7 +102,11 @@ func (n *node) must(args ...string) string {
 // writeConfig replaces dpc.hcl; the API always binds a free port.
 func (n *node) writeConfig(plugins string) {
 	n.t.Helper()
-	cfg := "node { name = \"test\" }\napi { listen = \"127.0.0.1:0\" }\n" + plugins
+	name := n.name
+	if name == "" {
+		name = "test"
+	}
+	cfg := fmt.Sprintf("node { name = %q }\napi { listen = \"127.0.0.1:0\" }\n", name) + plugins
 	if err := os.WriteFile(filepath.Join(n.home, "dpc.hcl"), []byte(cfg), 0o644); err != nil {
 		n.t.Fatal(err)
 	}

@@ -34,10 +34,18 @@ type peer struct {
 
 func newPeer(t *testing.T, name string) *peer {
 	t.Helper()
+	return newPeerWith(t, name, "")
+}
+
+// newPeerWith is newPeer with more plugin blocks in dpc.hcl (after
+// transport-direct) and name as the node's display name.
+func newPeerWith(t *testing.T, name, morePlugins string) *peer {
+	t.Helper()
 	n := newNode(t)
 	out := n.must("init", "--name", name)
+	n.name = name
 	p := &peer{node: n, id: nodeIDRE.FindString(out), port: freePort(t)}
-	n.writeConfig("plugin \"transport\" \"transport-direct\" {}\n")
+	n.writeConfig("plugin \"transport\" \"transport-direct\" {}\n" + morePlugins)
 	n.must("plugin", "lock")
 	return p
 }

@@ -17,7 +17,7 @@ const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 #       members = ["dpc-node-0123456789abcdef0123456789abcdef"]
 #     }
 #
-# RULES, for a group or for one node, each list optional:
+# RULES, for a group, for one node or for an AI scope, each list optional:
 #
 #     rule "group" "friends" {
 #       allow = ["resource", ...]
@@ -26,6 +26,10 @@ const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 #     rule "node" "dpc-node-0123456789abcdef0123456789abcdef" {
 #       allow = ["resource", ...]
 #     }
+#
+#   A "scope" rule is not about other nodes: it selects what of your own
+#   context goes into the prompts of your own AI (dpc ask --scope NAME); it
+#   takes only "context:<path>" patterns.
 #
 # RESOURCES
 #   "messages"         send you messages
@@ -59,15 +63,25 @@ rule "group" "contacts" {
   # }
 }
 
+# What of your own context your AI sees when you ask (dpc ask). "default" is
+# used unless you pick another with --scope.
+rule "scope" "default" {
+  allow = ["context:*"]
+}
+
+# rule "scope" "work" {
+#   allow = ["context:profile.name", "context:knowledge.professional_skills"]
+# }
+
 # Example: let friends see your name and your cooking notes, but never your
-# e-mail address.
+# e-mail address, and run prompts on your llama3 models.
 #
 # group "friends" {
 #   members = ["dpc-node-0123456789abcdef0123456789abcdef"]
 # }
 #
 # rule "group" "friends" {
-#   allow = ["context:profile.name", "context:knowledge.cooking.*"]
+#   allow = ["context:profile.name", "context:knowledge.cooking.*", "compute", "model:llama3*"]
 #   deny  = ["context:profile.email"]
 # }
 `

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,6 +149,9 @@ func TestWatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.poll = poll
+			var changes atomic.Int32
+			// The callback may ask the engine: it runs outside its lock.
+			e.OnChange(func() { _ = e.LastError(); changes.Add(1) })
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() {
@@ -163,6 +167,7 @@ func TestWatch(t *testing.T) {
 			// A change is picked up.
 			writeInPlace(t, path, contactsMay(Messages, Files))
 			eventually(t, "files allowed after the change", func() bool { return may(Files) })
+			eventually(t, "OnChange called", func() bool { return changes.Load() == 1 })
 
 			// A broken file keeps the last good rules and says why.
 			writeInPlace(t, path, contactsMay(Messages, Files)+"rule \"group\" \"friends\" {}\n")
@@ -173,6 +178,9 @@ func TestWatch(t *testing.T) {
 			}
 			if !may(Files) || !may(Messages) {
 				t.Errorf("want the last good rules kept, got files %v messages %v", may(Files), may(Messages))
+			}
+			if n := changes.Load(); n != 1 {
+				t.Errorf("want no OnChange call for a broken file, got %d calls in all", n)
 			}
 			eventually(t, "the error logged", func() bool {
 				return strings.Contains(logs.String(), "keeping the previous rules") && strings.Contains(logs.String(), path+":4:14")

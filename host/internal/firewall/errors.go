@@ -7,6 +7,8 @@ var (
 	ErrInvalidRules = errors.New("invalid firewall rules")
 	// ErrInvalidResource is wrapped when a resource or pattern names no known kind or is malformed.
 	ErrInvalidResource = errors.New("invalid firewall resource")
+	// ErrUnknownScope is returned for an AI scope the firewall file does not define.
+	ErrUnknownScope = errors.New("unknown AI scope")
 )
 
 // Problems in a firewall file come back as a *config.Error wrapping

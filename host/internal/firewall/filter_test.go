@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -177,4 +178,59 @@ func TestFilterDeepCopy(t *testing.T) {
 	if !reflect.DeepEqual(doc, testDoc()) {
 		t.Errorf("want the document unchanged by changes to the copy, got %v", doc)
 	}
+}
+
+func TestFilterScope(t *testing.T) {
+	t.Parallel()
+	r := mustParse(t, `
+rule "scope" "default" { allow = ["context:*"] }
+rule "scope" "work" {
+  allow = ["context:profile", "context:knowledge.professional"]
+  deny  = ["context:profile.email", "context:profile.phone"]
+}
+rule "scope" "none" {}
+`)
+	tests := map[string]struct {
+		scope   string
+		want    string // JSON
+		wantErr string
+	}{
+		// Empty maps (preferences) are dropped, as Filter documents.
+		"everything": {scope: "default", want: `{"knowledge":{"cooking":{"pasta":{"recipe":"boil","tips":["salt",{"secret":"butter"}]},"secret":"msg"},"professional":{"go":"yes"}},"metadata":null,"profile":{"address":{"city":"Paris","street":"rue X"},"email":"alice@example.org","name":"Alice","phone":"+33 1 23 45 67 89"},"version":3}`},
+		"part of the profile and one topic": {scope: "work",
+			want: `{"knowledge":{"professional":{"go":"yes"}},"profile":{"address":{"city":"Paris","street":"rue X"},"name":"Alice"}}`},
+		"empty scope":   {scope: "none", want: `{}`},
+		"unknown scope": {scope: "holiday", wantErr: `unknown AI scope: "holiday"; firewall.hcl defines default, none, work`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, err := r.FilterScope(tc.scope, testDoc())
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr || !errors.Is(err, ErrUnknownScope) {
+					t.Fatalf("want error %q (ErrUnknownScope), got %v", tc.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := mustJSON(t, got); g != tc.want {
+				t.Errorf("want %s\n got %s", tc.want, g)
+			}
+		})
+	}
+	var none *Rules
+	if _, err := none.FilterScope("default", testDoc()); !errors.Is(err, ErrUnknownScope) {
+		t.Errorf("nil rules: want ErrUnknownScope, got %v", err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

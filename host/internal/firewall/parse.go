@@ -53,7 +53,7 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 	content, d := f.Body.Content(rootSchema)
 	diags = append(diags, d...)
 
-	r := &Rules{members: map[string]map[string]bool{}, nodes: map[string]*block{}}
+	r := &Rules{members: map[string]map[string]bool{}, nodes: map[string]*block{}, scopes: map[string]*block{}}
 	// Groups first, so that a rule may come before the group it names.
 	groupDefs := map[string]hcl.Range{}
 	for _, b := range content.Blocks {
@@ -101,9 +101,15 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 				diags = append(diags, config.DiagAt(b.LabelRanges[1], "Invalid node_id", nodeIDProblem(name)))
 				continue
 			}
+		case "scope":
+			if !validGroupName(name) {
+				diags = append(diags, config.DiagAt(b.LabelRanges[1], "Invalid scope name",
+					fmt.Sprintf("%q is not a valid scope name; use 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit.", name)))
+				continue
+			}
 		default:
 			diags = append(diags, config.DiagAt(b.LabelRanges[0], "Unknown rule kind",
-				fmt.Sprintf(`%q is not a rule kind; valid kinds are "group" and "node".`, kind)))
+				fmt.Sprintf(`%q is not a rule kind; valid kinds are "group", "node" and "scope".`, kind)))
 			continue
 		}
 		key := [2]string{kind, name}
@@ -115,13 +121,34 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 		ruleDefs[key] = b.DefRange
 		rb, d := decodeRule(b)
 		diags = append(diags, d...)
-		if kind == "node" {
+		switch kind {
+		case "node":
 			r.nodes[name] = rb
-		} else {
+		case "scope":
+			diags = append(diags, checkScope(rb)...)
+			r.scopes[name] = rb
+		default:
 			r.groups = append(r.groups, rb)
 		}
 	}
 	return r, diags
+}
+
+// checkScope reports what a scope block may not hold: an AI scope only
+// selects parts of the user's own context, so it has only "context:"
+// patterns and no files block.
+func checkScope(b *block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range b.patterns {
+		if !strings.HasPrefix(p.text, ContextPrefix) {
+			diags = append(diags, config.DiagAt(p.rng, "Invalid scope resource",
+				fmt.Sprintf(`A scope selects what of your own context your AI sees, so it takes only "context:<path>" patterns, not %q.`, p.text)))
+		}
+	}
+	if b.files != nil {
+		diags = append(diags, config.DiagAt(b.rng, "Invalid files block", "A scope has no files block: it only selects context."))
+	}
+	return diags
 }
 
 func decodeGroup(body hcl.Body) (map[string]bool, hcl.Diagnostics) {

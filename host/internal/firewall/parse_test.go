@@ -60,6 +60,9 @@ func render(r *Rules) string {
 	for _, n := range slices.Sorted(mapsKeys(r.nodes)) {
 		blocks = append(blocks, r.nodes[n])
 	}
+	for _, n := range slices.Sorted(mapsKeys(r.scopes)) {
+		blocks = append(blocks, r.scopes[n])
+	}
 	for _, rb := range blocks {
 		fmt.Fprintf(&b, "%s: rule %q %q\n", config.Pos(rb.rng), rb.kind, rb.name)
 		for _, p := range rb.patterns {

@@ -4,6 +4,7 @@ import (
 	"github.com/dpc-go/dpc/config"
 
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -18,6 +19,9 @@ type Rules struct {
 	nodes map[string]*block
 	// groups holds the rule "group" blocks in file order.
 	groups []*block
+	// scopes holds the rule "scope" blocks by name: what of the user's own
+	// context goes into prompts of the user's own AI.
+	scopes map[string]*block
 }
 
 // block is one rule block.
@@ -236,6 +240,42 @@ func (r *Rules) Filter(node string, contacts ContactSet, doc map[string]any) map
 		return map[string]any{}
 	}
 	return v.filter(doc, "")
+}
+
+// FilterScope returns the part of the user's own context doc that the AI
+// scope name lets into a prompt, like [Rules.Filter] does for a peer. A scope
+// not in the file gives ErrUnknownScope, naming the scopes there are.
+func (r *Rules) FilterScope(name string, doc map[string]any) (map[string]any, error) {
+	var b *block
+	if r != nil {
+		b = r.scopes[name]
+	}
+	if b == nil {
+		return nil, fmt.Errorf("%w: %q; %s", ErrUnknownScope, name, r.scopeList())
+	}
+	v := view{node: "scope:" + name, own: b}
+	return v.filter(doc, ""), nil
+}
+
+// Scopes returns the names of the AI scopes, sorted.
+func (r *Rules) Scopes() []string {
+	if r == nil {
+		return nil
+	}
+	names := make([]string, 0, len(r.scopes))
+	for n := range r.scopes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (r *Rules) scopeList() string {
+	names := r.Scopes()
+	if len(names) == 0 {
+		return `firewall.hcl defines no scope; add one, e.g. rule "scope" "default" { allow = ["context:*"] }`
+	}
+	return "firewall.hcl defines " + strings.Join(names, ", ")
 }
 
 func (v *view) filter(m map[string]any, parent string) map[string]any {

@@ -45,3 +45,4 @@ func (d Dir) APIAddress() string { return filepath.Join(string(d), "api.addr") }
 func (d Dir) PluginData() string { return filepath.Join(string(d), "plugin-data") }
 func (d Dir) Files() string      { return filepath.Join(string(d), "files") }
 func (d Dir) Firewall() string   { return filepath.Join(string(d), "firewall.hcl") }
+func (d Dir) Personal() string   { return filepath.Join(string(d), "personal.json") }

@@ -9,4 +9,33 @@ var (
 	ErrSelf = errors.New("that is this node's own node_id")
 	// ErrInvalidMessage means a message the user wrote cannot be sent.
 	ErrInvalidMessage = errors.New("invalid message")
+	// ErrPeerOffline means a request could not be sent: the peer is not
+	// connected and could not be reached in time.
+	ErrPeerOffline = errors.New("peer is not connected")
+	// ErrNoAnswer means the peer did not answer a request in time.
+	ErrNoAnswer = errors.New("peer did not answer in time")
+	// ErrPeerRefused means the peer's firewall refused a request.
+	ErrPeerRefused = errors.New("refused by the peer")
+	// ErrPeerFailed means the peer answered a request with an error.
+	ErrPeerFailed = errors.New("the peer could not answer")
 )
+
+// PeerError is a peer's ERROR answer to a request. It wraps ErrPeerRefused
+// for a permission_denied code, else ErrPeerFailed.
+type PeerError struct {
+	Peer    string
+	Code    string
+	Message string
+}
+
+func (e *PeerError) Error() string {
+	return e.Peer + " answered " + e.Code + ": " + e.Message
+}
+
+// Unwrap classifies the error.
+func (e *PeerError) Unwrap() error {
+	if e.Code == "permission_denied" {
+		return ErrPeerRefused
+	}
+	return ErrPeerFailed
+}

@@ -245,6 +245,7 @@ func (l *link) detach(s *session.Session, reason string) {
 	}
 	l.mu.Unlock()
 	if current {
+		l.n.forgetSession(l.peer)
 		l.setState("offline", reason)
 		l.n.log.Info("peer disconnected", "peer", l.peer, "reason", reason)
 		l.kick()

@@ -42,7 +42,10 @@ type Options struct {
 	Chat       *chat.Store
 	Files      *files.Store
 	Firewall   *firewall.Engine
-	Bus        *Bus
+	// Intel answers peers' requests for context and compute; nil shares
+	// nothing and runs nothing for them.
+	Intel Intel
+	Bus   *Bus
 	// Redial bounds the backoff between dial attempts to a contact.
 	RedialMin, RedialMax time.Duration
 }
@@ -61,6 +64,9 @@ type Network struct {
 
 	xferOnce sync.Once
 	xfer     *transfers
+
+	intelOnce sync.Once
+	is        *intelState
 
 	refusedMu sync.Mutex
 	refused   []Refusal
@@ -267,6 +273,11 @@ func (n *Network) Connect(ctx context.Context, uri string) (PeerStatus, error) {
 	}
 	l := n.linkFor(u.NodeID)
 	l.kick()
+	if l.connected() {
+		// Already connected (the peer dialed us): no dial attempt will
+		// report, and none is needed.
+		return n.status(u.NodeID)
+	}
 	return l.waitAttempt(ctx)
 }
 

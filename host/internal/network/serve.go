@@ -1,6 +1,7 @@
 package network
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,10 @@ const historyLimit = 500
 // serve reads the session's frames until it ends.
 func (n *Network) serve(l *link, s *session.Session) {
 	reason := "closed"
+	// ctx ends with the session: work done for the peer stops with it.
+	ctx, cancel := context.WithCancel(n.ctx)
 	defer func() {
+		cancel()
 		_ = s.Close()
 		l.detach(s, reason)
 	}()
@@ -34,7 +38,7 @@ func (n *Network) serve(l *link, s *session.Session) {
 			}
 			return
 		}
-		if err := n.handle(l, s, f); err != nil {
+		if err := n.handle(ctx, l, s, f); err != nil {
 			n.log.Warn("bad frame from peer; closing the session", "peer", s.PeerID, "command", f.Command, "error", err)
 			reason = err.Error()
 			return
@@ -45,8 +49,41 @@ func (n *Network) serve(l *link, s *session.Session) {
 // handle processes one frame. Invalid payloads are answered with ERROR
 // bad_request (see proto/dptp.md); an error returned here — a second HELLO,
 // a failed write — closes the session.
-func (n *Network) handle(l *link, s *session.Session, f dptp.Frame) error {
+func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dptp.Frame) error {
 	switch f.Command {
+	case dptp.CmdRequestContext:
+		r, err := dptp.Decode[dptp.RequestContext](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onContextRequest(s, r)
+	case dptp.CmdGetProviders:
+		r, err := dptp.Decode[dptp.GetProviders](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		n.onProvidersRequest(ctx, s, r)
+		return nil
+	case dptp.CmdRemoteInferenceRequest:
+		r, err := dptp.Decode[dptp.RemoteInferenceRequest](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		return n.onInferenceRequest(ctx, s, r)
+	case dptp.CmdContextUpdated:
+		u, err := dptp.Decode[dptp.ContextUpdated](f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		n.onContextUpdated(s, u)
+		return nil
+	case dptp.CmdContextResponse, dptp.CmdProvidersResponse, dptp.CmdRemoteInferenceChunk, dptp.CmdRemoteInferenceResponse:
+		p, err := dptp.DecodePayload(f)
+		if err != nil {
+			return badRequest(s, f, err)
+		}
+		n.deliver(s.PeerID, p)
+		return nil
 	case dptp.CmdSendText:
 		m, err := dptp.Decode[dptp.SendText](f)
 		if err != nil {
@@ -109,6 +146,7 @@ func (n *Network) handle(l *link, s *session.Session, f dptp.Frame) error {
 		}
 		n.log.Warn("peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
 		n.o.Bus.Publish(Event{Type: "error", Peer: s.PeerID, Data: e})
+		n.deliver(s.PeerID, e)
 		return nil
 	case dptp.CmdHello:
 		return fmt.Errorf("%w: a second HELLO", dptp.ErrInvalidPayload)

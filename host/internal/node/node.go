@@ -16,8 +16,11 @@ import (
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/intel"
+	"github.com/dpc-go/dpc/host/internal/llm"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/personal"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/store"
 	"github.com/dpc-go/dpc/sdk"
@@ -89,20 +92,32 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	go fw.Watch(ctx)
+	pc, err := loadPersonal(o.Home.Personal(), o.Config.Node.Name, log.Named("context"))
+	if err != nil {
+		return err
+	}
 	peerStore, err := peers.New(st)
 	if err != nil {
 		return err
 	}
+	models := llm.New(mgr, log.Named("llm"))
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
 		Chat: chat.New(st), Files: files.New(st, o.Home.Files()), Firewall: fw,
+		Intel: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
 	})
+	// What a peer may see changes with the context or the firewall; the
+	// network tells the peers whose view changed.
+	fw.OnChange(net.ContextChanged)
+	go fw.Watch(ctx)
+	go pc.Watch(ctx, func(string) { net.ContextChanged() })
 	if err := net.Start(ctx); err != nil {
 		return err
 	}
 	defer net.Stop()
+	asker := &intel.Asker{NodeID: id.NodeID, Name: o.Config.Node.Name, Context: pc, Firewall: fw, Models: models,
+		Peers: net, PeerName: peerStore.Name, Log: log.Named("ask")}
 
 	token, err := api.EnsureToken(o.Home.APIToken())
 	if err != nil {
@@ -110,6 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	srv := api.NewServer(api.ServerOptions{
 		Listen: o.Config.API.Listen, Token: token, Logger: log.Named("api"), Plugins: mgr, Network: net,
+		Asker: asker, Models: models,
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
 	})
@@ -133,6 +149,20 @@ func Run(ctx context.Context, o Options) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
+}
+
+// loadPersonal loads the personal context, writing the default one first
+// for a data directory made before personal.json existed.
+func loadPersonal(path, name string, log hclog.Logger) (*personal.File, error) {
+	f, err := personal.Load(path, log)
+	if !errors.Is(err, personal.ErrNoContext) {
+		return f, err
+	}
+	if err := os.WriteFile(path, personal.Default(name, time.Now()), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the default personal context: %w", err)
+	}
+	log.Info("wrote a default personal context", "path", path)
+	return personal.Load(path, log)
 }
 
 // transports hands the network the transport plugins running right now.

@@ -137,3 +137,12 @@ func (ps *Store) IsContact(id string) bool {
 	defer ps.mu.RUnlock()
 	return ps.contacts[id]
 }
+
+// Name returns the display name a peer last gave, or "" if it is unknown.
+func (ps *Store) Name(id string) string {
+	p, err := ps.Get(id)
+	if err != nil {
+		return ""
+	}
+	return p.Name
+}

@@ -27,3 +27,7 @@ rule "group" "contacts" {
 rule "group" "empty" {
   deny = ["context:*"]
 }
+rule "scope" "default" {
+  allow = ["context:*"]
+  deny  = ["context:profile.email"]
+}

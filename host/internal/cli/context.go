@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dpc-go/dpc/host/internal/personal"
+)
+
+// The context commands work on $DPC_HOME/personal.json directly, so they
+// work whether the node runs or not; a running node sees the change at once
+// (it watches the file) and tells the peers whose view of it changed.
+
+func newContextCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "context",
+		Short: "Show and edit your personal context (personal.json)",
+		Long: `Your personal context is $DPC_HOME/personal.json: your profile, knowledge
+topics and entries, preferences (D-PC's Personal Context Model). Your AI uses
+it when you ask (through an AI scope in firewall.hcl), and peers see exactly
+the parts your firewall shares with them, never more.`,
+	}
+	cmd.AddCommand(newContextShowCmd(g), newContextSetCmd(g), newContextEditCmd(g))
+	return cmd
+}
+
+func newContextShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show [PATH]",
+		Short: "Print the context, or the value at a dotted PATH such as profile.name",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := g.personalFile()
+			if err != nil {
+				return err
+			}
+			doc, _ := f.Current()
+			var v any = doc
+			if len(args) == 1 {
+				if v, err = personal.Get(doc, args[0]); err != nil {
+					return err
+				}
+			}
+			b, err := json.MarshalIndent(v, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			return err
+		},
+	}
+}
+
+func newContextSetCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "set PATH VALUE",
+		Short: "Set the value at a dotted PATH; VALUE is JSON if it parses as JSON, else text",
+		Example: `  dpc context set profile.name "Carol"
+  dpc context set profile.core_values '["honesty","curiosity"]'
+  dpc context set knowledge.cooking.summary "Italian home cooking"`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := g.personalFile()
+			if err != nil {
+				return err
+			}
+			if err := f.Update(func(doc map[string]any) error { return personal.Set(doc, args[0], args[1]) }); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "set %s in %s\n", args[0], filepath.Base(f.Path()))
+			return nil
+		},
+	}
+}
+
+func newContextEditCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "edit",
+		Short: "Edit personal.json in $VISUAL or $EDITOR; it is checked before it replaces the file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := g.personalFile()
+			if err != nil {
+				return err
+			}
+			editor := firstNonEmpty(os.Getenv("VISUAL"), os.Getenv("EDITOR"), "vi")
+			orig, err := os.ReadFile(f.Path())
+			if err != nil {
+				return err
+			}
+			tmp, err := os.CreateTemp(filepath.Dir(f.Path()), ".personal-edit-*.json")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp.Name())
+			if _, err := tmp.Write(orig); err != nil {
+				tmp.Close()
+				return err
+			}
+			if err := tmp.Close(); err != nil {
+				return err
+			}
+			in := bufio.NewReader(cmd.InOrStdin())
+			for {
+				// The editor may be "code --wait": split it like a shell would, simply.
+				parts := strings.Fields(editor)
+				ed := exec.Command(parts[0], append(parts[1:], tmp.Name())...)
+				ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, os.Stdout, os.Stderr
+				if err := ed.Run(); err != nil {
+					return fmt.Errorf("editor %q: %w (your edit is not saved)", editor, err)
+				}
+				edited, err := os.ReadFile(tmp.Name())
+				if err != nil {
+					return err
+				}
+				if string(edited) == string(orig) {
+					fmt.Fprintln(cmd.OutOrStdout(), "no change")
+					return nil
+				}
+				c, perr := personal.Parse(edited, f.Path())
+				if perr == nil {
+					err := f.Update(func(doc map[string]any) error {
+						clear(doc)
+						for k, v := range c.Doc() {
+							doc[k] = v
+						}
+						return nil
+					})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "saved %s\n", f.Path())
+					return nil
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%v\nEdit again? [Y/n] ", perr)
+				answer, rerr := in.ReadString('\n')
+				if rerr != nil && !errors.Is(rerr, io.EOF) || strings.HasPrefix(strings.ToLower(strings.TrimSpace(answer)), "n") || rerr != nil {
+					return fmt.Errorf("%w (your edit is not saved)", perr)
+				}
+			}
+		},
+	}
+}
+
+// personalFile loads $DPC_HOME/personal.json.
+func (g *globals) personalFile() (*personal.File, error) {
+	d, err := g.dir()
+	if err != nil {
+		return nil, err
+	}
+	return personal.Load(d.Personal(), nil)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,393 @@
+package filewatch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// recorder collects what Watch applies; safe for concurrent use.
+type recorder struct {
+	mu  sync.Mutex
+	got []Snapshot
+}
+
+func (r *recorder) apply(s Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, s)
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+// last returns the latest snapshot applied, or a zero one.
+func (r *recorder) last() Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.got) == 0 {
+		return Snapshot{}
+	}
+	return r.got[len(r.got)-1]
+}
+
+// logBuffer collects log output; safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// watch runs Watch until the test ends.
+func watch(t *testing.T, path string, opts Options) *recorder {
+	t.Helper()
+	r := &recorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Watch(ctx, path, opts, r.apply)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return r
+}
+
+// writeAtomic replaces path the way careful editors do: write a temporary
+// file, then rename it over path.
+func writeAtomic(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeInPlace(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually waits up to 10s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("want %s within 10s, got it not happening", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// holds checks that cond stays true for d, long enough for a watch to
+// settle on a change several times over.
+func holds(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !cond() {
+			t.Fatalf("want %s for %v, got it broken", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// content reports whether s is the file holding want.
+func content(s Snapshot, want string) bool {
+	return s.Exists && s.Err == nil && string(s.Data) == want && s.Sum == sha256.Sum256([]byte(want))
+}
+
+func TestRead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	writeInPlace(t, full, "hello\n")
+	empty := filepath.Join(dir, "empty")
+	writeInPlace(t, empty, "")
+
+	tests := map[string]struct {
+		path       string
+		wantExists bool
+		wantData   string
+		wantErr    string // substring; "" for none
+	}{
+		"file":           {path: full, wantExists: true, wantData: "hello\n"},
+		"empty file":     {path: empty, wantExists: true},
+		"missing file":   {path: filepath.Join(dir, "missing")},
+		"missing parent": {path: filepath.Join(dir, "no", "such")},
+		"directory":      {path: dir, wantErr: "is a directory"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := Read(tc.path)
+			if tc.wantErr != "" {
+				if s.Err == nil || !strings.Contains(s.Err.Error(), tc.wantErr) {
+					t.Fatalf("want an error containing %q, got %v", tc.wantErr, s.Err)
+				}
+				if s.Exists || s.Data != nil || s.Sum != ([32]byte{}) {
+					t.Errorf("want no content with an error, got %+v", s)
+				}
+				return
+			}
+			if s.Err != nil {
+				t.Fatalf("want no error, got %v", s.Err)
+			}
+			if s.Exists != tc.wantExists || string(s.Data) != tc.wantData {
+				t.Errorf("want exists %v data %q, got exists %v data %q", tc.wantExists, tc.wantData, s.Exists, s.Data)
+			}
+			wantSum := [32]byte{}
+			if tc.wantExists {
+				wantSum = sha256.Sum256([]byte(tc.wantData))
+			}
+			if s.Sum != wantSum {
+				t.Errorf("want sum %x, got %x", wantSum, s.Sum)
+			}
+		})
+	}
+}
+
+func TestSnapshotSame(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	writeInPlace(t, a, "x")
+	b := filepath.Join(dir, "b")
+	writeInPlace(t, b, "x")
+	c := filepath.Join(dir, "c")
+	writeInPlace(t, c, "y")
+	empty := filepath.Join(dir, "empty")
+	writeInPlace(t, empty, "")
+	missing := filepath.Join(dir, "missing")
+
+	tests := map[string]struct {
+		a, b Snapshot
+		want bool
+	}{
+		"same content in two files": {Read(a), Read(b), true},
+		"different content":         {Read(a), Read(c), false},
+		"both missing":              {Read(missing), Read(missing), true},
+		"empty is not missing":      {Read(empty), Read(missing), false},
+		"same read error":           {Read(dir), Read(dir), true},
+		"error is not missing":      {Read(dir), Read(missing), false},
+		"data is not compared":      {Read(a), Snapshot{Exists: true, Sum: sha256.Sum256([]byte("x"))}, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if got := tc.a.same(tc.b); got != tc.want {
+				t.Errorf("want same %v, got %v", tc.want, got)
+			}
+			if got := tc.b.same(tc.a); got != tc.want {
+				t.Errorf("want same %v reversed, got %v", tc.want, got)
+			}
+		})
+	}
+}
+
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	modes := map[string]time.Duration{"notify": 0, "poll": 20 * time.Millisecond}
+	for name, poll := range modes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "watched.txt")
+			writeInPlace(t, path, "one")
+			r := watch(t, path, Options{Initial: Read(path), Poll: poll})
+
+			// A change is picked up.
+			writeInPlace(t, path, "two")
+			eventually(t, `"two" applied`, func() bool { return content(r.last(), "two") })
+
+			// Rewriting the same content is no new version.
+			n := r.count()
+			writeInPlace(t, path, "two")
+			holds(t, "nothing applied for an unchanged file", 500*time.Millisecond, func() bool { return r.count() == n })
+
+			// Editors that rename work too.
+			writeAtomic(t, path, "three")
+			eventually(t, `"three" applied`, func() bool { return content(r.last(), "three") })
+
+			// Several quick writes end with the last one.
+			for _, s := range []string{"a", "b", "c", "d"} {
+				writeInPlace(t, path, s)
+			}
+			eventually(t, `"d" applied`, func() bool { return content(r.last(), "d") })
+
+			// A removed file is passed on as missing, not as an error.
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the removal applied", func() bool { s := r.last(); return !s.Exists && s.Err == nil })
+			writeInPlace(t, path, "back")
+			eventually(t, `"back" applied`, func() bool { return content(r.last(), "back") })
+		})
+	}
+}
+
+// TestWatchInitial checks that Watch compares the file with Options.Initial
+// as it starts: nothing for the version the caller has, the file for any
+// other (a change made between the caller's Read and Watch).
+func TestWatchInitial(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		initial   func(path string) Snapshot
+		wantApply bool
+	}{
+		"the file as read":      {initial: Read, wantApply: false},
+		"changed since":         {initial: func(string) Snapshot { return Snapshot{Exists: true, Sum: sha256.Sum256([]byte("old"))} }, wantApply: true},
+		"missing when read":     {initial: func(string) Snapshot { return Snapshot{} }, wantApply: true},
+		"unreadable when read":  {initial: func(path string) Snapshot { return Read(filepath.Dir(path)) }, wantApply: true},
+		"the file, data missed": {initial: func(path string) Snapshot { s := Read(path); s.Data = nil; return s }, wantApply: false},
+	}
+	for name, tc := range tests {
+		for mode, poll := range map[string]time.Duration{"notify": 0, "poll": 20 * time.Millisecond} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				path := filepath.Join(t.TempDir(), "watched.txt")
+				writeInPlace(t, path, "current")
+				r := watch(t, path, Options{Initial: tc.initial(path), Poll: poll})
+				if tc.wantApply {
+					eventually(t, "the file applied", func() bool { return content(r.last(), "current") })
+					holds(t, "it applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
+					return
+				}
+				holds(t, "nothing applied", 500*time.Millisecond, func() bool { return r.count() == 0 })
+			})
+		}
+	}
+}
+
+// TestWatchReadError checks that a file that cannot be read is passed on
+// once with its error, and that fixing it is picked up.
+func TestWatchReadError(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "watched.txt")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := watch(t, path, Options{Poll: 20 * time.Millisecond})
+	eventually(t, "the error applied", func() bool { return r.last().Err != nil })
+	if s := r.last(); s.Exists || !strings.Contains(s.Err.Error(), "is a directory") {
+		t.Errorf("want an 'is a directory' error and no file, got %+v", s)
+	}
+	holds(t, "the same error applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	writeInPlace(t, path, "fixed")
+	eventually(t, "the fixed file applied", func() bool { return content(r.last(), "fixed") })
+}
+
+// TestWatchFallsBackToPolling checks a directory that cannot be watched
+// (it does not exist yet): Watch says so and polls instead.
+func TestWatchFallsBackToPolling(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "later")
+	path := filepath.Join(dir, "watched.txt")
+	var logs logBuffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
+	r := watch(t, path, Options{Log: log})
+	eventually(t, "the fallback logged", func() bool {
+		return strings.Contains(logs.String(), "cannot watch the file; polling it instead") && strings.Contains(logs.String(), path)
+	})
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeInPlace(t, path, "polled")
+	eventually(t, "the file applied by polling", func() bool { return content(r.last(), "polled") })
+}
+
+// TestSettle checks that a version is applied only once two reads agree,
+// so that a file caught in the middle of a write is skipped.
+func TestSettle(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "watched.txt")
+	r := &recorder{}
+	w := &watcher{path: path, log: hclog.NewNullLogger(), apply: r.apply}
+
+	steps := []struct {
+		write       string // "" writes nothing
+		wantPending bool
+		wantCount   int
+		wantLast    string
+	}{
+		{wantPending: false, wantCount: 0},               // missing, as Initial says
+		{write: "half", wantPending: true, wantCount: 0}, // first read of a change
+		{write: "half and whole", wantPending: true, wantCount: 0},
+		{wantPending: false, wantCount: 1, wantLast: "half and whole"}, // second read agrees
+		{wantPending: false, wantCount: 1, wantLast: "half and whole"}, // nothing new
+	}
+	for i, st := range steps {
+		if st.write != "" {
+			writeInPlace(t, path, st.write)
+		}
+		if got := w.settle(); got != st.wantPending {
+			t.Fatalf("step %d: want settle to say pending %v, got %v", i, st.wantPending, got)
+		}
+		if got := r.count(); got != st.wantCount {
+			t.Fatalf("step %d: want %d applied, got %d", i, st.wantCount, got)
+		}
+		if st.wantLast != "" && !content(r.last(), st.wantLast) {
+			t.Fatalf("step %d: want %q applied, got %+v", i, st.wantLast, r.last())
+		}
+	}
+	if w.seen.Data != nil {
+		t.Errorf("want the watcher to keep no copy of the data, got %q", w.seen.Data)
+	}
+}
+
+// TestWatchStops checks that Watch returns once its context is done.
+func TestWatchStops(t *testing.T) {
+	t.Parallel()
+	for mode, poll := range map[string]time.Duration{"notify": 0, "poll": 20 * time.Millisecond} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "watched.txt")
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				Watch(ctx, path, Options{Poll: poll}, func(Snapshot) {})
+			}()
+			time.Sleep(50 * time.Millisecond)
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("want Watch to return after cancel, got it still running after 5s")
+			}
+		})
+	}
+}

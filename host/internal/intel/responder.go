@@ -1,0 +1,121 @@
+package intel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/personal"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// ContextSource gives the personal context as it is now.
+type ContextSource interface {
+	// Current returns the document (the caller must not modify it) and its hash.
+	Current() (doc map[string]any, hash string)
+}
+
+// DefaultInferenceTimeout bounds a prompt run for a peer.
+const DefaultInferenceTimeout = 5 * time.Minute
+
+// Responder answers peers' requests for context, providers and inference.
+type Responder struct {
+	Context  ContextSource
+	Firewall *firewall.Engine
+	Contacts firewall.ContactSet
+	Models   *llm.Registry
+	Log      hclog.Logger
+	// Timeout bounds one inference (0: DefaultInferenceTimeout).
+	Timeout time.Duration
+}
+
+var _ network.Intel = (*Responder)(nil)
+
+// ContextFor returns what peer may see of the personal context.
+func (r *Responder) ContextFor(peer string) (map[string]any, string) {
+	doc, _ := r.Context.Current()
+	shared := r.Firewall.Rules().Filter(peer, r.Contacts, doc)
+	return shared, personal.Hash(shared)
+}
+
+// ProvidersFor lists the models peer may use: none without "compute", and
+// only those whose "model:<id>" is allowed.
+func (r *Responder) ProvidersFor(ctx context.Context, peer string) []dptp.Provider {
+	rules := r.Firewall.Rules()
+	if !rules.Check(peer, firewall.Compute, r.Contacts).Allowed {
+		return nil
+	}
+	var out []dptp.Provider
+	for _, m := range r.Models.Models(ctx) {
+		if !rules.Check(peer, firewall.ModelPrefix+m.ID, r.Contacts).Allowed {
+			continue
+		}
+		p := dptp.Provider{Alias: m.Provider, Model: m.ID, Type: m.Provider}
+		if m.ContextLength > 0 {
+			n := m.ContextLength
+			p.ContextWindow = &n
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Infer runs a peer's prompt on a model it may use.
+func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, emit func(string) error) dptp.RemoteInferenceResponse {
+	refuse := func(code, format string, args ...any) dptp.RemoteInferenceResponse {
+		return dptp.RemoteInferenceResponse{Status: dptp.StatusError, Code: code, Error: fmt.Sprintf(format, args...)}
+	}
+	rules := r.Firewall.Rules()
+	if d := rules.Check(peer, firewall.Compute, r.Contacts); !d.Allowed {
+		r.Log.Info("firewall refused a remote inference", "peer", peer, "rule", d.Rule)
+		return refuse(dptp.CodePermissionDenied, "this node's firewall does not let you run prompts here")
+	}
+	model, impl, err := r.Models.Resolve(ctx, req.Model, req.Provider)
+	if err != nil {
+		// Not err itself: it would list models the peer may not use.
+		r.Log.Info("remote inference for an unknown model", "peer", peer, "model", req.Model, "error", err)
+		return refuse(dptp.CodeNotFound, "no model %q here; ask GET_PROVIDERS for the models you may use", req.Model)
+	}
+	if d := rules.Check(peer, firewall.ModelPrefix+model.ID, r.Contacts); !d.Allowed {
+		r.Log.Info("firewall refused a model", "peer", peer, "model", model.Ref(), "rule", d.Rule)
+		return refuse(dptp.CodePermissionDenied, "this node's firewall does not let you use model %q", model.ID)
+	}
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = DefaultInferenceTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var answer []byte
+	res, err := impl.Generate(ctx, sdk.GenerateRequest{Model: model.ID, Messages: toSDK(req.PromptMessages()), RequestID: req.RequestID},
+		func(delta string) error {
+			answer = append(answer, delta...)
+			return emit(delta)
+		})
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return refuse(dptp.CodeInternal, "the model did not finish within %s", timeout)
+	case err != nil:
+		r.Log.Warn("remote inference failed", "peer", peer, "model", model.Ref(), "error", err)
+		return refuse(dptp.CodeInternal, "the model failed: %v", err)
+	}
+	r.Log.Info("ran a prompt for a peer", "peer", peer, "model", model.Ref(),
+		"prompt_tokens", res.PromptTokens, "completion_tokens", res.CompletionTokens)
+	return dptp.RemoteInferenceResponse{Status: dptp.StatusSuccess, Response: string(answer), Model: model.ID, Provider: model.Provider,
+		PromptTokens: res.PromptTokens, ResponseTokens: res.CompletionTokens, TokensUsed: res.PromptTokens + res.CompletionTokens}
+}
+
+func toSDK(msgs []dptp.PromptMessage) []sdk.Message {
+	out := make([]sdk.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = sdk.Message{Role: sdk.Role(m.Role), Content: m.Content}
+	}
+	return out
+}

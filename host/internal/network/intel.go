@@ -1,0 +1,412 @@
+package network
+
+// Collaborative intelligence on the wire: answering peers' requests for
+// context, providers and inference (through Options.Intel, which applies the
+// firewall), and making such requests, with answers matched by request_id.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/session"
+)
+
+// Intel answers what peers ask of this node's context and models. Every
+// method gets the peer's verified node_id and applies the firewall itself.
+type Intel interface {
+	// ContextFor returns what peer may see of the personal context, and its
+	// hash (the same document always has the same hash).
+	ContextFor(peer string) (doc map[string]any, hash string)
+	// ProvidersFor lists the models peer may use.
+	ProvidersFor(ctx context.Context, peer string) []dptp.Provider
+	// Infer runs a prompt for peer, calling emit with each piece of the
+	// answer, and returns the final response (status "error" with a code
+	// when it is refused or fails).
+	Infer(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, emit func(text string) error) dptp.RemoteInferenceResponse
+}
+
+// maxInferencesPerPeer bounds the prompts one peer may run here at once.
+const maxInferencesPerPeer = 2
+
+// pendingKey names a request this node sent and awaits answers to.
+type pendingKey struct{ peer, id string }
+
+// pending is a request awaiting answers: frames with its request_id are
+// delivered on ch until the requester gives up (done).
+type pending struct {
+	ch   chan dptp.Payload
+	done chan struct{}
+}
+
+// intelState is the Network's collaborative-intelligence state.
+type intelState struct {
+	mu       sync.Mutex
+	pending  map[pendingKey]*pending
+	cache    map[string]*cachedContext // by peer
+	running  map[string]int            // inferences in progress, by peer
+	notified map[string]string         // by peer: the context hash it last got from us
+}
+
+// cachedContext is a peer's context as it last sent it.
+type cachedContext struct {
+	doc  map[string]any
+	hash string
+	// fresh: no CONTEXT_UPDATED or reconnect since; used without asking.
+	fresh bool
+}
+
+func (n *Network) intel() *intelState {
+	n.intelOnce.Do(func() {
+		n.is = &intelState{pending: map[pendingKey]*pending{}, cache: map[string]*cachedContext{},
+			running: map[string]int{}, notified: map[string]string{}}
+	})
+	return n.is
+}
+
+// --- answering peers ---
+
+func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) error {
+	if n.o.Intel == nil {
+		return s.Send(dptp.CmdContextResponse, dptp.ContextResponse{RequestID: r.RequestID, Context: map[string]any{}, Query: r.Query})
+	}
+	doc, hash := n.o.Intel.ContextFor(s.PeerID)
+	is := n.intel()
+	is.mu.Lock()
+	is.notified[s.PeerID] = hash
+	is.mu.Unlock()
+	resp := dptp.ContextResponse{RequestID: r.RequestID, ContextHash: hash, Query: r.Query}
+	if r.KnownHash == hash {
+		resp.Unchanged = true
+	} else {
+		resp.Context = doc
+	}
+	n.log.Info("answered a context request", "peer", s.PeerID, "shared_top_level_fields", len(doc), "unchanged", resp.Unchanged)
+	return s.Send(dptp.CmdContextResponse, resp)
+}
+
+// onProvidersRequest answers in the background: listing models asks plugins.
+func (n *Network) onProvidersRequest(ctx context.Context, s *session.Session, r dptp.GetProviders) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		var list []dptp.Provider
+		if n.o.Intel != nil {
+			list = n.o.Intel.ProvidersFor(ctx, s.PeerID)
+		}
+		if list == nil {
+			list = []dptp.Provider{}
+		}
+		if err := s.Send(dptp.CmdProvidersResponse, dptp.ProvidersResponse{RequestID: r.RequestID, Providers: list}); err != nil {
+			n.log.Warn("answering GET_PROVIDERS", "peer", s.PeerID, "error", err)
+		}
+	}()
+}
+
+// onInferenceRequest runs a peer's prompt in the background, streaming the
+// answer, until it ends or the session does.
+func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r dptp.RemoteInferenceRequest) error {
+	fail := func(code, msg string) error {
+		return s.Send(dptp.CmdRemoteInferenceResponse, dptp.RemoteInferenceResponse{RequestID: r.RequestID,
+			Status: dptp.StatusError, Code: code, Error: msg})
+	}
+	if n.o.Intel == nil {
+		return fail(dptp.CodePermissionDenied, "this node runs no prompts for other nodes")
+	}
+	is := n.intel()
+	is.mu.Lock()
+	if is.running[s.PeerID] >= maxInferencesPerPeer {
+		is.mu.Unlock()
+		return fail(dptp.CodeRateLimited, fmt.Sprintf("at most %d prompts of yours run here at once; try again when one ends", maxInferencesPerPeer))
+	}
+	is.running[s.PeerID]++
+	is.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer func() {
+			is.mu.Lock()
+			is.running[s.PeerID]--
+			is.mu.Unlock()
+		}()
+		seq := 0
+		emit := func(text string) error {
+			if !r.Stream || text == "" {
+				return nil
+			}
+			err := s.Send(dptp.CmdRemoteInferenceChunk, dptp.RemoteInferenceChunk{RequestID: r.RequestID, Seq: seq, Text: text})
+			seq++
+			return err
+		}
+		resp := n.o.Intel.Infer(ctx, s.PeerID, r, emit)
+		resp.RequestID = r.RequestID
+		if err := s.Send(dptp.CmdRemoteInferenceResponse, resp); err != nil {
+			n.log.Warn("answering a remote inference", "peer", s.PeerID, "error", err)
+		}
+	}()
+	return nil
+}
+
+// onContextUpdated marks the peer's cached context stale, unless the new
+// hash is the one already held.
+func (n *Network) onContextUpdated(s *session.Session, u dptp.ContextUpdated) {
+	is := n.intel()
+	is.mu.Lock()
+	if c := is.cache[s.PeerID]; c != nil {
+		c.fresh = c.hash == u.ContextHash
+	}
+	is.mu.Unlock()
+	n.o.Bus.Publish(Event{Type: "context_updated", Peer: s.PeerID, Data: map[string]string{"context_hash": u.ContextHash}})
+}
+
+// ContextChanged tells every connected peer that fetched this node's context
+// and may now see something else (the personal context or the firewall
+// changed) to drop its copy. Peers whose view did not change hear nothing,
+// so an edit of a withheld field leaks nothing.
+func (n *Network) ContextChanged() {
+	if n.o.Intel == nil {
+		return
+	}
+	is := n.intel()
+	n.mu.Lock()
+	links := make([]*link, 0, len(n.links))
+	for _, l := range n.links {
+		links = append(links, l)
+	}
+	n.mu.Unlock()
+	for _, l := range links {
+		is.mu.Lock()
+		last, ok := is.notified[l.peer]
+		is.mu.Unlock()
+		if !ok || !l.connected() {
+			continue
+		}
+		_, hash := n.o.Intel.ContextFor(l.peer)
+		if hash == last {
+			continue
+		}
+		is.mu.Lock()
+		is.notified[l.peer] = hash
+		is.mu.Unlock()
+		l.send(dptp.CmdContextUpdated, dptp.ContextUpdated{NodeID: n.self, ContextHash: hash, Timestamp: dptp.NewTimestamp(time.Now())})
+	}
+}
+
+// forgetSession drops what a session's end makes stale: the peer's cached
+// context must be revalidated, and it will ask for ours again.
+func (n *Network) forgetSession(peer string) {
+	is := n.intel()
+	is.mu.Lock()
+	if c := is.cache[peer]; c != nil {
+		c.fresh = false
+	}
+	delete(is.notified, peer)
+	is.mu.Unlock()
+}
+
+// deliver routes an answer to the request awaiting it. Answers nobody awaits
+// (late, after a timeout) are dropped.
+func (n *Network) deliver(peer string, p dptp.Payload) {
+	id := dptp.RequestIDOf(p)
+	if id == "" {
+		return
+	}
+	is := n.intel()
+	is.mu.Lock()
+	w := is.pending[pendingKey{peer, id}]
+	is.mu.Unlock()
+	if w == nil {
+		n.log.Debug("dropping an answer nobody awaits", "peer", peer, "command", p.Command(), "request_id", id)
+		return
+	}
+	// Blocking here holds the peer's next frames back until the requester
+	// reads: back-pressure instead of an unbounded buffer.
+	select {
+	case w.ch <- p:
+	case <-w.done:
+	}
+}
+
+// --- asking peers ---
+
+// SharedContext is what a peer shares of its personal context with this node.
+type SharedContext struct {
+	Doc  map[string]any
+	Hash string
+	// Cached: served from the copy kept since the peer last sent it.
+	Cached bool
+}
+
+// PeerContext returns what peer's firewall lets this node see of its
+// personal context. A copy the peer has not announced a change to since is
+// used without asking; otherwise the peer is asked, with the hash of the copy
+// held so that an unchanged context is not sent again.
+func (n *Network) PeerContext(ctx context.Context, peer, query string) (SharedContext, error) {
+	is := n.intel()
+	is.mu.Lock()
+	c := is.cache[peer]
+	var held cachedContext
+	if c != nil {
+		held = *c
+	}
+	is.mu.Unlock()
+	if c != nil && held.fresh {
+		return SharedContext{Doc: held.doc, Hash: held.hash, Cached: true}, nil
+	}
+	req := dptp.RequestContext{RequestID: newMessageID(), Query: query, KnownHash: held.hash}
+	var resp dptp.ContextResponse
+	err := n.request(ctx, peer, dptp.CmdRequestContext, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+		r, ok := p.(dptp.ContextResponse)
+		if ok {
+			resp = r
+		}
+		return ok, nil
+	})
+	if err != nil {
+		return SharedContext{}, err
+	}
+	doc := resp.Context
+	if resp.Unchanged {
+		if resp.ContextHash != held.hash || c == nil {
+			return SharedContext{}, fmt.Errorf("%w: %s said unchanged for a context this node does not hold", ErrPeerFailed, peer)
+		}
+		doc = held.doc
+	}
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	is.mu.Lock()
+	is.cache[peer] = &cachedContext{doc: doc, hash: resp.ContextHash, fresh: true}
+	is.mu.Unlock()
+	return SharedContext{Doc: doc, Hash: resp.ContextHash, Cached: resp.Unchanged}, nil
+}
+
+// Providers asks peer which of its models this node may use.
+func (n *Network) Providers(ctx context.Context, peer string) ([]dptp.Provider, error) {
+	req := dptp.GetProviders{RequestID: newMessageID()}
+	var out []dptp.Provider
+	err := n.request(ctx, peer, dptp.CmdGetProviders, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+		r, ok := p.(dptp.ProvidersResponse)
+		if ok {
+			out = r.Providers
+		}
+		return ok, nil
+	})
+	return out, err
+}
+
+// RemoteInference runs a prompt on peer's model, calling onChunk with each
+// piece of the answer as it streams in. A refusal by the peer's firewall is
+// a *PeerError wrapping ErrPeerRefused.
+func (n *Network) RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(text string) error) (dptp.RemoteInferenceResponse, error) {
+	req.RequestID = newMessageID()
+	req.Stream = true
+	var resp dptp.RemoteInferenceResponse
+	next := 0
+	err := n.request(ctx, peer, dptp.CmdRemoteInferenceRequest, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+		switch r := p.(type) {
+		case dptp.RemoteInferenceChunk:
+			if r.Seq != next {
+				return true, fmt.Errorf("%w: %s streamed piece %d of the answer where %d was due", ErrPeerFailed, peer, r.Seq, next)
+			}
+			next++
+			return false, onChunk(r.Text)
+		case dptp.RemoteInferenceResponse:
+			resp = r
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return resp, err
+	}
+	if resp.Status == dptp.StatusError {
+		code := resp.Code
+		if code == "" {
+			code = dptp.CodeInternal
+		}
+		return resp, &PeerError{Peer: peer, Code: code, Message: resp.Error}
+	}
+	return resp, nil
+}
+
+// request sends a request to peer and feeds every answer with its
+// request_id to handle until handle says done, ctx ends, or the session
+// ends. An ERROR answer ends it with a *PeerError.
+func (n *Network) request(ctx context.Context, peer, command, id string, payload dptp.Payload, handle func(dptp.Payload) (done bool, err error)) error {
+	s, err := n.sessionFor(ctx, peer)
+	if err != nil {
+		return err
+	}
+	is := n.intel()
+	key := pendingKey{peer, id}
+	w := &pending{ch: make(chan dptp.Payload, 64), done: make(chan struct{})}
+	is.mu.Lock()
+	is.pending[key] = w
+	is.mu.Unlock()
+	defer func() {
+		is.mu.Lock()
+		delete(is.pending, key)
+		is.mu.Unlock()
+		close(w.done)
+	}()
+	if err := s.Send(command, payload); err != nil {
+		return fmt.Errorf("%w: sending %s to %s: %v", ErrPeerOffline, command, peer, err)
+	}
+	l := n.linkFor(peer)
+	ended := time.NewTicker(100 * time.Millisecond)
+	defer ended.Stop()
+	for {
+		select {
+		case p := <-w.ch:
+			if e, ok := p.(dptp.ErrorReply); ok {
+				return &PeerError{Peer: peer, Code: e.Code, Message: e.Message}
+			}
+			done, err := handle(p)
+			if err != nil || done {
+				return err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s (%s)", ErrNoAnswer, peer, command)
+		case <-ended.C:
+			if l.current() != s {
+				return fmt.Errorf("%w: the connection to %s ended before it answered %s", ErrPeerOffline, peer, command)
+			}
+		}
+	}
+}
+
+// sessionFor returns the peer's session, dialing a contact that is offline
+// and waiting for it until ctx ends.
+func (n *Network) sessionFor(ctx context.Context, peer string) (*session.Session, error) {
+	l := n.linkFor(peer)
+	if s := l.current(); s != nil {
+		return s, nil
+	}
+	l.kick()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_, reason, _ := l.state()
+			if reason != "" {
+				return nil, fmt.Errorf("%w: %s: %s", ErrPeerOffline, peer, reason)
+			}
+			return nil, fmt.Errorf("%w: %s", ErrPeerOffline, peer)
+		case <-t.C:
+			if s := l.current(); s != nil {
+				return s, nil
+			}
+		}
+	}
+}
+
+// current returns the link's session, or nil.
+func (l *link) current() *session.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sess
+}
