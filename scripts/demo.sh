@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# make demo: two D-PC nodes, Alice and Bob, in throwaway data directories on
-# loopback. They connect, exchange messages and a file while this script
-# says what happens, then keep running so you can chat with them from
-# another terminal. Ctrl-C stops both and removes everything.
+# make demo: three D-PC nodes, Alice, Bob and Carol, in throwaway data
+# directories on loopback. Alice and Bob connect, exchange messages and a
+# file; Carol shares part of her personal context with Alice, and Alice's AI
+# answers with it, while this script says what happens. Then they keep
+# running so you can use them from another terminal. Ctrl-C stops them all
+# and removes everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DPC=bin/dpc
-A_PORT=${A_PORT:-18888}  B_PORT=${B_PORT:-18889}
-A_API=${A_API:-19888}    B_API=${B_API:-19889}
+A_PORT=${A_PORT:-18888}  B_PORT=${B_PORT:-18889}  C_PORT=${C_PORT:-18890}
+A_API=${A_API:-19888}    B_API=${B_API:-19889}    C_API=${C_API:-19890}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dpc-demo.XXXXXX")
-A_HOME=$WORK/alice B_HOME=$WORK/bob
+A_HOME=$WORK/alice B_HOME=$WORK/bob C_HOME=$WORK/carol
 PIDS=()
 
 say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -72,13 +74,53 @@ say "the firewall decides, and says which rule did"
 run "$DPC" --home "$B_HOME" firewall check "$A" messages
 run "$DPC" --home "$B_HOME" firewall check "$A" context:profile.name
 
-say "both nodes keep running. From another terminal:"
+say "Carol joins: her personal context (personal.json) holds her profile and her cooking notes"
+run "$DPC" --home "$C_HOME" init --name Carol
+C=$(node_id "$C_HOME")
+run "$DPC" --home "$C_HOME" context set profile.email "carol@example.org"
+run "$DPC" --home "$C_HOME" context set knowledge.cooking.summary "Carol cooks Sicilian pasta alla Norma"
+run "$DPC" --home "$C_HOME" context set knowledge.gardening.summary "Carol grows tomatoes on her balcony"
+say "Carol's firewall shares her name and her cooking notes with her friends (Alice), nothing else"
+cat >"$C_HOME/firewall.hcl" <<HCL
+group "friends" {
+  members = ["$A"]
+}
+rule "group" "contacts" {
+  allow = ["messages", "files", "history"]
+}
+rule "group" "friends" {
+  allow = ["context:profile.name", "context:knowledge.cooking.*"]
+}
+rule "scope" "default" {
+  allow = ["context:*"]
+}
+HCL
+sed 's/^/    /' "$C_HOME/firewall.hcl"
+run "$DPC" --home "$C_HOME" plugin lock
+"$DPC" --home "$C_HOME" run --listen "127.0.0.1:$C_PORT" --api "127.0.0.1:$C_API" >"$C_HOME.log" 2>&1 & PIDS+=($!)
+wait_api "$C_HOME"
+run "$DPC" --home "$A_HOME" connect "dpc://127.0.0.1:$C_PORT?node_id=$C"
+run "$DPC" --home "$C_HOME" connect "dpc://127.0.0.1:$A_PORT?node_id=$A"
+run "$DPC" --home "$B_HOME" connect "dpc://127.0.0.1:$C_PORT?node_id=$C"
+run "$DPC" --home "$C_HOME" firewall check "$A" context:knowledge.cooking.summary
+run "$DPC" --home "$C_HOME" firewall check "$A" context:profile.email
+
+say "Alice asks her AI (llm-local: answers by retrieval, no model needed) with Carol's shared context"
+run "$DPC" --home "$A_HOME" ask --peer "$C" "what pasta does Carol cook?"
+say "Carol's e-mail is withheld: Alice's AI never sees it"
+run "$DPC" --home "$A_HOME" ask --peer "$C" "what is Carol's email?"
+say "Bob is not Carol's friend: Carol shares nothing with him, and his ask says so"
+run "$DPC" --home "$B_HOME" ask --peer "$C" "what pasta does Carol cook?"
+
+say "all three nodes keep running. From another terminal:"
 cat <<MSG
   $DPC --home $A_HOME chat $B     # chat as Alice with Bob
   $DPC --home $B_HOME chat $A     # chat as Bob with Alice
+  $DPC --home $A_HOME ask --peer $C "what does Carol cook?"
+  $DPC --home $C_HOME context edit     # change what Carol knows; Alice's next ask sees it
   $DPC --home $A_HOME peers
   $DPC --home $A_HOME send-file $B /some/file
 
-Press Ctrl-C here to stop both nodes and remove $WORK.
+Press Ctrl-C here to stop the nodes and remove $WORK.
 MSG
 wait

@@ -1,0 +1,63 @@
+package ollama
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/llmhttp"
+)
+
+// Defaults of the config attributes.
+const (
+	DefaultHost               = "http://127.0.0.1:11434"
+	DefaultModel              = "llama3"
+	DefaultTimeoutSeconds     = 120
+	DefaultIdleTimeoutSeconds = 60
+)
+
+// Config is the plugin's `config {}` block in dpc.hcl:
+//
+//	plugin "llm" "llm-ollama" {
+//	  config {
+//	    host  = "http://127.0.0.1:11434"
+//	    model = "llama3"
+//	  }
+//	}
+type Config struct {
+	// Host is the Ollama server's URL.
+	Host string `hcl:"host,optional" help:"URL of the Ollama server, e.g. http://127.0.0.1:11434."`
+	// Model is used when a request names none.
+	Model string `hcl:"model,optional" help:"Model used when a request names none, as Ollama names it (llama3, qwen2.5:7b)."`
+	// TimeoutSeconds bounds the wait for the first piece of an answer,
+	// which includes Ollama loading the model into memory.
+	TimeoutSeconds float64 `hcl:"timeout_seconds,optional" help:"Seconds to wait for the start of an answer, model loading included; 0 means no limit."`
+	// IdleTimeoutSeconds bounds the wait between pieces of an answer.
+	IdleTimeoutSeconds float64 `hcl:"idle_timeout_seconds,optional" help:"Seconds to wait between pieces of an answer before giving up; 0 means no limit."`
+}
+
+// DefaultConfig returns the defaults the user's block is decoded over.
+func DefaultConfig() *Config {
+	return &Config{
+		Host: DefaultHost, Model: DefaultModel,
+		TimeoutSeconds: DefaultTimeoutSeconds, IdleTimeoutSeconds: DefaultIdleTimeoutSeconds,
+	}
+}
+
+// Validate is called by the SDK after decoding; errors name the attribute.
+func (c *Config) Validate() error {
+	var errs []error
+	if err := llmhttp.CheckBaseURL("host", c.Host); err != nil {
+		errs = append(errs, err)
+	}
+	if strings.TrimSpace(c.Model) == "" {
+		errs = append(errs, sdk.AttributeError([]string{"model"}, "must name a model, such as %q", DefaultModel))
+	}
+	if err := llmhttp.CheckTimeout("timeout_seconds", c.TimeoutSeconds); err != nil {
+		errs = append(errs, err)
+	}
+	if err := llmhttp.CheckTimeout("idle_timeout_seconds", c.IdleTimeoutSeconds); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
