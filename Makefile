@@ -41,11 +41,12 @@ test:
 		(cd $$m && $(GO) test -race -timeout 15m ./...); \
 	done
 
-## bench: plugin-boundary latency/throughput vs in-process, and cold start
+## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 3s ./internal/network/
+	cd host && $(GO) test -run '^$$' -bench . -benchtime 2s ./internal/intel/
 
 ## proto: regenerate the Go code of the wire contracts (needs protoc)
 proto:

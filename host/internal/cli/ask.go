@@ -73,6 +73,7 @@ is the first model of the first LLM plugin in dpc.hcl.`,
 	cmd.Flags().StringVar(&req.Model, "model", "", "model id or provider/id (default: the first of the first LLM plugin)")
 	cmd.Flags().StringVar(&req.On, "on", "", "run the question on this peer's model (it sees the prompt)")
 	cmd.Flags().StringVar(&req.Scope, "scope", "", `AI scope for your own context ("none" leaves it out; default "default", or "none" with --on)`)
+	cmd.Flags().BoolVar(&req.Fresh, "fresh", false, "ask each --peer again rather than use the copy of its context it last sent")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the raw events, one JSON object per line")
 	return cmd
 }

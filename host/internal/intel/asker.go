@@ -43,7 +43,7 @@ const MaxQuestionLen = 16 << 10
 
 // Peers is what the Asker needs of the network.
 type Peers interface {
-	PeerContext(ctx context.Context, peer, query string) (network.SharedContext, error)
+	PeerContext(ctx context.Context, peer, query string, fresh bool) (network.SharedContext, error)
 	RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(string) error) (dptp.RemoteInferenceResponse, error)
 }
 
@@ -75,6 +75,9 @@ type Request struct {
 	// DefaultScope on a local model and NoScope with On (the user must
 	// choose to show a peer their own context), NoScope leaves it out.
 	Scope string `json:"scope,omitempty"`
+	// Fresh asks every peer again instead of using the copy of its context
+	// it last sent (an unchanged context is still not sent twice).
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // Event is one step of an answer, in the order the user should see them.
@@ -227,7 +230,7 @@ func (a *Asker) assemble(ctx context.Context, req Request, sum *Summary, emit fu
 			defer wg.Done()
 			pctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			answers[i].shared, answers[i].err = a.Peers.PeerContext(pctx, peer, req.Question)
+			answers[i].shared, answers[i].err = a.Peers.PeerContext(pctx, peer, req.Question, req.Fresh)
 		}()
 	}
 	wg.Wait()

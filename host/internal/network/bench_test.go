@@ -1,4 +1,4 @@
-package network
+package network_test
 
 // Benchmarks of Direct P2P messaging, `make bench`. Each host→host figure is
 // reported next to the physical limit measured in the same run: raw
@@ -11,7 +11,7 @@ package network
 // firewall check → B's store → ACK back the same way → A's store → the
 // "message_state" event. Both hosts live in this test process (they share
 // its GOMAXPROCS), each with its own plugin process. Their stores are badger
-// in memory (see newBenchNode for why).
+// in memory (see nettest.NewNode for why).
 
 import (
 	"context"
@@ -21,15 +21,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/nettest"
 	"github.com/dpc-go/dpc/sdk"
 )
 
 // benchSizes are the text sizes measured; 64 KiB is the longest text a
-// message may have (maxText), as exactly 65536 ASCII bytes.
+// message may have (dptp.MaxTextLen), as exactly 65536 ASCII bytes.
 var benchSizes = []struct {
 	name string
 	size int
-}{{"1KiB", 1 << 10}, {"64KiB", maxText}}
+}{{"1KiB", 1 << 10}, {"64KiB", dptp.MaxTextLen}}
 
 // BenchmarkHostToHostThroughput sends b.N messages from A to B as fast as
 // Send takes them and stops the clock when all b.N are acknowledged
@@ -55,7 +57,7 @@ func BenchmarkHostToHostThroughput(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			for range b.N {
-				if _, err := p.a.net.Send(p.b.id.NodeID, text); err != nil {
+				if _, err := p.a.Net.Send(p.b.ID.NodeID, text); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -79,7 +81,7 @@ func BenchmarkHostToHostLatency(b *testing.B) {
 	raw := startRawTLS(b)
 	rawP50, rawP99 := raw.latency(b, size)
 	p := newBenchPair(b)
-	events, stop := p.a.net.Bus().Subscribe()
+	events, stop := p.a.Net.Bus().Subscribe()
 	defer stop()
 	text := asciiText(size)
 	var lat []time.Duration
@@ -89,7 +91,7 @@ func BenchmarkHostToHostLatency(b *testing.B) {
 	// up as a higher p50 at a longer -benchtime.
 	for b.Loop() {
 		t0 := time.Now()
-		m, err := p.a.net.Send(p.b.id.NodeID, text)
+		m, err := p.a.Net.Send(p.b.ID.NodeID, text)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -118,7 +120,7 @@ func BenchmarkTransportPath(b *testing.B) {
 	for _, s := range benchSizes {
 		limit[s.size] = raw.throughputMBps(b, s.size)
 	}
-	a, z := launchDirect(b), launchDirect(b)
+	a, z := nettest.DirectTransport(b), nettest.DirectTransport(b)
 	ctx := context.Background()
 	ln, err := z.Listen(ctx, sdk.ListenRequest{Addresses: []string{"127.0.0.1:0"}})
 	if err != nil {

@@ -1,12 +1,10 @@
-package network
+package network_test
 
-// Helpers of bench_test.go: the transport-direct plugin binary, a pair of
-// real nodes connected through it, and the raw crypto/tls baseline served by
-// a child process.
+// Helpers of bench_test.go: a pair of real nodes (package nettest) and the
+// raw crypto/tls baseline served by a child process.
 
 import (
 	"bufio"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
@@ -21,208 +19,35 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/dpc-go/dpc/host/internal/chat"
-	"github.com/dpc-go/dpc/host/internal/files"
-	"github.com/dpc-go/dpc/host/internal/firewall"
-	"github.com/dpc-go/dpc/host/internal/identity"
-	"github.com/dpc-go/dpc/host/internal/peers"
-	"github.com/dpc-go/dpc/host/internal/plugins"
-	"github.com/dpc-go/dpc/host/internal/store"
-	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/host/internal/nettest"
+	"github.com/dpc-go/dpc/host/internal/network"
 )
-
-// directPlugin is the transport-direct binary, built on first use (plain
-// tests of this package don't need it) and removed by TestMain.
-var directPlugin struct {
-	once sync.Once
-	dir  string
-	bin  plugins.Binary
-	sum  string
-	err  error
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if directPlugin.dir != "" {
-		_ = os.RemoveAll(directPlugin.dir)
-	}
+	nettest.Cleanup()
 	os.Exit(code)
 }
 
-// directBinary builds the plugin once for the whole test binary.
-func directBinary(tb testing.TB) (plugins.Binary, string) {
-	tb.Helper()
-	p := &directPlugin
-	p.once.Do(func() {
-		if p.dir, p.err = os.MkdirTemp("", "dpc-network-bench-"); p.err != nil {
-			return
-		}
-		p.bin = plugins.Binary{Name: "transport-direct", Path: filepath.Join(p.dir, plugins.BinaryPrefix+"transport-direct")}
-		out, err := exec.Command("go", "build", "-o", p.bin.Path, "github.com/dpc-go/dpc/plugins/transport-direct").CombinedOutput()
-		if err != nil {
-			p.err = fmt.Errorf("building transport-direct: %v\n%s", err, out)
-			return
-		}
-		p.sum, p.err = plugins.FileSHA256(p.bin.Path)
-	})
-	if p.err != nil {
-		tb.Fatal(p.err)
-	}
-	return p.bin, p.sum
-}
-
-// pluginTransport is network.Transports over one launched plugin.
-type pluginTransport struct{ t sdk.Transport }
-
-func (p pluginTransport) Transports() []sdk.Transport { return []sdk.Transport{p.t} }
-
-// benchNode is one node of the pair, with the stores it was built on.
-type benchNode struct {
-	id    *identity.Identity
-	net   *Network
-	chat  *chat.Store
-	peers *peers.Store
-}
-
-// newBenchNode builds a node like node.Run does — its own identity, store,
-// firewall and transport-direct subprocess — listening on listen
-// (loopback only: an empty Listen would bind the plugin's 0.0.0.0:8888).
-//
-// Store: badger in memory. Every Send (and every receive and ACK) is a
-// badger transaction with SyncWrites; in memory that costs no fsync, so the
-// figures are those of the network path (gRPC to the plugin, TLS, DPTP, the
-// chat logic) rather than of this shared machine's disk.
-func newBenchNode(b *testing.B, name, listen string) *benchNode {
-	b.Helper()
-	dir := b.TempDir()
-	id, err := identity.Create(filepath.Join(dir, "identity"), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	ps, err := peers.New(st)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fwPath := filepath.Join(dir, "firewall.hcl")
-	if err := os.WriteFile(fwPath, []byte(firewall.DefaultFile), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	fw, err := firewall.Load(fwPath, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	cs := chat.New(st)
-	n := New(Options{
-		Identity: id, Name: name, Software: "dpc-go/bench", Logger: hclog.NewNullLogger(),
-		Listen: []string{listen}, Transports: pluginTransport{launchDirect(b)},
-		Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
-		// A failed first dial (B not listening yet) is retried quickly.
-		RedialMin: 50 * time.Millisecond, RedialMax: time.Second,
-	})
-	return &benchNode{id: id, net: n, chat: cs, peers: ps}
-}
-
-// launchDirect starts a configured transport-direct subprocess, stopped
-// when the benchmark ends.
-func launchDirect(b *testing.B) sdk.Transport {
-	b.Helper()
-	bin, sum := directBinary(b)
-	ctx := context.Background()
-	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { inst.Stop(context.Background()) })
-	diags, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{ConfigJSON: []byte(`{}`), APIVersion: sdk.APIVersion})
-	if err == nil {
-		err = sdk.DiagnosticsError(diags)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	return inst.Client.Transport
-}
-
 // benchPair is node a connected to node b, each a contact of the other.
-type benchPair struct{ a, b *benchNode }
+type benchPair struct{ a, b *nettest.Node }
 
 func newBenchPair(b *testing.B) benchPair {
 	b.Helper()
-	port := freeLoopbackPort(b)
-	p := benchPair{a: newBenchNode(b, "bench-a", "127.0.0.1:0"), b: newBenchNode(b, "bench-b", fmt.Sprintf("127.0.0.1:%d", port))}
-	for _, x := range [][2]*benchNode{{p.a, p.b}, {p.b, p.a}} {
-		if _, err := x[0].peers.Update(x[1].id.NodeID, func(pp *peers.Peer) { pp.Contact = true }); err != nil {
-			b.Fatal(err)
-		}
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	// Registered after the nodes' cleanups, so it runs first: the sessions
-	// end before the plugins and stores go away.
-	b.Cleanup(func() {
-		cancel()
-		for _, n := range []*benchNode{p.a, p.b} {
-			done := make(chan struct{})
-			go func() { n.net.Stop(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				b.Errorf("Network.Stop of %s did not return within 10s", n.id.NodeID)
-			}
-		}
-	})
-	for _, n := range []*benchNode{p.a, p.b} {
-		if err := n.net.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-
-	// B listens in the background: retry until A's dial gets through.
-	uri := fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", port, p.b.id.NodeID)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err := p.a.net.Connect(cctx, uri)
-		ccancel()
-		if err == nil && st.State == "connected" {
-			return p
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("A could not connect to B at %s: state %q, %v", uri, st.State, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// freeLoopbackPort returns a loopback port that was free a moment ago.
-func freeLoopbackPort(b *testing.B) int {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	p := benchPair{a: nettest.NewNode(b, nettest.Options{Name: "bench-a"}), b: nettest.NewNode(b, nettest.Options{Name: "bench-b"})}
+	nettest.Connect(b, p.a, p.b)
+	return p
 }
 
 // deliveredID returns the id of the outgoing message e reports as delivered.
-func deliveredID(e Event) (string, bool) {
+func deliveredID(e network.Event) (string, bool) {
 	m, ok := e.Data.(chat.Message)
 	if e.Type != "message_state" || !ok || m.State != chat.StateDelivered {
 		return "", false
@@ -244,7 +69,7 @@ type deliveryCount struct {
 
 func (p benchPair) countDelivered(b *testing.B, want int) *deliveryCount {
 	b.Helper()
-	events, unsubscribe := p.a.net.Bus().Subscribe()
+	events, unsubscribe := p.a.Net.Bus().Subscribe()
 	c := &deliveryCount{done: make(chan struct{})}
 	quit := make(chan struct{})
 	exited := make(chan struct{})
@@ -298,7 +123,7 @@ func (c *deliveryCount) wait(b *testing.B, p benchPair, want int) {
 		if time.Since(last) < quietTime {
 			continue
 		}
-		if q, err := p.a.chat.Outbox(p.b.id.NodeID, p.a.id.NodeID); err == nil && len(q) == 0 {
+		if q, err := p.a.Chat.Outbox(p.b.ID.NodeID, p.a.ID.NodeID); err == nil && len(q) == 0 {
 			b.Logf("all %d messages acknowledged; the bus dropped %d of their delivered events", want, want-int(lastN))
 			return
 		}
@@ -309,7 +134,7 @@ func (c *deliveryCount) wait(b *testing.B, p benchPair, want int) {
 }
 
 // waitOne waits for the delivered event of message id.
-func waitOne(b *testing.B, events <-chan Event, id string) {
+func waitOne(b *testing.B, events <-chan network.Event, id string) {
 	b.Helper()
 	timeout := time.NewTimer(stallLimit)
 	defer timeout.Stop()

@@ -241,9 +241,10 @@ type SharedContext struct {
 
 // PeerContext returns what peer's firewall lets this node see of its
 // personal context. A copy the peer has not announced a change to since is
-// used without asking; otherwise the peer is asked, with the hash of the copy
-// held so that an unchanged context is not sent again.
-func (n *Network) PeerContext(ctx context.Context, peer, query string) (SharedContext, error) {
+// used without asking, unless fresh is set; otherwise the peer is asked,
+// with the hash of the copy held so that an unchanged context is not sent
+// again.
+func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh bool) (SharedContext, error) {
 	is := n.intel()
 	is.mu.Lock()
 	c := is.cache[peer]
@@ -252,7 +253,7 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string) (SharedCo
 		held = *c
 	}
 	is.mu.Unlock()
-	if c != nil && held.fresh {
+	if c != nil && held.fresh && !fresh {
 		return SharedContext{Doc: held.doc, Hash: held.hash, Cached: true}, nil
 	}
 	req := dptp.RequestContext{RequestID: newMessageID(), Query: query, KnownHash: held.hash}

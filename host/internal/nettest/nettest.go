@@ -1,0 +1,237 @@
+package nettest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/files"
+	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/plugins"
+	"github.com/dpc-go/dpc/host/internal/store"
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// built holds the plugin binaries built so far, by name.
+var built struct {
+	mu   sync.Mutex
+	dir  string
+	bins map[string]builtPlugin
+}
+
+type builtPlugin struct {
+	bin plugins.Binary
+	sum string
+}
+
+// Cleanup removes the plugin binaries built so far.
+func Cleanup() {
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+		built.dir, built.bins = "", nil
+	}
+}
+
+// PluginBinary builds the first-party plugin plugins/<name> once per test
+// binary and returns it with its sha256.
+func PluginBinary(tb testing.TB, name string) (plugins.Binary, string) {
+	tb.Helper()
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if b, ok := built.bins[name]; ok {
+		return b.bin, b.sum
+	}
+	if built.dir == "" {
+		dir, err := os.MkdirTemp("", "dpc-nettest-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		built.dir, built.bins = dir, map[string]builtPlugin{}
+	}
+	bin := plugins.Binary{Name: name, Path: filepath.Join(built.dir, plugins.BinaryPrefix+name)}
+	out, err := exec.Command("go", "build", "-o", bin.Path, "github.com/dpc-go/dpc/plugins/"+name).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("building plugin %s: %v\n%s", name, err, out)
+	}
+	sum, err := plugins.FileSHA256(bin.Path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	built.bins[name] = builtPlugin{bin, sum}
+	return bin, sum
+}
+
+// Launch starts the first-party plugin plugins/<name>, configured with
+// configJSON ("" for {}), stopped when the test ends.
+func Launch(tb testing.TB, name, configJSON string) *sdk.PluginClient {
+	tb.Helper()
+	bin, sum := PluginBinary(tb, name)
+	ctx := context.Background()
+	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { inst.Stop(context.Background()) })
+	if configJSON == "" {
+		configJSON = "{}"
+	}
+	diags, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{ConfigJSON: []byte(configJSON), APIVersion: sdk.APIVersion})
+	if err == nil {
+		err = sdk.DiagnosticsError(diags)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return inst.Client
+}
+
+// DirectTransport starts a configured transport-direct subprocess, stopped
+// when the test ends.
+func DirectTransport(tb testing.TB) sdk.Transport {
+	tb.Helper()
+	return Launch(tb, "transport-direct", "").Transport
+}
+
+// transports is network.Transports over one launched plugin.
+type transports struct{ t sdk.Transport }
+
+func (p transports) Transports() []sdk.Transport { return []sdk.Transport{p.t} }
+
+// Node is one node.
+type Node struct {
+	ID       *identity.Identity
+	Name     string
+	Port     int // the loopback port it listens on
+	Net      *network.Network
+	Chat     *chat.Store
+	Peers    *peers.Store
+	Firewall *firewall.Engine
+}
+
+// URI is the node's dpc:// URI.
+func (n *Node) URI() string {
+	return fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", n.Port, n.ID.NodeID)
+}
+
+// Options configure a node.
+type Options struct {
+	Name string
+	// Firewall is the firewall.hcl text; "" means firewall.DefaultFile.
+	Firewall string
+	// Intel, if set, builds what answers peers' context and compute
+	// requests, from the node's parts.
+	Intel func(*Node) network.Intel
+}
+
+// NewNode builds a node listening on a free loopback port, started until
+// the test ends. Its store is badger in memory: every store write is a
+// transaction with SyncWrites, which in memory costs no fsync, so figures
+// are those of the network path rather than of the machine's disk.
+func NewNode(tb testing.TB, o Options) *Node {
+	tb.Helper()
+	dir := tb.TempDir()
+	id, err := identity.Create(filepath.Join(dir, "identity"), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	ps, err := peers.New(st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rules := o.Firewall
+	if rules == "" {
+		rules = firewall.DefaultFile
+	}
+	fwPath := filepath.Join(dir, "firewall.hcl")
+	if err := os.WriteFile(fwPath, []byte(rules), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	fw, err := firewall.Load(fwPath, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := &Node{ID: id, Name: o.Name, Port: FreeLoopbackPort(tb), Chat: chat.New(st), Peers: ps, Firewall: fw}
+	opts := network.Options{
+		Identity: id, Name: o.Name, Software: "dpc-go/nettest", Logger: hclog.NewNullLogger(),
+		Listen: []string{fmt.Sprintf("127.0.0.1:%d", n.Port)}, Transports: transports{DirectTransport(tb)},
+		Peers: ps, Chat: n.Chat, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
+		// A failed first dial (the other side not listening yet) is retried quickly.
+		RedialMin: 50 * time.Millisecond, RedialMax: time.Second,
+	}
+	if o.Intel != nil {
+		opts.Intel = o.Intel(n)
+	}
+	n.Net = network.New(opts)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	// Registered after the plugin's and the store's cleanups, so it runs
+	// before them: the sessions end before the plugin and store go away.
+	tb.Cleanup(func() {
+		cancel()
+		done := make(chan struct{})
+		go func() { n.Net.Stop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			tb.Errorf("Network.Stop of %s did not return within 10s", id.NodeID)
+		}
+	})
+	if err := n.Net.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// Connect makes a and b contacts of each other and connects a to b.
+func Connect(tb testing.TB, a, b *Node) {
+	tb.Helper()
+	for _, x := range [][2]*Node{{a, b}, {b, a}} {
+		if _, err := x[0].Peers.Update(x[1].ID.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	// b listens in the background: retry until a's dial gets through.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := a.Net.Connect(ctx, b.URI())
+		cancel()
+		if err == nil && st.State == "connected" {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s could not connect to %s at %s: state %q, %v", a.Name, b.Name, b.URI(), st.State, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// FreeLoopbackPort returns a loopback port that was free a moment ago.
+func FreeLoopbackPort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
