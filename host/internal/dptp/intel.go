@@ -84,8 +84,8 @@ func (p RequestContext) Validate() error {
 	if len(p.Query) > MaxQueryLen {
 		return fieldErr(c, "query", "%d bytes, at most %d allowed", len(p.Query), MaxQueryLen)
 	}
-	if err := checkReason(c, "query", p.Query); err != nil {
-		return err
+	if !utf8.ValidString(p.Query) {
+		return fieldErr(c, "query", "not valid UTF-8")
 	}
 	if err := checkLabel(c, "requestor_id", p.RequestorID, MaxNameLen); err != nil {
 		return err
@@ -102,7 +102,7 @@ func (p RequestContext) Validate() error {
 type ContextResponse struct {
 	RequestID string `json:"request_id"`
 	// Context is the filtered personal context (D-PC's Personal Context
-	// Model layout); absent when Unchanged.
+	// Model layout); null when Unchanged.
 	Context map[string]any `json:"context"`
 	// ContextHash identifies this filtered context (SHA-256 hex of its
 	// canonical JSON); CONTEXT_UPDATED carries the same kind of hash.
@@ -133,7 +133,13 @@ func (p ContextResponse) Validate() error {
 	if p.Unchanged && p.ContextHash == "" {
 		return fieldErr(c, "context_hash", "required when unchanged is true")
 	}
-	return checkReason(c, "query", p.Query)
+	if len(p.Query) > MaxQueryLen {
+		return fieldErr(c, "query", "%d bytes, at most %d allowed", len(p.Query), MaxQueryLen)
+	}
+	if !utf8.ValidString(p.Query) {
+		return fieldErr(c, "query", "not valid UTF-8")
+	}
+	return nil
 }
 
 // ContextUpdated is the CONTEXT_UPDATED payload.

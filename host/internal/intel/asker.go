@@ -297,6 +297,10 @@ func (a *Asker) remote(ctx context.Context, req Request, msgs []sdk.Message, blo
 	for i, m := range msgs {
 		out[i] = dptp.PromptMessage{Role: string(m.Role), Content: m.Content}
 	}
+	// The peer bounds its model's run by its own timeout; this bounds the
+	// wait for a peer that never answers at all.
+	ctx, cancel := context.WithTimeout(ctx, DefaultInferenceTimeout+time.Minute)
+	defer cancel()
 	resp, err := a.Peers.RemoteInference(ctx, req.On, dptp.RemoteInferenceRequest{Messages: out, Model: req.Model}, onDelta)
 	if err != nil {
 		return fmt.Errorf("running the question on %s: %w", on, err)

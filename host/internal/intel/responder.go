@@ -77,15 +77,23 @@ func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInfer
 		r.Log.Info("firewall refused a remote inference", "peer", peer, "rule", d.Rule)
 		return refuse(dptp.CodePermissionDenied, "this node's firewall does not let you run prompts here")
 	}
+	// An unknown model and a refused one get the same answer, naming only
+	// what the peer asked for, so a peer learns no model it may not use.
+	notYours := func() dptp.RemoteInferenceResponse {
+		name := req.Model
+		if name == "" {
+			name = "(the default model)"
+		}
+		return refuse(dptp.CodePermissionDenied, "this node's firewall does not let you use model %q; ask GET_PROVIDERS for the models you may use", name)
+	}
 	model, impl, err := r.Models.Resolve(ctx, req.Model, req.Provider)
 	if err != nil {
-		// Not err itself: it would list models the peer may not use.
 		r.Log.Info("remote inference for an unknown model", "peer", peer, "model", req.Model, "error", err)
-		return refuse(dptp.CodeNotFound, "no model %q here; ask GET_PROVIDERS for the models you may use", req.Model)
+		return notYours()
 	}
 	if d := rules.Check(peer, firewall.ModelPrefix+model.ID, r.Contacts); !d.Allowed {
 		r.Log.Info("firewall refused a model", "peer", peer, "model", model.Ref(), "rule", d.Rule)
-		return refuse(dptp.CodePermissionDenied, "this node's firewall does not let you use model %q", model.ID)
+		return notYours()
 	}
 	timeout := r.Timeout
 	if timeout == 0 {

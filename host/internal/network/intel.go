@@ -6,6 +6,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -84,7 +85,14 @@ func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) er
 		resp.Context = doc
 	}
 	n.log.Info("answered a context request", "peer", s.PeerID, "shared_top_level_fields", len(doc), "unchanged", resp.Unchanged)
-	return s.Send(dptp.CmdContextResponse, resp)
+	err := s.Send(dptp.CmdContextResponse, resp)
+	if errors.Is(err, dptp.ErrFrameTooLarge) {
+		// Nothing was written: refuse this request, keep the session.
+		n.log.Warn("the context shared with a peer does not fit in a frame", "peer", s.PeerID)
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, RefusedCommand: dptp.CmdRequestContext,
+			Code: dptp.CodeInternal, Message: "the shared context is too large to send"})
+	}
+	return err
 }
 
 // onProvidersRequest answers in the background: listing models asks plugins.
@@ -142,7 +150,14 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 		}
 		resp := n.o.Intel.Infer(ctx, s.PeerID, r, emit)
 		resp.RequestID = r.RequestID
-		if err := s.Send(dptp.CmdRemoteInferenceResponse, resp); err != nil {
+		resp.Error = truncate(resp.Error, dptp.MaxReasonLen)
+		err := s.Send(dptp.CmdRemoteInferenceResponse, resp)
+		if errors.Is(err, dptp.ErrFrameTooLarge) || errors.Is(err, dptp.ErrInvalidPayload) {
+			// Nothing was written: the requester still gets an answer.
+			err = s.Send(dptp.CmdRemoteInferenceResponse, dptp.RemoteInferenceResponse{RequestID: r.RequestID,
+				Status: dptp.StatusError, Code: dptp.CodeInternal, Error: "the answer is too large to send"})
+		}
+		if err != nil {
 			n.log.Warn("answering a remote inference", "peer", s.PeerID, "error", err)
 		}
 	}()

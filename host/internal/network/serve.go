@@ -2,9 +2,11 @@ package network
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
@@ -151,14 +153,39 @@ func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dpt
 	case dptp.CmdHello:
 		return fmt.Errorf("%w: a second HELLO", dptp.ErrInvalidPayload)
 	default:
-		return s.Send(dptp.CmdError, dptp.ErrorReply{Code: dptp.CodeUnknownCommand, RefusedCommand: f.Command,
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: requestIDIn(f), Code: dptp.CodeUnknownCommand, RefusedCommand: f.Command,
 			Message: "unknown command " + f.Command})
 	}
 }
 
 // badRequest answers a frame whose payload is invalid; the session goes on.
 func badRequest(s *session.Session, f dptp.Frame, err error) error {
-	return s.Send(dptp.CmdError, dptp.ErrorReply{Code: dptp.CodeBadRequest, RefusedCommand: f.Command, Message: err.Error()})
+	return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: requestIDIn(f), Code: dptp.CodeBadRequest, RefusedCommand: f.Command,
+		Message: truncate(err.Error(), dptp.MaxReasonLen)})
+}
+
+// requestIDIn digs the request_id out of a frame this node cannot decode
+// otherwise, so that the ERROR answering it ends the sender's request
+// instead of leaving it to time out; "" if there is no valid one.
+func requestIDIn(f dptp.Frame) string {
+	var p struct {
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal(f.Payload, &p) != nil || !dptp.ValidID(p.RequestID) {
+		return ""
+	}
+	return p.RequestID
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // admit decides what happens to a message from peer: shown, held as a
