@@ -26,6 +26,11 @@ type Node struct {
 	// Listen lists the host:port addresses peers connect to. An empty host
 	// means all interfaces. Default ["0.0.0.0:8888", "[::]:8888"].
 	Listen []string `koanf:"listen"`
+	// DPCv1 lets D-PC Messenger v1 (Python) nodes connect and be dialed,
+	// through D-PC's own, weaker handshake (it needs an RSA identity:
+	// dpc init --key rsa). Default true; false refuses every peer that does
+	// not negotiate dptp/1.
+	DPCv1 bool `koanf:"dpc_v1"`
 }
 
 // API is the `api { … }` block: the local HTTP API and web UI.
@@ -98,6 +103,7 @@ type LoadOptions struct {
 // Config keys that env and flags may set.
 const (
 	keyNodeName   = "node.name"
+	keyNodeDPCv1  = "node.dpc_v1"
 	keyNodeListen = "node.listen"
 	keyAPIListen  = "api.listen"
 )
@@ -120,7 +126,7 @@ type layered struct {
 
 func defaults() layered {
 	return layered{
-		Node: Node{Listen: []string{"0.0.0.0:8888", "[::]:8888"}},
+		Node: Node{Listen: []string{"0.0.0.0:8888", "[::]:8888"}, DPCv1: true},
 		API:  API{Listen: "127.0.0.1:9999"},
 	}
 }

@@ -293,3 +293,35 @@ func TestEvalContext(t *testing.T) {
 		t.Errorf("want the context Load used, got %+v", ctx)
 	}
 }
+
+func TestDPCv1Setting(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		file    string
+		want    bool
+		wantErr string
+	}{
+		"on by default": {file: `node { name = "a" }`, want: true},
+		"switched off":  {file: `node { dpc_v1 = false }`, want: false},
+		"switched on":   {file: `node { dpc_v1 = true }`, want: true},
+		"not a bool":    {file: `node { dpc_v1 = "maybe" }`, wantErr: `dpc.hcl:1:17: Incorrect attribute value type`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(LoadOptions{Path: writeFile(t, "dpc.hcl", tc.file)})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("want an error with %q, got %v", tc.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Node.DPCv1 != tc.want {
+				t.Errorf("want dpc_v1 %v, got %v", tc.want, c.Node.DPCv1)
+			}
+		})
+	}
+}

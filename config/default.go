@@ -20,6 +20,10 @@ node {
   name = %s
   # listen lists the host:port addresses peers connect to (default port 8888).
   listen = ["0.0.0.0:8888", "[::]:8888"]
+  # dpc_v1 lets D-PC Messenger (Python) nodes talk to this one through their
+  # own handshake, which authenticates less strongly than dptp/1 (dpc peers
+  # marks them). It needs an RSA identity (dpc init --key rsa).
+  dpc_v1 = true
 }
 
 api {

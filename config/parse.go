@@ -18,7 +18,7 @@ var (
 		{Type: "api"},
 		{Type: "plugin", LabelNames: []string{"kind", "name"}},
 	}}
-	nodeSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "listen"}}}
+	nodeSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "listen"}, {Name: "dpc_v1"}}}
 	apiSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}}}
 	pluginSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "enabled"}},
@@ -94,6 +94,13 @@ func decodeNode(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.
 		diags = append(diags, d...)
 		if !d.HasErrors() && !v.IsNull() {
 			values[keyNodeName] = v.AsString()
+		}
+	}
+	if a, ok := content.Attributes["dpc_v1"]; ok {
+		v, d := EvalAttr(a, ctx, cty.Bool)
+		diags = append(diags, d...)
+		if !d.HasErrors() && !v.IsNull() {
+			values[keyNodeDPCv1] = v.True()
 		}
 	}
 	if a, ok := content.Attributes["listen"]; ok {

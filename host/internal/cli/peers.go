@@ -10,6 +10,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
 )
 
 func newConnectCmd(g *globals) *cobra.Command {
@@ -98,7 +99,8 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tNAME\tRELATION\tSTATE\tSINCE\tREASON")
+	fmt.Fprintln(tw, "NODE\tNAME\tRELATION\tPROTOCOL\tSTATE\tSINCE\tREASON")
+	v1 := false
 	for _, p := range list {
 		rel := "stranger"
 		switch {
@@ -111,7 +113,15 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 		if !p.Since.IsZero() {
 			since = p.Since.Local().Format(time.TimeOnly)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(p.Name), rel, p.State, since, orDash(p.Reason))
+		proto := orDash(p.Protocol)
+		if p.Protocol == peers.ProtocolV1 {
+			proto, v1 = "D-PC v1 (weaker auth*)", true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(p.Name), rel, proto, p.State, since, orDash(p.Reason))
 	}
 	_ = tw.Flush()
+	if v1 {
+		fmt.Fprintln(w, "\n* A D-PC v1 (Python D-PC Messenger) peer proves its key by signing a nonce that is not bound to the TLS\n"+
+			"  channel, so its authentication is weaker than dptp/1's mutual TLS. Its node_id is still checked against its key.")
+	}
 }

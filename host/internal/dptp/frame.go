@@ -44,6 +44,9 @@ type Frame struct {
 	Command string
 	// Payload is the payload object exactly as received, or nil.
 	Payload json.RawMessage
+	// Body is the whole frame body as received: D-PC v1's HELLO_ACK puts
+	// its fields next to "command" rather than in a payload.
+	Body json.RawMessage
 }
 
 // Reader reads DPTP frames from a byte stream. It does no read-ahead, so
@@ -210,7 +213,7 @@ func parseFrame(body []byte) (Frame, error) {
 	case payload[0] != '{':
 		return Frame{}, fmt.Errorf("%w: payload of %s is a JSON %s, want an object", ErrBadFrame, cmd, jsonKind(payload))
 	}
-	return Frame{Command: cmd, Payload: payload}, nil
+	return Frame{Command: cmd, Payload: payload, Body: body}, nil
 }
 
 // validCommand reports whether s matches [A-Z0-9_]{1,64}.
@@ -303,6 +306,11 @@ func (w *Writer) Write(command string, payload any) error {
 	if err != nil {
 		return err
 	}
+	return w.write(frame, command)
+}
+
+// write writes one whole frame under the lock.
+func (w *Writer) write(frame []byte, command string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -313,6 +321,30 @@ func (w *Writer) Write(command string, payload any) error {
 		return w.err
 	}
 	return nil
+}
+
+// WriteBody frames and writes body, a JSON object that is sent as it is
+// (see EncodeBody); for D-PC v1's HELLO_ACK, which has no payload.
+func (w *Writer) WriteBody(body []byte) error {
+	frame, err := EncodeBody(body)
+	if err != nil {
+		return err
+	}
+	f, _ := parseFrame(body)
+	return w.write(frame, f.Command)
+}
+
+// EncodeBody returns the frame (header and body) for a body given as it is:
+// it must be a valid envelope (see Reader) no larger than
+// DefaultMaxFrameSize.
+func EncodeBody(body []byte) ([]byte, error) {
+	if len(body) > DefaultMaxFrameSize {
+		return nil, fmt.Errorf("%w: body of %d bytes, maximum is %d", ErrFrameTooLarge, len(body), DefaultMaxFrameSize)
+	}
+	if _, err := parseFrame(body); err != nil {
+		return nil, err
+	}
+	return append(fmt.Appendf(nil, "%0*d", HeaderSize, len(body)), body...), nil
 }
 
 // Send writes p as a frame of command p.Command().

@@ -188,6 +188,9 @@ type RequestChatHistory struct {
 	Since Timestamp `json:"since,omitzero"`
 	// Limit is the most messages to return, 1..MaxHistoryLimit; 0 means DefaultHistoryLimit.
 	Limit int `json:"limit,omitempty"`
+	// ConversationID is D-PC v1's name for the conversation (the peer's
+	// node_id for a direct chat); it is echoed in the response.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 // Command returns CmdRequestChatHistory.
@@ -202,7 +205,7 @@ func (p RequestChatHistory) Validate() error {
 	if p.Limit < 0 || p.Limit > MaxHistoryLimit {
 		return fieldErr(c, "limit", "want 1..%d (or 0 for %d), got %d", MaxHistoryLimit, DefaultHistoryLimit, p.Limit)
 	}
-	return nil
+	return checkLabel(c, "conversation_id", p.ConversationID, MaxNameLen)
 }
 
 // EffectiveLimit returns Limit, or DefaultHistoryLimit when Limit is 0.
@@ -260,6 +263,9 @@ type ChatHistoryResponse struct {
 	Messages []ChatMessage `json:"messages"`
 	// More is true when further messages exist after the last one returned.
 	More bool `json:"more"`
+	// ConversationID and TotalCount are D-PC v1's fields, sent to v1 peers.
+	ConversationID string `json:"conversation_id,omitempty"`
+	TotalCount     int    `json:"total_count,omitempty"`
 }
 
 // Command returns CmdChatHistoryResponse.

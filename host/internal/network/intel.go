@@ -40,6 +40,10 @@ type pendingKey struct{ peer, id string }
 type pending struct {
 	ch   chan dptp.Payload
 	done chan struct{}
+	// answer is the command of the answer, for D-PC v1 answers that carry
+	// no request_id; "" when answers always carry it.
+	answer string
+	since  time.Time
 }
 
 // intelState is the Network's collaborative-intelligence state.
@@ -79,9 +83,12 @@ func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) er
 	is.notified[s.PeerID] = hash
 	is.mu.Unlock()
 	resp := dptp.ContextResponse{RequestID: r.RequestID, ContextHash: hash, Query: r.Query}
-	if r.KnownHash == hash {
+	switch {
+	case s.V1:
+		resp.Context = v1ContextLayout(doc)
+	case r.KnownHash == hash:
 		resp.Unchanged = true
-	} else {
+	default:
 		resp.Context = doc
 	}
 	n.log.Info("answered a context request", "peer", s.PeerID, "shared_top_level_fields", len(doc), "unchanged", resp.Unchanged)
@@ -225,12 +232,20 @@ func (n *Network) forgetSession(peer string) {
 // (late, after a timeout) are dropped.
 func (n *Network) deliver(peer string, p dptp.Payload) {
 	id := dptp.RequestIDOf(p)
-	if id == "" {
-		return
-	}
 	is := n.intel()
 	is.mu.Lock()
-	w := is.pending[pendingKey{peer, id}]
+	var w *pending
+	if id != "" {
+		w = is.pending[pendingKey{peer, id}]
+	} else {
+		// A D-PC v1 answer without request_id: the oldest request from
+		// this node that waits for an answer of its kind.
+		for k, c := range is.pending {
+			if k.peer == peer && c.answer == p.Command() && (w == nil || c.since.Before(w.since)) {
+				w = c
+			}
+		}
+	}
 	is.mu.Unlock()
 	if w == nil {
 		n.log.Debug("dropping an answer nobody awaits", "peer", peer, "command", p.Command(), "request_id", id)
@@ -284,6 +299,9 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 		return SharedContext{}, err
 	}
 	doc := resp.Context
+	if s := n.linkFor(peer).current(); s != nil && s.V1 {
+		doc = withoutEmpty(doc)
+	}
 	if resp.Unchanged {
 		if resp.ContextHash != held.hash || c == nil {
 			return SharedContext{}, fmt.Errorf("%w: %s said unchanged for a context this node does not hold", ErrPeerFailed, peer)
@@ -293,9 +311,11 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 	if doc == nil {
 		doc = map[string]any{}
 	}
-	is.mu.Lock()
-	is.cache[peer] = &cachedContext{doc: doc, hash: resp.ContextHash, fresh: true}
-	is.mu.Unlock()
+	if resp.ContextHash != "" { // D-PC v1 sends no hash: ask again next time
+		is.mu.Lock()
+		is.cache[peer] = &cachedContext{doc: doc, hash: resp.ContextHash, fresh: true}
+		is.mu.Unlock()
+	}
 	return SharedContext{Doc: doc, Hash: resp.ContextHash, Cached: resp.Unchanged}, nil
 }
 
@@ -319,6 +339,10 @@ func (n *Network) Providers(ctx context.Context, peer string) ([]dptp.Provider, 
 func (n *Network) RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(text string) error) (dptp.RemoteInferenceResponse, error) {
 	req.RequestID = newMessageID()
 	req.Stream = true
+	if s := n.linkFor(peer).current(); s != nil && s.V1 {
+		// D-PC v1 reads the prompt as one string.
+		req.Prompt, req.Messages = v1Prompt(req.PromptMessages()), nil
+	}
 	var resp dptp.RemoteInferenceResponse
 	next := 0
 	err := n.request(ctx, peer, dptp.CmdRemoteInferenceRequest, req.RequestID, req, func(p dptp.Payload) (bool, error) {
@@ -358,7 +382,7 @@ func (n *Network) request(ctx context.Context, peer, command, id string, payload
 	}
 	is := n.intel()
 	key := pendingKey{peer, id}
-	w := &pending{ch: make(chan dptp.Payload, 64), done: make(chan struct{})}
+	w := &pending{ch: make(chan dptp.Payload, 64), done: make(chan struct{}), answer: v1Answers[command], since: time.Now()}
 	is.mu.Lock()
 	is.pending[key] = w
 	is.mu.Unlock()

@@ -182,8 +182,12 @@ func (l *link) dial(ctx context.Context, p peers.Peer) error {
 // sessions, to keep in the address cache.
 func (n *Network) attach(s *session.Session, uri string) {
 	l := n.linkFor(s.PeerID)
+	protocol := peers.ProtocolDPTP
+	if s.V1 {
+		protocol = peers.ProtocolV1
+	}
 	if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) {
-		p.Name, p.LastSeen = s.PeerName, time.Now().UTC()
+		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocol
 		if uri != "" {
 			p.RememberURI(uri)
 		}
@@ -194,6 +198,14 @@ func (n *Network) attach(s *session.Session, uri string) {
 		n.log.Error("recording peer", "peer", s.PeerID, "error", err)
 	}
 	l.mu.Lock()
+	if old := l.sess; old != nil && (s.V1 || old.V1) {
+		// Never two connections to one D-PC v1 peer: it would close the
+		// newer one when the older ends (dpc-legacy-wire.md §5.2).
+		l.mu.Unlock()
+		n.log.Info("dropping a second connection to a D-PC v1 peer", "peer", s.PeerID)
+		_ = s.Close()
+		return
+	}
 	if old := l.sess; old != nil {
 		// Two sessions at once (both sides dialed): both nodes keep the one
 		// dialed by the smaller node_id, so they agree without talking.
@@ -224,6 +236,11 @@ func (n *Network) attach(s *session.Session, uri string) {
 		n.serve(l, s)
 	}()
 	l.kick()
+	if s.V1 {
+		// D-PC v1 has its own history and file formats; it asks for
+		// history itself, and this node answers.
+		return
+	}
 	n.requestHistory(l, s)
 	n.reoffer(s)
 }
@@ -318,6 +335,11 @@ func (l *link) flush() {
 			l.n.log.Warn("sending a message failed; it stays queued", "peer", l.peer, "error", err)
 			_ = s.Close()
 			return
+		}
+		if s.V1 {
+			// A v1 peer sends no ACK: written on its session is as far
+			// as delivery can be known.
+			_ = l.n.onAck(s, dptp.Ack{MessageID: m.ID, Status: dptp.AckStored})
 		}
 	}
 }

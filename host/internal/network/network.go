@@ -48,6 +48,8 @@ type Options struct {
 	Bus   *Bus
 	// Redial bounds the backoff between dial attempts to a contact.
 	RedialMin, RedialMax time.Duration
+	// DPCv1 lets D-PC Messenger v1 peers connect and be dialed (see v1.go).
+	DPCv1 bool
 }
 
 // Network is this node's set of peer connections.
@@ -117,7 +119,7 @@ func New(o Options) *Network {
 }
 
 func (n *Network) sessionOptions() session.Options {
-	return session.Options{Identity: n.o.Identity, Name: n.o.Name, Software: n.o.Software}
+	return session.Options{Identity: n.o.Identity, Name: n.o.Name, Software: n.o.Software, DPCv1: n.o.DPCv1}
 }
 
 // Start listens on the transports and dials the contacts, in the

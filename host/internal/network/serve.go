@@ -28,6 +28,12 @@ func (n *Network) serve(l *link, s *session.Session) {
 	}()
 	for {
 		f, err := s.Read()
+		if s.V1 && errors.Is(err, dptp.ErrBadFrame) {
+			// A whole frame was read, so the stream is still in step;
+			// D-PC v1 keeps the connection after such frames, so do we.
+			n.log.Debug("ignoring a malformed frame from a D-PC v1 peer", "peer", s.PeerID, "error", err)
+			continue
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				reason = err.Error()
@@ -52,6 +58,12 @@ func (n *Network) serve(l *link, s *session.Session) {
 // bad_request (see proto/dptp.md); an error returned here — a second HELLO,
 // a failed write — closes the session.
 func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dptp.Frame) error {
+	if s.V1 {
+		if handled, err := n.handleV1(s, f); handled {
+			return err
+		}
+	}
+	badRequest := func(s *session.Session, f dptp.Frame, err error) error { return n.badRequest(s, f, err) }
 	switch f.Command {
 	case dptp.CmdRequestContext:
 		r, err := dptp.Decode[dptp.RequestContext](f)
@@ -159,7 +171,12 @@ func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dpt
 }
 
 // badRequest answers a frame whose payload is invalid; the session goes on.
-func badRequest(s *session.Session, f dptp.Frame, err error) error {
+// A D-PC v1 peer gets no answer: it would not understand one.
+func (n *Network) badRequest(s *session.Session, f dptp.Frame, err error) error {
+	if s.V1 {
+		n.log.Info("ignoring an invalid frame from a D-PC v1 peer", "peer", s.PeerID, "command", f.Command, "error", err)
+		return nil
+	}
 	return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: requestIDIn(f), Code: dptp.CodeBadRequest, RefusedCommand: f.Command,
 		Message: truncate(err.Error(), dptp.MaxReasonLen)})
 }
@@ -286,6 +303,9 @@ func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory
 		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: dptp.CodeInternal, Message: "history unavailable"})
 	}
 	resp := dptp.ChatHistoryResponse{RequestID: r.RequestID, More: len(msgs) > limit}
+	if s.V1 {
+		resp.ConversationID = r.ConversationID
+	}
 	for i, m := range msgs {
 		if i == limit {
 			break
@@ -295,7 +315,11 @@ func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory
 		}
 		resp.Messages = append(resp.Messages, dptp.ChatMessage{MessageID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: dptp.NewTimestamp(m.SentAt)})
 	}
-	return s.Send(dptp.CmdChatHistoryResponse, resp.TrimToFit(0))
+	resp = resp.TrimToFit(0)
+	if s.V1 {
+		resp.TotalCount = len(resp.Messages)
+	}
+	return s.Send(dptp.CmdChatHistoryResponse, resp)
 }
 
 // onHistory merges a peer's history: only messages between exactly the two

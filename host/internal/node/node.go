@@ -104,7 +104,7 @@ func Run(ctx context.Context, o Options) error {
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
-		Chat: chat.New(st), Files: files.New(st, o.Home.Files()), Firewall: fw,
+		Chat: chat.New(st), Files: files.New(st, o.Home.Files()), Firewall: fw, DPCv1: o.Config.Node.DPCv1,
 		Intel: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
 	})
 	// What a peer may see changes with the context or the firewall; the

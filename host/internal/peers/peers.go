@@ -24,7 +24,19 @@ type Peer struct {
 	Request  bool      `json:"request,omitempty"`
 	Added    time.Time `json:"added"`
 	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Protocol is how the peer last connected: ProtocolDPTP, or ProtocolV1
+	// for a D-PC Messenger v1 node, whose authentication is weaker.
+	Protocol string `json:"protocol,omitempty"`
 }
+
+// Protocols a peer may speak.
+const (
+	ProtocolDPTP = "dptp/1"
+	// ProtocolV1 is D-PC Messenger v1's Direct TLS handshake: the peer
+	// proved its key by signing a nonce that is not bound to the TLS
+	// channel, which is weaker than dptp/1's mutual TLS.
+	ProtocolV1 = "dpc-v1"
+)
 
 // maxURIs bounds the address cache per peer.
 const maxURIs = 8

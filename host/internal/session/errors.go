@@ -16,4 +16,9 @@ var (
 	ErrRateLimited = errors.New("too many failed handshakes from this source")
 	// ErrHandshakeTimeout means the handshake did not finish in time.
 	ErrHandshakeTimeout = errors.New("handshake timed out")
+	// ErrBadSignature means a D-PC v1 peer's nonce signature does not verify.
+	ErrBadSignature = errors.New("bad handshake signature")
+	// ErrV1Unsupported means a D-PC v1 peer cannot be served: compatibility
+	// is off, or this node's key is not RSA.
+	ErrV1Unsupported = errors.New("D-PC v1 peer not supported")
 )

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"slices"
 	"time"
@@ -26,6 +27,9 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// MaxFrame is the largest DPTP frame accepted; zero means the default.
 	MaxFrame int
+	// DPCv1 lets D-PC Messenger v1 peers (no ALPN dptp/1) connect and be
+	// dialed through D-PC's own handshake; it needs an RSA identity.
+	DPCv1 bool
 }
 
 // DefaultHandshakeTimeout bounds TLS + HELLO.
@@ -43,6 +47,10 @@ type Session struct {
 	Outbound bool
 	// Remote is the transport's address for the peer.
 	Remote string
+	// V1 is true for a D-PC Messenger v1 peer. Its authentication is weaker
+	// than a native session's: it proved its key by signing a nonce that is
+	// not bound to this TLS channel.
+	V1 bool
 
 	tls *tls.Conn
 	r   *dptp.Reader
@@ -56,7 +64,7 @@ func Client(ctx context.Context, c sdk.Conn, o Options, expected string) (*Sessi
 		return nil, fmt.Errorf("%w: %q is not a node_id", ErrPeerMismatch, expected)
 	}
 	nc := newNetConn(c)
-	return handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected)), o, true, c.RemoteAddress())
+	return handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected, o.DPCv1)), o, true, c.RemoteAddress(), expected)
 }
 
 // Server runs the accepting side; it learns who connected. limiter may be
@@ -69,14 +77,19 @@ func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Sess
 		return nil, fmt.Errorf("%w: %s", ErrRateLimited, sourceKey(remote))
 	}
 	nc := newNetConn(c)
-	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "")), o, false, remote)
-	if err != nil && limiter != nil {
+	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "", o.DPCv1)), o, false, remote, "")
+	if err != nil && limiter != nil && !errors.Is(err, errNothingSent) {
 		limiter.Failed(remote)
 	}
 	return s, err
 }
 
-func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remote string) (*Session, error) {
+// errNothingSent marks a connection closed before it sent a single byte: a
+// port probe, such as the bare TCP connect D-PC v1 makes before each dial.
+// It is not counted as a failed handshake.
+var errNothingSent = errors.New("the connection closed before the TLS handshake began")
+
+func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remote, expected string) (*Session, error) {
 	timeout := o.HandshakeTimeout
 	if timeout == 0 {
 		timeout = DefaultHandshakeTimeout
@@ -91,15 +104,36 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 		return nil, err
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
+		if !outbound && errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: %w", errNothingSent, err)
+		}
 		return fail(fmt.Errorf("TLS handshake with %s: %w", remote, err))
 	}
-	peer := leafNodeID(tc.ConnectionState())
+	cs := tc.ConnectionState()
+	peer := leafNodeID(cs)
 	maxFrame := o.MaxFrame
 	if maxFrame == 0 {
 		maxFrame = dptp.DefaultMaxFrameSize
 	}
 	s := &Session{PeerID: peer, Outbound: outbound, Remote: remote, tls: tc,
 		r: dptp.NewReader(tc, maxFrame), w: dptp.NewWriter(tc)}
+	if cs.NegotiatedProtocol != ALPN {
+		// tlsConfig let a peer without dptp/1 through only with DPCv1 on.
+		dl, _ := ctx.Deadline()
+		_ = tc.SetDeadline(dl)
+		s.V1 = true
+		var err error
+		if outbound {
+			err = v1Client(s, o, expected)
+		} else {
+			err = v1Server(s, o)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("D-PC v1 handshake with %s: %w", remote, err))
+		}
+		_ = tc.SetDeadline(time.Time{})
+		return s, nil
+	}
 
 	// Both sides send HELLO first, then read the peer's.
 	dl, _ := ctx.Deadline()

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"path/filepath"
@@ -61,9 +62,13 @@ type result struct {
 }
 
 func runServer(t *testing.T, c sdk.Conn, id *identity.Identity, lim *Limiter) chan result {
+	return runServerWith(c, Options{Identity: id, Name: "server", HandshakeTimeout: 5 * time.Second}, lim)
+}
+
+func runServerWith(c sdk.Conn, o Options, lim *Limiter) chan result {
 	ch := make(chan result, 1)
 	go func() {
-		s, err := Server(context.Background(), c, Options{Identity: id, Name: "server", HandshakeTimeout: 5 * time.Second}, lim)
+		s, err := Server(context.Background(), c, o, lim)
 		ch <- result{s, err}
 	}()
 	return ch
@@ -77,33 +82,46 @@ func TestHandshake(t *testing.T) {
 		"ed25519 to rsa":     {identity.KeyEd25519, identity.KeyRSA},
 		"rsa to rsa":         {identity.KeyRSA, identity.KeyRSA},
 	}
+	// Native peers talk natively whether D-PC v1 compatibility is on or off.
 	for name, kt := range kinds {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			cid, sid := newIdentity(t, kt[0]), newIdentity(t, kt[1])
-			cc, sc := pair(t)
-			srv := runServer(t, sc, sid, nil)
-			cs, err := Client(context.Background(), cc, Options{Identity: cid, Name: "client"}, sid.NodeID)
-			if err != nil {
-				t.Fatalf("client: %v", err)
-			}
-			r := <-srv
-			if r.err != nil {
-				t.Fatalf("server: %v", r.err)
-			}
-			if cs.PeerID != sid.NodeID || r.s.PeerID != cid.NodeID || cs.PeerName != "server" || r.s.PeerName != "client" {
-				t.Errorf("want each side to see the other's node_id and name, got %q/%q and %q/%q", cs.PeerID, cs.PeerName, r.s.PeerID, r.s.PeerName)
-			}
-			if !cs.Outbound || r.s.Outbound {
-				t.Errorf("Outbound: want client true and server false")
-			}
-			if err := cs.Send("PING_TEST", nil); err != nil {
-				t.Fatal(err)
-			}
-			if f, err := r.s.Read(); err != nil || f.Command != "PING_TEST" {
-				t.Errorf("a frame after the handshake: want PING_TEST, got %+v (err %v)", f, err)
-			}
-		})
+		for _, v1 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, v1 compatibility %v", name, v1), func(t *testing.T) {
+				t.Parallel()
+				testNativeHandshake(t, kt, v1)
+			})
+		}
+	}
+}
+
+func testNativeHandshake(t *testing.T, kt [2]identity.KeyType, v1 bool) {
+	cid, sid := newIdentity(t, kt[0]), newIdentity(t, kt[1])
+	cc, sc := pair(t)
+	srv := runServerWith(sc, Options{Identity: sid, Name: "server", HandshakeTimeout: 5 * time.Second, DPCv1: v1}, nil)
+	cs, err := Client(context.Background(), cc, Options{Identity: cid, Name: "client", DPCv1: v1}, sid.NodeID)
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	r := <-srv
+	if r.err != nil {
+		t.Fatalf("server: %v", r.err)
+	}
+	if cs.PeerID != sid.NodeID || r.s.PeerID != cid.NodeID || cs.PeerName != "server" || r.s.PeerName != "client" {
+		t.Errorf("want each side to see the other's node_id and name, got %q/%q and %q/%q", cs.PeerID, cs.PeerName, r.s.PeerID, r.s.PeerName)
+	}
+	if !cs.Outbound || r.s.Outbound {
+		t.Errorf("Outbound: want client true and server false")
+	}
+	if err := cs.Send("PING_TEST", nil); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := r.s.Read(); err != nil || f.Command != "PING_TEST" {
+		t.Errorf("a frame after the handshake: want PING_TEST, got %+v (err %v)", f, err)
+	}
+	if cs.V1 || r.s.V1 {
+		t.Errorf("want a native session on both sides, got V1 %v/%v", cs.V1, r.s.V1)
+	}
+	if v := cs.tls.ConnectionState().Version; v != tls.VersionTLS13 {
+		t.Errorf("want TLS 1.3, got %x", v)
 	}
 }
 
@@ -167,10 +185,22 @@ func TestFailedHandshakesAreRateLimited(t *testing.T) {
 	t.Parallel()
 	sid := newIdentity(t, identity.KeyEd25519)
 	lim := NewLimiter(time.Hour, 2)
+	// Bare connects that send nothing (port probes, such as the one D-PC v1
+	// makes before each dial) are not failures.
+	for range 5 {
+		cc, sc := pair(t)
+		srv := runServer(t, sc, sid, lim)
+		_ = cc.Close()
+		if r := <-srv; r.err == nil || errors.Is(r.err, ErrRateLimited) {
+			t.Fatalf("bare connect: want a plain failure, not counted, got %v", r.err)
+		}
+	}
 	for i := range 3 {
 		cc, sc := pair(t)
 		srv := runServer(t, sc, sid, lim)
-		_ = cc.Close() // a connection that never completes a handshake
+		// Bytes that are not a TLS ClientHello: a failed handshake.
+		_, _ = cc.Write([]byte("this is not TLS\r\n\r\n"))
+		_ = cc.Close()
 		r := <-srv
 		if i < 2 && (r.err == nil || errors.Is(r.err, ErrRateLimited)) {
 			t.Errorf("attempt %d: want a handshake failure, got %v", i+1, r.err)

@@ -11,7 +11,7 @@ import (
 const ALPN = "dptp/1"
 
 // verifyPeer checks the certificate a peer presented: exactly one, whose CN
-// is the node_id derived from its own public key. TLS 1.3 has already proved
+// is the node_id derived from its own public key. TLS has already proved
 // the peer holds that key (CertificateVerify). It returns the node_id.
 func verifyPeer(cs tls.ConnectionState) (string, error) {
 	if len(cs.PeerCertificates) != 1 {
@@ -25,17 +25,23 @@ func verifyPeer(cs tls.ConnectionState) (string, error) {
 	if cert.Subject.CommonName != id {
 		return "", fmt.Errorf("%w: CN %q is not the node_id of its key (%s)", ErrBadCertificate, cert.Subject.CommonName, id)
 	}
-	if cs.NegotiatedProtocol != ALPN {
-		return "", fmt.Errorf("%w: ALPN %q negotiated", ErrProtocol, cs.NegotiatedProtocol)
-	}
 	return id, nil
 }
 
-// tlsConfig is the TLS 1.3 configuration for one side. Certificates are
+// tlsConfig is the TLS configuration for one side. Certificates are
 // self-signed and pinned by node_id, so chain verification is replaced by
 // VerifyConnection; expected is the node_id the client dialed ("" on the
 // server side, which learns who connected).
-func tlsConfig(id *identity.Identity, expected string) *tls.Config {
+//
+// A native session negotiates ALPN dptp/1 over TLS 1.3 and both sides
+// present a certificate. With v1 set, a peer that negotiates no ALPN is a
+// D-PC Messenger v1 peer: as a server this node then asks for no client
+// certificate (v1 clients have none; they prove themselves in the v1
+// HELLO), and accepts TLS 1.2, which D-PC's Python runtime may use; as a
+// client it checks the v1 server's certificate as strictly as a native
+// one: its key must hash to the node_id dialed (D-PC itself checks only
+// the CN).
+func tlsConfig(id *identity.Identity, expected string, v1 bool) *tls.Config {
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{id.TLSCertificate()},
@@ -45,6 +51,15 @@ func tlsConfig(id *identity.Identity, expected string) *tls.Config {
 		InsecureSkipVerify: true,
 		ClientAuth:         tls.RequireAnyClientCert,
 		VerifyConnection: func(cs tls.ConnectionState) error {
+			native := cs.NegotiatedProtocol == ALPN
+			switch {
+			case !native && !v1:
+				return fmt.Errorf("%w: ALPN %q negotiated (D-PC v1 compatibility is off in dpc.hcl)", ErrProtocol, cs.NegotiatedProtocol)
+			case native && cs.Version != tls.VersionTLS13:
+				return fmt.Errorf("%w: dptp/1 needs TLS 1.3", ErrProtocol)
+			case !native && expected == "":
+				return nil // a v1 client: it proves itself in its HELLO
+			}
 			got, err := verifyPeer(cs)
 			if err != nil {
 				return err
@@ -54,6 +69,14 @@ func tlsConfig(id *identity.Identity, expected string) *tls.Config {
 			}
 			return nil
 		},
+	}
+	if v1 {
+		cfg.MinVersion = tls.VersionTLS12
+		if expected == "" {
+			// Ask, don't require: native clients send theirs (checked
+			// above), v1 clients have none.
+			cfg.ClientAuth = tls.RequestClientCert
+		}
 	}
 	return cfg
 }
