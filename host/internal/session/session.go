@@ -5,8 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
+	"io"
 	"slices"
 	"time"
 
