@@ -1,7 +1,6 @@
 package filewatch
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/dpc-go/dpc/host/internal/filewatch/watchtest"
 )
 
 // recorder collects what Watch applies; safe for concurrent use.
@@ -42,24 +43,6 @@ func (r *recorder) last() Snapshot {
 	return r.got[len(r.got)-1]
 }
 
-// logBuffer collects log output; safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // watch runs Watch until the test ends.
 func watch(t *testing.T, path string, opts Options) *recorder {
 	t.Helper()
@@ -77,51 +60,6 @@ func watch(t *testing.T, path string, opts Options) *recorder {
 	return r
 }
 
-// writeAtomic replaces path the way careful editors do: write a temporary
-// file, then rename it over path.
-func writeAtomic(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeInPlace(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eventually waits up to 10s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("want %s within 10s, got it not happening", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// holds checks that cond stays true for d, long enough for a watch to
-// settle on a change several times over.
-func holds(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if !cond() {
-			t.Fatalf("want %s for %v, got it broken", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // content reports whether s is the file holding want.
 func content(s Snapshot, want string) bool {
 	return s.Exists && s.Err == nil && string(s.Data) == want && s.Sum == sha256.Sum256([]byte(want))
@@ -131,9 +69,9 @@ func TestRead(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	full := filepath.Join(dir, "full")
-	writeInPlace(t, full, "hello\n")
+	watchtest.WriteInPlace(t, full, "hello\n")
 	empty := filepath.Join(dir, "empty")
-	writeInPlace(t, empty, "")
+	watchtest.WriteInPlace(t, empty, "")
 
 	tests := map[string]struct {
 		path       string
@@ -181,13 +119,13 @@ func TestSnapshotSame(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a")
-	writeInPlace(t, a, "x")
+	watchtest.WriteInPlace(t, a, "x")
 	b := filepath.Join(dir, "b")
-	writeInPlace(t, b, "x")
+	watchtest.WriteInPlace(t, b, "x")
 	c := filepath.Join(dir, "c")
-	writeInPlace(t, c, "y")
+	watchtest.WriteInPlace(t, c, "y")
 	empty := filepath.Join(dir, "empty")
-	writeInPlace(t, empty, "")
+	watchtest.WriteInPlace(t, empty, "")
 	missing := filepath.Join(dir, "missing")
 
 	tests := map[string]struct {
@@ -222,35 +160,35 @@ func TestWatch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "watched.txt")
-			writeInPlace(t, path, "one")
+			watchtest.WriteInPlace(t, path, "one")
 			r := watch(t, path, Options{Initial: Read(path), Poll: poll})
 
 			// A change is picked up.
-			writeInPlace(t, path, "two")
-			eventually(t, `"two" applied`, func() bool { return content(r.last(), "two") })
+			watchtest.WriteInPlace(t, path, "two")
+			watchtest.Eventually(t, `"two" applied`, func() bool { return content(r.last(), "two") })
 
 			// Rewriting the same content is no new version.
 			n := r.count()
-			writeInPlace(t, path, "two")
-			holds(t, "nothing applied for an unchanged file", 500*time.Millisecond, func() bool { return r.count() == n })
+			watchtest.WriteInPlace(t, path, "two")
+			watchtest.Holds(t, "nothing applied for an unchanged file", 500*time.Millisecond, func() bool { return r.count() == n })
 
 			// Editors that rename work too.
-			writeAtomic(t, path, "three")
-			eventually(t, `"three" applied`, func() bool { return content(r.last(), "three") })
+			watchtest.WriteAtomic(t, path, "three")
+			watchtest.Eventually(t, `"three" applied`, func() bool { return content(r.last(), "three") })
 
 			// Several quick writes end with the last one.
 			for _, s := range []string{"a", "b", "c", "d"} {
-				writeInPlace(t, path, s)
+				watchtest.WriteInPlace(t, path, s)
 			}
-			eventually(t, `"d" applied`, func() bool { return content(r.last(), "d") })
+			watchtest.Eventually(t, `"d" applied`, func() bool { return content(r.last(), "d") })
 
 			// A removed file is passed on as missing, not as an error.
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "the removal applied", func() bool { s := r.last(); return !s.Exists && s.Err == nil })
-			writeInPlace(t, path, "back")
-			eventually(t, `"back" applied`, func() bool { return content(r.last(), "back") })
+			watchtest.Eventually(t, "the removal applied", func() bool { s := r.last(); return !s.Exists && s.Err == nil })
+			watchtest.WriteInPlace(t, path, "back")
+			watchtest.Eventually(t, `"back" applied`, func() bool { return content(r.last(), "back") })
 		})
 	}
 }
@@ -275,14 +213,14 @@ func TestWatchInitial(t *testing.T) {
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				path := filepath.Join(t.TempDir(), "watched.txt")
-				writeInPlace(t, path, "current")
+				watchtest.WriteInPlace(t, path, "current")
 				r := watch(t, path, Options{Initial: tc.initial(path), Poll: poll})
 				if tc.wantApply {
-					eventually(t, "the file applied", func() bool { return content(r.last(), "current") })
-					holds(t, "it applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
+					watchtest.Eventually(t, "the file applied", func() bool { return content(r.last(), "current") })
+					watchtest.Holds(t, "it applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
 					return
 				}
-				holds(t, "nothing applied", 500*time.Millisecond, func() bool { return r.count() == 0 })
+				watchtest.Holds(t, "nothing applied", 500*time.Millisecond, func() bool { return r.count() == 0 })
 			})
 		}
 	}
@@ -297,17 +235,17 @@ func TestWatchReadError(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := watch(t, path, Options{Poll: 20 * time.Millisecond})
-	eventually(t, "the error applied", func() bool { return r.last().Err != nil })
+	watchtest.Eventually(t, "the error applied", func() bool { return r.last().Err != nil })
 	if s := r.last(); s.Exists || !strings.Contains(s.Err.Error(), "is a directory") {
 		t.Errorf("want an 'is a directory' error and no file, got %+v", s)
 	}
-	holds(t, "the same error applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
+	watchtest.Holds(t, "the same error applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
 
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	writeInPlace(t, path, "fixed")
-	eventually(t, "the fixed file applied", func() bool { return content(r.last(), "fixed") })
+	watchtest.WriteInPlace(t, path, "fixed")
+	watchtest.Eventually(t, "the fixed file applied", func() bool { return content(r.last(), "fixed") })
 }
 
 // TestWatchFallsBackToPolling checks a directory that cannot be watched
@@ -316,17 +254,17 @@ func TestWatchFallsBackToPolling(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "later")
 	path := filepath.Join(dir, "watched.txt")
-	var logs logBuffer
-	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
+	var logs watchtest.LogBuffer
+	log := watchtest.Logger(&logs)
 	r := watch(t, path, Options{Log: log})
-	eventually(t, "the fallback logged", func() bool {
+	watchtest.Eventually(t, "the fallback logged", func() bool {
 		return strings.Contains(logs.String(), "cannot watch the file; polling it instead") && strings.Contains(logs.String(), path)
 	})
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeInPlace(t, path, "polled")
-	eventually(t, "the file applied by polling", func() bool { return content(r.last(), "polled") })
+	watchtest.WriteInPlace(t, path, "polled")
+	watchtest.Eventually(t, "the file applied by polling", func() bool { return content(r.last(), "polled") })
 }
 
 // TestSettle checks that a version is applied only once two reads agree,
@@ -351,7 +289,7 @@ func TestSettle(t *testing.T) {
 	}
 	for i, st := range steps {
 		if st.write != "" {
-			writeInPlace(t, path, st.write)
+			watchtest.WriteInPlace(t, path, st.write)
 		}
 		if got := w.settle(); got != st.wantPending {
 			t.Fatalf("step %d: want settle to say pending %v, got %v", i, st.wantPending, got)

@@ -1,73 +1,17 @@
 package firewall
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
+	"github.com/dpc-go/dpc/host/internal/filewatch/watchtest"
 )
-
-// logBuffer collects log output; safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(buf *logBuffer) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug})
-}
-
-// writeAtomic replaces path the way careful editors do: write a temporary
-// file, then rename it over path.
-func writeAtomic(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeInPlace(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eventually waits up to 10s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("want %s within 10s, got it not happening", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func contactsMay(resources ...string) string {
 	return "rule \"group\" \"contacts\" {\n  allow = " + hclList(resources...) + "\n}\n"
@@ -77,9 +21,9 @@ func TestLoad(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.hcl")
-	writeInPlace(t, good, contactsMay(Messages))
+	watchtest.WriteInPlace(t, good, contactsMay(Messages))
 	broken := filepath.Join(dir, "broken.hcl")
-	writeInPlace(t, broken, "rule \"group\" \"contacts\" {\n  allow = [\"mesages\"]\n}\n")
+	watchtest.WriteInPlace(t, broken, "rule \"group\" \"contacts\" {\n  allow = [\"mesages\"]\n}\n")
 
 	tests := map[string]struct {
 		path         string
@@ -97,8 +41,8 @@ func TestLoad(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var logs logBuffer
-			e, err := Load(tc.path, testLogger(&logs))
+			var logs watchtest.LogBuffer
+			e, err := Load(tc.path, watchtest.Logger(&logs))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("want an error containing %q, got %v", tc.wantErr, err)
@@ -142,9 +86,9 @@ func TestWatch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "firewall.hcl")
-			writeInPlace(t, path, contactsMay(Messages))
-			var logs logBuffer
-			e, err := Load(path, testLogger(&logs))
+			watchtest.WriteInPlace(t, path, contactsMay(Messages))
+			var logs watchtest.LogBuffer
+			e, err := Load(path, watchtest.Logger(&logs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,13 +109,13 @@ func TestWatch(t *testing.T) {
 			may := func(res string) bool { return e.Check(dave, res, contacts{dave}).Allowed }
 
 			// A change is picked up.
-			writeInPlace(t, path, contactsMay(Messages, Files))
-			eventually(t, "files allowed after the change", func() bool { return may(Files) })
-			eventually(t, "OnChange called", func() bool { return changes.Load() == 1 })
+			watchtest.WriteInPlace(t, path, contactsMay(Messages, Files))
+			watchtest.Eventually(t, "files allowed after the change", func() bool { return may(Files) })
+			watchtest.Eventually(t, "OnChange called", func() bool { return changes.Load() == 1 })
 
 			// A broken file keeps the last good rules and says why.
-			writeInPlace(t, path, contactsMay(Messages, Files)+"rule \"group\" \"friends\" {}\n")
-			eventually(t, "LastError set", func() bool { return e.LastError() != nil })
+			watchtest.WriteInPlace(t, path, contactsMay(Messages, Files)+"rule \"group\" \"friends\" {}\n")
+			watchtest.Eventually(t, "LastError set", func() bool { return e.LastError() != nil })
 			err = e.LastError()
 			if !errors.Is(err, ErrInvalidRules) || !strings.Contains(err.Error(), path+`:4:14: Undeclared group`) {
 				t.Errorf("want LastError to wrap ErrInvalidRules and name %s:4:14, got %v", path, err)
@@ -182,33 +126,33 @@ func TestWatch(t *testing.T) {
 			if n := changes.Load(); n != 1 {
 				t.Errorf("want no OnChange call for a broken file, got %d calls in all", n)
 			}
-			eventually(t, "the error logged", func() bool {
+			watchtest.Eventually(t, "the error logged", func() bool {
 				return strings.Contains(logs.String(), "keeping the previous rules") && strings.Contains(logs.String(), path+":4:14")
 			})
 
 			// Fixing it clears the error; editors that rename work too.
-			writeAtomic(t, path, contactsMay(History))
-			eventually(t, "LastError cleared", func() bool { return e.LastError() == nil })
+			watchtest.WriteAtomic(t, path, contactsMay(History))
+			watchtest.Eventually(t, "LastError cleared", func() bool { return e.LastError() == nil })
 			if may(Files) || may(Messages) || !may(History) {
 				t.Errorf("want only history allowed, got files %v messages %v history %v", may(Files), may(Messages), may(History))
 			}
 
 			// Several quick writes end with the last one.
 			for _, r := range []string{Files, Messages, ChannelInvites, Compute} {
-				writeInPlace(t, path, contactsMay(r))
+				watchtest.WriteInPlace(t, path, contactsMay(r))
 			}
-			eventually(t, "the last write in force", func() bool { return may(Compute) && !may(ChannelInvites) })
+			watchtest.Eventually(t, "the last write in force", func() bool { return may(Compute) && !may(ChannelInvites) })
 
 			// A removed file means no rules.
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "everything denied once the file is gone", func() bool { return !may(Compute) })
+			watchtest.Eventually(t, "everything denied once the file is gone", func() bool { return !may(Compute) })
 			if e.LastError() != nil {
 				t.Errorf("want no error for a missing file, got %v", e.LastError())
 			}
-			writeInPlace(t, path, contactsMay(Messages))
-			eventually(t, "messages allowed once the file is back", func() bool { return may(Messages) })
+			watchtest.WriteInPlace(t, path, contactsMay(Messages))
+			watchtest.Eventually(t, "messages allowed once the file is back", func() bool { return may(Messages) })
 		})
 	}
 }
@@ -222,7 +166,7 @@ func TestWatchSeesChangesBeforeIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeInPlace(t, path, contactsMay(Messages))
+	watchtest.WriteInPlace(t, path, contactsMay(Messages))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -233,5 +177,5 @@ func TestWatchSeesChangesBeforeIt(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	eventually(t, "messages allowed", func() bool { return e.Check(dave, Messages, contacts{dave}).Allowed })
+	watchtest.Eventually(t, "messages allowed", func() bool { return e.Check(dave, Messages, contacts{dave}).Allowed })
 }

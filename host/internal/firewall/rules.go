@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"github.com/dpc-go/dpc/config"
+	"github.com/dpc-go/dpc/host/internal/jsondoc"
 
 	"fmt"
 	"slices"
@@ -292,28 +293,8 @@ func (v *view) filter(m map[string]any, parent string) map[string]any {
 			continue
 		}
 		if v.decide(path).Allowed {
-			out[k] = deepCopy(val)
+			out[k] = jsondoc.CopyValue(val)
 		}
 	}
 	return out
-}
-
-// deepCopy copies maps and slices of a JSON-like value; other values are
-// copied by assignment.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(v))
-		for i, e := range v {
-			s[i] = deepCopy(e)
-		}
-		return s
-	}
-	return v
 }

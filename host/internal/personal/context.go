@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/dpc-go/dpc/host/internal/jsondoc"
 )
 
 // FormatVersion is the version of D-PC's Personal Context Model this
@@ -27,7 +29,7 @@ func newContext(doc map[string]any) *Context {
 }
 
 // Doc returns a deep copy of the document, which the caller may change.
-func (c *Context) Doc() map[string]any { return deepCopy(c.doc).(map[string]any) }
+func (c *Context) Doc() map[string]any { return jsondoc.Copy(c.doc) }
 
 // Hash returns [Hash] of the document.
 func (c *Context) Hash() string { return c.hash }
@@ -284,24 +286,4 @@ func writeScalar(b *bytes.Buffer, v any) error {
 	}
 	b.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
 	return nil
-}
-
-// deepCopy copies the maps and slices of a JSON-like value; other values
-// are immutable and copied by assignment.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(v))
-		for i, e := range v {
-			s[i] = deepCopy(e)
-		}
-		return s
-	}
-	return v
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dpc-go/dpc/config"
+	"github.com/dpc-go/dpc/host/internal/filewatch/watchtest"
 )
 
 // newHome returns the path of a personal.json holding content in a fresh
@@ -18,7 +19,7 @@ import (
 func newHome(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "personal.json")
-	writeInPlace(t, path, content)
+	watchtest.WriteInPlace(t, path, content)
 	return path
 }
 
@@ -26,9 +27,9 @@ func TestLoad(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
-	writeInPlace(t, good, string(mustRead(t, "testdata/personal.json")))
+	watchtest.WriteInPlace(t, good, string(mustRead(t, "testdata/personal.json")))
 	broken := filepath.Join(dir, "broken.json")
-	writeInPlace(t, broken, "{\n  \"profile\": {\"name\": 7}\n}\n")
+	watchtest.WriteInPlace(t, broken, "{\n  \"profile\": {\"name\": 7}\n}\n")
 
 	tests := map[string]struct {
 		path         string
@@ -43,8 +44,8 @@ func TestLoad(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var logs logBuffer
-			f, err := Load(tc.path, testLogger(&logs))
+			var logs watchtest.LogBuffer
+			f, err := Load(tc.path, watchtest.Logger(&logs))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("want an error containing %q, got %v", tc.wantErr, err)
@@ -151,7 +152,7 @@ func TestUpdate(t *testing.T) {
 					t.Fatal(err)
 				}
 			} else {
-				writeInPlace(t, path, tc.start)
+				watchtest.WriteInPlace(t, path, tc.start)
 			}
 			before, _ := os.ReadFile(path)
 			_, oldHash := f.Current()
@@ -254,10 +255,10 @@ func TestConcurrentUse(t *testing.T) {
 
 // watchFile loads path and watches it by polling until the test ends; it
 // returns the file and a function returning the hashes onChange was given.
-func watchFile(t *testing.T, path string) (*File, *logBuffer, func() []string) {
+func watchFile(t *testing.T, path string) (*File, *watchtest.LogBuffer, func() []string) {
 	t.Helper()
-	var logs logBuffer
-	f, err := Load(path, testLogger(&logs))
+	var logs watchtest.LogBuffer
+	f, err := Load(path, watchtest.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,18 +300,18 @@ func TestWatch(t *testing.T) {
 	}
 
 	// A valid edit becomes current and is reported with its hash.
-	writeInPlace(t, path, `{"profile": {"name": "Bob"}}`)
-	eventually(t, "Bob in force", func() bool { return name() == "Bob" })
-	eventually(t, "the change reported", func() bool { return lastChange() == f.Context().Hash() })
+	watchtest.WriteInPlace(t, path, `{"profile": {"name": "Bob"}}`)
+	watchtest.Eventually(t, "Bob in force", func() bool { return name() == "Bob" })
+	watchtest.Eventually(t, "the change reported", func() bool { return lastChange() == f.Context().Hash() })
 
 	// The same document laid out differently is no change.
 	n := len(changes())
-	writeInPlace(t, path, "{\n  \"profile\": {\n    \"name\": \"Bob\"\n  }\n}\n")
-	holds(t, "no change reported for a new layout", 300*time.Millisecond, func() bool { return len(changes()) == n })
+	watchtest.WriteInPlace(t, path, "{\n  \"profile\": {\n    \"name\": \"Bob\"\n  }\n}\n")
+	watchtest.Holds(t, "no change reported for a new layout", 300*time.Millisecond, func() bool { return len(changes()) == n })
 
 	// An edit with errors keeps the last good context and says why.
-	writeInPlace(t, path, "{\n  \"profile\": {\"name\": [\"Carol\"]}\n}\n")
-	eventually(t, "LastError set", func() bool { return f.LastError() != nil })
+	watchtest.WriteInPlace(t, path, "{\n  \"profile\": {\"name\": [\"Carol\"]}\n}\n")
+	watchtest.Eventually(t, "LastError set", func() bool { return f.LastError() != nil })
 	err := f.LastError()
 	var cerr *config.Error
 	if !errors.Is(err, ErrInvalidContext) || !errors.As(err, &cerr) || !strings.Contains(err.Error(), path+":2:23: Wrong type: profile.name must be a string") {
@@ -319,7 +320,7 @@ func TestWatch(t *testing.T) {
 	if name() != "Bob" || len(changes()) != n {
 		t.Errorf("want Bob kept and no change reported, got %q and %d changes", name(), len(changes()))
 	}
-	eventually(t, "the error logged", func() bool {
+	watchtest.Eventually(t, "the error logged", func() bool {
 		return strings.Contains(logs.String(), "keeping the previous context") && strings.Contains(logs.String(), path+":2:23")
 	})
 	// Update refuses to replace a broken edit.
@@ -328,9 +329,9 @@ func TestWatch(t *testing.T) {
 	}
 
 	// Fixing it clears the error; editors that rename work too.
-	writeAtomic(t, path, `{"profile": {"name": "Carol"}}`)
-	eventually(t, "LastError cleared", func() bool { return f.LastError() == nil })
-	eventually(t, "Carol in force and reported", func() bool { return name() == "Carol" && lastChange() == f.Context().Hash() })
+	watchtest.WriteAtomic(t, path, `{"profile": {"name": "Carol"}}`)
+	watchtest.Eventually(t, "LastError cleared", func() bool { return f.LastError() == nil })
+	watchtest.Eventually(t, "Carol in force and reported", func() bool { return name() == "Carol" && lastChange() == f.Context().Hash() })
 
 	// Update is in force at once and reported once, not again when the
 	// watch sees the file it wrote.
@@ -341,23 +342,23 @@ func TestWatch(t *testing.T) {
 	if name() != "Erin" {
 		t.Errorf("want Erin in force as Update returns, got %q", name())
 	}
-	eventually(t, "the update reported", func() bool { return lastChange() == f.Context().Hash() })
-	holds(t, "the update reported once", 300*time.Millisecond, func() bool { return len(changes()) == n+1 })
+	watchtest.Eventually(t, "the update reported", func() bool { return lastChange() == f.Context().Hash() })
+	watchtest.Holds(t, "the update reported once", 300*time.Millisecond, func() bool { return len(changes()) == n+1 })
 
 	// A removed file shares nothing.
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "an empty context once the file is gone", func() bool { doc, _ := f.Current(); return len(doc) == 0 })
-	eventually(t, "the removal reported", func() bool { return lastChange() == Hash(map[string]any{}) })
+	watchtest.Eventually(t, "an empty context once the file is gone", func() bool { doc, _ := f.Current(); return len(doc) == 0 })
+	watchtest.Eventually(t, "the removal reported", func() bool { return lastChange() == Hash(map[string]any{}) })
 	if f.LastError() != nil {
 		t.Errorf("want no error for a removed file, got %v", f.LastError())
 	}
 	if !strings.Contains(logs.String(), "sharing no personal context") {
 		t.Errorf("want the removal logged, got %q", logs.String())
 	}
-	writeInPlace(t, path, `{"profile": {"name": "Frank"}}`)
-	eventually(t, "Frank in force once the file is back", func() bool { return name() == "Frank" })
+	watchtest.WriteInPlace(t, path, `{"profile": {"name": "Frank"}}`)
+	watchtest.Eventually(t, "Frank in force once the file is back", func() bool { return name() == "Frank" })
 }
 
 // TestWatchSeesChangesBeforeIt checks that an edit or an Update made between
@@ -365,7 +366,9 @@ func TestWatch(t *testing.T) {
 func TestWatchSeesChangesBeforeIt(t *testing.T) {
 	t.Parallel()
 	tests := map[string]func(t *testing.T, f *File, path string){
-		"edit": func(t *testing.T, _ *File, path string) { writeInPlace(t, path, `{"profile": {"name": "Bob"}}`) },
+		"edit": func(t *testing.T, _ *File, path string) {
+			watchtest.WriteInPlace(t, path, `{"profile": {"name": "Bob"}}`)
+		},
 		"update": func(t *testing.T, f *File, _ string) {
 			if err := f.Update(func(doc map[string]any) error { return Set(doc, "profile.name", "Bob") }); err != nil {
 				t.Fatal(err)

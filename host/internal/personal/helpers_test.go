@@ -1,15 +1,10 @@
 package personal
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -74,71 +69,4 @@ func lookup(doc map[string]any, keys ...string) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-// logBuffer collects log output; safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(buf *logBuffer) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug})
-}
-
-// writeAtomic replaces path the way careful editors do: write a temporary
-// file, then rename it over path.
-func writeAtomic(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeInPlace(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eventually waits up to 10s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("want %s within 10s, got it not happening", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// holds checks that cond stays true for d, long enough for a watch to
-// settle on a change several times over.
-func holds(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if !cond() {
-			t.Fatalf("want %s for %v, got it broken", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -1,0 +1,9 @@
+// Package watchtest provides helpers for testing code that follows files
+// with package filewatch, in the way net/http/httptest serves net/http: it
+// is an ordinary package, imported only by tests.
+//
+// [WriteAtomic] and [WriteInPlace] edit a file the two ways editors do;
+// [Eventually] waits for a watch to pick a change up and [Holds] checks
+// that nothing more happens; [LogBuffer] and [Logger] capture what the code
+// under test logs.
+package watchtest
