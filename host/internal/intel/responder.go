@@ -74,7 +74,7 @@ func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInfer
 	}
 	rules := r.Firewall.Rules()
 	if d := rules.Check(peer, firewall.Compute, r.Contacts); !d.Allowed {
-		r.Log.Info("firewall refused a remote inference", "peer", peer, "rule", d.Rule)
+		r.log().Info("firewall refused a remote inference", "peer", peer, "rule", d.Rule)
 		return refuse(dptp.CodePermissionDenied, "this node's firewall does not let you run prompts here")
 	}
 	// An unknown model and a refused one get the same answer, naming only
@@ -88,11 +88,11 @@ func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInfer
 	}
 	model, impl, err := r.Models.Resolve(ctx, req.Model, req.Provider)
 	if err != nil {
-		r.Log.Info("remote inference for an unknown model", "peer", peer, "model", req.Model, "error", err)
+		r.log().Info("remote inference for an unknown model", "peer", peer, "model", req.Model, "error", err)
 		return notYours()
 	}
 	if d := rules.Check(peer, firewall.ModelPrefix+model.ID, r.Contacts); !d.Allowed {
-		r.Log.Info("firewall refused a model", "peer", peer, "model", model.Ref(), "rule", d.Rule)
+		r.log().Info("firewall refused a model", "peer", peer, "model", model.Ref(), "rule", d.Rule)
 		return notYours()
 	}
 	timeout := r.Timeout
@@ -111,13 +111,21 @@ func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInfer
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return refuse(dptp.CodeInternal, "the model did not finish within %s", timeout)
 	case err != nil:
-		r.Log.Warn("remote inference failed", "peer", peer, "model", model.Ref(), "error", err)
+		r.log().Warn("remote inference failed", "peer", peer, "model", model.Ref(), "error", err)
 		return refuse(dptp.CodeInternal, "the model failed: %v", err)
 	}
-	r.Log.Info("ran a prompt for a peer", "peer", peer, "model", model.Ref(),
+	r.log().Info("ran a prompt for a peer", "peer", peer, "model", model.Ref(),
 		"prompt_tokens", res.PromptTokens, "completion_tokens", res.CompletionTokens)
 	return dptp.RemoteInferenceResponse{Status: dptp.StatusSuccess, Response: string(answer), Model: model.ID, Provider: model.Provider,
 		PromptTokens: res.PromptTokens, ResponseTokens: res.CompletionTokens, TokensUsed: res.PromptTokens + res.CompletionTokens}
+}
+
+// log is Log, or a logger that discards when there is none.
+func (r *Responder) log() hclog.Logger {
+	if r.Log == nil {
+		return hclog.NewNullLogger()
+	}
+	return r.Log
 }
 
 func toSDK(msgs []dptp.PromptMessage) []sdk.Message {

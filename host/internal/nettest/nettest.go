@@ -135,6 +135,10 @@ type Options struct {
 	// Intel, if set, builds what answers peers' context and compute
 	// requests, from the node's parts.
 	Intel func(*Node) network.Intel
+	// KeyType is the node key's type; "" means Ed25519.
+	KeyType identity.KeyType
+	// DPCv1 lets D-PC Messenger v1 peers connect and be dialed.
+	DPCv1 bool
 }
 
 // NewNode builds a node listening on a free loopback port, started until
@@ -144,7 +148,7 @@ type Options struct {
 func NewNode(tb testing.TB, o Options) *Node {
 	tb.Helper()
 	dir := tb.TempDir()
-	id, err := identity.Create(filepath.Join(dir, "identity"), "")
+	id, err := identity.Create(filepath.Join(dir, "identity"), o.KeyType)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -175,7 +179,7 @@ func NewNode(tb testing.TB, o Options) *Node {
 		Listen: []string{fmt.Sprintf("127.0.0.1:%d", n.Port)}, Transports: transports{DirectTransport(tb)},
 		Peers: ps, Chat: n.Chat, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
 		// A failed first dial (the other side not listening yet) is retried quickly.
-		RedialMin: 50 * time.Millisecond, RedialMax: time.Second,
+		RedialMin: 50 * time.Millisecond, RedialMax: time.Second, DPCv1: o.DPCv1,
 	}
 	if o.Intel != nil {
 		opts.Intel = o.Intel(n)

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -214,6 +215,10 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 		go func() {
 			defer n.wg.Done()
 			s, err := session.Server(ctx, c, n.sessionOptions(), n.lim)
+			if errors.Is(err, session.ErrNothingSent) {
+				n.log.Debug("a connection closed before its TLS handshake (a port probe)", "remote", c.RemoteAddress())
+				return
+			}
 			if err != nil {
 				n.refuse(c.RemoteAddress(), err)
 				return

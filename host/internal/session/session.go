@@ -78,16 +78,16 @@ func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Sess
 	}
 	nc := newNetConn(c)
 	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "", o.DPCv1)), o, false, remote, "")
-	if err != nil && limiter != nil && !errors.Is(err, errNothingSent) {
+	if err != nil && limiter != nil && !errors.Is(err, ErrNothingSent) {
 		limiter.Failed(remote)
 	}
 	return s, err
 }
 
-// errNothingSent marks a connection closed before it sent a single byte: a
+// ErrNothingSent marks a connection closed before it sent a single byte: a
 // port probe, such as the bare TCP connect D-PC v1 makes before each dial.
 // It is not counted as a failed handshake.
-var errNothingSent = errors.New("the connection closed before the TLS handshake began")
+var ErrNothingSent = errors.New("the connection closed before the TLS handshake began")
 
 func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remote, expected string) (*Session, error) {
 	timeout := o.HandshakeTimeout
@@ -105,7 +105,7 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if !outbound && errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%w: %w", errNothingSent, err)
+			err = fmt.Errorf("%w: %w", ErrNothingSent, err)
 		}
 		return fail(fmt.Errorf("TLS handshake with %s: %w", remote, err))
 	}

@@ -166,6 +166,10 @@ func TestServerRefusesBadClients(t *testing.T) {
 			cfg:  &tls.Config{Certificates: []tls.Certificate{newIdentity(t, identity.KeyEd25519).TLSCertificate()}},
 			want: ErrProtocol,
 		},
+		"dptp/1 without a client certificate": {
+			cfg:  &tls.Config{NextProtos: []string{ALPN}},
+			want: ErrBadCertificate,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

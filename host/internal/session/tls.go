@@ -35,7 +35,7 @@ func verifyPeer(cs tls.ConnectionState) (string, error) {
 //
 // A native session negotiates ALPN dptp/1 over TLS 1.3 and both sides
 // present a certificate. With v1 set, a peer that negotiates no ALPN is a
-// D-PC Messenger v1 peer: as a server this node then asks for no client
+// D-PC Messenger v1 peer: as a server this node then needs no client
 // certificate (v1 clients have none; they prove themselves in the v1
 // HELLO), and accepts TLS 1.2, which D-PC's Python runtime may use; as a
 // client it checks the v1 server's certificate as strictly as a native
@@ -49,7 +49,10 @@ func tlsConfig(id *identity.Identity, expected string, v1 bool) *tls.Config {
 		// Self-signed certificates: we verify the key → node_id binding
 		// ourselves in VerifyConnection instead of a CA chain.
 		InsecureSkipVerify: true,
-		ClientAuth:         tls.RequireAnyClientCert,
+		// Asked for, and required by VerifyConnection for every native
+		// session; not required by TLS itself, so that a client without
+		// one (a D-PC v1 node) hears why it is refused.
+		ClientAuth: tls.RequestClientCert,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			native := cs.NegotiatedProtocol == ALPN
 			switch {
@@ -72,11 +75,6 @@ func tlsConfig(id *identity.Identity, expected string, v1 bool) *tls.Config {
 	}
 	if v1 {
 		cfg.MinVersion = tls.VersionTLS12
-		if expected == "" {
-			// Ask, don't require: native clients send theirs (checked
-			// above), v1 clients have none.
-			cfg.ClientAuth = tls.RequestClientCert
-		}
 	}
 	return cfg
 }
