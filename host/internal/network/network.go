@@ -2,9 +2,9 @@ package network
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"strings"
