@@ -2,15 +2,13 @@ module github.com/dpc-go/dpc/plugins/llm-ollama
 
 go 1.26.8
 
-require (
-	github.com/dpc-go/dpc/sdk v0.0.0-00010101000000-000000000000
-	github.com/hashicorp/go-hclog v1.6.3
-)
+require github.com/dpc-go/dpc/sdk v0.0.0-00010101000000-000000000000
 
 require (
 	github.com/dpc-go/dpc/proto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/fatih/color v1.13.0 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
+	github.com/hashicorp/go-hclog v1.6.3 // indirect
 	github.com/hashicorp/go-plugin v1.8.0 // indirect
 	github.com/hashicorp/yamux v0.1.2 // indirect
 	github.com/mattn/go-colorable v0.1.12 // indirect

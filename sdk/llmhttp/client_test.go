@@ -1,16 +1,12 @@
 package llmhttp_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 )
 
 // short is the timeout the timeout tests use; bound is how long any of
@@ -27,46 +24,10 @@ const (
 	bound = 3 * time.Second
 )
 
-// server starts an httptest server with h, closed when the test ends.
-func server(t *testing.T, h http.HandlerFunc) *httptest.Server {
+// server starts a fake server that answers every request with h.
+func server(t *testing.T, h http.HandlerFunc) *llmhttptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// writeEvents streams SSE events, flushing after each so the client sees
-// them one by one.
-func writeEvents(w http.ResponseWriter, events ...string) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	for _, ev := range events {
-		_, _ = io.WriteString(w, ev)
-		w.(http.Flusher).Flush()
-	}
-}
-
-// bufLogger returns an hclog logger at Trace that writes into a buffer.
-func bufLogger() (hclog.Logger, *syncBuffer) {
-	var buf syncBuffer
-	return hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Trace}), &buf
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return llmhttptest.NewServer(t, h)
 }
 
 // newClient returns a client whose timeouts no healthy test server hits,
@@ -98,9 +59,9 @@ func TestStreamEventsAndRequest(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		got <- seen{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("X-Custom"),
 			r.Header.Get("Content-Type"), r.Header.Get("Accept"), string(body)}
-		writeEvents(w, "event: a\ndata: 1\n\n", ": ping\n\n", "data: 2\ndata: 3\n\n")
+		llmhttptest.SSE.Write(w, "event: a\ndata: 1\n\n", ": ping\n\n", "data: 2\ndata: 3\n\n")
 	})
-	log, logs := bufLogger()
+	log, logs := llmhttptest.NewLogger("llm-test")
 	c := llmhttp.New(llmhttp.Options{
 		Name: "llm-test", BaseURL: srv.URL + "/v1/", Key: mustKey(t), Logger: log,
 		Header: http.Header{"X-Custom": {"yes"}}, FirstByteTimeout: bound, IdleTimeout: bound,
@@ -257,7 +218,7 @@ func TestStatusErrors(t *testing.T) {
 			if tc.noKey {
 				key = llmhttp.Key{}
 			}
-			log, logs := bufLogger()
+			log, logs := llmhttptest.NewLogger("llm-test")
 			_, err := newClient(srv.URL, key, log).Stream(context.Background(),
 				llmhttp.Request{Path: "/chat", Body: struct{}{}, Model: tc.model}, "text/event-stream")
 			if !errors.Is(err, tc.wantKind) || (tc.wantSDK != nil && !errors.Is(err, tc.wantSDK)) {
@@ -279,49 +240,6 @@ func TestStatusErrors(t *testing.T) {
 	}
 }
 
-// closedPort returns a URL at which nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	_ = ln.Close()
-	return url
-}
-
-// silentServer accepts connections and never answers: it returns a URL.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // readStream reads a stream to its end and returns the events' data and
 // the final error.
 func readStream(s *llmhttp.Stream) ([]string, error) {
@@ -338,8 +256,8 @@ func readStream(s *llmhttp.Stream) ([]string, error) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		url       func(t *testing.T) string
-		handler   func(release chan struct{}) http.HandlerFunc
+		url       func(t testing.TB) string
+		handler   http.Handler
 		maxLine   int
 		timeout   time.Duration // of both kinds; 0 means bound
 		wantData  []string
@@ -347,67 +265,36 @@ func TestFailures(t *testing.T) {
 		wantTexts []string
 	}{
 		"server down": {
-			url:      closedPort,
+			url:      llmhttptest.ClosedURL,
 			wantKind: llmhttp.ErrUnreachable, wantTexts: []string{"llm-test: server at http://127.0.0.1:", "is not reachable (is it running?)", "connection refused"},
 		},
 		"unknown host": {
-			url:      func(*testing.T) string { return "http://dpc-test-no-such-host.invalid" },
+			url:      func(testing.TB) string { return "http://dpc-test-no-such-host.invalid" },
 			wantKind: llmhttp.ErrUnreachable, wantTexts: []string{"cannot find the server of http://dpc-test-no-such-host.invalid"},
 		},
 		"accepts and never answers": {
-			url:      silentServer,
+			url:      llmhttptest.SilentServer,
 			timeout:  short,
 			wantKind: llmhttp.ErrTimeout, wantTexts: []string{"llm-test: no answer from http://127.0.0.1:", "within 200ms"},
 		},
 		"headers, then nothing": {
-			handler: func(release chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					writeEvents(w)
-					select {
-					case <-release:
-					case <-r.Context().Done():
-					}
-				}
-			},
+			handler:  llmhttptest.HangAfter(llmhttptest.SSE.Stream()),
 			timeout:  short,
 			wantKind: llmhttp.ErrTimeout, wantTexts: []string{"no answer from", "within 200ms"},
 		},
 		"stops mid-stream": {
-			handler: func(release chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					writeEvents(w, "data: 1\n\n", "data: 2\n\n", "data: half")
-					select {
-					case <-release:
-					case <-r.Context().Done():
-					}
-				}
-			},
+			handler:  llmhttptest.HangAfter(llmhttptest.SSE.Stream("data: 1\n\n", "data: 2\n\n", "data: half")),
 			timeout:  short,
 			wantData: []string{"1", "2"},
 			wantKind: llmhttp.ErrTimeout, wantTexts: []string{"stopped sending in the middle of the answer (nothing for 200ms)"},
 		},
 		"connection dropped mid-stream": {
-			handler: func(chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					conn, buf, err := w.(http.Hijacker).Hijack()
-					if err != nil {
-						return
-					}
-					defer conn.Close()
-					_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
-					_, _ = buf.WriteString("9\r\ndata: 1\n\n\r\n5\r\ndata:")
-					_ = buf.Flush()
-				}
-			},
+			handler:  llmhttptest.SSE.Drop("data: 1\n\n", "data:"),
 			wantData: []string{"1"},
 			wantKind: llmhttp.ErrDisconnected, wantTexts: []string{"the connection to http://127.0.0.1:", "broke in the middle of the answer"},
 		},
 		"over-long event": {
-			handler: func(chan struct{}) http.HandlerFunc {
-				return func(w http.ResponseWriter, r *http.Request) {
-					writeEvents(w, "data: 1\n\n", "data: "+strings.Repeat("x", 2000)+"\n\n")
-				}
-			},
+			handler:  llmhttptest.SSE.Stream("data: 1\n\n", "data: "+strings.Repeat("x", 2000)+"\n\n"),
 			maxLine:  1000,
 			wantData: []string{"1"},
 			wantKind: llmhttp.ErrProtocol, wantTexts: []string{"has a line or event longer than 1000 bytes"},
@@ -420,11 +307,7 @@ func TestFailures(t *testing.T) {
 			if tc.url != nil {
 				url = tc.url(t)
 			} else {
-				release := make(chan struct{})
-				srv := httptest.NewServer(tc.handler(release))
-				t.Cleanup(srv.Close)
-				t.Cleanup(func() { close(release) })
-				url = srv.URL
+				url = llmhttptest.NewServer(t, tc.handler).URL
 			}
 			start := time.Now()
 			timeout := tc.timeout
@@ -462,7 +345,7 @@ func TestFailures(t *testing.T) {
 func TestSlowCallerIsNotATimeout(t *testing.T) {
 	t.Parallel()
 	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
-		writeEvents(w, "data: 1\n\n", "data: 2\n\n", "data: 3\n\n")
+		llmhttptest.SSE.Write(w, "data: 1\n\n", "data: 2\n\n", "data: 3\n\n")
 	})
 	c := llmhttp.New(llmhttp.Options{Name: "llm-test", BaseURL: srv.URL, FirstByteTimeout: bound, IdleTimeout: short})
 	s, err := c.Stream(context.Background(), llmhttp.Request{Path: "/"}, "text/event-stream")
@@ -500,17 +383,11 @@ func TestCancel(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			release := make(chan struct{})
-			srv := server(t, func(w http.ResponseWriter, r *http.Request) {
-				if tc.events != nil {
-					writeEvents(w, tc.events...)
-				}
-				select {
-				case <-release:
-				case <-r.Context().Done():
-				}
-			})
-			t.Cleanup(func() { close(release) }) // runs before srv.Close
+			var events http.Handler // none: not even the headers
+			if tc.events != nil {
+				events = llmhttptest.SSE.Stream(tc.events...)
+			}
+			srv := llmhttptest.NewServer(t, llmhttptest.HangAfter(events))
 			// Long timeouts: only the cancellation may end the call.
 			c := llmhttp.New(llmhttp.Options{Name: "llm-test", BaseURL: srv.URL, FirstByteTimeout: time.Minute, IdleTimeout: time.Minute})
 			ctx, cancel := context.WithCancel(context.Background())
@@ -548,7 +425,7 @@ func TestEndedEarly(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := server(t, func(w http.ResponseWriter, r *http.Request) { writeEvents(w, tc.events...) })
+			srv := server(t, func(w http.ResponseWriter, r *http.Request) { llmhttptest.SSE.Write(w, tc.events...) })
 			s, err := newClient(srv.URL, llmhttp.Key{}, nil).Stream(context.Background(), llmhttp.Request{Path: "/"}, "text/event-stream")
 			if err != nil {
 				t.Fatal(err)
@@ -566,13 +443,7 @@ func TestEndedEarly(t *testing.T) {
 
 func TestNDJSONStream(t *testing.T) {
 	t.Parallel()
-	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		for _, line := range []string{`{"n":1}` + "\n", "\n", `{"n":2}` + "\n"} {
-			_, _ = io.WriteString(w, line)
-			w.(http.Flusher).Flush()
-		}
-	})
+	srv := llmhttptest.NewServer(t, llmhttptest.NDJSON.Stream(`{"n":1}`+"\n", "\n", `{"n":2}`+"\n"))
 	s, err := newClient(srv.URL, llmhttp.Key{}, nil).Stream(context.Background(), llmhttp.Request{Path: "/"}, "application/x-ndjson")
 	if err != nil {
 		t.Fatal(err)

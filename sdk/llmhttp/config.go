@@ -69,6 +69,31 @@ func CheckTimeout(attr string, seconds float64) error {
 	return nil
 }
 
+// The attributes every HTTP LLM plugin's config has, besides its server's
+// URL (CheckBaseURL) and its key (CheckKeyConfig).
+const (
+	AttrModel       = "model"
+	AttrTimeout     = "timeout_seconds"
+	AttrIdleTimeout = "idle_timeout_seconds"
+)
+
+// CheckModel checks the model attribute (AttrModel) for a config's
+// Validate method: it must name a model, like example. The error is an
+// *sdk.ConfigError.
+func CheckModel(model, example string) error {
+	if strings.TrimSpace(model) == "" {
+		return sdk.AttributeError([]string{AttrModel}, "must name a model, such as %q", example)
+	}
+	return nil
+}
+
+// CheckTimeouts checks the timeout attributes AttrTimeout (the wait for
+// the start of an answer, Options.FirstByteTimeout) and AttrIdleTimeout
+// (the wait between its pieces, Options.IdleTimeout) with CheckTimeout.
+func CheckTimeouts(timeout, idleTimeout float64) error {
+	return errors.Join(CheckTimeout(AttrTimeout, timeout), CheckTimeout(AttrIdleTimeout, idleTimeout))
+}
+
 // IsLoopback reports whether a server URL names this machine (localhost or
 // a loopback address): a model there is "local", and a key sent there over
 // plain http does not cross the network.

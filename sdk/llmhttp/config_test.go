@@ -2,10 +2,12 @@ package llmhttp_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
 )
 
@@ -81,6 +83,46 @@ func TestCheckTimeout(t *testing.T) {
 	}
 	if got := llmhttp.Seconds(0.25); got != 250*time.Millisecond {
 		t.Errorf("Seconds(0.25): want 250ms, got %v", got)
+	}
+}
+
+func TestCheckModel(t *testing.T) {
+	t.Parallel()
+	if err := llmhttp.CheckModel("llama3", "llama3"); err != nil {
+		t.Errorf("a model: want no error, got %v", err)
+	}
+	for _, model := range []string{"", " \t"} {
+		ce := configError(t, llmhttp.CheckModel(model, "gpt-4o-mini"))
+		if strings.Join(ce.Path, ".") != llmhttp.AttrModel || ce.Summary != `must name a model, such as "gpt-4o-mini"` {
+			t.Errorf("model %q: want an error at model naming the example, got %v", model, ce)
+		}
+	}
+}
+
+func TestCheckTimeouts(t *testing.T) {
+	t.Parallel()
+	if err := llmhttp.CheckTimeouts(120, 0); err != nil {
+		t.Errorf("valid timeouts: want no error, got %v", err)
+	}
+	tests := map[string]struct {
+		timeout, idle float64
+		wantPaths     []string
+	}{
+		"timeout":      {timeout: -1, wantPaths: []string{llmhttp.AttrTimeout}},
+		"idle timeout": {idle: math.NaN(), wantPaths: []string{llmhttp.AttrIdleTimeout}},
+		"both":         {timeout: 1e9, idle: -0.5, wantPaths: []string{llmhttp.AttrTimeout, llmhttp.AttrIdleTimeout}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var paths []string
+			for _, ce := range sdk.ConfigErrors(llmhttp.CheckTimeouts(tc.timeout, tc.idle)) {
+				paths = append(paths, strings.Join(ce.Path, "."))
+			}
+			if !slices.Equal(paths, tc.wantPaths) {
+				t.Errorf("want errors at %q, got them at %q", tc.wantPaths, paths)
+			}
+		})
 	}
 }
 

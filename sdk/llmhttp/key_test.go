@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,19 +12,10 @@ import (
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 )
 
 const secret = "sk-test-0123456789abcdef"
-
-// writeFile writes content to a new file in a temporary directory.
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // configError returns the one ConfigError in err, failing the test if
 // there is not exactly one.
@@ -41,7 +31,7 @@ func configError(t *testing.T, err error) *sdk.ConfigError {
 func TestLoadKey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	good := writeFile(t, "key", "  "+secret+"\n")
+	good := llmhttptest.TempFile(t, "key", "  "+secret+"\n")
 	tests := map[string]struct {
 		apiKey, file string
 		wantKey      string
@@ -57,9 +47,9 @@ func TestLoadKey(t *testing.T) {
 		"relative file":                {file: "key.txt", wantAttr: "api_key_file", wantText: "absolute path"},
 		"missing file":                 {file: filepath.Join(dir, "nope"), wantAttr: "api_key_file", wantText: `"` + filepath.Join(dir, "nope") + `" cannot be read: no such file`},
 		"directory":                    {file: dir, wantAttr: "api_key_file", wantText: "is a directory"},
-		"empty file":                   {file: writeFile(t, "empty", " \n\n"), wantAttr: "api_key_file", wantText: "is empty"},
-		"two lines":                    {file: writeFile(t, "two", secret+"\nsecond\n"), wantAttr: "api_key_file", wantText: "only the key"},
-		"huge file":                    {file: writeFile(t, "huge", strings.Repeat("k", 70<<10)), wantAttr: "api_key_file", wantText: "larger than 64 KiB"},
+		"empty file":                   {file: llmhttptest.TempFile(t, "empty", " \n\n"), wantAttr: "api_key_file", wantText: "is empty"},
+		"two lines":                    {file: llmhttptest.TempFile(t, "two", secret+"\nsecond\n"), wantAttr: "api_key_file", wantText: "only the key"},
+		"huge file":                    {file: llmhttptest.TempFile(t, "huge", strings.Repeat("k", 70<<10)), wantAttr: "api_key_file", wantText: "larger than 64 KiB"},
 		"control character in api_key": {apiKey: "sk\x01x", wantAttr: "api_key", wantText: "control characters"},
 	}
 	for name, tc := range tests {

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
@@ -58,24 +57,15 @@ func DefaultConfig() *Config {
 // Validate is called by the SDK after decoding; errors name the attribute.
 // It reads no file: Configure loads the key.
 func (c *Config) Validate() error {
-	var errs []error
-	if err := llmhttp.CheckBaseURL("base_url", c.BaseURL); err != nil {
-		errs = append(errs, err)
-	}
-	if strings.TrimSpace(c.Model) == "" {
-		errs = append(errs, sdk.AttributeError([]string{"model"}, "must name a model, such as %q", DefaultModel))
-	}
-	if err := llmhttp.CheckKeyConfig(c.APIKey, c.APIKeyFile, true, keyEnv); err != nil {
-		errs = append(errs, err)
-	}
+	var maxTokens error
 	if c.MaxTokens < 1 {
-		errs = append(errs, sdk.AttributeError([]string{"max_tokens"}, "must be at least 1, got %d", c.MaxTokens))
+		maxTokens = sdk.AttributeError([]string{"max_tokens"}, "must be at least 1, got %d", c.MaxTokens)
 	}
-	if err := llmhttp.CheckTimeout("timeout_seconds", c.TimeoutSeconds); err != nil {
-		errs = append(errs, err)
-	}
-	if err := llmhttp.CheckTimeout("idle_timeout_seconds", c.IdleTimeoutSeconds); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		llmhttp.CheckBaseURL("base_url", c.BaseURL),
+		llmhttp.CheckModel(c.Model, DefaultModel),
+		llmhttp.CheckKeyConfig(c.APIKey, c.APIKeyFile, true, keyEnv),
+		maxTokens,
+		llmhttp.CheckTimeouts(c.TimeoutSeconds, c.IdleTimeoutSeconds),
+	)
 }

@@ -1,16 +1,12 @@
 package anthropic
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
@@ -39,15 +35,7 @@ var (
 // Plugin is the llm-anthropic plugin. Its zero value is ready for Configure
 // and has no side effects; it is safe for concurrent use.
 type Plugin struct {
-	mu sync.RWMutex
-	st *state
-}
-
-// state is what Configure sets up.
-type state struct {
-	cfg    *Config
-	client *llmhttp.Client
-	log    hclog.Logger
+	setup llmhttp.Holder[*Config]
 }
 
 // Info describes the plugin to dpc (`dpc plugin list`).
@@ -65,11 +53,8 @@ func (p *Plugin) DefaultConfig() any { return DefaultConfig() }
 // Configure loads the API key and sets up the HTTP client. It contacts no
 // server: a later request says clearly if the key is refused.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*Config)
-	if !ok || cfg == nil {
-		return fmt.Errorf("%s: %w: config of type %T", Name, sdk.ErrInvalidArgument, req.Config)
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := llmhttp.ConfigOf[Config](Name, req)
+	if err != nil {
 		return err
 	}
 	key, err := llmhttp.LoadKey(cfg.APIKey, cfg.APIKeyFile)
@@ -87,41 +72,18 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		IdleTimeout:      llmhttp.Seconds(cfg.IdleTimeoutSeconds),
 		Logger:           log.Named("http"),
 	})
-	p.mu.Lock()
-	old := p.st
-	p.st = &state{cfg: cfg, client: client, log: log}
-	p.mu.Unlock()
-	if old != nil {
-		old.client.Close()
-	}
+	p.setup.Set(&llmhttp.Setup[*Config]{Config: cfg, Client: client, Log: log})
 	// The key's source, never the key.
 	log.Info("configured", "base_url", client.BaseURL(), "model", cfg.Model, "api_key_from", key.Source(),
 		"max_tokens", cfg.MaxTokens, "timeout_seconds", cfg.TimeoutSeconds, "idle_timeout_seconds", cfg.IdleTimeoutSeconds)
-	if !llmhttp.IsLoopback(cfg.BaseURL) && strings.HasPrefix(cfg.BaseURL, "http://") {
-		log.Warn("the API key goes over plain http to another machine; anyone on the way can read it", "base_url", client.BaseURL())
-	}
+	llmhttp.WarnKeyInTheClear(log, client)
 	return nil
 }
 
 // Shutdown closes idle connections.
 func (p *Plugin) Shutdown(context.Context) error {
-	p.mu.Lock()
-	st := p.st
-	p.st = nil
-	p.mu.Unlock()
-	if st != nil {
-		st.client.Close()
-	}
+	p.setup.Close()
 	return nil
-}
-
-func (p *Plugin) state() (*state, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.st == nil {
-		return nil, fmt.Errorf("%s: %w", Name, sdk.ErrNotConfigured)
-	}
-	return p.st, nil
 }
 
 // modelsPage is one page of GET /v1/models.
@@ -138,7 +100,7 @@ type modelsPage struct {
 // ListModels lists the models the key may use, newest first as the API
 // orders them.
 func (p *Plugin) ListModels(ctx context.Context) ([]sdk.Model, error) {
-	st, err := p.state()
+	st, err := p.setup.Get(Name)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +108,7 @@ func (p *Plugin) ListModels(ctx context.Context) ([]sdk.Model, error) {
 	path := "/v1/models?limit=1000"
 	for range maxModelPages {
 		var page modelsPage
-		if err := st.client.GetJSON(ctx, path, &page); err != nil {
+		if err := st.Client.GetJSON(ctx, path, &page); err != nil {
 			return nil, err
 		}
 		for _, m := range page.Data {
@@ -164,25 +126,20 @@ func (p *Plugin) ListModels(ctx context.Context) ([]sdk.Model, error) {
 		}
 		path = "/v1/models?limit=1000&after_id=" + url.QueryEscape(page.LastID)
 	}
-	st.log.Debug("listed models", "count", len(models))
+	st.Log.Debug("listed models", "count", len(models))
 	return models, nil
 }
 
 // messagesRequest is the body of POST /v1/messages.
 type messagesRequest struct {
-	Model         string    `json:"model"`
-	MaxTokens     int       `json:"max_tokens"`
-	System        string    `json:"system,omitempty"`
-	Messages      []message `json:"messages"`
-	Stream        bool      `json:"stream"`
-	Temperature   *float64  `json:"temperature,omitempty"`
-	TopP          *float64  `json:"top_p,omitempty"`
-	StopSequences []string  `json:"stop_sequences,omitempty"`
-}
-
-type message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Model         string            `json:"model"`
+	MaxTokens     int               `json:"max_tokens"`
+	System        string            `json:"system,omitempty"`
+	Messages      []llmhttp.Message `json:"messages"`
+	Stream        bool              `json:"stream"`
+	Temperature   *float64          `json:"temperature,omitempty"`
+	TopP          *float64          `json:"top_p,omitempty"`
+	StopSequences []string          `json:"stop_sequences,omitempty"`
 }
 
 // buildRequest maps a GenerateRequest to a Messages API request. The API
@@ -204,7 +161,7 @@ func buildRequest(req sdk.GenerateRequest, model string, maxTokens int) (message
 			}
 		case strings.TrimSpace(m.Content) == "":
 		default:
-			mr.Messages = append(mr.Messages, message{Role: string(m.Role), Content: m.Content})
+			mr.Messages = append(mr.Messages, llmhttp.Message{Role: string(m.Role), Content: m.Content})
 		}
 	}
 	mr.System = strings.Join(system, "\n\n")
@@ -216,62 +173,16 @@ func buildRequest(req sdk.GenerateRequest, model string, maxTokens int) (message
 
 // Generate streams the answer from POST /v1/messages.
 func (p *Plugin) Generate(ctx context.Context, req sdk.GenerateRequest, emit func(delta string) error) (sdk.GenerateResult, error) {
-	st, err := p.state()
+	st, err := p.setup.Get(Name)
 	if err != nil {
 		return sdk.GenerateResult{}, err
 	}
-	model := req.Model
-	if model == "" {
-		model = st.cfg.Model
-	}
-	body, err := buildRequest(req, model, st.cfg.MaxTokens)
+	model := cmp.Or(req.Model, st.Config.Model)
+	body, err := buildRequest(req, model, st.Config.MaxTokens)
 	if err != nil {
 		return sdk.GenerateResult{}, err
 	}
-	start := time.Now()
-	// Sizes only: prompts are the user's private messages.
-	st.log.Debug("generating", "request_id", req.RequestID, "model", model, "messages", len(req.Messages),
-		"prompt_bytes", promptBytes(req), "max_tokens", body.MaxTokens)
-
-	s, err := st.client.Stream(ctx, llmhttp.Request{Path: "/v1/messages", Body: body, Model: model}, "text/event-stream")
-	if err != nil {
-		return sdk.GenerateResult{}, err
-	}
-	defer s.Close()
-	a := &answer{client: st.client, model: model}
-	answerBytes := 0
-	for !a.done {
-		ev, err := s.NextEvent()
-		if err == io.EOF {
-			return sdk.GenerateResult{}, s.EndedEarly()
-		}
-		if err != nil {
-			return sdk.GenerateResult{}, err
-		}
-		delta, err := a.add(ev)
-		if err != nil {
-			return sdk.GenerateResult{}, err
-		}
-		if delta == "" {
-			continue
-		}
-		answerBytes += len(delta)
-		if err := emit(delta); err != nil {
-			return sdk.GenerateResult{}, err
-		}
-	}
-	res := a.result()
-	st.log.Debug("generated", "request_id", req.RequestID, "model", res.Model, "finish_reason", res.FinishReason,
-		"prompt_tokens", res.PromptTokens, "completion_tokens", res.CompletionTokens,
-		"answer_bytes", answerBytes, "duration_ms", time.Since(start).Milliseconds())
-	return res, nil
-}
-
-// promptBytes is the prompt's size, for logs.
-func promptBytes(req sdk.GenerateRequest) int {
-	n := 0
-	for _, m := range req.Messages {
-		n += len(m.Content)
-	}
-	return n
+	r := llmhttp.Request{Path: "/v1/messages", Body: body, Model: model}
+	log := st.Log.With("max_tokens", body.MaxTokens) // the limit in effect, the request's or the config's
+	return llmhttp.Generate(ctx, st.Client, log, req, r, &answer{client: st.Client, model: model}, emit)
 }

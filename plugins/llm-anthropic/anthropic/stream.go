@@ -47,7 +47,8 @@ func (u usage) prompt() int {
 	return n
 }
 
-// answer follows one streamed answer: events go in, text comes out.
+// answer follows one streamed answer for llmhttp.Generate: events go in,
+// text comes out.
 type answer struct {
 	client *llmhttp.Client
 	model  string
@@ -57,10 +58,15 @@ type answer struct {
 	output int
 }
 
-// add decodes one event and returns the text it carries. Event types it
+var _ llmhttp.Answer[llmhttp.Event] = (*answer)(nil)
+
+// Done reports whether message_stop has come.
+func (a *answer) Done(bool) bool { return a.done }
+
+// Add decodes one event and returns the text it carries. Event types it
 // does not know (newer API features, thinking, tool input) carry no text
 // for the user and are skipped.
-func (a *answer) add(ev llmhttp.Event) (string, error) {
+func (a *answer) Add(ev llmhttp.Event) (string, error) {
 	var e streamEvent
 	if err := json.Unmarshal([]byte(ev.Data), &e); err != nil {
 		return "", a.client.Errorf(llmhttp.ErrProtocol, "an event of the answer from %s is not the JSON expected: %v", a.client.BaseURL(), err)
@@ -112,8 +118,8 @@ func (a *answer) add(ev llmhttp.Event) (string, error) {
 	return "", nil
 }
 
-// result is the summary once the stream is done.
-func (a *answer) result() sdk.GenerateResult {
+// Result is the summary once the stream is done.
+func (a *answer) Result() sdk.GenerateResult {
 	finish := llmhttp.NormalizeFinishReason(a.stop)
 	if finish == "" {
 		finish = "stop"

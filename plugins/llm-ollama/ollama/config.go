@@ -2,9 +2,7 @@ package ollama
 
 import (
 	"errors"
-	"strings"
 
-	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
 )
 
@@ -46,18 +44,9 @@ func DefaultConfig() *Config {
 
 // Validate is called by the SDK after decoding; errors name the attribute.
 func (c *Config) Validate() error {
-	var errs []error
-	if err := llmhttp.CheckBaseURL("host", c.Host); err != nil {
-		errs = append(errs, err)
-	}
-	if strings.TrimSpace(c.Model) == "" {
-		errs = append(errs, sdk.AttributeError([]string{"model"}, "must name a model, such as %q", DefaultModel))
-	}
-	if err := llmhttp.CheckTimeout("timeout_seconds", c.TimeoutSeconds); err != nil {
-		errs = append(errs, err)
-	}
-	if err := llmhttp.CheckTimeout("idle_timeout_seconds", c.IdleTimeoutSeconds); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		llmhttp.CheckBaseURL("host", c.Host),
+		llmhttp.CheckModel(c.Model, DefaultModel),
+		llmhttp.CheckTimeouts(c.TimeoutSeconds, c.IdleTimeoutSeconds),
+	)
 }

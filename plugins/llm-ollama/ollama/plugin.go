@@ -1,14 +1,9 @@
 package ollama
 
 import (
+	"cmp"
 	"context"
-	"fmt"
-	"io"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
@@ -30,16 +25,7 @@ var (
 // Plugin is the llm-ollama plugin. Its zero value is ready for Configure
 // and has no side effects; it is safe for concurrent use.
 type Plugin struct {
-	mu sync.RWMutex
-	st *state
-}
-
-// state is what Configure sets up.
-type state struct {
-	cfg    *Config
-	client *llmhttp.Client
-	log    hclog.Logger
-	local  bool
+	setup llmhttp.Holder[*Config]
 }
 
 // Info describes the plugin to dpc (`dpc plugin list`).
@@ -57,11 +43,8 @@ func (p *Plugin) DefaultConfig() any { return DefaultConfig() }
 // Configure sets up the HTTP client. It contacts no server: Ollama may be
 // started after dpc, and a later request says clearly if it is not there.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*Config)
-	if !ok || cfg == nil {
-		return fmt.Errorf("%s: %w: config of type %T", Name, sdk.ErrInvalidArgument, req.Config)
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := llmhttp.ConfigOf[Config](Name, req)
+	if err != nil {
 		return err
 	}
 	log := req.Log()
@@ -72,13 +55,7 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 		IdleTimeout:      llmhttp.Seconds(cfg.IdleTimeoutSeconds),
 		Logger:           log.Named("http"),
 	})
-	p.mu.Lock()
-	old := p.st
-	p.st = &state{cfg: cfg, client: client, log: log, local: llmhttp.IsLoopback(cfg.Host)}
-	p.mu.Unlock()
-	if old != nil {
-		old.client.Close()
-	}
+	p.setup.Set(&llmhttp.Setup[*Config]{Config: cfg, Client: client, Log: log})
 	log.Info("configured", "host", client.BaseURL(), "model", cfg.Model,
 		"timeout_seconds", cfg.TimeoutSeconds, "idle_timeout_seconds", cfg.IdleTimeoutSeconds)
 	return nil
@@ -86,23 +63,8 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 
 // Shutdown closes idle connections.
 func (p *Plugin) Shutdown(context.Context) error {
-	p.mu.Lock()
-	st := p.st
-	p.st = nil
-	p.mu.Unlock()
-	if st != nil {
-		st.client.Close()
-	}
+	p.setup.Close()
 	return nil
-}
-
-func (p *Plugin) state() (*state, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.st == nil {
-		return nil, fmt.Errorf("%s: %w", Name, sdk.ErrNotConfigured)
-	}
-	return p.st, nil
 }
 
 // tagsResponse is the answer of GET /api/tags.
@@ -120,16 +82,16 @@ type tagsResponse struct {
 
 // ListModels lists the models the server has pulled.
 func (p *Plugin) ListModels(ctx context.Context) ([]sdk.Model, error) {
-	st, err := p.state()
+	st, err := p.setup.Get(Name)
 	if err != nil {
 		return nil, err
 	}
 	var tags tagsResponse
-	if err := st.client.GetJSON(ctx, "/api/tags", &tags); err != nil {
+	if err := st.Client.GetJSON(ctx, "/api/tags", &tags); err != nil {
 		return nil, err
 	}
 	labels := []string{"ollama"}
-	if st.local {
+	if llmhttp.IsLoopback(st.Config.Host) {
 		labels = append(labels, "local")
 	}
 	models := make([]sdk.Model, 0, len(tags.Models))
@@ -149,21 +111,16 @@ func (p *Plugin) ListModels(ctx context.Context) ([]sdk.Model, error) {
 		}
 		models = append(models, sdk.Model{ID: id, DisplayName: id, Description: strings.Join(desc, " · "), Labels: labels})
 	}
-	st.log.Debug("listed models", "count", len(models))
+	st.Log.Debug("listed models", "count", len(models))
 	return models, nil
 }
 
 // chatRequest is the body of POST /api/chat.
 type chatRequest struct {
-	Model    string        `json:"model"`
-	Messages []chatMessage `json:"messages"`
-	Stream   bool          `json:"stream"`
-	Options  *chatOptions  `json:"options,omitempty"`
-}
-
-type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Model    string            `json:"model"`
+	Messages []llmhttp.Message `json:"messages"`
+	Stream   bool              `json:"stream"`
+	Options  *chatOptions      `json:"options,omitempty"`
 }
 
 // chatOptions are the sampling settings; unset ones are left to the model.
@@ -176,10 +133,7 @@ type chatOptions struct {
 
 // buildRequest maps a GenerateRequest to Ollama's chat request.
 func buildRequest(req sdk.GenerateRequest, model string) chatRequest {
-	cr := chatRequest{Model: model, Stream: true, Messages: make([]chatMessage, 0, len(req.Messages))}
-	for _, m := range req.Messages {
-		cr.Messages = append(cr.Messages, chatMessage{Role: string(m.Role), Content: m.Content})
-	}
+	cr := chatRequest{Model: model, Stream: true, Messages: llmhttp.Messages(req.Messages)}
 	o := chatOptions{Temperature: req.Temperature, TopP: req.TopP, NumPredict: req.MaxTokens, Stop: req.Stop}
 	if o.Temperature != nil || o.TopP != nil || o.NumPredict != nil || len(o.Stop) > 0 {
 		cr.Options = &o
@@ -189,57 +143,11 @@ func buildRequest(req sdk.GenerateRequest, model string) chatRequest {
 
 // Generate streams the answer from POST /api/chat.
 func (p *Plugin) Generate(ctx context.Context, req sdk.GenerateRequest, emit func(delta string) error) (sdk.GenerateResult, error) {
-	st, err := p.state()
+	st, err := p.setup.Get(Name)
 	if err != nil {
 		return sdk.GenerateResult{}, err
 	}
-	model := req.Model
-	if model == "" {
-		model = st.cfg.Model
-	}
-	body := buildRequest(req, model)
-	start := time.Now()
-	// Sizes only: prompts are the user's private messages.
-	st.log.Debug("generating", "request_id", req.RequestID, "model", model, "messages", len(req.Messages), "prompt_bytes", promptBytes(req))
-
-	s, err := st.client.Stream(ctx, llmhttp.Request{Path: "/api/chat", Body: body, Model: model}, "application/x-ndjson")
-	if err != nil {
-		return sdk.GenerateResult{}, err
-	}
-	defer s.Close()
-	a := &answer{client: st.client, model: model}
-	answerBytes := 0
-	for !a.done {
-		line, err := s.NextLine()
-		if err == io.EOF {
-			return sdk.GenerateResult{}, s.EndedEarly()
-		}
-		if err != nil {
-			return sdk.GenerateResult{}, err
-		}
-		delta, err := a.add(line)
-		if err != nil {
-			return sdk.GenerateResult{}, err
-		}
-		if delta == "" {
-			continue
-		}
-		answerBytes += len(delta)
-		if err := emit(delta); err != nil {
-			return sdk.GenerateResult{}, err
-		}
-	}
-	st.log.Debug("generated", "request_id", req.RequestID, "model", a.result.Model, "finish_reason", a.result.FinishReason,
-		"prompt_tokens", a.result.PromptTokens, "completion_tokens", a.result.CompletionTokens,
-		"answer_bytes", answerBytes, "duration_ms", time.Since(start).Milliseconds())
-	return a.result, nil
-}
-
-// promptBytes is the prompt's size, for logs.
-func promptBytes(req sdk.GenerateRequest) int {
-	n := 0
-	for _, m := range req.Messages {
-		n += len(m.Content)
-	}
-	return n
+	model := cmp.Or(req.Model, st.Config.Model)
+	r := llmhttp.Request{Path: "/api/chat", Body: buildRequest(req, model), Model: model}
+	return llmhttp.Generate(ctx, st.Client, st.Log, req, r, &answer{client: st.Client, model: model}, emit)
 }

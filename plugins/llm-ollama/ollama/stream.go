@@ -21,8 +21,8 @@ type chatChunk struct {
 	Error           string `json:"error"`
 }
 
-// answer follows one streamed answer: the lines go in, text comes out, and
-// the last line fills in the result.
+// answer follows one streamed answer for llmhttp.Generate: the lines go
+// in, text comes out, and the last line fills in the result.
 type answer struct {
 	client *llmhttp.Client
 	model  string
@@ -30,8 +30,16 @@ type answer struct {
 	result sdk.GenerateResult
 }
 
-// add decodes one line of the stream and returns the text it carries.
-func (a *answer) add(line []byte) (string, error) {
+var _ llmhttp.Answer[[]byte] = (*answer)(nil)
+
+// Done reports whether the last line, "done": true, has come.
+func (a *answer) Done(bool) bool { return a.done }
+
+// Result is what the last line said.
+func (a *answer) Result() sdk.GenerateResult { return a.result }
+
+// Add decodes one line of the stream and returns the text it carries.
+func (a *answer) Add(line []byte) (string, error) {
 	var c chatChunk
 	if err := json.Unmarshal(line, &c); err != nil {
 		return "", a.client.Errorf(llmhttp.ErrProtocol, "a line of the answer from %s is not the JSON expected: %v", a.client.BaseURL(), err)

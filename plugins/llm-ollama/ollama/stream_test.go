@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/dpc-go/dpc/sdk/llmhttp"
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 )
 
-// FuzzAnswerLine feeds arbitrary lines to the chunk decoder: it must not
-// panic, must pass on exactly the message content of a valid line, must
-// report a done line with a finish reason and non-negative usage, and must
-// fail only with a protocol or server error.
+// FuzzAnswerLine feeds arbitrary lines to the chunk decoder: besides what
+// llmhttptest.CheckAdd checks of every decoder (no panic, non-negative
+// usage, a done answer with a finish reason), it must pass on exactly the
+// message content of a valid line and fail only with a protocol or server
+// error.
 func FuzzAnswerLine(f *testing.F) {
 	for _, name := range []string{"chat_stream.ndjson", "chat_length.ndjson", "chat_error.ndjson", "chat_garbage.ndjson"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
@@ -31,13 +33,13 @@ func FuzzAnswerLine(f *testing.F) {
 	f.Add([]byte(`{"error":""}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		a := &answer{client: llmhttp.New(llmhttp.Options{Name: Name, BaseURL: "http://127.0.0.1:11434"}), model: "llama3"}
-		delta, err := a.add(line)
+		delta, err := llmhttptest.CheckAdd(t, a, line)
 		if err != nil {
 			if !errors.Is(err, llmhttp.ErrProtocol) && !errors.Is(err, llmhttp.ErrServer) {
 				t.Fatalf("want a protocol or server error, got %v", err)
 			}
-			if delta != "" || a.done {
-				t.Fatalf("an error must come alone, got delta %q done %v", delta, a.done)
+			if a.Done(false) {
+				t.Fatalf("an error must come alone, got done with %v", err)
 			}
 			return
 		}
@@ -51,12 +53,6 @@ func FuzzAnswerLine(f *testing.F) {
 		}
 		if delta != v.Message.Content {
 			t.Fatalf("want delta %q, got %q", v.Message.Content, delta)
-		}
-		if a.done {
-			r := a.result
-			if r.FinishReason == "" || r.Model == "" || r.PromptTokens < 0 || r.CompletionTokens < 0 {
-				t.Fatalf("done line gave an incomplete result %+v", r)
-			}
 		}
 	})
 }

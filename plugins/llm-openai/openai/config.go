@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
 )
 
@@ -55,25 +54,14 @@ func DefaultConfig() *Config {
 // Validate is called by the SDK after decoding; errors name the attribute.
 // It reads no file: Configure loads the key.
 func (c *Config) Validate() error {
-	var errs []error
-	if err := llmhttp.CheckBaseURL("base_url", c.BaseURL); err != nil {
-		errs = append(errs, err)
-	}
-	if strings.TrimSpace(c.Model) == "" {
-		errs = append(errs, sdk.AttributeError([]string{"model"}, "must name a model, such as %q", DefaultModel))
-	}
-	// OpenAI itself always wants a key: say so now rather than at the first
-	// question.
-	if err := llmhttp.CheckKeyConfig(c.APIKey, c.APIKeyFile, isOpenAI(c.BaseURL), keyEnv); err != nil {
-		errs = append(errs, err)
-	}
-	if err := llmhttp.CheckTimeout("timeout_seconds", c.TimeoutSeconds); err != nil {
-		errs = append(errs, err)
-	}
-	if err := llmhttp.CheckTimeout("idle_timeout_seconds", c.IdleTimeoutSeconds); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		llmhttp.CheckBaseURL("base_url", c.BaseURL),
+		llmhttp.CheckModel(c.Model, DefaultModel),
+		// OpenAI itself always wants a key: say so now rather than at the
+		// first question.
+		llmhttp.CheckKeyConfig(c.APIKey, c.APIKeyFile, isOpenAI(c.BaseURL), keyEnv),
+		llmhttp.CheckTimeouts(c.TimeoutSeconds, c.IdleTimeoutSeconds),
+	)
 }
 
 // isOpenAI reports whether a base URL is OpenAI's own API.

@@ -1,205 +1,37 @@
 package openai_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 )
 
-// fakeOpenAI is a local server speaking the OpenAI API under /v1: GET
+// chatRoute is where the API streams answers.
+const chatRoute = "POST /v1/chat/completions"
+
+// newFake starts a fake of the OpenAI API under /v1 (its BaseURL): GET
 // /v1/models answers with testdata/models.json, POST /v1/chat/completions
-// streams a testdata file one event per write, flushed. With key set,
-// requests without "Authorization: Bearer <key>" get OpenAI's 401.
-type fakeOpenAI struct {
-	t   testing.TB
-	srv *httptest.Server
-	// url is the base_url to configure: the server's URL plus /v1.
-	url string
-
-	mu       sync.Mutex
-	key      string
-	chatFile string
-	chat     http.HandlerFunc
-	requests []recorded
-	release  chan struct{}
-}
-
-// recorded is one request the fake received.
-type recorded struct {
-	method, path string
-	header       http.Header
-	body         []byte
-}
-
-func newFake(t testing.TB) *fakeOpenAI {
+// streams testdata/chat_stream.sse one event per write, flushed. With key
+// set, requests without "Authorization: Bearer <key>" get OpenAI's 401.
+func newFake(t testing.TB, key string) *llmhttptest.Server {
 	t.Helper()
-	f := &fakeOpenAI{t: t, chatFile: "chat_stream.sse", release: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	f.url = f.srv.URL + "/v1"
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() { close(f.release) }) // runs first: unblock, then close
-	return f
-}
-
-func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
-	var body bytes.Buffer
-	_, _ = body.ReadFrom(r.Body)
-	f.mu.Lock()
-	f.requests = append(f.requests, recorded{r.Method, r.URL.Path, r.Header.Clone(), body.Bytes()})
-	key, chat, file := f.key, f.chat, f.chatFile
-	f.mu.Unlock()
-	if key != "" && r.Header.Get("Authorization") != "Bearer "+key {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write(readTestdata(f.t, "error_401.json"))
-		return
-	}
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(readTestdata(f.t, "models.json"))
-	case r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions":
-		if chat != nil {
-			chat(w, r)
-			return
-		}
-		streamEvents(w, strings.SplitAfter(string(readTestdata(f.t, file)), "\n\n")...)
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error":{"message":"Invalid URL (` + r.Method + " " + r.URL.Path + `)","type":"invalid_request_error","param":null,"code":null}}`))
-	}
-}
-
-// set changes what /v1/chat/completions answers.
-func (f *fakeOpenAI) set(file string, chat http.HandlerFunc) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.chatFile, f.chat = file, chat
-}
-
-// requireKey makes the fake reject requests without this key.
-func (f *fakeOpenAI) requireKey(key string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.key = key
-}
-
-// last returns the last request received.
-func (f *fakeOpenAI) last(t *testing.T) recorded {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.requests) == 0 {
-		t.Fatal("the server received no request")
-	}
-	return f.requests[len(f.requests)-1]
-}
-
-// lastBody returns the last request's body, decoded.
-func (f *fakeOpenAI) lastBody(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(f.last(t).body, &m); err != nil {
-		t.Fatalf("the request body is not JSON: %v", err)
-	}
-	return m
-}
-
-// hang blocks until the client goes away or the test ends.
-func (f *fakeOpenAI) hang(r *http.Request) {
-	select {
-	case <-f.release:
-	case <-r.Context().Done():
-	}
-}
-
-// streamEvents writes SSE events one by one, flushing after each.
-func streamEvents(w http.ResponseWriter, events ...string) {
-	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	for _, ev := range events {
-		if ev == "" {
-			continue
-		}
-		_, _ = w.Write([]byte(ev))
-		w.(http.Flusher).Flush()
-	}
-}
-
-func readTestdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("testdata: %v", err)
-	}
-	return b
-}
-
-// closedPort returns a URL at which nothing listens.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	_ = ln.Close()
-	return url
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	f := llmhttptest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		llmhttptest.JSON(http.StatusNotFound, `{"error":{"message":"Invalid URL (`+r.Method+" "+r.URL.Path+
+			`)","type":"invalid_request_error","param":null,"code":null}}`).ServeHTTP(w, r)
+	}))
+	f.BaseURL = f.URL + "/v1"
+	if key != "" {
+		unauthorized := llmhttptest.JSONFile(t, http.StatusUnauthorized, "testdata/error_401.json")
+		f.Check(func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Header.Get("Authorization") != "Bearer "+key {
+				unauthorized(w, r)
+				return false
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
-// syncBuffer is a log sink safe for the plugin's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+			return true
+		})
+	}
+	f.Handle("GET /v1/models", llmhttptest.JSONFile(t, http.StatusOK, "testdata/models.json"))
+	f.Handle(chatRoute, llmhttptest.SSE.File(t, "testdata/chat_stream.sse"))
+	return f
 }

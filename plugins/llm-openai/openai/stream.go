@@ -30,7 +30,8 @@ type chunk struct {
 	Error json.RawMessage `json:"error"`
 }
 
-// answer follows one streamed answer: events go in, text comes out.
+// answer follows one streamed answer for llmhttp.Generate: events go in,
+// text comes out.
 type answer struct {
 	client *llmhttp.Client
 	model  string
@@ -39,8 +40,15 @@ type answer struct {
 	usage  [2]int // prompt, completion
 }
 
-// add decodes one event and returns the text it carries.
-func (a *answer) add(ev llmhttp.Event) (string, error) {
+var _ llmhttp.Answer[llmhttp.Event] = (*answer)(nil)
+
+// Done reports whether [DONE] has come. Some servers end the stream
+// without it; at the end of the stream, an answer with its finish reason
+// is complete all the same.
+func (a *answer) Done(atEOF bool) bool { return a.done || (atEOF && a.finish != "") }
+
+// Add decodes one event and returns the text it carries.
+func (a *answer) Add(ev llmhttp.Event) (string, error) {
 	if ev.Data == doneMarker {
 		a.done = true
 		return "", nil
@@ -93,8 +101,8 @@ func (a *answer) streamErr(data []byte) error {
 	return e
 }
 
-// result is the summary once the stream is done.
-func (a *answer) result() sdk.GenerateResult {
+// Result is the summary once the stream is done.
+func (a *answer) Result() sdk.GenerateResult {
 	finish := a.finish
 	if finish == "" {
 		finish = "stop"

@@ -3,13 +3,13 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/llmhttp"
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 )
 
 func TestBuildRequestTokenLimit(t *testing.T) {
@@ -40,10 +40,10 @@ func TestBuildRequestTokenLimit(t *testing.T) {
 	}
 }
 
-// FuzzChunk feeds arbitrary events to the chunk decoder: it must not
-// panic, must pass on exactly the first choice's content and refusal,
-// must keep usage non-negative, and must fail only with the kinds of
-// llmhttp.
+// FuzzChunk feeds arbitrary events to the chunk decoder: besides what
+// llmhttptest.CheckAdd checks of every decoder (no panic, only
+// *llmhttp.Error failures, non-negative usage), it must pass on exactly
+// the first choice's content and refusal.
 func FuzzChunk(f *testing.F) {
 	for _, name := range []string{"chat_stream.sse", "chat_llamacpp.sse", "chat_error.sse"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
@@ -61,16 +61,12 @@ func FuzzChunk(f *testing.F) {
 	f.Add("", "[DONE]")
 	f.Fuzz(func(t *testing.T, typ, data string) {
 		a := &answer{client: llmhttp.New(llmhttp.Options{Name: Name, BaseURL: "http://127.0.0.1:8080/v1"}), model: "m"}
-		delta, err := a.add(llmhttp.Event{Type: typ, Data: data})
+		delta, err := llmhttptest.CheckAdd(t, a, llmhttp.Event{Type: typ, Data: data})
 		if err != nil {
-			var he *llmhttp.Error
-			if !errors.As(err, &he) || delta != "" {
-				t.Fatalf("want an *llmhttp.Error alone, got %v with delta %q", err, delta)
-			}
 			return
 		}
 		if data == doneMarker {
-			if !a.done || delta != "" {
+			if !a.Done(false) || delta != "" {
 				t.Fatalf("[DONE] must end the stream with no text")
 			}
 			return
@@ -99,8 +95,10 @@ func FuzzChunk(f *testing.F) {
 		if delta != want {
 			t.Fatalf("want delta %q, got %q", want, delta)
 		}
-		if r := a.result(); r.PromptTokens < 0 || r.CompletionTokens < 0 || r.FinishReason == "" {
-			t.Fatalf("bad result %+v", r)
+		// Beyond CheckAdd: the result has a finish reason even before the
+		// end, "stop" by default.
+		if r := a.Result(); r.FinishReason == "" {
+			t.Fatalf("no finish reason in %+v", r)
 		}
 	})
 }
