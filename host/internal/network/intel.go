@@ -53,6 +53,9 @@ type intelState struct {
 	cache    map[string]*cachedContext // by peer
 	running  map[string]int            // inferences in progress, by peer
 	notified map[string]string         // by peer: the context hash it last got from us
+	// updates counts each peer's CONTEXT_UPDATED frames, so that an answer
+	// overtaken by an update is not kept as fresh.
+	updates map[string]int
 }
 
 // cachedContext is a peer's context as it last sent it.
@@ -66,7 +69,7 @@ type cachedContext struct {
 func (n *Network) intel() *intelState {
 	n.intelOnce.Do(func() {
 		n.is = &intelState{pending: map[pendingKey]*pending{}, cache: map[string]*cachedContext{},
-			running: map[string]int{}, notified: map[string]string{}}
+			running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{}}
 	})
 	return n.is
 }
@@ -176,6 +179,7 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 func (n *Network) onContextUpdated(s *session.Session, u dptp.ContextUpdated) {
 	is := n.intel()
 	is.mu.Lock()
+	is.updates[s.PeerID]++
 	if c := is.cache[s.PeerID]; c != nil {
 		c.fresh = c.hash == u.ContextHash
 	}
@@ -282,6 +286,7 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 	if c != nil {
 		held = *c
 	}
+	updates := is.updates[peer]
 	is.mu.Unlock()
 	if c != nil && held.fresh && !fresh {
 		return SharedContext{Doc: held.doc, Hash: held.hash, Cached: true}, nil
@@ -313,7 +318,9 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 	}
 	if resp.ContextHash != "" { // D-PC v1 sends no hash: ask again next time
 		is.mu.Lock()
-		is.cache[peer] = &cachedContext{doc: doc, hash: resp.ContextHash, fresh: true}
+		// An update that came while this request was out may be newer
+		// than the answer: keep the copy, but ask again next time.
+		is.cache[peer] = &cachedContext{doc: doc, hash: resp.ContextHash, fresh: is.updates[peer] == updates}
 		is.mu.Unlock()
 	}
 	return SharedContext{Doc: doc, Hash: resp.ContextHash, Cached: resp.Unchanged}, nil

@@ -278,6 +278,8 @@ func (n *Network) Connect(ctx context.Context, uri string) (PeerStatus, error) {
 	}); err != nil {
 		return PeerStatus{}, err
 	}
+	// A new contact may see more of this node's context.
+	n.ContextChanged()
 	l := n.linkFor(u.NodeID)
 	l.kick()
 	if l.connected() {
@@ -298,6 +300,7 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 	if _, err := n.o.Peers.Update(node, func(p *peers.Peer) { p.Contact, p.Request = true, false }); err != nil {
 		return PeerStatus{}, err
 	}
+	n.ContextChanged() // as a contact it may see more of this node's context
 	held, err := n.o.Chat.History(node, time.Time{}, 0)
 	if err != nil {
 		return PeerStatus{}, err

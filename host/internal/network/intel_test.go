@@ -1,0 +1,88 @@
+package network_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/intel"
+	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/nettest"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/personal"
+)
+
+// mutableContext is a personal context a test changes.
+type mutableContext struct {
+	mu  sync.Mutex
+	doc map[string]any
+}
+
+func (m *mutableContext) Current() (map[string]any, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.doc, personal.Hash(m.doc)
+}
+
+func (m *mutableContext) set(doc map[string]any) {
+	m.mu.Lock()
+	m.doc = doc
+	m.mu.Unlock()
+}
+
+// TestContextCacheFollowsUpdates checks the cache by content hash: a copy
+// is reused until the owner announces a change that the asker may see;
+// a change of a withheld field is not announced; --fresh revalidates.
+func TestContextCacheFollowsUpdates(t *testing.T) {
+	t.Parallel()
+	carolCtx := &mutableContext{doc: map[string]any{"profile": map[string]any{"name": "Carol", "email": "c@example.org"}}}
+	const rules = `rule "group" "contacts" { allow = ["messages", "context:profile.name"] }`
+	alice := nettest.NewNode(t, nettest.Options{Name: "Alice", Firewall: rules})
+	carol := nettest.NewNode(t, nettest.Options{Name: "Carol", Firewall: rules, Intel: func(n *nettest.Node) network.Intel {
+		return &intel.Responder{Context: carolCtx, Firewall: n.Firewall, Contacts: n.Peers, Models: llm.New(echoPlugins{}, nil)}
+	}})
+	nettest.Connect(t, alice, carol)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	name := func(doc map[string]any) any { p, _ := doc["profile"].(map[string]any); return p["name"] }
+
+	first, err := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false)
+	if err != nil || first.Cached || name(first.Doc) != "Carol" || len(first.Doc["profile"].(map[string]any)) != 1 {
+		t.Fatalf("first ask: want only profile.name, fetched, got %+v %v", first, err)
+	}
+	again, err := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false)
+	if err != nil || !again.Cached || again.Hash != first.Hash {
+		t.Fatalf("second ask: want the cached copy, got %+v %v", again, err)
+	}
+
+	// A withheld field changes: Alice's view does not, so she is not told.
+	carolCtx.set(map[string]any{"profile": map[string]any{"name": "Carol", "email": "new@example.org"}})
+	carol.Net.ContextChanged()
+	time.Sleep(200 * time.Millisecond)
+	if got, _ := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false); !got.Cached {
+		t.Errorf("after a change Alice cannot see: want the cached copy still, got a fetch")
+	}
+	// Revalidating by hash: unchanged, so served from the copy.
+	if got, err := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", true); err != nil || !got.Cached || got.Hash != first.Hash {
+		t.Errorf("fresh ask of an unchanged view: want it answered 'unchanged', got %+v %v", got, err)
+	}
+
+	// A shared field changes: CONTEXT_UPDATED reaches Alice, whose next ask fetches it.
+	carolCtx.set(map[string]any{"profile": map[string]any{"name": "Carol B.", "email": "new@example.org"}})
+	carol.Net.ContextChanged()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name(got.Doc) == "Carol B." && !got.Cached {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the change never reached Alice: %+v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
