@@ -2,8 +2,10 @@
 // a question runs on.
 //
 // A [Registry] asks each running plugin of kind "llm" for its models, in the
-// order of dpc.hcl. A model is named by its id ("llama3") or, when several
-// plugins offer the same id, qualified by the plugin's name
-// ("llm-ollama/llama3"); the empty name means the default: the first model
-// of the first LLM plugin in dpc.hcl.
+// order of dpc.hcl. A model is named by its id ("llama3:latest", or
+// "meta-llama/Llama-3" on an OpenAI-compatible server) or qualified by the
+// plugin's name when several plugins offer the same id
+// ("llm-ollama/llama3:latest"); as in Ollama, a name without a tag also
+// finds the model tagged ":latest". The empty name means the default: the
+// first model of the first running LLM plugin in dpc.hcl.
 package llm

@@ -87,18 +87,18 @@ func (r *Registry) Models(ctx context.Context) []Model {
 	return out
 }
 
-// Resolve finds the model called name ("id" or "provider/id"; empty: the
-// default), optionally only among the models of one provider, and returns
-// it with the plugin that runs it.
+// Resolve finds the model called name, optionally only among the models
+// of the plugin providerName, and returns it with the plugin that runs it.
+// name is a model id (which may itself hold "/", as "meta-llama/Llama-3"
+// does), "provider/id" when providerName is empty, or empty for the
+// default. As in Ollama, a name without a tag also finds "name:latest".
 func (r *Registry) Resolve(ctx context.Context, name, providerName string) (Model, sdk.LLM, error) {
-	ps := r.providers()
-	if providerName == "" {
-		if p, id, ok := strings.Cut(name, "/"); ok {
-			providerName, name = p, id
-		}
+	type offer struct {
+		Model
+		llm sdk.LLM
 	}
-	var all []Model
-	for _, p := range ps {
+	var all []offer
+	for _, p := range r.providers() {
 		if providerName != "" && p.name != providerName {
 			continue
 		}
@@ -108,34 +108,37 @@ func (r *Registry) Resolve(ctx context.Context, name, providerName string) (Mode
 			continue
 		}
 		for _, m := range models {
-			model := Model{Provider: p.name, Model: m}
-			if name == "" || m.ID == name {
-				return model, p.llm, nil
-			}
-			all = append(all, model)
+			all = append(all, offer{Model{Provider: p.name, Model: m}, p.llm})
 		}
 	}
-	// Ollama's convention: "llama3" is "llama3:latest".
-	if name != "" && !strings.Contains(name, ":") {
-		for _, m := range all {
-			if m.ID == name+":latest" {
-				for _, p := range ps {
-					if p.name == m.Provider {
-						return m, p.llm, nil
-					}
-				}
-			}
+	if len(all) == 0 {
+		if providerName != "" {
+			return Model{}, nil, fmt.Errorf("%w: no running LLM plugin %q offers a model (see dpc plugin status)", ErrNoModels, providerName)
 		}
-	}
-	switch {
-	case len(all) == 0 && providerName != "":
-		return Model{}, nil, fmt.Errorf("%w: no running LLM plugin %q offers a model (see dpc plugin status)", ErrNoModels, providerName)
-	case len(all) == 0:
 		return Model{}, nil, fmt.Errorf("%w: no LLM plugin is running; enable one in dpc.hcl, e.g. plugin \"llm\" \"llm-local\" {}", ErrNoModels)
 	}
+	if name == "" {
+		return all[0].Model, all[0].llm, nil
+	}
+	// Most exact first: the id itself, then provider/id, then the tag.
+	matches := []func(offer) bool{
+		func(o offer) bool { return o.ID == name },
+		func(o offer) bool { return providerName == "" && o.Ref() == name },
+		func(o offer) bool { return !strings.Contains(name, ":") && o.ID == name+":latest" },
+		func(o offer) bool {
+			return providerName == "" && !strings.Contains(name, ":") && o.Ref() == name+":latest"
+		},
+	}
+	for _, match := range matches {
+		for _, o := range all {
+			if match(o) {
+				return o.Model, o.llm, nil
+			}
+		}
+	}
 	refs := make([]string, len(all))
-	for i, m := range all {
-		refs[i] = m.Ref()
+	for i, o := range all {
+		refs[i] = o.Ref()
 	}
 	return Model{}, nil, fmt.Errorf("%w: %q; the models are %s", ErrUnknownModel, name, strings.Join(refs, ", "))
 }
