@@ -51,64 +51,59 @@ func (c *Client) Post(ctx context.Context, path string, body, out any) error {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, rd)
+	resp, err := c.send(ctx, c.http, method, path, body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if isConnRefused(err) {
-		return fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.addr)
-	}
-	if err != nil {
-		return fmt.Errorf("local API at %s: %w", c.addr, err)
 	}
 	defer resp.Body.Close()
-	if err := statusError(resp); err != nil {
-		return err
-	}
 	if out == nil {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
+// send makes one request with hc, body (if any) as JSON, and returns a 2xx
+// answer; anything else is an error saying what went wrong.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if isConnRefused(err) {
+		return nil, fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("local API at %s: %w", c.addr, err)
+	}
+	if err := statusError(resp); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
 // PostLines sends body as JSON to path and calls fn with each line of a
 // newline-delimited JSON answer until it ends, ctx ends or fn fails. It has
 // no overall timeout: a streamed answer takes as long as it takes.
 func (c *Client) PostLines(ctx context.Context, path string, body any, fn func(json.RawMessage) error) error {
-	b, err := json.Marshal(body)
+	resp, err := c.send(ctx, &http.Client{}, http.MethodPost, path, body)
 	if err != nil {
 		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.addr+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{}).Do(req)
-	if isConnRefused(err) {
-		return fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.addr)
-	}
-	if err != nil {
-		return fmt.Errorf("local API at %s: %w", c.addr, err)
 	}
 	defer resp.Body.Close()
-	if err := statusError(resp); err != nil {
-		return err
-	}
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var line json.RawMessage
