@@ -3,9 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,7 +141,7 @@ func newContextEditCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "%v\nEdit again? [Y/n] ", perr)
 				answer, rerr := in.ReadString('\n')
-				if rerr != nil && !errors.Is(rerr, io.EOF) || strings.HasPrefix(strings.ToLower(strings.TrimSpace(answer)), "n") || rerr != nil {
+				if rerr != nil || strings.HasPrefix(strings.ToLower(strings.TrimSpace(answer)), "n") {
 					return fmt.Errorf("%w (your edit is not saved)", perr)
 				}
 			}

@@ -81,11 +81,8 @@ func (p RequestContext) Validate() error {
 	if err := checkID(c, "request_id", p.RequestID); err != nil {
 		return err
 	}
-	if len(p.Query) > MaxQueryLen {
-		return fieldErr(c, "query", "%d bytes, at most %d allowed", len(p.Query), MaxQueryLen)
-	}
-	if !utf8.ValidString(p.Query) {
-		return fieldErr(c, "query", "not valid UTF-8")
+	if err := checkQuery(c, p.Query); err != nil {
+		return err
 	}
 	if err := checkLabel(c, "requestor_id", p.RequestorID, MaxNameLen); err != nil {
 		return err
@@ -133,10 +130,15 @@ func (p ContextResponse) Validate() error {
 	if p.Unchanged && p.ContextHash == "" {
 		return fieldErr(c, "context_hash", "required when unchanged is true")
 	}
-	if len(p.Query) > MaxQueryLen {
-		return fieldErr(c, "query", "%d bytes, at most %d allowed", len(p.Query), MaxQueryLen)
+	return checkQuery(c, p.Query)
+}
+
+// checkQuery: the optional query of REQUEST_CONTEXT and CONTEXT_RESPONSE.
+func checkQuery(c, q string) error {
+	if len(q) > MaxQueryLen {
+		return fieldErr(c, "query", "%d bytes, at most %d allowed", len(q), MaxQueryLen)
 	}
-	if !utf8.ValidString(p.Query) {
+	if !utf8.ValidString(q) {
 		return fieldErr(c, "query", "not valid UTF-8")
 	}
 	return nil

@@ -9,78 +9,53 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dpc-go/dpc/host/internal/plugins"
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 	"github.com/dpc-go/dpc/sdk/promptctx"
 )
 
-// fakeLLM is an HTTP server speaking the OpenAI chat completions wire format
-// (streamed, as SSE) and Ollama's chat API (streamed, as NDJSON). It records
-// every chat request body and answers with a fixed text.
-type fakeLLM struct {
-	srv    *httptest.Server
-	answer string
-	mu     sync.Mutex
-	bodies []map[string]any
-}
-
-func newFakeLLM(t *testing.T, answer string) *fakeLLM {
+// newFakeLLM is an HTTP server speaking the OpenAI chat completions wire
+// format (streamed, as SSE) and Ollama's chat API (streamed, as NDJSON). It
+// records every request and answers with a fixed text.
+func newFakeLLM(t *testing.T, answer string) *llmhttptest.Server {
 	t.Helper()
-	f := &fakeLLM{answer: answer}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, `{"object":"list","data":[{"id":"test-model","object":"model","owned_by":"test"}]}`)
-	})
-	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
-		f.record(t, r)
-		w.Header().Set("Content-Type", "text/event-stream")
-		for _, word := range strings.SplitAfter(f.answer, " ") {
-			chunk, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": "test-model",
-				"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": word}, "finish_reason": nil}}})
-			fmt.Fprintf(w, "data: %s\n\n", chunk)
-			w.(http.Flusher).Flush()
-		}
-		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n")
-		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":7,"total_tokens":49}}`+"\n\n")
-		fmt.Fprint(w, "data: [DONE]\n\n")
-	})
-	mux.HandleFunc("GET /api/tags", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, `{"models":[{"name":"llama3:latest","model":"llama3:latest","size":1,"details":{"family":"llama"}}]}`)
-	})
-	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) {
-		f.record(t, r)
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		fmt.Fprintf(w, `{"model":"llama3:latest","message":{"role":"assistant","content":%q},"done":false}`+"\n", f.answer)
-		fmt.Fprint(w, `{"model":"llama3:latest","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":10,"eval_count":3}`+"\n")
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeLLM) record(t *testing.T, r *http.Request) {
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		t.Errorf("fake LLM: undecodable request: %v", err)
-		return
+	s := llmhttptest.NewServer(t, nil)
+	var events []string
+	for _, word := range strings.SplitAfter(answer, " ") {
+		chunk, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": "test-model",
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": word}, "finish_reason": nil}}})
+		events = append(events, "data: "+string(chunk)+"\n\n")
 	}
-	f.mu.Lock()
-	f.bodies = append(f.bodies, body)
-	f.mu.Unlock()
+	events = append(events,
+		`data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n",
+		`data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":7,"total_tokens":49}}`+"\n\n",
+		"data: [DONE]\n\n")
+	s.Handle("GET /v1/models", llmhttptest.JSON(http.StatusOK, `{"object":"list","data":[{"id":"test-model","object":"model","owned_by":"test"}]}`))
+	s.Handle("POST /v1/chat/completions", llmhttptest.SSE.Stream(events...))
+	s.Handle("GET /api/tags", llmhttptest.JSON(http.StatusOK, `{"models":[{"name":"llama3:latest","model":"llama3:latest","size":1,"details":{"family":"llama"}}]}`))
+	s.Handle("POST /api/chat", llmhttptest.NDJSON.Stream(
+		fmt.Sprintf(`{"model":"llama3:latest","message":{"role":"assistant","content":%q},"done":false}`+"\n", answer),
+		`{"model":"llama3:latest","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":10,"eval_count":3}`+"\n"))
+	return s
 }
 
-func (f *fakeLLM) requests() []map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]map[string]any(nil), f.bodies...)
+// chats returns the bodies of the chat requests s received.
+func chats(t *testing.T, s *llmhttptest.Server) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, r := range s.Requests() {
+		if r.Method == http.MethodPost {
+			out = append(out, r.JSON(t))
+		}
+	}
+	return out
 }
 
 // systemPrompt returns the system message of a recorded chat request.
@@ -116,9 +91,9 @@ func TestCollaborativeIntelligence(t *testing.T) {
 	carolOllama := newFakeLLM(t, "never used")
 
 	carol := newPeerWith(t, "Carol", "plugin \"llm\" \"llm-local\" {}\n"+
-		fmt.Sprintf("plugin \"llm\" \"llm-ollama\" {\n  config {\n    host = %q\n    model = \"llama3\"\n  }\n}\n", carolOllama.srv.URL))
+		fmt.Sprintf("plugin \"llm\" \"llm-ollama\" {\n  config {\n    host = %q\n    model = \"llama3\"\n  }\n}\n", carolOllama.URL))
 	alice := newPeerWith(t, "Alice", fmt.Sprintf("plugin \"llm\" \"llm-openai\" {\n  config {\n    base_url = %q\n    model = \"test-model\"\n  }\n}\n",
-		aliceLLM.srv.URL+"/v1"))
+		aliceLLM.URL+"/v1"))
 	bob := newPeerWith(t, "Bob", "plugin \"llm\" \"llm-local\" {}\n")
 
 	if err := os.WriteFile(filepath.Join(carol.home, "personal.json"), []byte(carolContext), 0o600); err != nil {
@@ -156,7 +131,7 @@ rule "scope" "default" {
 				t.Errorf("ask output: want %q in\n%s", want, out)
 			}
 		}
-		reqs := aliceLLM.requests()
+		reqs := chats(t, aliceLLM)
 		if len(reqs) != 1 {
 			t.Fatalf("want 1 request at Alice's model, got %d", len(reqs))
 		}
@@ -204,7 +179,7 @@ rule "scope" "default" {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			alice.must("ask", "--peer", carol.id, "what does Carol cook now?")
-			reqs := aliceLLM.requests()
+			reqs := chats(t, aliceLLM)
 			if strings.Contains(systemPrompt(t, reqs[len(reqs)-1]), "Sicilian street food") {
 				break
 			}
@@ -234,7 +209,7 @@ rule "scope" "default" {
 		if code == 0 || !strings.Contains(errOut, "does not let you run prompts here") {
 			t.Errorf("bob on carol: want a compute refusal, got exit %d\n%s%s", code, out, errOut)
 		}
-		if n := len(carolOllama.requests()); n != 0 {
+		if n := len(chats(t, carolOllama)); n != 0 {
 			t.Errorf("carol's refused model was called %d times", n)
 		}
 	})

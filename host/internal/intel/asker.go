@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -202,7 +201,7 @@ func (a *Asker) assemble(ctx context.Context, req Request, sum *Summary, emit fu
 		}
 	}
 	if scope != NoScope {
-		doc, _ := a.Context.Current()
+		doc, _ := a.Context.View()
 		own, err := a.Firewall.Rules().FilterScope(scope, doc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidAsk, err)
@@ -342,6 +341,6 @@ func paths(doc map[string]any) []string {
 			out = append(out, k+"."+k2)
 		}
 	}
-	sort.Strings(out)
-	return slices.Compact(out)
+	slices.Sort(out)
+	return slices.Compact(out) // a key "a.b" and a key "b" below "a" read the same
 }

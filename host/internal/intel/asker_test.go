@@ -11,6 +11,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/llm/llmtest"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/promptctx"
@@ -108,10 +109,10 @@ rule "scope" "public" { allow = ["context:profile.name"] }`
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var prompt []sdk.Message
 			peers := tc.peers
+			echo := &llmtest.LLM{Models: []sdk.Model{{ID: "echo"}}, Reply: func(sdk.GenerateRequest) string { return "local answer" }}
 			a := &intel.Asker{NodeID: aliceID, Name: "Alice", Context: newFixedContext(own), Firewall: loadRules(t, rules),
-				Models: llm.New(inProcess{echoLLM{answer: "local answer", last: &prompt}}, nil), Peers: &peers,
+				Models: llm.New(llmtest.Plugins{{Name: "llm-echo", LLM: echo}}, nil), Peers: &peers,
 				PeerName: func(id string) string { return names[id] }}
 			var events []intel.Event
 			err := a.Ask(context.Background(), tc.req, func(e intel.Event) { events = append(events, e) })
@@ -130,6 +131,7 @@ rule "scope" "public" { allow = ["context:profile.name"] }`
 			}
 			// The blocks the model saw: from the local prompt, or from the
 			// one sent to the peer.
+			prompt := echo.Last()
 			msgs := prompt
 			if tc.wantRemote {
 				if len(peers.remote) != 1 || prompt != nil {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/llm/llmtest"
 	"github.com/dpc-go/dpc/host/internal/nettest"
 	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/sdk"
 )
 
 // sharingRules let contacts read the whole context.
@@ -31,7 +33,7 @@ func BenchmarkAskAssembly(b *testing.B) {
 	doc := loadContext(b, "../personal/testdata/personal.json")
 	responder := func(n *nettest.Node) network.Intel {
 		return &intel.Responder{Context: newFixedContext(doc), Firewall: n.Firewall, Contacts: n.Peers,
-			Models: llm.New(inProcess{}, nil)}
+			Models: llm.New(llmtest.Plugins{}, nil)}
 	}
 	alice := nettest.NewNode(b, nettest.Options{Name: "Alice", Firewall: sharingRules})
 	var peers []string
@@ -41,7 +43,8 @@ func BenchmarkAskAssembly(b *testing.B) {
 		peers = append(peers, p.ID.NodeID)
 	}
 	a := &intel.Asker{NodeID: alice.ID.NodeID, Name: "Alice", Context: newFixedContext(doc), Firewall: alice.Firewall,
-		Models: llm.New(inProcess{echoLLM{answer: "ok"}}, nil), Peers: alice.Net, PeerName: alice.Peers.Name}
+		Models: llm.New(llmtest.Plugins{{Name: "llm-echo", LLM: &llmtest.LLM{Models: []sdk.Model{{ID: "echo"}},
+			Reply: func(sdk.GenerateRequest) string { return "ok" }}}}, nil), Peers: alice.Net, PeerName: alice.Peers.Name}
 
 	for _, mode := range []struct {
 		name  string

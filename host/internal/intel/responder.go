@@ -18,8 +18,9 @@ import (
 
 // ContextSource gives the personal context as it is now.
 type ContextSource interface {
-	// Current returns the document (the caller must not modify it) and its hash.
-	Current() (doc map[string]any, hash string)
+	// View returns the document, shared (the caller must not modify it:
+	// filtering copies what it keeps), and its hash.
+	View() (doc map[string]any, hash string)
 }
 
 // DefaultInferenceTimeout bounds a prompt run for a peer.
@@ -40,7 +41,7 @@ var _ network.Intel = (*Responder)(nil)
 
 // ContextFor returns what peer may see of the personal context.
 func (r *Responder) ContextFor(peer string) (map[string]any, string) {
-	doc, _ := r.Context.Current()
+	doc, _ := r.Context.View()
 	shared := r.Firewall.Rules().Filter(peer, r.Contacts, doc)
 	return shared, personal.Hash(shared)
 }

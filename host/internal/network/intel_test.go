@@ -19,7 +19,7 @@ type mutableContext struct {
 	doc map[string]any
 }
 
-func (m *mutableContext) Current() (map[string]any, string) {
+func (m *mutableContext) View() (map[string]any, string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.doc, personal.Hash(m.doc)
@@ -40,7 +40,7 @@ func TestContextCacheFollowsUpdates(t *testing.T) {
 	const rules = `rule "group" "contacts" { allow = ["messages", "context:profile.name"] }`
 	alice := nettest.NewNode(t, nettest.Options{Name: "Alice", Firewall: rules})
 	carol := nettest.NewNode(t, nettest.Options{Name: "Carol", Firewall: rules, Intel: func(n *nettest.Node) network.Intel {
-		return &intel.Responder{Context: carolCtx, Firewall: n.Firewall, Contacts: n.Peers, Models: llm.New(echoPlugins{}, nil)}
+		return &intel.Responder{Context: carolCtx, Firewall: n.Firewall, Contacts: n.Peers, Models: llm.New(echoPlugins(), nil)}
 	}})
 	nettest.Connect(t, alice, carol)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

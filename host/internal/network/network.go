@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 
 	"github.com/hashicorp/go-hclog"
 

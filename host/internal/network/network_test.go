@@ -3,13 +3,14 @@ package network
 import (
 	"context"
 	"fmt"
-	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 
 	"github.com/hashicorp/go-hclog"
 

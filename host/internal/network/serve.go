@@ -63,93 +63,92 @@ func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dpt
 			return err
 		}
 	}
-	badRequest := func(s *session.Session, f dptp.Frame, err error) error { return n.badRequest(s, f, err) }
 	switch f.Command {
 	case dptp.CmdRequestContext:
 		r, err := dptp.Decode[dptp.RequestContext](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onContextRequest(s, r)
 	case dptp.CmdGetProviders:
 		r, err := dptp.Decode[dptp.GetProviders](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		n.onProvidersRequest(ctx, s, r)
 		return nil
 	case dptp.CmdRemoteInferenceRequest:
 		r, err := dptp.Decode[dptp.RemoteInferenceRequest](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onInferenceRequest(ctx, s, r)
 	case dptp.CmdContextUpdated:
 		u, err := dptp.Decode[dptp.ContextUpdated](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		n.onContextUpdated(s, u)
 		return nil
 	case dptp.CmdContextResponse, dptp.CmdProvidersResponse, dptp.CmdRemoteInferenceChunk, dptp.CmdRemoteInferenceResponse:
 		p, err := dptp.DecodePayload(f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		n.deliver(s.PeerID, p)
 		return nil
 	case dptp.CmdSendText:
 		m, err := dptp.Decode[dptp.SendText](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onText(s, m)
 	case dptp.CmdAck:
 		a, err := dptp.Decode[dptp.Ack](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onAck(s, a)
 	case dptp.CmdRequestChatHistory:
 		r, err := dptp.Decode[dptp.RequestChatHistory](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onHistoryRequest(s, r)
 	case dptp.CmdChatHistoryResponse:
 		r, err := dptp.Decode[dptp.ChatHistoryResponse](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onHistory(s, r)
 	case dptp.CmdFileOffer:
 		o, err := dptp.Decode[dptp.FileOffer](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onFileOffer(s, o)
 	case dptp.CmdFileAccept:
 		a, err := dptp.Decode[dptp.FileAccept](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onFileAccept(l, s, a)
 	case dptp.CmdFileChunk:
 		c, err := dptp.Decode[dptp.FileChunk](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onFileChunk(s, c)
 	case dptp.CmdFileComplete:
 		c, err := dptp.Decode[dptp.FileComplete](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onFileComplete(s, c)
 	case dptp.CmdFileCancel:
 		c, err := dptp.Decode[dptp.FileCancel](f)
 		if err != nil {
-			return badRequest(s, f, err)
+			return n.badRequest(s, f, err)
 		}
 		return n.onFileCancel(s, c)
 	case dptp.CmdError:

@@ -3,12 +3,13 @@ package network
 import (
 	"errors"
 	"fmt"
-	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/files"

@@ -20,6 +20,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/llm/llmtest"
 	"github.com/dpc-go/dpc/host/internal/nettest"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
@@ -41,32 +42,13 @@ rule "scope" "default" { allow = ["context:*"] }`
 
 type staticContext struct{ doc map[string]any }
 
-func (s staticContext) Current() (map[string]any, string) { return s.doc, personal.Hash(s.doc) }
+func (s staticContext) View() (map[string]any, string) { return s.doc, personal.Hash(s.doc) }
 
-// echoModel is an in-process LLM plugin offering model "echo".
-type echoModel struct{}
-
-func (echoModel) Info() sdk.Info                                        { return sdk.Info{Name: "llm-echo", Version: "0.0.1"} }
-func (echoModel) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
-func (echoModel) Shutdown(context.Context) error                        { return nil }
-func (echoModel) ListModels(context.Context) ([]sdk.Model, error) {
-	return []sdk.Model{{ID: "echo", ContextLength: 4096}}, nil
-}
-func (echoModel) Generate(_ context.Context, req sdk.GenerateRequest, emit func(string) error) (sdk.GenerateResult, error) {
-	last := req.Messages[len(req.Messages)-1].Content
-	return sdk.GenerateResult{FinishReason: "stop", CompletionTokens: 1}, emit("echo: " + last)
-}
-
-type echoPlugins struct{}
-
-func (echoPlugins) OfKind(kind sdk.Kind) []string {
-	if kind == sdk.KindLLM {
-		return []string{"llm/llm-echo"}
-	}
-	return nil
-}
-func (echoPlugins) Client(string) (*sdk.PluginClient, bool) {
-	return &sdk.PluginClient{LLM: echoModel{}}, true
+// echoPlugins is one in-process LLM plugin, "llm-echo", offering model
+// "echo", which answers "echo: " and the last message.
+func echoPlugins() llmtest.Plugins {
+	return llmtest.Plugins{{Name: "llm-echo", LLM: &llmtest.LLM{Models: []sdk.Model{{ID: "echo", ContextLength: 4096}},
+		Reply: func(req sdk.GenerateRequest) string { return "echo: " + req.Messages[len(req.Messages)-1].Content }}}}
 }
 
 // newRSANode is one of our nodes, RSA, with D-PC v1 compatibility as given.
@@ -75,7 +57,7 @@ func newRSANode(t *testing.T, kt identity.KeyType, v1 bool) *nettest.Node {
 	return nettest.NewNode(t, nettest.Options{Name: "Gopher", KeyType: kt, DPCv1: v1, Firewall: v1Rules,
 		Intel: func(n *nettest.Node) network.Intel {
 			return &intel.Responder{Context: staticContext{ourContext}, Firewall: n.Firewall, Contacts: n.Peers,
-				Models: llm.New(echoPlugins{}, nil)}
+				Models: llm.New(echoPlugins(), nil)}
 		}})
 }
 

@@ -80,6 +80,13 @@ func (f *File) Current() (doc map[string]any, hash string) {
 	return c.Doc(), c.hash
 }
 
+// View returns the document in force and its hash without copying it: the
+// document is shared, and the caller must not change it (see Current).
+func (f *File) View() (doc map[string]any, hash string) {
+	c := f.cur.Load()
+	return c.doc, c.hash
+}
+
 // Context returns the immutable version of the personal context in force.
 func (f *File) Context() *Context { return f.cur.Load() }
 

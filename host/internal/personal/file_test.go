@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,25 @@ func TestCurrentIsACopy(t *testing.T) {
 	again, againHash := f.Current()
 	if jsonOf(t, again) != `{"profile":{"core_values":["a"],"name":"Alice"}}` || againHash != hash {
 		t.Errorf("want the context unchanged, got %s %s", jsonOf(t, again), againHash)
+	}
+}
+
+// TestViewIsTheDocumentInForce checks that View gives what Current gives,
+// without a copy.
+func TestViewIsTheDocumentInForce(t *testing.T) {
+	t.Parallel()
+	f, err := Load(newHome(t, `{"profile": {"name": "Alice"}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, hash := f.View()
+	cur, curHash := f.Current()
+	if jsonOf(t, doc) != jsonOf(t, cur) || hash != curHash {
+		t.Errorf("View: want %s %s, got %s %s", jsonOf(t, cur), curHash, jsonOf(t, doc), hash)
+	}
+	again, _ := f.View()
+	if reflect.ValueOf(again).UnsafePointer() != reflect.ValueOf(doc).UnsafePointer() {
+		t.Errorf("View: want the shared document, got a copy")
 	}
 }
 
