@@ -28,8 +28,9 @@ type Node struct {
 	Listen []string `koanf:"listen"`
 	// DPCv1 lets D-PC Messenger v1 (Python) nodes connect and be dialed,
 	// through D-PC's own, weaker handshake (it needs an RSA identity:
-	// dpc init --key rsa). Default true; false refuses every peer that does
-	// not negotiate dptp/1.
+	// dpc init --key rsa). Default false: every peer that does not
+	// negotiate dptp/1 is refused. When true, this node dials v1 only to
+	// peers the user marked (dpc connect --v1).
 	DPCv1 bool `koanf:"dpc_v1"`
 }
 
@@ -126,7 +127,7 @@ type layered struct {
 
 func defaults() layered {
 	return layered{
-		Node: Node{Listen: []string{"0.0.0.0:8888", "[::]:8888"}, DPCv1: true},
+		Node: Node{Listen: []string{"0.0.0.0:8888", "[::]:8888"}},
 		API:  API{Listen: "127.0.0.1:9999"},
 	}
 }

@@ -301,7 +301,7 @@ func TestDPCv1Setting(t *testing.T) {
 		want    bool
 		wantErr string
 	}{
-		"on by default": {file: `node { name = "a" }`, want: true},
+		"off by default": {file: `node { name = "a" }`, want: false},
 		"switched off":  {file: `node { dpc_v1 = false }`, want: false},
 		"switched on":   {file: `node { dpc_v1 = true }`, want: true},
 		"not a bool":    {file: `node { dpc_v1 = "maybe" }`, wantErr: `dpc.hcl:1:17: Incorrect attribute value type`},

@@ -20,10 +20,11 @@ node {
   name = %s
   # listen lists the host:port addresses peers connect to (default port 8888).
   listen = ["0.0.0.0:8888", "[::]:8888"]
-  # dpc_v1 lets D-PC Messenger (Python) nodes talk to this one through their
-  # own handshake, which authenticates less strongly than dptp/1 (dpc peers
-  # marks them). It needs an RSA identity (dpc init --key rsa).
-  dpc_v1 = true
+  # dpc_v1 = true lets D-PC Messenger (Python) nodes talk to this one through
+  # their own handshake, which authenticates less strongly than dptp/1 (dpc
+  # peers marks them). It needs an RSA identity (dpc init --key rsa); this
+  # node dials v1 only to peers added with dpc connect --v1.
+  dpc_v1 = false
 }
 
 api {

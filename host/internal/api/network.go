@@ -15,11 +15,14 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/session"
 )
 
 // ConnectRequest is the body of POST /v1/peers.
 type ConnectRequest struct {
 	URI string `json:"uri"`
+	// V1 marks the peer as a D-PC Messenger v1 node (dpc connect --v1).
+	V1 bool `json:"v1,omitempty"`
 }
 
 // ConnectResponse says whether the first attempt to reach the peer worked;
@@ -63,8 +66,8 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), connectWait)
 		defer cancel()
-		st, err := n.Connect(ctx, req.URI)
-		if st.NodeID == "" {
+		st, err := n.Connect(ctx, req.URI, network.ConnectOptions{V1: req.V1})
+		if st.NodeID == "" || errors.Is(err, network.ErrWrongPeer) {
 			writeError(w, err)
 			return
 		}
@@ -73,6 +76,13 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 			resp.Error = err.Error()
 		}
 		writeJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("DELETE /v1/peers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := n.Remove(r.PathValue("id")); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /v1/peers/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
 		st, err := n.Accept(r.PathValue("id"))
@@ -178,8 +188,10 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
 		errors.Is(err, dpcuri.ErrInvalidURI),
-		errors.Is(err, network.ErrInvalidFile):
+		errors.Is(err, network.ErrInvalidFile), errors.Is(err, network.ErrV1Off):
 		code = http.StatusBadRequest
+	case errors.Is(err, network.ErrWrongPeer), errors.Is(err, session.ErrV1Downgrade):
+		code = http.StatusConflict
 	case errors.Is(err, peers.ErrUnknownPeer):
 		code = http.StatusNotFound
 	}

@@ -14,12 +14,20 @@ import (
 )
 
 func newConnectCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var v1 bool
+	cmd := &cobra.Command{
 		Use:   "connect dpc://HOST:PORT?node_id=ID",
 		Short: "Add a peer as a contact and connect to it",
 		Long: `connect adds the node at the URI as a contact and dials it. The peer must
 prove, over TLS, that it holds the key whose hash is the node_id in the URI.
-If it cannot be reached now, dpc keeps trying in the background.`,
+If it cannot be reached now, dpc keeps trying in the background. If the node
+at that address turns out to be someone else, connect fails and the new
+contact is not kept.
+
+--v1 marks the peer as a D-PC Messenger (Python) node: only then does dpc
+use D-PC v1's weaker handshake with it (node { dpc_v1 = true } and an RSA
+identity are needed). A node that ever spoke dptp/1 with yours is never
+accepted over D-PC v1.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
@@ -27,7 +35,7 @@ If it cannot be reached now, dpc keeps trying in the background.`,
 				return err
 			}
 			var resp api.ConnectResponse
-			if err := c.Post(cmd.Context(), "/v1/peers", api.ConnectRequest{URI: args[0]}, &resp); err != nil {
+			if err := c.Post(cmd.Context(), "/v1/peers", api.ConnectRequest{URI: args[0], V1: v1}, &resp); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -43,6 +51,8 @@ If it cannot be reached now, dpc keeps trying in the background.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&v1, "v1", false, "the peer is a D-PC Messenger v1 (Python) node")
+	return cmd
 }
 
 func newPeersCmd(g *globals) *cobra.Command {
@@ -73,6 +83,22 @@ func newPeersCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "remove NODE_ID",
+		Short: "Forget a peer: end its session and stop dialing it (the conversation stays)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Delete(cmd.Context(), "/v1/peers/"+args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Removed %s.\n", args[0])
+			return nil
+		},
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "accept NODE_ID",
 		Short: "Accept a contact request: show its messages and let it reach you as a contact",
@@ -114,8 +140,11 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 			since = p.Since.Local().Format(time.TimeOnly)
 		}
 		proto := orDash(p.Protocol)
-		if p.Protocol == peers.ProtocolV1 {
+		switch {
+		case p.Protocol == peers.ProtocolV1:
 			proto, v1 = "D-PC v1 (weaker auth*)", true
+		case p.Protocol == "" && p.V1:
+			proto = "D-PC v1 (marked)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(p.Name), rel, proto, p.State, since, orDash(p.Reason))
 	}

@@ -54,6 +54,8 @@ type node struct {
 	t    *testing.T
 	home string
 	name string // node.name in dpc.hcl; "" means "test"
+	// nodeAttrs are more attributes of the node block of dpc.hcl.
+	nodeAttrs string
 }
 
 func newNode(t *testing.T) *node {
@@ -106,7 +108,7 @@ func (n *node) writeConfig(plugins string) {
 	if name == "" {
 		name = "test"
 	}
-	cfg := fmt.Sprintf("node { name = %q }\napi { listen = \"127.0.0.1:0\" }\n", name) + plugins
+	cfg := fmt.Sprintf("node {\n  name = %q\n  %s\n}\napi { listen = \"127.0.0.1:0\" }\n", name, n.nodeAttrs) + plugins
 	if err := os.WriteFile(filepath.Join(n.home, "dpc.hcl"), []byte(cfg), 0o644); err != nil {
 		n.t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func TestDPCv1PeerThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	n := newNode(t)
 	out := n.must("init", "--key", "rsa", "--name", "Gopher")
-	n.name = "Gopher"
+	n.name, n.nodeAttrs = "Gopher", "dpc_v1 = true"
 	p := &peer{node: n, id: nodeIDRE.FindString(out), port: freePort(t)}
 	n.writeConfig("plugin \"transport\" \"transport-direct\" {}\n")
 	n.must("plugin", "lock")
@@ -29,8 +29,16 @@ func TestDPCv1PeerThroughTheCLI(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ref.Close() })
 
-	// dpc connect to the v1 peer; it is marked as such in dpc peers.
-	if out := p.must("connect", ref.URI()); !strings.Contains(out, "Connected to "+ref.NodeID()) {
+	// Without --v1, a peer that declines dptp/1 is not dialed with v1's
+	// handshake: nothing of ours gets signed for it.
+	if out := p.must("connect", ref.URI()); !strings.Contains(out, "not marked as D-PC v1") || !strings.Contains(out, "--v1") {
+		t.Fatalf("connect without --v1 to a D-PC v1 peer: want it refused with a hint, got %s", out)
+	}
+	if rej := ref.Rejected(); len(ref.Conns()) != 0 {
+		t.Fatalf("want no v1 session without --v1, got %d (rejected %v)", len(ref.Conns()), rej)
+	}
+	// dpc connect --v1 to the v1 peer; it is marked as such in dpc peers.
+	if out := p.must("connect", "--v1", ref.URI()); !strings.Contains(out, "Connected to "+ref.NodeID()) {
 		t.Fatalf("connect to a D-PC v1 peer: %s", out)
 	}
 	peersOut := p.must("peers")

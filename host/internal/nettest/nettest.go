@@ -217,7 +217,7 @@ func Connect(tb testing.TB, a, b *Node) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		st, err := a.Net.Connect(ctx, b.URI())
+		st, err := a.Net.Connect(ctx, b.URI(), network.ConnectOptions{})
 		cancel()
 		if err == nil && st.State == "connected" {
 			return

@@ -18,6 +18,11 @@ var (
 	ErrPeerRefused = errors.New("refused by the peer")
 	// ErrPeerFailed means the peer answered a request with an error.
 	ErrPeerFailed = errors.New("the peer could not answer")
+	// ErrV1Off means the user asked for a D-PC v1 peer while D-PC v1
+	// compatibility is off in dpc.hcl.
+	ErrV1Off = errors.New("D-PC v1 compatibility is off")
+	// ErrWrongPeer means the node at a URI is not the node_id it names.
+	ErrWrongPeer = errors.New("the node at that address is not the one you named")
 )
 
 // PeerError is a peer's ERROR answer to a request. It wraps ErrPeerRefused

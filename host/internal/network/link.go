@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dpc-go/dpc/host/internal/chat"
@@ -33,7 +34,11 @@ type link struct {
 	st       string
 	reason   string
 	since    time.Time
-	attempts chan string // results of dial attempts, for Connect
+	attempts chan attempt // results of dial attempts, for Connect
+	dials    atomic.Uint64 // dial attempts started
+	// failures counts dial attempts in a row that failed; a contact that
+	// was never reached is given up after maxNeverReachedAttempts.
+	failures int
 }
 
 func (n *Network) linkFor(peer string) *link {
@@ -42,7 +47,7 @@ func (n *Network) linkFor(peer string) *link {
 	l, ok := n.links[peer]
 	if !ok {
 		l = &link{n: n, peer: peer, wake: make(chan struct{}, 1), st: "offline", since: time.Now(),
-			attempts: make(chan string, 1)}
+			attempts: make(chan attempt, 1)}
 		n.links[peer] = l
 	}
 	return l
@@ -83,24 +88,45 @@ func (l *link) kick() {
 	}
 }
 
-// waitAttempt waits for the next dial attempt's outcome.
-func (l *link) waitAttempt(ctx context.Context) (PeerStatus, error) {
-	select {
-	case <-ctx.Done():
-		return l.n.status(l.peer)
-	case reason := <-l.attempts:
-		st, err := l.n.status(l.peer)
-		if err == nil && reason != "" {
-			return st, fmt.Errorf("%s", reason)
+// attempt is the outcome of dial attempt number seq.
+type attempt struct {
+	seq uint64
+	err error
+}
+
+// waitAttempt waits for the outcome of the first dial attempt that starts
+// after after (a l.dials value): an attempt already under way used the
+// peer record as it was before the caller changed it.
+func (l *link) waitAttempt(ctx context.Context, after uint64) (PeerStatus, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return l.n.status(l.peer)
+		case a := <-l.attempts:
+			if a.seq <= after {
+				continue
+			}
+			st, err := l.n.status(l.peer)
+			if err == nil && a.err != nil {
+				return st, a.err
+			}
+			return st, err
 		}
-		return st, err
 	}
 }
 
-func (l *link) report(reason string) {
-	select {
-	case l.attempts <- reason:
-	default:
+func (l *link) report(seq uint64, err error) {
+	for {
+		select {
+		case l.attempts <- attempt{seq, err}:
+			return
+		default:
+		}
+		// Make room: an older outcome nobody took is stale.
+		select {
+		case <-l.attempts:
+		default:
+		}
 	}
 }
 
@@ -123,15 +149,26 @@ func (l *link) maintain(ctx context.Context) {
 			continue // nothing to dial; inbound sessions still work
 		}
 		l.setState("connecting", "")
+		seq := l.dials.Add(1)
 		if err := l.dial(ctx, p); err != nil {
+			l.failures++
+			l.report(seq, err)
+			if p.LastSeen.IsZero() && l.failures >= maxNeverReachedAttempts {
+				// Never reached: stop, rather than dial a wrong address
+				// forever. dpc connect, or the peer dialing us, revives it.
+				reason := fmt.Sprintf("gave up after %d attempts without ever reaching it (dpc connect tries again): %v", l.failures, err)
+				l.setState("offline", reason)
+				l.n.log.Info("giving up on a contact never reached", "peer", l.peer, "attempts", l.failures, "reason", err)
+				continue
+			}
 			l.setState("offline", err.Error())
-			l.report(err.Error())
 			l.n.log.Info("peer unreachable", "peer", l.peer, "retry_in", backoff, "reason", err)
 			l.retryIn(ctx, backoff)
 			backoff = min(backoff*2, l.n.o.RedialMax)
 			continue
 		}
-		l.report("")
+		l.report(seq, nil)
+		l.failures = 0
 		backoff = l.n.o.RedialMin
 	}
 }
@@ -142,11 +179,18 @@ func (l *link) retryIn(ctx context.Context, d time.Duration) {
 	context.AfterFunc(ctx, func() { t.Stop() })
 }
 
-func (l *link) connected() bool {
+func (l *link) connected() bool { return l.session() != nil }
+
+// session is the current session, or nil.
+func (l *link) session() *session.Session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.sess != nil
+	return l.sess
 }
+
+// maxNeverReachedAttempts is how many failed dials in a row a contact that
+// was never reached gets (about 15 minutes with the default backoff).
+const maxNeverReachedAttempts = 20
 
 // dialTimeout bounds one dial attempt including the handshake.
 const dialTimeout = 20 * time.Second
@@ -163,7 +207,7 @@ func (l *link) dial(ctx context.Context, p peers.Peer) error {
 			c, err := tr.Dial(dctx, sdk.DialRequest{URI: uri, ExpectedNodeID: l.peer})
 			if err == nil {
 				var s *session.Session
-				s, err = session.Client(dctx, c, l.n.sessionOptions(), l.peer)
+				s, err = session.Client(dctx, c, l.n.dialOptions(p), l.peer)
 				if err == nil {
 					cancel()
 					l.n.attach(s, uri)
@@ -188,6 +232,9 @@ func (n *Network) attach(s *session.Session, uri string) {
 	}
 	if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) {
 		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocol
+		if !s.V1 {
+			p.SpokeDPTP = true // never accepted over D-PC v1 again
+		}
 		if uri != "" {
 			p.RememberURI(uri)
 		}

@@ -120,8 +120,51 @@ func New(o Options) *Network {
 		lim: session.DefaultLimiter(), links: map[string]*link{}, listen: map[sdk.Transport]bool{}}
 }
 
-func (n *Network) sessionOptions() session.Options {
-	return session.Options{Identity: n.o.Identity, Name: n.o.Name, Software: n.o.Software, DPCv1: n.o.DPCv1}
+// acceptOptions are the session options for incoming connections: a D-PC
+// v1 peer may connect when compatibility is on, unless v1Allowed refuses
+// its node_id.
+func (n *Network) acceptOptions() session.Options {
+	return session.Options{Identity: n.o.Identity, Name: n.o.Name, Software: n.o.Software, DPCv1: n.o.DPCv1,
+		AcceptV1: n.v1Allowed}
+}
+
+// dialOptions are the session options for dialing p: D-PC v1's handshake
+// only for a peer the user marked as v1 and that never spoke dptp/1 with
+// us. Anything else that declines ALPN dptp/1 is refused before this node
+// signs anything, so a peer cannot relay our v1 signature to another node.
+func (n *Network) dialOptions(p peers.Peer) session.Options {
+	o := session.Options{Identity: n.o.Identity, Name: n.o.Name, Software: n.o.Software}
+	switch {
+	case !n.o.DPCv1:
+	case p.SpokeDPTP:
+		o.NoV1Reason = "this peer has spoken dptp/1 with us before; D-PC v1 is refused for it (downgrade)"
+	case !p.V1:
+		o.NoV1Reason = "the peer is not marked as D-PC v1; if it is a D-PC Messenger node, add it with dpc connect --v1"
+	default:
+		o.DPCv1 = true
+	}
+	return o
+}
+
+// v1Allowed decides whether node may have a D-PC v1 session (it proved its
+// key through v1's handshake, whose signature is not bound to the channel):
+// never for a node_id that has spoken dptp/1 with us, nor for a contact the
+// user did not mark as v1. A stranger may, as a contact request.
+func (n *Network) v1Allowed(node string) error {
+	p, err := n.o.Peers.Get(node)
+	if errors.Is(err, peers.ErrUnknownPeer) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.SpokeDPTP:
+		return fmt.Errorf("%w: %s has spoken dptp/1 with this node before, so a D-PC v1 handshake claiming it is a downgrade (possibly a relayed signature)", session.ErrV1Downgrade, node)
+	case p.Contact && !p.V1:
+		return fmt.Errorf("%w: contact %s is not marked as D-PC v1 (mark it with dpc connect --v1 URI)", session.ErrV1Downgrade, node)
+	}
+	return nil
 }
 
 // Start listens on the transports and dials the contacts, in the
@@ -215,7 +258,7 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			s, err := session.Server(ctx, c, n.sessionOptions(), n.lim)
+			s, err := session.Server(ctx, c, n.acceptOptions(), n.lim)
 			if errors.Is(err, session.ErrNothingSent) {
 				n.log.Debug("a connection closed before its TLS handshake (a port probe)", "remote", c.RemoteAddress())
 				return
@@ -263,9 +306,16 @@ func (n *Network) Send(to, text string) (chat.Message, error) {
 	return m, nil
 }
 
+// ConnectOptions say how to connect to a new contact.
+type ConnectOptions struct {
+	// V1 marks the peer as a D-PC Messenger v1 node: it is dialed with
+	// D-PC v1's weaker handshake if it does not negotiate dptp/1.
+	V1 bool
+}
+
 // Connect adds the peer at uri as a contact and dials it now; it returns
 // once the session is up or the first attempt failed (it keeps retrying).
-func (n *Network) Connect(ctx context.Context, uri string) (PeerStatus, error) {
+func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (PeerStatus, error) {
 	u, err := dpcuri.Parse(uri)
 	if err != nil {
 		return PeerStatus{}, err
@@ -273,8 +323,19 @@ func (n *Network) Connect(ctx context.Context, uri string) (PeerStatus, error) {
 	if u.NodeID == n.self {
 		return PeerStatus{}, ErrSelf
 	}
+	if o.V1 {
+		if !n.o.DPCv1 {
+			return PeerStatus{}, fmt.Errorf("%w: set node { dpc_v1 = true } in dpc.hcl to talk to D-PC Messenger v1 nodes", ErrV1Off)
+		}
+		if p, err := n.o.Peers.Get(u.NodeID); err == nil && p.SpokeDPTP {
+			return PeerStatus{}, fmt.Errorf("%w: %s has spoken dptp/1 with this node; it cannot be marked as D-PC v1", session.ErrV1Downgrade, u.NodeID)
+		}
+	}
+	_, known := n.o.Peers.Get(u.NodeID)
+	isNew := errors.Is(known, peers.ErrUnknownPeer)
 	if _, err := n.o.Peers.Update(u.NodeID, func(p *peers.Peer) {
 		p.Contact, p.Request = true, false
+		p.V1 = p.V1 || o.V1
 		p.RememberURI(u.String())
 	}); err != nil {
 		return PeerStatus{}, err
@@ -282,13 +343,46 @@ func (n *Network) Connect(ctx context.Context, uri string) (PeerStatus, error) {
 	// A new contact may see more of this node's context.
 	n.ContextChanged()
 	l := n.linkFor(u.NodeID)
+	before := l.dials.Load()
 	l.kick()
 	if l.connected() {
 		// Already connected (the peer dialed us): no dial attempt will
 		// report, and none is needed.
 		return n.status(u.NodeID)
 	}
-	return l.waitAttempt(ctx)
+	st, err := l.waitAttempt(ctx, before)
+	if errors.Is(err, session.ErrPeerMismatch) || errors.Is(err, session.ErrV1Downgrade) {
+		// Someone else answers at that address (or would only talk v1
+		// while claiming a node_id that spoke dptp/1): a contact made just
+		// now for it is not kept.
+		if isNew {
+			if rerr := n.Remove(u.NodeID); rerr != nil {
+				n.log.Error("forgetting a contact that was never reached", "peer", u.NodeID, "error", rerr)
+			}
+		}
+		return st, fmt.Errorf("%w: %w", ErrWrongPeer, err)
+	}
+	return st, err
+}
+
+// Remove forgets a peer: its session ends and its record goes. The
+// conversation stays, and messages still queued for it are sent if it is
+// ever added again.
+func (n *Network) Remove(node string) error {
+	if _, err := n.o.Peers.Get(node); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	l := n.links[node]
+	n.mu.Unlock()
+	if err := n.o.Peers.Remove(node); err != nil {
+		return err
+	}
+	if l != nil {
+		l.closeSession("removed by the user")
+	}
+	n.o.Bus.Publish(Event{Type: "peer", Peer: node, Data: "removed"})
+	return nil
 }
 
 // Accept turns a contact request into a contact and shows the messages it
@@ -298,7 +392,11 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 	if err != nil {
 		return PeerStatus{}, err
 	}
-	if _, err := n.o.Peers.Update(node, func(p *peers.Peer) { p.Contact, p.Request = true, false }); err != nil {
+	if _, err := n.o.Peers.Update(node, func(p *peers.Peer) {
+		p.Contact, p.Request = true, false
+		// A request that came over D-PC v1 stays reachable over v1.
+		p.V1 = p.V1 || (p.Protocol == peers.ProtocolV1 && !p.SpokeDPTP)
+	}); err != nil {
 		return PeerStatus{}, err
 	}
 	n.ContextChanged() // as a contact it may see more of this node's context
@@ -363,6 +461,13 @@ func (n *Network) withState(p peers.Peer) PeerStatus {
 	n.mu.Unlock()
 	if l != nil {
 		st.State, st.Reason, st.Since = l.state()
+		if s := l.session(); s != nil {
+			// The live session's protocol, not the record's last one.
+			st.Protocol = peers.ProtocolDPTP
+			if s.V1 {
+				st.Protocol = peers.ProtocolV1
+			}
+		}
 	}
 	return st
 }

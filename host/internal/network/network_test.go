@@ -243,7 +243,7 @@ func TestHistorySyncTakesOnlyOurConversation(t *testing.T) {
 	if _, err := b.peers.Update(a.id.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Connect(context.Background(), b.uri()); err != nil {
+	if _, err := a.Connect(context.Background(), b.uri(), ConnectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the missed message at alice", func() bool {
@@ -260,8 +260,8 @@ func TestSimultaneousDialsKeepOneSession(t *testing.T) {
 	t.Parallel()
 	a, b := newTestNode(t, "alice"), newTestNode(t, "bob")
 	done := make(chan error, 2)
-	go func() { _, err := a.Connect(context.Background(), b.uri()); done <- err }()
-	go func() { _, err := b.Connect(context.Background(), a.uri()); done <- err }()
+	go func() { _, err := a.Connect(context.Background(), b.uri(), ConnectOptions{}); done <- err }()
+	go func() { _, err := b.Connect(context.Background(), a.uri(), ConnectOptions{}); done <- err }()
 	<-done
 	<-done
 	if _, err := a.Send(b.id.NodeID, "after the race"); err != nil {

@@ -70,9 +70,10 @@ func newRefIdentity(t *testing.T) *dpcv1ref.Identity {
 	return id
 }
 
-func makeContact(t *testing.T, n *nettest.Node, id string) {
+// makeV1Contact makes id a contact the user marked as a D-PC v1 node.
+func makeV1Contact(t *testing.T, n *nettest.Node, id string) {
 	t.Helper()
-	if _, err := n.Peers.Update(id, func(p *peers.Peer) { p.Contact = true }); err != nil {
+	if _, err := n.Peers.Update(id, func(p *peers.Peer) { p.Contact, p.V1 = true, true }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -100,7 +101,7 @@ func TestV1PeerDialsUs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ref.Close() })
-	makeContact(t, ours, refID.NodeID)
+	makeV1Contact(t, ours, refID.NodeID)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -191,7 +192,7 @@ func TestWeDialV1Peer(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := ours.Net.Connect(ctx, "dpc://"+ref.Addr()+"?node_id="+refID.NodeID)
+	st, err := ours.Net.Connect(ctx, "dpc://"+ref.Addr()+"?node_id="+refID.NodeID, network.ConnectOptions{V1: true})
 	if err != nil || st.State != "connected" {
 		t.Fatalf("connect to the v1 peer (strict salt check on its side): %+v %v", st, err)
 	}

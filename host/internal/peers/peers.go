@@ -27,6 +27,14 @@ type Peer struct {
 	// Protocol is how the peer last connected: ProtocolDPTP, or ProtocolV1
 	// for a D-PC Messenger v1 node, whose authentication is weaker.
 	Protocol string `json:"protocol,omitempty"`
+	// V1 is true when the user marked the peer as a D-PC Messenger v1 node
+	// (dpc connect --v1), or accepted it as a contact request that came
+	// over v1: only such peers are dialed with D-PC v1's handshake.
+	V1 bool `json:"v1,omitempty"`
+	// SpokeDPTP is true once the peer has had a dptp/1 session with this
+	// node; from then on its node_id is never accepted over D-PC v1
+	// (downgrade pinning). It is never cleared.
+	SpokeDPTP bool `json:"spoke_dptp,omitempty"`
 }
 
 // Protocols a peer may speak.
@@ -121,6 +129,20 @@ func (ps *Store) Update(id string, fn func(*Peer)) (Peer, error) {
 		delete(ps.contacts, id)
 	}
 	return p, nil
+}
+
+// Remove forgets the record of id; ErrUnknownPeer if there is none.
+func (ps *Store) Remove(id string) error {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, err := ps.Get(id); err != nil {
+		return err
+	}
+	if err := ps.s.Delete(key(id)); err != nil {
+		return err
+	}
+	delete(ps.contacts, id)
+	return nil
 }
 
 // List returns every known peer, contacts first, then by node_id.

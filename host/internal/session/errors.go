@@ -21,4 +21,7 @@ var (
 	// ErrV1Unsupported means a D-PC v1 peer cannot be served: compatibility
 	// is off, or this node's key is not RSA.
 	ErrV1Unsupported = errors.New("D-PC v1 peer not supported")
+	// ErrV1Downgrade means a node_id that has spoken dptp/1 with this node,
+	// or a contact not marked as D-PC v1, tried D-PC v1's weaker handshake.
+	ErrV1Downgrade = errors.New("D-PC v1 handshake refused for this node_id")
 )

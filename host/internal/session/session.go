@@ -27,9 +27,19 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// MaxFrame is the largest DPTP frame accepted; zero means the default.
 	MaxFrame int
-	// DPCv1 lets D-PC Messenger v1 peers (no ALPN dptp/1) connect and be
-	// dialed through D-PC's own handshake; it needs an RSA identity.
+	// DPCv1 lets a D-PC Messenger v1 peer (no ALPN dptp/1) through D-PC's
+	// own handshake; it needs an RSA identity. On the dialing side it is
+	// set only for a peer the user marked as D-PC v1: v1 is never a
+	// fallback, because its nonce signature is not bound to the channel and
+	// a peer that merely declines ALPN could relay it to impersonate us.
 	DPCv1 bool
+	// NoV1Reason says why DPCv1 is off, for the error a peer without
+	// dptp/1 gets; "" means compatibility is off in dpc.hcl.
+	NoV1Reason string
+	// AcceptV1, if set, decides on the accepting side whether a node_id
+	// that proved its key through D-PC v1's handshake may have a v1
+	// session (downgrade pinning); an error refuses it, before HELLO_ACK.
+	AcceptV1 func(nodeID string) error
 }
 
 // DefaultHandshakeTimeout bounds TLS + HELLO.
@@ -64,7 +74,7 @@ func Client(ctx context.Context, c sdk.Conn, o Options, expected string) (*Sessi
 		return nil, fmt.Errorf("%w: %q is not a node_id", ErrPeerMismatch, expected)
 	}
 	nc := newNetConn(c)
-	return handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected, o.DPCv1)), o, true, c.RemoteAddress(), expected)
+	return handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected, o.DPCv1, o.NoV1Reason)), o, true, c.RemoteAddress(), expected)
 }
 
 // Server runs the accepting side; it learns who connected. limiter may be
@@ -77,7 +87,7 @@ func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Sess
 		return nil, fmt.Errorf("%w: %s", ErrRateLimited, sourceKey(remote))
 	}
 	nc := newNetConn(c)
-	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "", o.DPCv1)), o, false, remote, "")
+	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "", o.DPCv1, o.NoV1Reason)), o, false, remote, "")
 	if err != nil && limiter != nil && !errors.Is(err, ErrNothingSent) {
 		limiter.Failed(remote)
 	}

@@ -41,7 +41,12 @@ func verifyPeer(cs tls.ConnectionState) (string, error) {
 // client it checks the v1 server's certificate as strictly as a native
 // one: its key must hash to the node_id dialed (D-PC itself checks only
 // the CN).
-func tlsConfig(id *identity.Identity, expected string, v1 bool) *tls.Config {
+//
+// noV1 is why v1 is off, for the refusal ("" means off in dpc.hcl).
+func tlsConfig(id *identity.Identity, expected string, v1 bool, noV1 string) *tls.Config {
+	if noV1 == "" {
+		noV1 = "D-PC v1 compatibility is off in dpc.hcl"
+	}
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{id.TLSCertificate()},
@@ -57,7 +62,7 @@ func tlsConfig(id *identity.Identity, expected string, v1 bool) *tls.Config {
 			native := cs.NegotiatedProtocol == ALPN
 			switch {
 			case !native && !v1:
-				return fmt.Errorf("%w: ALPN %q negotiated (D-PC v1 compatibility is off in dpc.hcl)", ErrProtocol, cs.NegotiatedProtocol)
+				return fmt.Errorf("%w: ALPN %q negotiated (%s)", ErrProtocol, cs.NegotiatedProtocol, noV1)
 			case native && cs.Version != tls.VersionTLS13:
 				return fmt.Errorf("%w: dptp/1 needs TLS 1.3", ErrProtocol)
 			case !native && expected == "":

@@ -178,6 +178,11 @@ func v1Server(s *Session, o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.AcceptV1 != nil {
+		if err := o.AcceptV1(id); err != nil {
+			return err
+		}
+	}
 	ack, err := json.Marshal(V1HelloAck{Command: CmdHelloAck, Status: "OK", Name: nullable(o.Name), NodeID: o.Identity.NodeID})
 	if err != nil {
 		return err
