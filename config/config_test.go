@@ -302,9 +302,9 @@ func TestDPCv1Setting(t *testing.T) {
 		wantErr string
 	}{
 		"off by default": {file: `node { name = "a" }`, want: false},
-		"switched off":  {file: `node { dpc_v1 = false }`, want: false},
-		"switched on":   {file: `node { dpc_v1 = true }`, want: true},
-		"not a bool":    {file: `node { dpc_v1 = "maybe" }`, wantErr: `dpc.hcl:1:17: Incorrect attribute value type`},
+		"switched off":   {file: `node { dpc_v1 = false }`, want: false},
+		"switched on":    {file: `node { dpc_v1 = true }`, want: true},
+		"not a bool":     {file: `node { dpc_v1 = "maybe" }`, wantErr: `dpc.hcl:1:17: Incorrect attribute value type`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

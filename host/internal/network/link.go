@@ -34,7 +34,7 @@ type link struct {
 	st       string
 	reason   string
 	since    time.Time
-	attempts chan attempt // results of dial attempts, for Connect
+	attempts chan attempt  // results of dial attempts, for Connect
 	dials    atomic.Uint64 // dial attempts started
 	// failures counts dial attempts in a row that failed; a contact that
 	// was never reached is given up after maxNeverReachedAttempts.
