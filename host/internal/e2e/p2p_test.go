@@ -205,23 +205,47 @@ func TestMessageSurvivesSenderSIGKILL(t *testing.T) {
 	})
 }
 
-func TestWrongKeyIsRefused(t *testing.T) {
+func TestConnectToWrongPeerFails(t *testing.T) {
 	t.Parallel()
 	a, b, c := newPeer(t, "alice"), newPeer(t, "bob"), newPeer(t, "carol")
 	a.run()
 	b.run()
 	// Carol's node_id at Bob's address: whoever answers must hold Carol's key.
 	forged := fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", b.port, c.id)
-	out := a.must("connect", forged)
-	if !strings.Contains(out, "not reachable") || !strings.Contains(out, "not the node that was dialed") {
-		t.Errorf("connect to a forged URI: want a refusal naming the mismatch, got:\n%s", out)
+	_, errOut, code := a.dpc("connect", forged)
+	if code == 0 || !strings.Contains(errOut, "not the one you named") || !strings.Contains(errOut, "not the node that was dialed") {
+		t.Errorf("connect to a forged URI: want a non-zero exit naming the mismatch, got %d:\n%s", code, errOut)
 	}
-	if peersOut := a.must("peers"); strings.Contains(peersOut, "connected") {
-		t.Errorf("peers: want no connected peer, got:\n%s", peersOut)
+	if peersOut := a.must("peers"); strings.Contains(peersOut, c.id) {
+		t.Errorf("peers: want the contact made for the forged URI forgotten, got:\n%s", peersOut)
 	}
 	// Bob saw the aborted handshake and says so.
 	if out := b.must("peers"); !strings.Contains(out, "Recently refused incoming connections") {
 		t.Errorf("peers at bob: want the refused connection listed, got:\n%s", out)
+	}
+	// Our own node_id, at any address.
+	_, errOut, code = a.dpc("connect", fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", b.port, a.id))
+	if code == 0 || !strings.Contains(errOut, "own node_id") {
+		t.Errorf("connect to our own node_id: want a non-zero exit saying so, got %d:\n%s", code, errOut)
+	}
+}
+
+func TestUnreachedContactCanBeRemoved(t *testing.T) {
+	t.Parallel()
+	a, c := newPeer(t, "alice"), newPeer(t, "carol")
+	a.run()
+	// Carol never runs: the contact is kept and retried in the background.
+	if out := a.must("connect", c.uri()); !strings.Contains(out, "not reachable yet") {
+		t.Fatalf("connect to a node that is down: got\n%s", out)
+	}
+	if out := a.must("peers", "remove", c.id); !strings.Contains(out, "Removed "+c.id) {
+		t.Errorf("peers remove: got\n%s", out)
+	}
+	if out := a.must("peers"); strings.Contains(out, c.id) {
+		t.Errorf("peers after remove: want carol gone, got\n%s", out)
+	}
+	if _, errOut, code := a.dpc("peers", "remove", c.id); code == 0 || !strings.Contains(errOut, "unknown peer") {
+		t.Errorf("removing an unknown peer: want a non-zero exit, got %d: %s", code, errOut)
 	}
 }
 

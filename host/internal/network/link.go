@@ -37,7 +37,7 @@ type link struct {
 	attempts chan attempt  // results of dial attempts, for Connect
 	dials    atomic.Uint64 // dial attempts started
 	// failures counts dial attempts in a row that failed; a contact that
-	// was never reached is given up after maxNeverReachedAttempts.
+	// was never reached is given up after Options.GiveUpAfter.
 	failures int
 }
 
@@ -153,7 +153,7 @@ func (l *link) maintain(ctx context.Context) {
 		if err := l.dial(ctx, p); err != nil {
 			l.failures++
 			l.report(seq, err)
-			if p.LastSeen.IsZero() && l.failures >= maxNeverReachedAttempts {
+			if p.LastSeen.IsZero() && l.failures >= l.n.o.GiveUpAfter {
 				// Never reached: stop, rather than dial a wrong address
 				// forever. dpc connect, or the peer dialing us, revives it.
 				reason := fmt.Sprintf("gave up after %d attempts without ever reaching it (dpc connect tries again): %v", l.failures, err)
@@ -187,10 +187,6 @@ func (l *link) session() *session.Session {
 	defer l.mu.Unlock()
 	return l.sess
 }
-
-// maxNeverReachedAttempts is how many failed dials in a row a contact that
-// was never reached gets (about 15 minutes with the default backoff).
-const maxNeverReachedAttempts = 20
 
 // dialTimeout bounds one dial attempt including the handshake.
 const dialTimeout = 20 * time.Second

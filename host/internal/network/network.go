@@ -50,6 +50,10 @@ type Options struct {
 	Bus   *Bus
 	// Redial bounds the backoff between dial attempts to a contact.
 	RedialMin, RedialMax time.Duration
+	// GiveUpAfter is how many failed dials in a row a contact that was
+	// never reached gets before dpc stops dialing it; zero means 20 (about
+	// 15 minutes with the default backoff).
+	GiveUpAfter int
 	// DPCv1 lets D-PC Messenger v1 peers connect and be dialed (see v1.go).
 	DPCv1 bool
 }
@@ -112,6 +116,9 @@ func New(o Options) *Network {
 	}
 	if o.RedialMax == 0 {
 		o.RedialMax = time.Minute
+	}
+	if o.GiveUpAfter == 0 {
+		o.GiveUpAfter = 20
 	}
 	if o.Bus == nil {
 		o.Bus = NewBus()

@@ -76,6 +76,12 @@ type testNode struct {
 
 func newTestNode(t *testing.T, name string) *testNode {
 	t.Helper()
+	return newTestNodeWith(t, name, func(*Options) {})
+}
+
+// newTestNodeWith is newTestNode with options changed by edit.
+func newTestNodeWith(t *testing.T, name string, edit func(*Options)) *testNode {
+	t.Helper()
 	dir := t.TempDir()
 	id, err := identity.Create(filepath.Join(dir, "identity"), identity.KeyEd25519)
 	if err != nil {
@@ -105,9 +111,11 @@ func newTestNode(t *testing.T, name string) *testNode {
 	addr := ln.Addr().String()
 	ln.Close()
 	cs := chat.New(st)
-	n := New(Options{Identity: id, Name: name, Logger: hclog.NewNullLogger(), Listen: []string{addr},
+	o := Options{Identity: id, Name: name, Logger: hclog.NewNullLogger(), Listen: []string{addr},
 		Transports: tcpTransport{}, Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
-		RedialMin: 50 * time.Millisecond, RedialMax: time.Second})
+		RedialMin: 50 * time.Millisecond, RedialMax: time.Second}
+	edit(&o)
+	n := New(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -274,5 +282,32 @@ func TestSimultaneousDialsKeepOneSession(t *testing.T) {
 	st, _ := a.Peers()
 	if len(st) != 1 || st[0].State != "connected" {
 		t.Errorf("want bob connected, got %+v", st)
+	}
+}
+
+func TestNeverReachedContactIsGivenUp(t *testing.T) {
+	t.Parallel()
+	a := newTestNodeWith(t, "alice", func(o *Options) { o.GiveUpAfter = 3 })
+	dead := newTestNode(t, "nobody")
+	uri := "dpc://127.0.0.1:1?node_id=" + dead.id.NodeID // nothing listens on port 1
+	events, done := a.Bus().Subscribe()
+	defer done()
+	if _, err := a.Connect(context.Background(), uri, ConnectOptions{}); err == nil {
+		t.Fatal("connect to a dead address: want an error")
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if st, ok := e.Data.(map[string]string); ok && e.Peer == dead.id.NodeID && strings.Contains(st["reason"], "gave up after 3 attempts") {
+				p, _ := a.Peers()
+				if len(p) != 1 || p[0].State != "offline" {
+					t.Errorf("want the contact kept, offline, got %+v", p)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("the never-reached contact was not given up after 3 attempts")
+		}
 	}
 }
