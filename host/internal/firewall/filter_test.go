@@ -104,7 +104,7 @@ func TestFilter(t *testing.T) {
 			rules: `allow = ["context:profile.nickname"]`,
 			want:  `{}`,
 		},
-		"keys with dots are paths too": {
+		"keys with dots are never shared": {
 			rules: `allow = ["context:profile"]
 			        deny  = ["context:profile.email"]`,
 			doc:  map[string]any{"profile.email": "x", "profile": map[string]any{"name": "A", "email.work": "y"}},
@@ -233,4 +233,45 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestDottedKeyNotSharedBySiblingRule: a key holding a dot must not be
+// shared by the rule on the path its name seems to extend. Before, a rule
+// on "context:profile.name" also shared profile["name.private_phone"],
+// since its path read "context:profile.name.private_phone".
+func TestDottedKeyNotSharedBySiblingRule(t *testing.T) {
+	t.Parallel()
+	doc := func() map[string]any {
+		return map[string]any{
+			"profile":      map[string]any{"name": "Alice", "name.private_phone": "+33 6 00 00 00 00"},
+			"knowledge":    map[string]any{"cooking.secret": map[string]any{"x": "y"}, "cooking": map[string]any{"pasta": "boil"}},
+			"profile.name": "top-level dotted",
+		}
+	}
+	tests := map[string]struct {
+		allow string
+		want  string // JSON
+	}{
+		"rule on the name":          {allow: `"context:profile.name"`, want: `{"profile":{"name":"Alice"}}`},
+		"rule on the whole profile": {allow: `"context:profile"`, want: `{"profile":{"name":"Alice"}}`},
+		"rule on a topic":           {allow: `"context:knowledge.cooking"`, want: `{"knowledge":{"cooking":{"pasta":"boil"}}}`},
+		"everything":                {allow: `"context:*"`, want: `{"knowledge":{"cooking":{"pasta":"boil"}},"profile":{"name":"Alice"}}`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := mustParse(t, `rule "node" "`+dave+`" { allow = [`+tc.allow+`] }
+rule "scope" "s" { allow = [`+tc.allow+`] }`)
+			if got := mustJSON(t, r.Filter(dave, nil, doc())); got != tc.want {
+				t.Errorf("Filter: want %s\n got %s", tc.want, got)
+			}
+			got, err := r.FilterScope("s", doc())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := mustJSON(t, got); g != tc.want {
+				t.Errorf("FilterScope: want %s\n got %s", tc.want, g)
+			}
+		})
+	}
 }

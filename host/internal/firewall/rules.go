@@ -230,8 +230,11 @@ func mimeMatch(pattern, mt string) bool {
 // Filter returns the part of a JSON-like personal context document (as
 // decoded by encoding/json into map[string]any) that node may read: a deep
 // copy keeping exactly the values whose path "context:a.b.c" is allowed.
-// Maps are walked at any depth and keys are joined with '.' unescaped;
-// every other value (string, number, bool, null, and arrays as a whole) is a
+// Maps are walked at any depth and keys are joined with '.'. A key that
+// holds a dot is never shared, whatever the rules say: its path would read
+// as a deeper one, so a rule on "context:profile.name" would also share a
+// sibling key "name.private_phone" (personal.Parse refuses such keys). Every
+// other value (string, number, bool, null, and arrays as a whole) is a
 // leaf, kept or dropped whole. Maps left empty are dropped, so an allowed
 // subtree is kept entire unless a deny below it removes part of it. The
 // result is never nil.
@@ -282,6 +285,9 @@ func (r *Rules) scopeList() string {
 func (v *view) filter(m map[string]any, parent string) map[string]any {
 	out := map[string]any{}
 	for k, val := range m {
+		if strings.Contains(k, ".") {
+			continue // see Filter: its path would be ambiguous
+		}
 		path := ContextPrefix + k
 		if parent != "" {
 			path = parent + "." + k

@@ -292,7 +292,32 @@ func validate(doc map[string]any) []problem {
 			v.formatVersion(m)
 		}
 	}
+	v.dottedKeys(doc, nil)
 	return v.problems
+}
+
+// dottedKeys records every key of an object, at any depth of objects, that
+// holds a dot. Firewall paths join keys with dots, so such a key would read
+// as a deeper path: a rule sharing "context:profile.name" would also share
+// a key "name.private_phone" beside it. Objects inside arrays are not
+// reached by paths and are not looked at.
+func (v *validator) dottedKeys(m map[string]any, path []any) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		kpath := append(path[:len(path):len(path)], k)
+		if strings.Contains(k, ".") {
+			where := "at the top level"
+			if len(path) > 0 {
+				where = "in " + pathString(path)
+			}
+			v.problems = append(v.problems, problem{path: kpath, summary: "Dot in a key",
+				detail: fmt.Sprintf("The key %q %s holds a dot. Firewall paths such as context:profile.name separate keys with dots, so this key could not be told apart from a deeper path; rename it, e.g. to %q.",
+					k, where, strings.ReplaceAll(k, ".", "_"))})
+			continue
+		}
+		if sub, ok := m[k].(map[string]any); ok {
+			v.dottedKeys(sub, kpath)
+		}
+	}
 }
 
 func (v *validator) formatVersion(m map[string]any) {

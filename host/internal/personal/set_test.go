@@ -68,6 +68,8 @@ func TestSet(t *testing.T) {
 			wantErr: `Missing content: knowledge.cooking.entries[0] has no "content"`, wantSentinel: ErrInvalidContext},
 		"new path made invalid": {path: "knowledge.gardening.entries.x", value: "1",
 			wantErr: "Wrong type: knowledge.gardening.entries must be an array of entries, not an object.", wantSentinel: ErrInvalidContext},
+		"object with a dotted key": {path: "preferences", value: `{"name.private_phone": "1"}`,
+			wantErr: `Dot in a key: The key "name.private_phone" in preferences holds a dot.`, wantSentinel: ErrInvalidContext},
 		"whole document": {path: "profile", value: `"Alice"`,
 			wantErr: "profile must be an object, not a string.", wantSentinel: ErrInvalidContext},
 	}
