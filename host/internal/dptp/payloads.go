@@ -100,7 +100,7 @@ func (p Hello) Validate() error {
 	if !dpcuri.ValidNodeID(p.NodeID) {
 		return fieldErr(c, "node_id", "want dpc-node- and 32 lower-case hex characters, got %s", quoteShort(p.NodeID))
 	}
-	if err := checkLabel(c, "name", p.Name, MaxNameLen); err != nil {
+	if err := CheckName(p.Name); err != nil {
 		return err
 	}
 	if p.Protocol != Protocol {
@@ -636,6 +636,12 @@ func checkLabel(c, field, s string, max int) error {
 	}
 	return nil
 }
+
+// CheckName checks a display name a peer sent, in HELLO or in D-PC v1's
+// handshake: at most MaxNameLen bytes of valid UTF-8 without control
+// characters. Names failing it are refused, not cut, so that what a peer
+// is called is what it sent.
+func CheckName(name string) error { return checkLabel(CmdHello, "name", name, MaxNameLen) }
 
 func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
 

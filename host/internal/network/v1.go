@@ -30,11 +30,16 @@ func (n *Network) handleV1(s *session.Session, f dptp.Frame) (handled bool, err 
 		var h struct {
 			Name *string `json:"name"`
 		}
-		if json.Unmarshal(f.Payload, &h) == nil && h.Name != nil && utf8.ValidString(*h.Name) && len(*h.Name) <= dptp.MaxNameLen {
-			s.PeerName = *h.Name
-			if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) { p.Name = *h.Name }); err != nil {
-				n.log.Error("recording a peer's name", "peer", s.PeerID, "error", err)
-			}
+		if json.Unmarshal(f.Payload, &h) != nil || h.Name == nil {
+			return true, nil
+		}
+		if err := dptp.CheckName(*h.Name); err != nil {
+			n.log.Info("ignoring the name a D-PC v1 peer sent", "peer", s.PeerID, "error", err)
+			return true, nil
+		}
+		s.PeerName = *h.Name
+		if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) { p.Name = *h.Name }); err != nil {
+			n.log.Error("recording a peer's name", "peer", s.PeerID, "error", err)
 		}
 		return true, nil
 	}

@@ -308,3 +308,42 @@ func TestV1HandshakeRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestV1PostConnectNameWithEscapesIgnored: the name a D-PC v1 peer sends
+// after connecting is checked like a HELLO's (dptp.CheckName); one holding
+// terminal escapes or longer than dptp.MaxNameLen is ignored, and the
+// session goes on. Before, any valid UTF-8 up to the length was taken.
+func TestV1PostConnectNameWithEscapesIgnored(t *testing.T) {
+	t.Parallel()
+	ours := newRSANode(t, identity.KeyRSA, true)
+	refID := newRefIdentity(t)
+	ref, err := dpcv1ref.Listen("127.0.0.1:0", dpcv1ref.Options{Identity: refID, Name: "Pythonista", Log: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ref.Close() })
+	makeContact(t, ours, refID.NodeID)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Eve\x1b[2J\x1b]0;owned\a", strings.Repeat("E", dptp.MaxNameLen+1)} {
+		if err := conn.Send("HELLO", map[string]any{"name": name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Frames are handled in order: once the text is stored, the names were seen.
+	if err := conn.Send("SEND_TEXT", map[string]any{"text": "after the names"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the v1 message in our history", func() bool {
+		h, _ := ours.Chat.History(refID.NodeID, time.Time{}, 0)
+		return len(h) == 1
+	})
+	p, err := ours.Peers.Get(refID.NodeID)
+	if err != nil || p.Name != "Pythonista" {
+		t.Errorf("want the handshake's name Pythonista kept, got %q (%v)", p.Name, err)
+	}
+}

@@ -134,6 +134,9 @@ func DecodeV1Hello(f dptp.Frame, nonce []byte) (nodeID, name string, err error) 
 		return "", "", fmt.Errorf("%w: the nonce signature of %s does not verify", ErrBadSignature, h.NodeID)
 	}
 	if h.Name != nil {
+		if err := dptp.CheckName(*h.Name); err != nil {
+			return "", "", fmt.Errorf("%w: HELLO: %w", ErrProtocol, err)
+		}
 		name = *h.Name
 	}
 	return h.NodeID, name, nil
@@ -153,6 +156,9 @@ func DecodeV1HelloAck(f dptp.Frame, expected string) (name string, err error) {
 		return "", fmt.Errorf("%w: HELLO_ACK from %q, expected %s", ErrPeerMismatch, a.NodeID, expected)
 	}
 	if a.Name != nil {
+		if err := dptp.CheckName(*a.Name); err != nil {
+			return "", fmt.Errorf("%w: HELLO_ACK: %w", ErrProtocol, err)
+		}
 		name = *a.Name
 	}
 	return name, nil
