@@ -11,6 +11,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/textsafe"
 )
 
 // errAskFailed ends `dpc ask` with a non-zero status after the reason was printed.
@@ -96,11 +97,11 @@ func (p *askPrinter) print(e intel.Event) error {
 	}
 	switch e.Type {
 	case "notice":
-		_, err = fmt.Fprintf(p.w, "note: %s\n", e.Text)
+		_, err = fmt.Fprintf(p.w, "note: %s\n", textsafe.Line(e.Text))
 	case "source":
 		_, err = fmt.Fprintf(p.w, "context: %s\n", describeSource(*e.Source))
 	case "missing":
-		_, err = fmt.Fprintf(p.w, "no context from %s: %s\n", peerLabel(e.Missing.Name, e.Missing.NodeID), e.Missing.Reason)
+		_, err = fmt.Fprintf(p.w, "no context from %s: %s\n", peerLabel(e.Missing.Name, e.Missing.NodeID), textsafe.Line(e.Missing.Reason))
 	case "delta":
 		if !p.inDelta {
 			if _, err = fmt.Fprintln(p.w); err != nil {
@@ -108,14 +109,15 @@ func (p *askPrinter) print(e intel.Event) error {
 			}
 		}
 		p.inDelta = true
-		_, err = io.WriteString(p.w, e.Text)
+		// The answer may come from a peer's model, or quote peers' context.
+		_, err = io.WriteString(p.w, textsafe.Text(e.Text))
 	case "done":
 		endAnswer()
 		p.done = true
 		err = p.summary(*e.Done)
 	case "error":
 		endAnswer()
-		p.failed = e.Text
+		p.failed = textsafe.Line(e.Text)
 	}
 	return err
 }
@@ -132,7 +134,7 @@ func (p *askPrinter) summary(s intel.Summary) error {
 		}
 	}
 	for _, m := range s.Missing {
-		fmt.Fprintf(&b, "Not included: %s: %s\n", peerLabel(m.Name, m.NodeID), m.Reason)
+		fmt.Fprintf(&b, "Not included: %s: %s\n", peerLabel(m.Name, m.NodeID), textsafe.Line(m.Reason))
 	}
 	where := "this node"
 	if s.On != "" {
@@ -140,7 +142,7 @@ func (p *askPrinter) summary(s intel.Summary) error {
 	}
 	model := llm.Model{Provider: s.Provider}
 	model.ID = s.Model
-	fmt.Fprintf(&b, "Model: %s on %s (%d prompt tokens, %d answer tokens)\n", model.Ref(), where, s.PromptTokens, s.CompletionTokens)
+	fmt.Fprintf(&b, "Model: %s on %s (%d prompt tokens, %d answer tokens)\n", textsafe.Line(model.Ref()), textsafe.Line(where), s.PromptTokens, s.CompletionTokens)
 	_, err := io.WriteString(p.w, b.String())
 	return err
 }
@@ -157,14 +159,14 @@ func describeSource(s intel.Source) string {
 	case s.Cached:
 		label += " [cached]"
 	}
-	return label + ": " + what
+	return textsafe.Line(label + ": " + what)
 }
 
 func peerLabel(name, id string) string {
 	if name == "" {
-		return id
+		return textsafe.Line(id)
 	}
-	return name + " (" + id + ")"
+	return textsafe.Line(name + " (" + id + ")")
 }
 
 func newModelsCmd(g *globals) *cobra.Command {

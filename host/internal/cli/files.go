@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/files"
+	"github.com/dpc-go/dpc/host/internal/textsafe"
 )
 
 // errTransferCancelled means a transfer ended without the file arriving.
@@ -84,7 +87,7 @@ stops watching; the transfer goes on.`,
 						return nil
 					case files.StateCancelled:
 						_ = bar.Exit()
-						return fmt.Errorf("%w: %s", errTransferCancelled, u.Reason)
+						return fmt.Errorf("%w: %s", errTransferCancelled, textsafe.Line(u.Reason))
 					}
 				}
 			}
@@ -95,10 +98,13 @@ stops watching; the transfer goes on.`,
 }
 
 func newTransfersCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "transfers",
 		Short: "List file transfers, newest first",
-		Args:  cobra.NoArgs,
+		Long: `transfers lists file transfers. An incoming file larger than the firewall's
+ask_above_mb (100 MiB unless firewall.hcl says otherwise) waits for you:
+it shows as "waiting" until you run dpc transfers accept ID.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()
 			if err != nil {
@@ -108,16 +114,47 @@ func newTransfersCmd(g *globals) *cobra.Command {
 			if err := c.Get(cmd.Context(), "/v1/files", &list); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DIR\tPEER\tFILE\tBYTES\tSTATE\tSHA256\tPATH / REASON")
-			for _, t := range list {
-				extra := t.Path
-				if t.Reason != "" {
-					extra = t.Reason
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s…\t%s\n", t.Direction, t.Peer, t.Name, t.Offset, t.Size, t.State, t.SHA256[:12], extra)
-			}
-			return tw.Flush()
+			return printTransfers(cmd.OutOrStdout(), list)
 		},
 	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "accept ID",
+		Short: "Accept an incoming file that waits for you (larger than the firewall's ask_above_mb)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var t files.Transfer
+			if err := c.Post(cmd.Context(), "/v1/files/"+url.PathEscape(args[0])+"/accept", nil, &t); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "accepted %s (%d bytes) from %s; dpc transfers shows its progress\n",
+				textsafe.Line(t.Name), t.Size, t.Peer)
+			return nil
+		},
+	})
+	return cmd
+}
+
+// printTransfers shows transfers as a table. Names and reasons come from
+// peers, so they are printed through textsafe.
+func printTransfers(w io.Writer, list []files.Transfer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tDIR\tPEER\tFILE\tBYTES\tSTATE\tSHA256\tPATH / REASON")
+	for _, t := range list {
+		extra := t.Path
+		if t.Reason != "" {
+			extra = t.Reason
+		}
+		state := string(t.State)
+		if t.State == files.StateWaiting {
+			state = "waiting for you"
+			extra = "dpc transfers accept " + t.ID
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s…\t%s\n", t.ID, t.Direction, t.Peer, textsafe.Line(t.Name), t.Offset, t.Size,
+			state, textsafe.Line(t.SHA256[:min(12, len(t.SHA256))]), textsafe.Line(extra))
+	}
+	return tw.Flush()
 }

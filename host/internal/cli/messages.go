@@ -14,6 +14,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/textsafe"
 )
 
 func newSendCmd(g *globals) *cobra.Command {
@@ -49,11 +50,11 @@ func formatMessage(m chat.Message) string {
 	case chat.StateHeldByPeer:
 		state = " [held by peer: contact request]"
 	case chat.StateDenied:
-		state = " [refused: " + m.Reason + "]"
+		state = " [refused: " + textsafe.Line(m.Reason) + "]"
 	case chat.StateRequest:
 		state = " [contact request: dpc peers accept " + m.Peer + "]"
 	}
-	return fmt.Sprintf("%s %s %s%s", m.SentAt.Local().Format("2006-01-02 15:04:05"), who, m.Text, state)
+	return fmt.Sprintf("%s %s %s%s", m.SentAt.Local().Format("2006-01-02 15:04:05"), who, textsafe.Text(m.Text), state)
 }
 
 func newHistoryCmd(g *globals) *cobra.Command {
@@ -137,7 +138,7 @@ func printChatEvent(out io.Writer, peer string, raw json.RawMessage) {
 	case "peer":
 		var st map[string]string
 		if json.Unmarshal(ev.Data, &st) == nil && st["state"] != "" {
-			fmt.Fprintf(out, "-- %s %s %s --\n", peer, st["state"], st["reason"])
+			fmt.Fprintf(out, "-- %s %s %s --\n", peer, textsafe.Line(st["state"]), textsafe.Line(st["reason"]))
 		}
 	}
 }
@@ -151,7 +152,7 @@ func sendLines(ctx context.Context, c *api.Client, peer string, in io.Reader, ou
 		}
 		var m chat.Message
 		if err := c.Post(ctx, "/v1/messages", api.SendRequest{To: peer, Text: text}, &m); err != nil {
-			fmt.Fprintln(out, "not sent:", err)
+			fmt.Fprintln(out, "not sent:", textsafe.Line(err.Error()))
 			continue
 		}
 		fmt.Fprintln(out, formatMessage(m))

@@ -11,6 +11,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/textsafe"
 )
 
 func newConnectCmd(g *globals) *cobra.Command {
@@ -40,12 +41,12 @@ accepted over D-PC v1.`,
 			}
 			out := cmd.OutOrStdout()
 			if resp.Error != "" {
-				fmt.Fprintf(out, "Added %s as a contact, but it is not reachable yet: %s\ndpc keeps trying in the background.\n", resp.Peer.NodeID, resp.Error)
+				fmt.Fprintf(out, "Added %s as a contact, but it is not reachable yet: %s\ndpc keeps trying in the background.\n", resp.Peer.NodeID, textsafe.Line(resp.Error))
 				return nil
 			}
 			fmt.Fprintf(out, "Connected to %s", resp.Peer.NodeID)
 			if resp.Peer.Name != "" {
-				fmt.Fprintf(out, " (%s)", resp.Peer.Name)
+				fmt.Fprintf(out, " (%s)", textsafe.Line(resp.Peer.Name))
 			}
 			fmt.Fprintln(out)
 			return nil
@@ -77,7 +78,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 			if len(refused) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "\nRecently refused incoming connections:")
 				for _, r := range refused[max(0, len(refused)-10):] {
-					fmt.Fprintf(cmd.OutOrStdout(), "  %s %s: %s\n", r.Time.Local().Format(time.TimeOnly), r.Remote, r.Reason)
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s %s: %s\n", r.Time.Local().Format(time.TimeOnly), textsafe.Line(r.Remote), textsafe.Line(r.Reason))
 				}
 			}
 			return nil
@@ -146,7 +147,7 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 		case p.Protocol == "" && p.V1:
 			proto = "D-PC v1 (marked)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(p.Name), rel, proto, p.State, since, orDash(p.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(textsafe.Line(p.Name)), rel, proto, p.State, since, orDash(textsafe.Line(p.Reason)))
 	}
 	_ = tw.Flush()
 	if v1 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/home"
+	"github.com/dpc-go/dpc/host/internal/textsafe"
 )
 
 // Version is the dpc version.
@@ -49,7 +50,8 @@ Start with:  dpc init     (create this node's identity and config)
 // Execute runs the CLI and returns the process exit code.
 func Execute() int {
 	if err := NewRoot().ExecuteContext(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "dpc:", err)
+		// Errors can quote what a peer sent (a refusal reason, a name).
+		fmt.Fprintln(os.Stderr, "dpc:", textsafe.Text(err.Error()))
 		return 1
 	}
 	return 0

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dpc-go/dpc/host/internal/textsafe"
 )
 
 // Field limits. Lengths are in bytes of UTF-8 unless they say otherwise.
@@ -630,7 +632,7 @@ func checkLabel(c, field, s string, max int) error {
 		return fieldErr(c, field, "not valid UTF-8")
 	}
 	for _, r := range s {
-		if isControl(r) {
+		if textsafe.IsControl(r) {
 			return fieldErr(c, field, "contains control character %U", r)
 		}
 	}
@@ -642,8 +644,6 @@ func checkLabel(c, field, s string, max int) error {
 // characters. Names failing it are refused, not cut, so that what a peer
 // is called is what it sent.
 func CheckName(name string) error { return checkLabel(CmdHello, "name", name, MaxNameLen) }
-
-func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
 
 func checkFilename(c, field, s string) error {
 	switch {
@@ -659,7 +659,7 @@ func checkFilename(c, field, s string) error {
 		return fieldErr(c, field, "must be a base name without / or \\, got %s", quoteShort(s))
 	}
 	for _, r := range s {
-		if isControl(r) {
+		if textsafe.IsControl(r) {
 			return fieldErr(c, field, "contains control character %U", r)
 		}
 	}

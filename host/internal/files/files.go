@@ -34,6 +34,10 @@ type State string
 const (
 	// StateOffered: offered, not accepted yet (or waiting for the peer).
 	StateOffered State = "offered"
+	// StateWaiting: an incoming offer larger than the firewall's
+	// ask_above_mb, waiting for the user (dpc transfers accept ID); the
+	// sender hears nothing until then.
+	StateWaiting State = "waiting"
 	// StateTransferring: bytes are moving (or will resume on reconnect).
 	StateTransferring State = "transferring"
 	StateCompleted    State = "completed"
