@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
@@ -138,6 +139,14 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 		}
 		writeJSON(w, http.StatusOK, list)
 	})
+	mux.HandleFunc("POST /v1/files/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
+		t, err := n.AcceptTransfer(r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, t)
+	})
 	mux.HandleFunc("GET /v1/firewall/check", func(w http.ResponseWriter, r *http.Request) {
 		node, res := r.URL.Query().Get("node"), r.URL.Query().Get("resource")
 		if !dpcuri.ValidNodeID(node) || res == "" {
@@ -190,9 +199,9 @@ func writeError(w http.ResponseWriter, err error) {
 		errors.Is(err, dpcuri.ErrInvalidURI),
 		errors.Is(err, network.ErrInvalidFile), errors.Is(err, network.ErrV1Off):
 		code = http.StatusBadRequest
-	case errors.Is(err, network.ErrWrongPeer), errors.Is(err, session.ErrV1Downgrade):
+	case errors.Is(err, network.ErrWrongPeer), errors.Is(err, session.ErrV1Downgrade), errors.Is(err, network.ErrNotWaiting):
 		code = http.StatusConflict
-	case errors.Is(err, peers.ErrUnknownPeer):
+	case errors.Is(err, peers.ErrUnknownPeer), errors.Is(err, files.ErrNotFound):
 		code = http.StatusNotFound
 	}
 	writeJSON(w, code, errorBody{Error: err.Error()})

@@ -63,8 +63,11 @@ const (
 	CancelHashMismatch      = "hash_mismatch"
 	CancelSizeLimitExceeded = "size_limit_exceeded"
 	CancelTypeNotAllowed    = "type_not_allowed"
-	CancelTimeout           = "timeout"
-	CancelError             = "error"
+	// CancelInvalidName: the receiver refuses the file name (bidirectional
+	// controls, a Windows device name, a trailing dot or space).
+	CancelInvalidName = "invalid_name"
+	CancelTimeout     = "timeout"
+	CancelError       = "error"
 )
 
 // ERROR codes. Other codes of the form [a-z0-9_]{1,64} are accepted from

@@ -68,14 +68,23 @@ type Transfer struct {
 // ErrNotFound means no such transfer.
 var ErrNotFound = errors.New("transfer not found")
 
+// PartialMaxAge is how long a partial file may go without receiving a byte
+// before ExpirePartials removes it and cancels its transfer.
+const PartialMaxAge = 7 * 24 * time.Hour
+
 // Store keeps transfer records and received files.
 type Store struct {
 	s   *store.Store
 	dir string
+	// fsync makes a file's (or a directory's) contents durable; tests
+	// replace it to see what is synced.
+	fsync func(*os.File) error
 }
 
 // New returns a Store whose received files go under dir.
-func New(s *store.Store, dir string) *Store { return &Store{s: s, dir: dir} }
+func New(s *store.Store, dir string) *Store {
+	return &Store{s: s, dir: dir, fsync: (*os.File).Sync}
+}
 
 func key(id string) []byte { return []byte("xfer/" + id) }
 
@@ -143,9 +152,33 @@ func (fs *Store) OpenPartial(t Transfer) (*os.File, int64, error) {
 	return f, size, nil
 }
 
+// SyncPartial makes the bytes received for t durable, so that a
+// FILE_COMPLETE sent after it never covers data a crash could lose.
+func (fs *Store) SyncPartial(t Transfer) error {
+	return fs.syncPath(fs.PartialPath(t))
+}
+
+// syncPath fsyncs the file or directory at path.
+func (fs *Store) syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = fs.fsync(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Finalize moves a verified partial file to a free name in the peer's
-// directory and returns that path.
+// directory and returns that path. The file's name is checked again
+// (CheckName), and the directory is synced, so the new name survives a
+// crash; call SyncPartial first for the contents.
 func (fs *Store) Finalize(t Transfer) (string, error) {
+	if err := CheckName(t.Name); err != nil {
+		return "", err
+	}
 	ext := filepath.Ext(t.Name)
 	stem := strings.TrimSuffix(t.Name, ext)
 	for i := 0; i < 1000; i++ {
@@ -156,12 +189,52 @@ func (fs *Store) Finalize(t Transfer) (string, error) {
 		dst := filepath.Join(fs.peerDir(t.Peer), name)
 		// Link, not rename, so an existing file is never replaced.
 		if err := os.Link(fs.PartialPath(t), dst); err == nil {
-			return dst, os.Remove(fs.PartialPath(t))
+			if err := os.Remove(fs.PartialPath(t)); err != nil {
+				return "", err
+			}
+			return dst, fs.syncPath(fs.peerDir(t.Peer))
 		} else if !errors.Is(err, os.ErrExist) {
 			return "", err
 		}
 	}
 	return "", fmt.Errorf("no free name for %s in %s", t.Name, fs.peerDir(t.Peer))
+}
+
+// ExpirePartials removes the partial files under the store's directory that
+// received nothing for PartialMaxAge before now, and cancels their
+// unfinished incoming transfers, which it returns. A partial file with no
+// transfer left is removed too. A node runs it at start and then
+// periodically, so a peer that never finishes cannot hold disk space for
+// ever.
+func (fs *Store) ExpirePartials(now time.Time) ([]Transfer, error) {
+	paths, err := filepath.Glob(filepath.Join(fs.dir, "*", ".partial-*"))
+	if err != nil {
+		return nil, err
+	}
+	var expired []Transfer
+	var errs []error
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < PartialMaxAge {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t, err := fs.Get(strings.TrimPrefix(filepath.Base(p), ".partial-"))
+		if err != nil || t.Direction != Incoming || t.State.Done() || fs.PartialPath(t) != p {
+			continue
+		}
+		t.State = StateCancelled
+		t.Reason = fmt.Sprintf("expired: nothing received for %s", PartialMaxAge)
+		if err := fs.Put(t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		expired = append(expired, t)
+	}
+	return expired, errors.Join(errs...)
 }
 
 // Discard removes the partial file of t.

@@ -58,7 +58,8 @@ rule "group" "contacts" {
 
   # Optional limits on the files they may send:
   # files {
-  #   max_size_mb   = 100                            # 0 = unlimited (the default)
+  #   max_size_mb   = 2000                           # refuse larger files; 0 = unlimited (the default)
+  #   ask_above_mb  = 100                            # larger ones wait for dpc transfers accept ID; 0 = never (default 100)
   #   allowed_types = ["image/*", "application/pdf"] # default ["*"]: any type
   # }
 }

@@ -27,10 +27,10 @@ var (
 		Attributes: []hcl.AttributeSchema{{Name: "allow"}, {Name: "deny"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "files"}},
 	}
-	filesSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "max_size_mb"}, {Name: "allowed_types"}}}
+	filesSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "max_size_mb"}, {Name: "ask_above_mb"}, {Name: "allowed_types"}}}
 )
 
-// maxSizeMB keeps max_size_mb·2^20 within an int64.
+// maxSizeMB keeps max_size_mb·2^20 (and ask_above_mb·2^20) within an int64.
 const maxSizeMB = math.MaxInt64 >> 20
 
 // Parse reads a firewall file. filename is used in error messages and in
@@ -224,22 +224,9 @@ func decodeRule(b *hcl.Block) (*block, hcl.Diagnostics) {
 func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 	l := defaultLimits()
 	content, diags := body.Content(filesSchema)
-	if a, ok := content.Attributes["max_size_mb"]; ok {
-		v, d := config.EvalAttr(a, nil, cty.Number)
-		diags = append(diags, d...)
-		if !d.HasErrors() && !v.IsNull() {
-			bf := v.AsBigFloat()
-			mb, acc := bf.Int64()
-			switch {
-			case bf.Sign() < 0:
-				diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid max_size_mb",
-					fmt.Sprintf("max_size_mb must be 0 (unlimited) or a positive number of MiB; got %s.", bf.Text('g', 10))))
-			case !bf.IsInt() || acc != 0 || mb > maxSizeMB:
-				diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid max_size_mb",
-					fmt.Sprintf("max_size_mb must be a whole number of MiB from 0 (unlimited) to %d; got %s.", int64(maxSizeMB), bf.Text('g', 10))))
-			default:
-				l.MaxSizeBytes = mb << 20
-			}
+	for name, dst := range map[string]*int64{"max_size_mb": &l.MaxSizeBytes, "ask_above_mb": &l.AskAboveBytes} {
+		if a, ok := content.Attributes[name]; ok {
+			diags = append(diags, decodeMiB(a, dst)...)
 		}
 	}
 	if a, ok := content.Attributes["allowed_types"]; ok {
@@ -262,6 +249,28 @@ func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 		}
 	}
 	return l, diags
+}
+
+// decodeMiB sets *dst to the bytes of a whole number of MiB (0 meaning no
+// limit); a null value leaves *dst as it was.
+func decodeMiB(a *hcl.Attribute, dst *int64) hcl.Diagnostics {
+	v, diags := config.EvalAttr(a, nil, cty.Number)
+	if diags.HasErrors() || v.IsNull() {
+		return diags
+	}
+	bf := v.AsBigFloat()
+	mb, acc := bf.Int64()
+	switch {
+	case bf.Sign() < 0:
+		diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid "+a.Name,
+			fmt.Sprintf("%s must be 0 (unlimited) or a positive number of MiB; got %s.", a.Name, bf.Text('g', 10))))
+	case !bf.IsInt() || acc != 0 || mb > maxSizeMB:
+		diags = append(diags, config.DiagAt(a.Expr.Range(), "Invalid "+a.Name,
+			fmt.Sprintf("%s must be a whole number of MiB from 0 (unlimited) to %d; got %s.", a.Name, int64(maxSizeMB), bf.Text('g', 10))))
+	default:
+		*dst = mb << 20
+	}
+	return diags
 }
 
 // evalStrings evaluates a list of strings, returning each element with its

@@ -69,7 +69,7 @@ func render(r *Rules) string {
 			fmt.Fprintf(&b, "  %s: %s %q (specificity %d)\n", config.Pos(p.rng), verdict(p.allow), p.text, p.rank)
 		}
 		if rb.files != nil {
-			fmt.Fprintf(&b, "  files: max %d bytes, types %q\n", rb.files.MaxSizeBytes, rb.files.AllowedTypes)
+			fmt.Fprintf(&b, "  files: max %d bytes, ask above %d bytes, types %q\n", rb.files.MaxSizeBytes, rb.files.AskAboveBytes, rb.files.AllowedTypes)
 		}
 	}
 	return b.String()

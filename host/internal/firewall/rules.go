@@ -152,23 +152,37 @@ func (r *Rules) Check(node, resource string, contacts ContactSet) Decision {
 }
 
 // FileLimits bounds the files a node may send. The zero value allows no
-// file; the defaults are no size limit and any type.
+// file; the defaults are no size limit, any type, and files larger than
+// DefaultAskAboveMB MiB wait for the user.
 type FileLimits struct {
 	// MaxSizeBytes is the largest file accepted; 0 means unlimited.
 	MaxSizeBytes int64
+	// AskAboveBytes: an offer of a larger file is not accepted at once but
+	// waits for the user (dpc transfers accept ID); 0 means never ask.
+	AskAboveBytes int64
 	// AllowedTypes are lower-case MIME type patterns: "*" (any), "image/*"
 	// or an exact type such as "application/pdf".
 	AllowedTypes []string
 }
 
-func defaultLimits() FileLimits { return FileLimits{AllowedTypes: []string{"*"}} }
+// DefaultAskAboveMB is ask_above_mb when a files block does not set it: a
+// peer cannot fill the disk with one offer unless the user says yes.
+const DefaultAskAboveMB = 100
+
+func defaultLimits() FileLimits {
+	return FileLimits{AskAboveBytes: DefaultAskAboveMB << 20, AllowedTypes: []string{"*"}}
+}
+
+// AsksUser reports whether an offer of a file of size bytes waits for the
+// user rather than being accepted at once.
+func (l FileLimits) AsksUser(size int64) bool { return l.AskAboveBytes > 0 && size > l.AskAboveBytes }
 
 // FileLimits returns the limits on files from node. It does not say whether
 // node may send files at all: ask Check(node, Files, contacts) first. The
 // limits come from the node's own rule block if it has a files block; else
 // from the first group rule block, in file order, of a group the node is in
 // that allows "files" and has a files block; else they are the defaults (no
-// size limit, any type). It keeps to that simple order rather than combining
+// size limit, any type, ask above DefaultAskAboveMB). It keeps to that simple order rather than combining
 // the limits of several groups.
 func (r *Rules) FileLimits(node string, contacts ContactSet) FileLimits {
 	v := r.view(node, contacts)

@@ -251,8 +251,8 @@ func TestDefaultFile(t *testing.T) {
 			}
 		})
 	}
-	if got := r.FileLimits(dave, contacts{dave}); got.MaxSizeBytes != 0 || !slices.Equal(got.AllowedTypes, []string{"*"}) {
-		t.Errorf("want unlimited files of any type for contacts, got %+v", got)
+	if got := r.FileLimits(dave, contacts{dave}); got.MaxSizeBytes != 0 || got.AskAboveBytes != 100<<20 || !slices.Equal(got.AllowedTypes, []string{"*"}) {
+		t.Errorf("want files of any type for contacts, asking above 100 MiB, got %+v", got)
 	}
 	// The commented examples must be valid too: uncomment them and parse.
 	un := uncommentExamples(DefaultFile)
@@ -260,7 +260,7 @@ func TestDefaultFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("want the examples in DefaultFile to parse once uncommented, got %v\n%s", err, un)
 	}
-	if !strings.Contains(un, "max_size_mb   = 100") || !strings.Contains(un, `group "friends"`) {
+	if !strings.Contains(un, "max_size_mb   = 2000") || !strings.Contains(un, "ask_above_mb  = 100") || !strings.Contains(un, `group "friends"`) {
 		t.Fatalf("want the files and friends examples uncommented, got\n%s", un)
 	}
 	friend := "dpc-node-0123456789abcdef0123456789abcdef"
@@ -276,7 +276,7 @@ func TestDefaultFile(t *testing.T) {
 // comments (those whose first word is a block or attribute name, or "}"),
 // after the header comment.
 func uncommentExamples(src string) string {
-	code := regexp.MustCompile(`^(\s*)# (\s*)((group|rule|files|members|allow|deny|max_size_mb|allowed_types)\b.*|}.*)$`)
+	code := regexp.MustCompile(`^(\s*)# (\s*)((group|rule|files|members|allow|deny|max_size_mb|ask_above_mb|allowed_types)\b.*|}.*)$`)
 	var b strings.Builder
 	header := true
 	for line := range strings.Lines(src) {
@@ -301,7 +301,7 @@ func TestNilRules(t *testing.T) {
 	if got := r.Filter(alice, contacts{alice}, map[string]any{"a": 1}); got == nil || len(got) != 0 {
 		t.Errorf("want an empty map, got %v", got)
 	}
-	if got := r.FileLimits(alice, nil); got.MaxSizeBytes != 0 || !slices.Equal(got.AllowedTypes, []string{"*"}) {
+	if got := r.FileLimits(alice, nil); got.MaxSizeBytes != 0 || got.AskAboveBytes != DefaultAskAboveMB<<20 || !slices.Equal(got.AllowedTypes, []string{"*"}) {
 		t.Errorf("want default limits, got %+v", got)
 	}
 }
@@ -322,16 +322,16 @@ rule "node" "dpc-node-dddddddddddddddddddddddddddddddd" {
 	}{
 		// friends does not allow "files", so its limits do not apply;
 		// contacts allows files but has no files block; family has one.
-		"first allowing group with a files block": {bob, FileLimits{MaxSizeBytes: 100 << 20, AllowedTypes: []string{"*"}}},
-		"group not allowing files is ignored":     {alice, FileLimits{AllowedTypes: []string{"*"}}},
-		"defaults":                                {carol, FileLimits{AllowedTypes: []string{"*"}}},
-		"node block files wins":                   {dave, FileLimits{AllowedTypes: []string{"application/pdf"}}},
+		"first allowing group with a files block": {bob, FileLimits{MaxSizeBytes: 100 << 20, AskAboveBytes: 100 << 20, AllowedTypes: []string{"*"}}},
+		"group not allowing files is ignored":     {alice, FileLimits{AskAboveBytes: 100 << 20, AllowedTypes: []string{"*"}}},
+		"defaults":                                {carol, FileLimits{AskAboveBytes: 100 << 20, AllowedTypes: []string{"*"}}},
+		"node block files wins":                   {dave, FileLimits{AskAboveBytes: 100 << 20, AllowedTypes: []string{"application/pdf"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got := r.FileLimits(tc.node, everyone)
-			if got.MaxSizeBytes != tc.want.MaxSizeBytes || !slices.Equal(got.AllowedTypes, tc.want.AllowedTypes) {
+			if got.MaxSizeBytes != tc.want.MaxSizeBytes || got.AskAboveBytes != tc.want.AskAboveBytes || !slices.Equal(got.AllowedTypes, tc.want.AllowedTypes) {
 				t.Errorf("want %+v, got %+v", tc.want, got)
 			}
 		})
@@ -380,6 +380,42 @@ func TestFileLimitsAllows(t *testing.T) {
 			}
 			if !strings.Contains(reason, tc.wantReason) || tc.wantReason == "" && reason != "" {
 				t.Errorf("want reason %q, got %q", tc.wantReason, reason)
+			}
+		})
+	}
+}
+
+// TestLargeFileOfferAsksUser: by default an offer of more than 100 MiB
+// waits for the user; ask_above_mb changes the threshold or (0) turns it
+// off. Before, any file within max_size_mb (unlimited by default) was
+// accepted at once, so a contact could fill the disk with one offer.
+func TestLargeFileOfferAsksUser(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		files string // the contacts' files block; "" for none
+		size  int64
+		want  bool
+	}{
+		"default, small file":      {size: 1 << 20, want: false},
+		"default, exactly 100 MiB": {size: 100 << 20, want: false},
+		"default, one byte more":   {size: 100<<20 + 1, want: true},
+		"files block without it":   {files: `max_size_mb = 1000`, size: 200 << 20, want: true},
+		"lower threshold":          {files: `ask_above_mb = 1`, size: 2 << 20, want: true},
+		"higher threshold":         {files: `ask_above_mb = 500`, size: 200 << 20, want: false},
+		"never ask":                {files: `ask_above_mb = 0`, size: 1 << 40, want: false},
+		"null is the default":      {files: `ask_above_mb = null`, size: 200 << 20, want: true},
+		"empty file":               {size: 0, want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			src := "rule \"group\" \"contacts\" {\n  allow = [\"files\"]\n"
+			if tc.files != "" {
+				src += "  files {\n    " + tc.files + "\n  }\n"
+			}
+			l := mustParse(t, src+"}\n").FileLimits(alice, contacts{alice})
+			if got := l.AsksUser(tc.size); got != tc.want {
+				t.Errorf("AsksUser(%d) with %+v: want %v, got %v", tc.size, l, tc.want, got)
 			}
 		})
 	}

@@ -187,6 +187,13 @@ func (n *Network) Start(ctx context.Context) error {
 		defer n.wg.Done()
 		n.listenLoop(ctx)
 	}()
+	if n.o.Files != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.expireLoop(ctx)
+		}()
+	}
 	for _, p := range list {
 		if p.Contact && len(p.URIs) > 0 {
 			n.linkFor(p.NodeID).kick()

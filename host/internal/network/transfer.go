@@ -1,6 +1,7 @@
 package network
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,10 @@ func (n *Network) SendFile(to, path string) (files.Transfer, error) {
 	if !fi.Mode().IsRegular() {
 		return files.Transfer{}, fmt.Errorf("%w: %s is not a regular file", ErrInvalidFile, abs)
 	}
+	if err := files.CheckName(filepath.Base(abs)); err != nil {
+		// The peer would refuse it; better to say so now.
+		return files.Transfer{}, fmt.Errorf("%w: %w; peers refuse such names, so rename the file first", ErrInvalidFile, err)
+	}
 	sum, size, err := files.HashFile(abs)
 	if err != nil {
 		return files.Transfer{}, fmt.Errorf("%w: %w", ErrInvalidFile, err)
@@ -129,6 +134,31 @@ func (n *Network) reoffer(s *session.Session) {
 	}
 }
 
+// expireEvery is how often stale partial files are looked for.
+const expireEvery = time.Hour
+
+// expireLoop removes partial files that received nothing for
+// files.PartialMaxAge, at start and then every expireEvery.
+func (n *Network) expireLoop(ctx context.Context) {
+	t := time.NewTicker(expireEvery)
+	defer t.Stop()
+	for {
+		expired, err := n.o.Files.ExpirePartials(time.Now())
+		if err != nil {
+			n.log.Error("removing stale partial files", "error", err)
+		}
+		for _, x := range expired {
+			n.log.Info("a file transfer expired", "peer", x.Peer, "file", x.Name, "reason", x.Reason)
+			n.publishTransfer(x, false)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // finish records the end of a transfer.
 func (n *Network) finish(t files.Transfer, st files.State, reason string) {
 	t.State, t.Reason = st, reason
@@ -138,12 +168,15 @@ func (n *Network) finish(t files.Transfer, st files.State, reason string) {
 	n.publishTransfer(t, false)
 }
 
-// onFileOffer decides on an incoming file: the firewall and its limits
-// must allow it; then it is accepted at once, resuming any partial copy.
+// onFileOffer decides on an incoming file: its name must be safe
+// (files.CheckName) and the firewall and its limits must allow it; then it
+// is accepted at once, resuming any partial copy, unless it is larger than
+// ask_above_mb: such an offer waits, unanswered, for the user
+// (AcceptTransfer).
 func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 	cancel := func(reason, msg string) error {
 		n.log.Info("refused a file", "peer", s.PeerID, "file", o.Filename, "reason", reason, "detail", msg)
-		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: o.TransferID, Reason: reason, Message: msg})
+		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: o.TransferID, Reason: reason, Message: truncate(msg, dptp.MaxReasonLen)})
 	}
 	t, err := n.o.Files.Get(o.TransferID)
 	switch {
@@ -154,6 +187,8 @@ func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 			return s.Send(dptp.CmdFileComplete, dptp.FileComplete{TransferID: t.ID, SHA256: t.SHA256})
 		}
 		return cancel(dptp.CancelError, "transfer was cancelled: "+t.Reason)
+	case err == nil && t.State == files.StateWaiting:
+		return nil // offered again; still waiting for the user
 	case errors.Is(err, files.ErrNotFound):
 		if d := n.Check(s.PeerID, "files"); !d.Allowed {
 			n.log.Info("firewall refused a file", "peer", s.PeerID, "rule", d.Rule)
@@ -167,9 +202,22 @@ func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 			}
 			return cancel(reason, why)
 		}
+		if err := files.CheckName(o.Filename); err != nil {
+			return cancel(dptp.CancelInvalidName, err.Error())
+		}
 		t = files.Transfer{ID: o.TransferID, Peer: s.PeerID, Direction: files.Incoming, Name: o.Filename,
 			Size: o.SizeBytes, SHA256: o.SHA256, MimeType: o.MIMEType, State: files.StateTransferring,
 			Created: time.Now().UTC()}
+		if lim.AsksUser(o.SizeBytes) {
+			t.State = files.StateWaiting
+			if err := n.o.Files.Put(t); err != nil {
+				return cancel(dptp.CancelError, "cannot store the file")
+			}
+			n.log.Info("a file waits for the user: larger than ask_above_mb", "peer", s.PeerID, "file", t.Name,
+				"bytes", t.Size, "accept", "dpc transfers accept "+t.ID)
+			n.publishTransfer(t, false)
+			return nil
+		}
 	case err != nil:
 		return err
 	}
@@ -195,6 +243,32 @@ func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 		return n.completeIncoming(s, t)
 	}
 	return s.Send(dptp.CmdFileAccept, dptp.FileAccept{TransferID: t.ID, Offset: have})
+}
+
+// ErrNotWaiting means a transfer is not an incoming offer waiting for the
+// user.
+var ErrNotWaiting = errors.New("transfer is not waiting for you")
+
+// AcceptTransfer accepts an incoming offer that waits for the user (larger
+// than the firewall's ask_above_mb). If the peer is connected it is asked
+// for the data now; otherwise it will be when it offers the file again on
+// reconnecting.
+func (n *Network) AcceptTransfer(id string) (files.Transfer, error) {
+	t, err := n.o.Files.Get(id)
+	if err != nil {
+		return files.Transfer{}, err
+	}
+	if t.Direction != files.Incoming || t.State != files.StateWaiting {
+		return files.Transfer{}, fmt.Errorf("%w: transfer %s is %s %s; dpc transfers lists the ones waiting", ErrNotWaiting, id, t.Direction, t.State)
+	}
+	t.State = files.StateTransferring
+	if err := n.o.Files.Put(t); err != nil {
+		return files.Transfer{}, err
+	}
+	n.log.Info("the user accepted a file", "peer", t.Peer, "file", t.Name, "bytes", t.Size)
+	n.publishTransfer(t, false)
+	n.linkFor(t.Peer).send(dptp.CmdFileAccept, dptp.FileAccept{TransferID: t.ID, Offset: 0})
+	return t, nil
 }
 
 // onFileChunk appends a chunk; the partial file's size says where we are.
@@ -229,8 +303,15 @@ func (n *Network) onFileChunk(s *session.Session, c dptp.FileChunk) error {
 	return n.completeIncoming(s, t)
 }
 
-// completeIncoming verifies the whole file and publishes it.
+// completeIncoming verifies the whole file and publishes it. The bytes and
+// the final name are synced to disk before FILE_COMPLETE tells the sender
+// it may forget the file.
 func (n *Network) completeIncoming(s *session.Session, t files.Transfer) error {
+	if err := n.o.Files.SyncPartial(t); err != nil {
+		n.log.Error("syncing a received file", "error", err)
+		n.finish(t, files.StateCancelled, "cannot save the file")
+		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "cannot save the file"})
+	}
 	sum, size, err := files.HashFile(n.o.Files.PartialPath(t))
 	if err != nil || sum != t.SHA256 || size != t.Size {
 		n.o.Files.Discard(t)

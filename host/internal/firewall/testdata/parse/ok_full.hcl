@@ -11,6 +11,7 @@ rule "group" "friends" {
   deny  = ["context:profile.email"]
   files {
     max_size_mb   = 100
+    ask_above_mb  = 10
     allowed_types = ["image/*", "Application/PDF"]
   }
 }
