@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -315,6 +316,11 @@ func TestFileArrivesVerified(t *testing.T) {
 func TestFileResumesAfterReceiverKilled(t *testing.T) {
 	t.Parallel()
 	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	// 200 MiB is above the default ask_above_mb; this test is about resuming.
+	rules := "rule \"group\" \"contacts\" {\n  allow = [\"messages\", \"files\", \"history\"]\n  files {\n    ask_above_mb = 0\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(b.home, "firewall.hcl"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a.run()
 	b.run()
 	contacts(t, a, b)
@@ -371,5 +377,53 @@ func TestFileRefusedByFirewall(t *testing.T) {
 	_, errs, code := a.dpc("send-file", b.id, writeRandomFile(t, 1000))
 	if code == 0 || !strings.Contains(errs, "transfer cancelled: firewall_denied") {
 		t.Errorf("send-file to a node that takes no files: want a firewall refusal, got exit %d: %s", code, errs)
+	}
+}
+
+// TestLargeFileWaitsForUser: a file above bob's ask_above_mb shows in
+// dpc transfers as waiting for him and arrives only after
+// dpc transfers accept ID. Before, every file was accepted at once.
+func TestLargeFileWaitsForUser(t *testing.T) {
+	t.Parallel()
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	rules := "rule \"group\" \"contacts\" {\n  allow = [\"messages\", \"files\", \"history\"]\n  files {\n    ask_above_mb = 1\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(b.home, "firewall.hcl"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.run()
+	b.run()
+	contacts(t, a, b)
+	src := writeRandomFile(t, 2<<20)
+	a.must("send-file", "--no-wait", b.id, src)
+	acceptRE := regexp.MustCompile(`dpc transfers accept ([A-Za-z0-9_-]+)`)
+	var id, listing string
+	for deadline := time.Now().Add(30 * time.Second); id == "" && time.Now().Before(deadline); {
+		listing = b.must("transfers")
+		if m := acceptRE.FindStringSubmatch(listing); m != nil && strings.Contains(listing, "waiting for you") {
+			id = m[1]
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatalf("want the offer waiting for bob in dpc transfers, got:\n%s\nlog:\n%s", listing, b.d.stderr)
+	}
+	got := filepath.Join(b.home, "files", a.id, "payload.bin")
+	if _, err := os.Stat(got); err == nil {
+		t.Fatal("the file arrived before bob accepted it")
+	}
+	if out := b.must("transfers", "accept", id); !strings.Contains(out, "accepted payload.bin") {
+		t.Errorf("transfers accept: got %q", out)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if listing = b.must("transfers"); strings.Contains(listing, "completed") {
+			break
+		}
+	}
+	if !sameFile(t, src, got) {
+		t.Fatalf("after accepting: want the identical file at %s; transfers:\n%s\nlog:\n%s", got, listing, b.d.stderr)
+	}
+	if _, errs, code := b.dpc("transfers", "accept", id); code == 0 || !strings.Contains(errs, "not waiting for you") {
+		t.Errorf("accepting again: want a clear refusal, got exit %d: %s", code, errs)
 	}
 }
