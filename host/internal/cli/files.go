@@ -27,7 +27,11 @@ func newSendFileCmd(g *globals) *cobra.Command {
 		Use:   "send-file NODE_ID PATH",
 		Short: "Send a file, showing progress until the peer has verified it",
 		Long: `send-file offers the file to the peer. The peer's firewall decides whether it
-accepts files from you, and of which size and type. The transfer survives
+accepts files from you, and of which size and type; a file above its
+ask_above_mb (100 MiB by default) waits until its user runs dpc transfers
+accept. The name must be safe everywhere: no bidirectional controls, no
+Windows device name (CON, NUL, COM1, ...), no trailing dot or space. The
+transfer survives
 dropped connections and restarts: it resumes where it stopped. Ctrl-C only
 stops watching; the transfer goes on.`,
 		Args: cobra.ExactArgs(2),

@@ -18,7 +18,8 @@
 //	  allow = ["context:profile.name", "context:knowledge.cooking.*"]
 //	  deny  = ["context:profile.email"]
 //	  files {
-//	    max_size_mb   = 100
+//	    max_size_mb   = 100 // refuse larger files (default 0: no limit)
+//	    ask_above_mb  = 10  // larger ones wait for the user (default 100; 0: never)
 //	    allowed_types = ["image/*"]
 //	  }
 //	}
@@ -39,7 +40,9 @@
 // "context:profile.name" and the request for "context:profile" as a whole.
 // A rule on a child never grants its parent: with only
 // "context:profile.name" allowed, "context:profile" is denied, and
-// [Rules.Filter] is how a caller shares the allowed part of a document.
+// [Rules.Filter] is how a caller shares the allowed part of a document; it
+// never shares a key that holds a dot, since its path would read as a
+// deeper one.
 //
 // Within one rule block the matching pattern with the most literal (non-glob)
 // characters wins, where a trailing ".*" counts for nothing because "x.*"

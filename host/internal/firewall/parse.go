@@ -224,9 +224,13 @@ func decodeRule(b *hcl.Block) (*block, hcl.Diagnostics) {
 func decodeFiles(body hcl.Body) (FileLimits, hcl.Diagnostics) {
 	l := defaultLimits()
 	content, diags := body.Content(filesSchema)
-	for name, dst := range map[string]*int64{"max_size_mb": &l.MaxSizeBytes, "ask_above_mb": &l.AskAboveBytes} {
-		if a, ok := content.Attributes[name]; ok {
-			diags = append(diags, decodeMiB(a, dst)...)
+	// In a fixed order, so that errors are listed the same way every time.
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"max_size_mb", &l.MaxSizeBytes}, {"ask_above_mb", &l.AskAboveBytes}} {
+		if a, ok := content.Attributes[f.name]; ok {
+			diags = append(diags, decodeMiB(a, f.dst)...)
 		}
 	}
 	if a, ok := content.Attributes["allowed_types"]; ok {
