@@ -322,7 +322,7 @@ func TestV1PostConnectNameWithEscapesIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ref.Close() })
-	makeContact(t, ours, refID.NodeID)
+	makeV1Contact(t, ours, refID.NodeID)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	conn, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID)
