@@ -187,7 +187,9 @@ func (fs *Store) Finalize(t Transfer) (string, error) {
 			name = fmt.Sprintf("%s (%d)%s", stem, i, ext)
 		}
 		dst := filepath.Join(fs.peerDir(t.Peer), name)
-		// Link, not rename, so an existing file is never replaced.
+		// Link, not rename, so an existing file is never replaced. The
+		// link shares the synced partial file's inode, so only the
+		// directory entry is left to sync.
 		if err := os.Link(fs.PartialPath(t), dst); err == nil {
 			if err := os.Remove(fs.PartialPath(t)); err != nil {
 				return "", err
