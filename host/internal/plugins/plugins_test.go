@@ -75,7 +75,7 @@ func TestLaunchRefusesAChangedBinary(t *testing.T) {
 		launch  func(context.Context, LaunchOptions) (*Instance, error)
 		message string
 	}{
-		"pre-check before exec":          {Launch, "dpc.lock.hcl pins"},
+		"pre-check before exec": {Launch, "dpc.lock.hcl pins"},
 		"go-plugin SecureConfig at exec": {func(ctx context.Context, o LaunchOptions) (*Instance, error) {
 			return launchPinned(ctx, o, o.Binary.Path)
 		}, "changed after it was checked"},
