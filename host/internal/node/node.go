@@ -44,6 +44,9 @@ const shutdownTimeout = 10 * time.Second
 
 // Run runs the node until ctx ends.
 func Run(ctx context.Context, o Options) error {
+	// Returning early with an error must end everything started with ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	log := o.Logger
 	id, err := identity.Load(o.Home.Identity())
 	if err != nil {
@@ -132,7 +135,10 @@ func Run(ctx context.Context, o Options) error {
 	if err := net.Start(ctx); err != nil {
 		return err
 	}
-	defer net.Stop()
+	defer func() {
+		cancel() // Stop needs the network's ctx done
+		net.Stop()
+	}()
 	if err := firstListen.wait(ctx); err != nil {
 		return fmt.Errorf("cannot listen for peers on %s: %w (is another dpc or program using it? --listen or node.listen in dpc.hcl picks another address)",
 			listenList(o.Config.Node.Listen), err)
