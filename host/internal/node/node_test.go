@@ -25,9 +25,9 @@ func TestListenWait(t *testing.T) {
 		want    error
 	}{
 		"no transport: nothing to wait for": {},
-		"every transport listens":            {running: []sdk.Transport{a, b}, results: []result{{a, nil}, {b, nil}}},
-		"one cannot listen":                  {running: []sdk.Transport{a, b}, results: []result{{a, nil}, {b, errTaken}}, want: errTaken},
-		"the first failure ends the wait":    {running: []sdk.Transport{a, b}, results: []result{{a, errTaken}}, want: errTaken},
+		"every transport listens":           {running: []sdk.Transport{a, b}, results: []result{{a, nil}, {b, nil}}},
+		"one cannot listen":                 {running: []sdk.Transport{a, b}, results: []result{{a, nil}, {b, errTaken}}, want: errTaken},
+		"the first failure ends the wait":   {running: []sdk.Transport{a, b}, results: []result{{a, errTaken}}, want: errTaken},
 		"a later result of the same transport is ignored": {
 			running: []sdk.Transport{a}, results: []result{{a, nil}, {a, errTaken}},
 		},
