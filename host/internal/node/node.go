@@ -139,7 +139,9 @@ func Run(ctx context.Context, o Options) error {
 		cancel() // Stop needs the network's ctx done
 		net.Stop()
 	}()
-	if err := firstListen.wait(ctx); err != nil {
+	if err := firstListen.wait(ctx); errors.Is(err, errListenSlow) {
+		log.Warn("a transport has not reported listening yet; starting anyway", "waited", listenStartTimeout)
+	} else if err != nil {
 		return fmt.Errorf("cannot listen for peers on %s: %w (is another dpc or program using it? --listen or node.listen in dpc.hcl picks another address)",
 			listenList(o.Config.Node.Listen), err)
 	}
@@ -203,6 +205,10 @@ func (t transports) Transports() []sdk.Transport {
 // first Listen; a transport that never answers is left to its supervisor.
 const listenStartTimeout = 30 * time.Second
 
+// errListenSlow means a transport did not report its first Listen within
+// listenStartTimeout.
+var errListenSlow = errors.New("a transport did not report listening in time")
+
 // listenWait collects the first Listen result of each transport running at
 // start, so `dpc run` fails at once when one cannot listen.
 type listenWait struct {
@@ -240,8 +246,8 @@ func (w *listenWait) report(tr sdk.Transport, err error) {
 	}
 }
 
-// wait returns the first failure, nil once every transport listens, or nil
-// when ctx ends or the transports take too long (the log says so).
+// wait returns the first failure, nil once every transport listens or ctx
+// ends, or errListenSlow when a transport takes too long.
 func (w *listenWait) wait(ctx context.Context) error {
 	t := time.NewTimer(listenStartTimeout)
 	defer t.Stop()
@@ -251,9 +257,10 @@ func (w *listenWait) wait(ctx context.Context) error {
 		defer w.mu.Unlock()
 		return w.err
 	case <-ctx.Done():
+		return nil
 	case <-t.C:
+		return errListenSlow
 	}
-	return nil
 }
 
 // listenList names the configured listen addresses for a message.
