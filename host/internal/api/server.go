@@ -58,7 +58,7 @@ type Server struct {
 	http *http.Server
 }
 
-// NewServer builds the server; Start binds it.
+// NewServer builds the server on bound Listeners; Start serves it.
 func NewServer(o ServerOptions) *Server {
 	s := &Server{o: o}
 	mux := http.NewServeMux()
