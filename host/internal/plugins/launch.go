@@ -126,7 +126,8 @@ func verifiedCopy(b Binary, execDir string) (path, sum string, cleanup func(), e
 			return "", "", nil, fmt.Errorf("plugin %s: the directory plugins run from: %w", b.Name, err)
 		}
 	}
-	dir, err := os.MkdirTemp(execDir, "run-")
+	// The pid in the name lets RemoveStaleCopies tell a dead run's copy.
+	dir, err := os.MkdirTemp(execDir, fmt.Sprintf("run-%d-", os.Getpid()))
 	if err != nil {
 		return "", "", nil, fmt.Errorf("plugin %s: %w", b.Name, err)
 	}
@@ -149,6 +150,29 @@ func verifiedCopy(b Binary, execDir string) (path, sum string, cleanup func(), e
 		return "", "", nil, fmt.Errorf("plugin %s: copying %s to run it: %w", b.Name, b.Path, err)
 	}
 	return path, hex.EncodeToString(h.Sum(nil)), cleanup, nil
+}
+
+// RemoveStaleCopies removes the copies in execDir left by dpc processes
+// that died while launching a plugin (copies are otherwise removed once the
+// plugin runs).
+func RemoveStaleCopies(execDir string, log hclog.Logger) {
+	entries, err := os.ReadDir(execDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var pid int
+		var rest string
+		if _, err := fmt.Sscanf(e.Name(), "run-%d-%s", &pid, &rest); err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(execDir, e.Name())); err != nil {
+			log.Warn("removing a stale plugin copy", "path", filepath.Join(execDir, e.Name()), "error", err)
+		}
+	}
 }
 
 // testHookBeforeExec, if set, runs after the last check of a plugin's

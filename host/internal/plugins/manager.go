@@ -145,6 +145,9 @@ func NewManager(o ManagerOptions) *Manager {
 func (m *Manager) Start(ctx context.Context, specs []Spec) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	if m.o.ExecDir != "" {
+		RemoveStaleCopies(m.o.ExecDir, m.log)
+	}
 	for _, spec := range specs {
 		s := &supervisor{m: m, spec: spec, log: m.o.Logger.Named(spec.Config.Name)}
 		s.setState(StateStarting, "")

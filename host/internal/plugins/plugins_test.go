@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -208,6 +209,35 @@ func TestVerifiedCopyRefusesAnExecDirOthersMayWrite(t *testing.T) {
 	_, err := Launch(context.Background(), LaunchOptions{Binary: fixtureBin, SHA256: strings.Repeat("0", 64), Logger: hclog.NewNullLogger(), ExecDir: dir})
 	if !errors.Is(err, home.ErrNotPrivate) {
 		t.Errorf("want home.ErrNotPrivate, got %v", err)
+	}
+}
+
+func TestRemoveStaleCopies(t *testing.T) {
+	t.Parallel()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tests := map[string]struct {
+		name string
+		kept bool
+	}{
+		"a copy of a dpc that died":      {name: fmt.Sprintf("run-%d-123", dead.Process.Pid)},
+		"a copy of this running process": {name: fmt.Sprintf("run-%d-456", os.Getpid()), kept: true},
+		"a copy of another live process": {name: fmt.Sprintf("run-%d-789", os.Getppid()), kept: true},
+		"something that is not a copy":   {name: "notes", kept: true},
+	}
+	for _, tc := range tests {
+		if err := os.MkdirAll(filepath.Join(dir, tc.name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RemoveStaleCopies(dir, hclog.NewNullLogger())
+	for name, tc := range tests {
+		if _, err := os.Stat(filepath.Join(dir, tc.name)); (err == nil) != tc.kept {
+			t.Errorf("%s: want kept %v, got stat error %v", name, tc.kept, err)
+		}
 	}
 }
 
