@@ -156,6 +156,10 @@ func TestAPITokenRotatesAtEveryStart(t *testing.T) {
 	n.must("init")
 	n.writeConfig("")
 	d := n.runAndWait()
+	// (This node runs no transport: dpc id says so instead of inventing URIs.)
+	if out := n.must("id"); !strings.Contains(out, "addresses    none: the node runs but no transport listens") {
+		t.Errorf("id of a node without transports: want it to say nothing listens, got:\n%s", out)
+	}
 	first := n.token()
 	fi, err := os.Stat(home.Dir(n.home).APISocket())
 	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
