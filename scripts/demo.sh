@@ -20,21 +20,33 @@ run()  { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
 cleanup() {
 	trap - INT TERM EXIT
-	say "stopping the nodes and removing $WORK"
+	# After Ctrl-C under a pipe (make demo | cat) the reader is gone:
+	# writing must neither kill this script nor stop the cleanup.
+	trap '' PIPE
+	say "stopping the nodes and removing $WORK" 2>/dev/null || true
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$WORK"
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C is how the demo ends: clean up and succeed. Any other exit keeps
+# its status.
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 node_id() { "$DPC" --home "$1" id | awk '/^node_id/ {print $2}'; }
 
-wait_api() { # wait until the node in $1 answers
-	for _ in $(seq 1 100); do
+wait_api() { # wait until the node in $1, process $2, answers
+	for _ in $(seq 1 300); do
 		"$DPC" --home "$1" plugin status >/dev/null 2>&1 && return 0
+		if ! kill -0 "$2" 2>/dev/null; then
+			echo "demo: the node in $1 could not start:" >&2
+			grep '^dpc: ' "$1.log" >&2 || tail -n 20 "$1.log" >&2
+			echo "demo: free that address, or pick other ports: A_PORT B_PORT C_PORT (peers), A_API B_API C_API (local API), e.g. A_PORT=28888 make demo" >&2
+			exit 1
+		fi
 		sleep 0.1
 	done
-	echo "the node in $1 did not start; its log:" >&2
+	echo "demo: the node in $1 did not answer in 30 s; its log:" >&2
 	cat "$1.log" >&2
 	exit 1
 }
@@ -49,9 +61,9 @@ run "$DPC" --home "$A_HOME" plugin lock
 run "$DPC" --home "$B_HOME" plugin lock
 
 say "starting both nodes (logs in $WORK/*.log)"
-"$DPC" --home "$A_HOME" run --listen "127.0.0.1:$A_PORT" --api "127.0.0.1:$A_API" >"$A_HOME.log" 2>&1 & PIDS+=($!)
-"$DPC" --home "$B_HOME" run --listen "127.0.0.1:$B_PORT" --api "127.0.0.1:$B_API" >"$B_HOME.log" 2>&1 & PIDS+=($!)
-wait_api "$A_HOME"; wait_api "$B_HOME"
+"$DPC" --home "$A_HOME" run --listen "127.0.0.1:$A_PORT" --api "127.0.0.1:$A_API" >"$A_HOME.log" 2>&1 & PIDS+=($!); A_PID=$!
+"$DPC" --home "$B_HOME" run --listen "127.0.0.1:$B_PORT" --api "127.0.0.1:$B_API" >"$B_HOME.log" 2>&1 & PIDS+=($!); B_PID=$!
+wait_api "$A_HOME" "$A_PID"; wait_api "$B_HOME" "$B_PID"
 run "$DPC" --home "$A_HOME" plugin status
 
 say "Alice connects to Bob: TLS 1.3 with both certificates; each side checks the other's node_id"
@@ -97,8 +109,8 @@ rule "scope" "default" {
 HCL
 sed 's/^/    /' "$C_HOME/firewall.hcl"
 run "$DPC" --home "$C_HOME" plugin lock
-"$DPC" --home "$C_HOME" run --listen "127.0.0.1:$C_PORT" --api "127.0.0.1:$C_API" >"$C_HOME.log" 2>&1 & PIDS+=($!)
-wait_api "$C_HOME"
+"$DPC" --home "$C_HOME" run --listen "127.0.0.1:$C_PORT" --api "127.0.0.1:$C_API" >"$C_HOME.log" 2>&1 & PIDS+=($!); C_PID=$!
+wait_api "$C_HOME" "$C_PID"
 run "$DPC" --home "$A_HOME" connect "dpc://127.0.0.1:$C_PORT?node_id=$C"
 run "$DPC" --home "$C_HOME" connect "dpc://127.0.0.1:$A_PORT?node_id=$A"
 run "$DPC" --home "$B_HOME" connect "dpc://127.0.0.1:$C_PORT?node_id=$C"

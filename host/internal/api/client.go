@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -16,20 +17,19 @@ import (
 	"github.com/coder/websocket/wsjson"
 )
 
-// Client talks to a running node's local API.
+// Client talks to a running node's local API over its Unix socket: the
+// token never goes over TCP, and the server must prove it runs as this user
+// before it gets the token.
 type Client struct {
-	addr, token string
-	http        *http.Client
+	socket, token string
+	// http bounds each request; stream has no timeout, for answers that
+	// take as long as they take.
+	http, stream *http.Client
 }
 
-// Dial prepares a client for the node whose token and bound address are at
-// tokenPath and addrPath; configured is the address from the config, used
-// when no address file exists.
-func Dial(tokenPath, addrPath, configured string) (*Client, error) {
-	addr := configured
-	if b, err := os.ReadFile(addrPath); err == nil {
-		addr = strings.TrimSpace(string(b))
-	}
+// Dial prepares a client for the node whose API socket is socketPath and
+// whose token is at tokenPath.
+func Dial(socketPath, tokenPath string) (*Client, error) {
 	tok, err := os.ReadFile(tokenPath)
 	if os.IsNotExist(err) {
 		return nil, fmt.Errorf("%w: no API token at %s (start the node with `dpc run`)", ErrNotRunning, tokenPath)
@@ -37,8 +37,15 @@ func Dial(tokenPath, addrPath, configured string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading API token: %w", err)
 	}
-	return &Client{addr: addr, token: strings.TrimSpace(string(tok)), http: &http.Client{Timeout: time.Minute}}, nil
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return dialUnix(ctx, socketPath)
+	}}
+	return &Client{socket: socketPath, token: strings.TrimSpace(string(tok)),
+		http: &http.Client{Transport: tr, Timeout: time.Minute}, stream: &http.Client{Transport: tr}}, nil
 }
+
+// baseURL is the URL prefix of requests; the socket decides where they go.
+const baseURL = "http://dpc"
 
 // Get fetches path (e.g. "/v1/plugins") into out.
 func (c *Client) Get(ctx context.Context, path string, out any) error {
@@ -78,7 +85,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, baseURL+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +95,10 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 	}
 	resp, err := hc.Do(req)
 	if isConnRefused(err) {
-		return nil, fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.addr)
+		return nil, fmt.Errorf("%w: nothing answers at %s (start it with `dpc run`)", ErrNotRunning, c.socket)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("local API at %s: %w", c.addr, err)
+		return nil, fmt.Errorf("local API at %s: %w", c.socket, err)
 	}
 	if err := statusError(resp); err != nil {
 		resp.Body.Close()
@@ -104,7 +111,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
 // newline-delimited JSON answer until it ends, ctx ends or fn fails. It has
 // no overall timeout: a streamed answer takes as long as it takes.
 func (c *Client) PostLines(ctx context.Context, path string, body any, fn func(json.RawMessage) error) error {
-	resp, err := c.send(ctx, &http.Client{}, http.MethodPost, path, body)
+	resp, err := c.send(ctx, c.stream, http.MethodPost, path, body)
 	if err != nil {
 		return err
 	}
@@ -116,7 +123,7 @@ func (c *Client) PostLines(ctx context.Context, path string, body any, fn func(j
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("local API at %s: reading the answer: %w", c.addr, err)
+			return fmt.Errorf("local API at %s: reading the answer: %w", c.socket, err)
 		}
 		if err := fn(line); err != nil {
 			return err
@@ -143,11 +150,12 @@ func statusError(resp *http.Response) error {
 // Stream calls fn with each event the node publishes until ctx ends or fn
 // fails.
 func (c *Client) Stream(ctx context.Context, fn func(json.RawMessage) error) error {
-	conn, _, err := websocket.Dial(ctx, "ws://"+c.addr+"/v1/stream", &websocket.DialOptions{
+	conn, _, err := websocket.Dial(ctx, "ws://dpc/v1/stream", &websocket.DialOptions{
+		HTTPClient: c.stream,
 		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + c.token}},
 	})
 	if isConnRefused(err) {
-		return fmt.Errorf("%w: nothing answers at %s", ErrNotRunning, c.addr)
+		return fmt.Errorf("%w: nothing answers at %s", ErrNotRunning, c.socket)
 	}
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)

@@ -1,6 +1,9 @@
-// Package api is the node's local HTTP API: served by `dpc run` on a
-// loopback address, authenticated by a bearer token stored 0600 in the data
-// directory, and used by the dpc CLI (and later the web UI). The address a
-// running node actually bound is written next to the token, so clients find
-// it even when the configured port was 0.
+// Package api is the node's local HTTP API, served by `dpc run` on a Unix
+// socket in the data directory ($DPC_HOME/api.sock, 0600, for the dpc CLI)
+// and on a loopback TCP address (for the web UI). Every request carries a
+// bearer token stored 0600 in the data directory and made anew at every
+// start. The CLI uses only the socket and checks that the process serving
+// it runs as the same user before it sends the token, so a program that
+// took the TCP port while the node was stopped never sees it. The TCP
+// address a running node bound is written next to the token (api.addr).
 package api

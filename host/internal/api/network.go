@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net/http"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -48,7 +51,7 @@ type SendFileRequest struct {
 // connectWait bounds how long POST /v1/peers waits for the first attempt.
 const connectWait = 25 * time.Second
 
-func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
+func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hclog.Logger) {
 	mux.HandleFunc("GET /v1/peers", func(w http.ResponseWriter, _ *http.Request) {
 		list, err := n.Peers()
 		if err != nil {
@@ -124,7 +127,12 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 		if !readJSON(w, r, &req) {
 			return
 		}
-		t, err := n.SendFile(req.To, req.Path)
+		path, err := outsideHome(req.Path, home)
+		if err != nil {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: err.Error()})
+			return
+		}
+		t, err := n.SendFile(req.To, path)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -176,6 +184,32 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, log hclog.Logger) {
 			}
 		}
 	})
+}
+
+// outsideHome resolves path (symbolic links included) and refuses it if it
+// lies inside the data directory home: the keys, the store and the token
+// must never leave through a file transfer, whoever asks. The resolved path
+// is what is sent, so a link changed after the check leads nowhere new.
+func outsideHome(path, home string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		// SendFile explains a missing file; nothing of home can be named
+		// by a path that does not resolve.
+		return path, nil
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return "", err
+	}
+	realHome, err := filepath.EvalSymlinks(home)
+	if err != nil {
+		return "", fmt.Errorf("data directory %s: %w", home, err)
+	}
+	if rel, err := filepath.Rel(realHome, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%w: %s is inside %s, which holds the node's keys, store and API token; "+
+			"copy the file out of it to send it", ErrInsideHome, path, home)
+	}
+	return real, nil
 }
 
 // maxBody bounds request bodies (a message is at most 64 KiB of text).

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -23,6 +23,9 @@ type NodeInfo struct {
 	Version     string    `json:"version"`
 	Fingerprint string    `json:"fingerprint"`
 	Started     time.Time `json:"started"`
+	// Listening is what the transports listen on right now; filled in
+	// for each request.
+	Listening []network.Listening `json:"listening"`
 }
 
 // PluginSource reports plugin state.
@@ -33,8 +36,11 @@ type PluginSource interface {
 
 // ServerOptions configures a Server.
 type ServerOptions struct {
-	Listen  string
-	Token   string
+	// Listeners are where to serve (see Listen).
+	Listeners *Listeners
+	Token     string
+	// Home is the data directory: POST /v1/files refuses paths inside it.
+	Home    string
 	Logger  hclog.Logger
 	Node    NodeInfo
 	Plugins PluginSource
@@ -50,18 +56,23 @@ type ServerOptions struct {
 type Server struct {
 	o    ServerOptions
 	http *http.Server
-	ln   net.Listener
 }
 
-// NewServer builds the server; Start binds it.
+// NewServer builds the server on bound Listeners; Start serves it.
 func NewServer(o ServerOptions) *Server {
 	s := &Server{o: o}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Node) })
+	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) {
+		info := o.Node
+		if o.Network != nil {
+			info.Listening = o.Network.Listening()
+		}
+		writeJSON(w, http.StatusOK, info)
+	})
 	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Status()) })
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
 	if o.Network != nil {
-		registerNetwork(mux, o.Network, o.Logger)
+		registerNetwork(mux, o.Network, o.Home, o.Logger)
 	}
 	if o.Asker != nil && o.Models != nil {
 		registerIntel(mux, o.Asker, o.Models, o.Logger)
@@ -76,7 +87,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.o.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong API token (see api.token in the data directory)"})
+			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong API token (see api.token in the data directory; a new one is made at every start)"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -93,26 +104,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Start binds the listen address and serves in the background. It returns
-// the bound address.
-func (s *Server) Start() (string, error) {
-	ln, err := net.Listen("tcp", s.o.Listen)
-	if err != nil {
-		return "", err
+// Start serves on the TCP address and the Unix socket in the background.
+func (s *Server) Start() {
+	for _, ln := range []net.Listener{s.o.Listeners.tcp, s.o.Listeners.unix} {
+		go func() {
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.o.Logger.Error("local API stopped", "address", ln.Addr().String(), "error", err)
+			}
+		}()
 	}
-	s.ln = ln
-	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.o.Logger.Error("local API stopped", "error", err)
-		}
-	}()
-	return ln.Addr().String(), nil
 }
 
-// Shutdown stops serving, letting requests in flight finish.
+// Shutdown stops serving, letting requests in flight finish, and removes
+// the socket.
 func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
 
 // isConnRefused tells "nothing listens there" from other failures.
 func isConnRefused(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "connection refused") || errors.Is(err, net.ErrClosed))
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) || errors.Is(err, net.ErrClosed)
 }

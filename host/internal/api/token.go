@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 var (
@@ -17,20 +16,22 @@ var (
 	ErrUnauthorized = errors.New("the local API refused the token")
 	// ErrRequest means the node refused a request; the message says why.
 	ErrRequest = errors.New("request refused")
+	// ErrAlreadyRunning means a node already runs with this data directory.
+	ErrAlreadyRunning = errors.New("another dpc is running with this data directory")
+	// ErrSocketPath means the API socket's path does not fit a Unix socket
+	// address.
+	ErrSocketPath = errors.New("the data directory's path is too long for the API socket")
+	// ErrImpostor means the API socket is not served by this user, so the
+	// token is not sent to it.
+	ErrImpostor = errors.New("the API socket is not served by this user")
+	// ErrInsideHome means a request named a file inside the data directory
+	// (keys, store, tokens), which the API never reads for anyone.
+	ErrInsideHome = errors.New("path is inside the data directory")
 )
 
-// EnsureToken reads the API token at path, creating a new random one (mode
-// 0600) if there is none.
-func EnsureToken(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		tok := strings.TrimSpace(string(b))
-		if len(tok) < 32 {
-			return "", fmt.Errorf("API token %s is too short; delete it and restart dpc to make a new one", path)
-		}
-		return tok, nil
-	} else if !os.IsNotExist(err) {
-		return "", fmt.Errorf("reading API token: %w", err)
-	}
+// NewToken writes a fresh random API token at path (mode 0600), replacing
+// the one of the node's previous run, and returns it.
+func NewToken(path string) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err

@@ -2,11 +2,12 @@ package cli
 
 import "github.com/dpc-go/dpc/host/internal/api"
 
-// client connects to the running node of the data directory.
+// client connects to the running node of the data directory, over its API
+// socket only.
 func (g *globals) client() (*api.Client, error) {
-	d, cfg, err := g.load(nil, nil)
+	d, _, err := g.load(nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	return api.Dial(d.APIToken(), d.APIAddress(), cfg.API.Listen)
+	return api.Dial(d.APISocket(), d.APIToken())
 }

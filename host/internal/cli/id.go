@@ -1,21 +1,27 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 )
 
 func newIDCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "id",
-		Short: "Show this node's id, dpc:// addresses and fingerprint",
-		Args:  cobra.NoArgs,
+		Short: "Show this node's id, fingerprint and the dpc:// addresses it listens on",
+		Long: `id shows the node_id and the fingerprint to compare out of band and, when
+the node runs, the dpc:// URIs it actually listens on (asked from the
+running node); when it does not run, it says so: no address listens then.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, cfg, err := g.load(nil, nil)
 			if err != nil {
@@ -32,13 +38,56 @@ func newIDCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "key          %s\n", id.KeyType)
 			fmt.Fprintf(out, "fingerprint  %s\n", id.Fingerprint())
-			fmt.Fprintln(out, "addresses")
-			for _, u := range nodeURIs(cfg.Node.Listen, id.NodeID) {
+			c, err := api.Dial(d.APISocket(), d.APIToken())
+			var info api.NodeInfo
+			if err == nil {
+				err = c.Get(cmd.Context(), "/v1/node", &info)
+			}
+			switch {
+			case errors.Is(err, api.ErrNotRunning):
+				fmt.Fprintln(out, "addresses    none: the node is not running (start it with `dpc run`)")
+				return nil
+			case err != nil:
+				return err
+			}
+			uris := listeningURIs(info.Listening, id.NodeID)
+			if len(uris) == 0 {
+				fmt.Fprintln(out, "addresses    none: the node runs but no transport listens")
+				return nil
+			}
+			fmt.Fprintln(out, "addresses    (the running node listens on)")
+			for _, u := range uris {
 				fmt.Fprintf(out, "  %s\n", u)
 			}
 			return nil
 		},
 	}
+}
+
+// listeningURIs lists the dpc:// URIs of what the transports listen on:
+// the URIs a transport reports, with the node_id added, or else URIs made
+// from its bound addresses.
+func listeningURIs(ls []network.Listening, nodeID string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range ls {
+		var uris []string
+		for _, raw := range l.URIs {
+			if u, err := dpcuri.Parse(raw + "?node_id=" + nodeID); err == nil {
+				uris = append(uris, u.String())
+			}
+		}
+		if len(l.URIs) == 0 {
+			uris = nodeURIs(l.Addresses, nodeID)
+		}
+		for _, u := range uris {
+			if !seen[u] {
+				seen[u] = true
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }
 
 // nodeURIs lists the dpc:// URIs of this machine for the listen addresses:

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dpc-go/dpc/host/internal/network"
 )
 
 func TestNodeURIs(t *testing.T) {
@@ -39,6 +41,41 @@ func TestNodeURIs(t *testing.T) {
 				return
 			}
 			if !slices.Equal(got, tc.want) {
+				t.Errorf("want %v, got %v", tc.want, got)
+			}
+		})
+	}
+}
+
+func TestListeningURIs(t *testing.T) {
+	t.Parallel()
+	const id = "dpc-node-0123456789abcdef0123456789abcdef"
+	tests := map[string]struct {
+		listening []network.Listening
+		want      []string
+	}{
+		"nothing listens": {want: nil},
+		"the URIs a transport reports get the node_id": {
+			listening: []network.Listening{{Addresses: []string{"0.0.0.0:40001"}, URIs: []string{"dpc://192.0.2.7:40001", "dpc://127.0.0.1:40001"}}},
+			want:      []string{"dpc://192.0.2.7:40001?node_id=" + id, "dpc://127.0.0.1:40001?node_id=" + id},
+		},
+		"a transport without URIs: its bound addresses": {
+			listening: []network.Listening{{Addresses: []string{"127.0.0.1:40002"}}},
+			want:      []string{"dpc://127.0.0.1:40002?node_id=" + id},
+		},
+		"malformed URIs from a transport are left out": {
+			listening: []network.Listening{{Addresses: []string{"127.0.0.1:40003"}, URIs: []string{"dpc://x:99999", "dpc://[::1]:40003"}}},
+			want:      []string{"dpc://[::1]:40003?node_id=" + id},
+		},
+		"two transports, a URI in both, listed once": {
+			listening: []network.Listening{{URIs: []string{"dpc://127.0.0.1:1"}}, {URIs: []string{"dpc://127.0.0.1:1", "dpc://127.0.0.1:2"}}},
+			want:      []string{"dpc://127.0.0.1:1?node_id=" + id, "dpc://127.0.0.1:2?node_id=" + id},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if got := listeningURIs(tc.listening, id); !slices.Equal(got, tc.want) {
 				t.Errorf("want %v, got %v", tc.want, got)
 			}
 		})

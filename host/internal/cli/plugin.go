@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dpc-go/dpc/config"
-	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 )
@@ -65,7 +64,7 @@ from then on dpc refuses to run any other binary under that name.`,
 			for i, b := range bins {
 				fmt.Fprintf(out, "[%d/%d] %s ... ", i+1, len(bins), b.Name)
 				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-				sum, info, err := plugins.Fingerprint(ctx, b, g.logger("plugin", hclog.Warn).Named(b.Name))
+				sum, info, err := plugins.Fingerprint(ctx, b, d.PluginExec(), g.logger("plugin", hclog.Warn).Named(b.Name))
 				cancel()
 				if err != nil {
 					fmt.Fprintln(out, "failed")
@@ -228,11 +227,7 @@ func newPluginStatusCmd(g *globals) *cobra.Command {
 		Short: "Show the state of each plugin in the running node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, cfg, err := g.load(nil, nil)
-			if err != nil {
-				return err
-			}
-			c, err := api.Dial(d.APIToken(), d.APIAddress(), cfg.API.Listen)
+			c, err := g.client()
 			if err != nil {
 				return err
 			}

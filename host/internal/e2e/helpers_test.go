@@ -158,7 +158,7 @@ func (n *node) start(args ...string) *daemon {
 // status asks the running node for its plugins' status.
 func (n *node) status() ([]plugins.Status, error) {
 	d := home.Dir(n.home)
-	c, err := api.Dial(d.APIToken(), d.APIAddress(), "127.0.0.1:1")
+	c, err := api.Dial(d.APISocket(), d.APIToken())
 	if err != nil {
 		return nil, err
 	}

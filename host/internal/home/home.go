@@ -1,10 +1,16 @@
 package home
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
+
+// ErrNotPrivate means someone other than this user could create or replace
+// files in a directory that must be private.
+var ErrNotPrivate = errors.New("directory is not private")
 
 // EnvVar names the environment variable that selects the data directory.
 const EnvVar = "DPC_HOME"
@@ -42,7 +48,25 @@ func (d Dir) DB() string         { return filepath.Join(string(d), "db") }
 func (d Dir) Plugins() string    { return filepath.Join(string(d), "plugins") }
 func (d Dir) APIToken() string   { return filepath.Join(string(d), "api.token") }
 func (d Dir) APIAddress() string { return filepath.Join(string(d), "api.addr") }
+func (d Dir) APISocket() string  { return filepath.Join(string(d), "api.sock") }
+func (d Dir) PluginExec() string { return filepath.Join(string(d), "plugin-exec") }
 func (d Dir) PluginData() string { return filepath.Join(string(d), "plugin-data") }
 func (d Dir) Files() string      { return filepath.Join(string(d), "files") }
 func (d Dir) Firewall() string   { return filepath.Join(string(d), "firewall.hcl") }
 func (d Dir) Personal() string   { return filepath.Join(string(d), "personal.json") }
+
+// CheckPrivate makes sure dir belongs to this user and nobody else may
+// write in it, so a file or socket found there was put there by this user.
+func CheckPrivate(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotPrivate, err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return fmt.Errorf("%w: %s belongs to uid %d, not to you (uid %d)", ErrNotPrivate, dir, st.Uid, os.Getuid())
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: others may write in %s (mode %v); run `chmod 700 %s`", ErrNotPrivate, dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,17 @@ type Options struct {
 	GiveUpAfter int
 	// DPCv1 lets D-PC Messenger v1 peers connect and be dialed (see v1.go).
 	DPCv1 bool
+	// Listened, if set, is told the result of every Listen on a transport
+	// (err nil: it listens), so the node can fail at start when it cannot.
+	Listened func(tr sdk.Transport, err error)
+}
+
+// Listening is what one transport listens on.
+type Listening struct {
+	// Addresses are the addresses actually bound.
+	Addresses []string `json:"addresses"`
+	// URIs are the dpc:// URIs (without node_id) the transport reports.
+	URIs []string `json:"uris,omitempty"`
 }
 
 // Network is this node's set of peer connections.
@@ -69,6 +81,8 @@ type Network struct {
 	mu     sync.Mutex
 	links  map[string]*link
 	listen map[sdk.Transport]bool
+	// bound holds what each listening transport listens on (under mu).
+	bound map[sdk.Transport]Listening
 
 	xferOnce sync.Once
 	xfer     *transfers
@@ -124,7 +138,8 @@ func New(o Options) *Network {
 		o.Bus = NewBus()
 	}
 	return &Network{o: o, log: o.Logger.Named("network"), self: o.Identity.NodeID,
-		lim: session.DefaultLimiter(), links: map[string]*link{}, listen: map[sdk.Transport]bool{}}
+		lim: session.DefaultLimiter(), links: map[string]*link{}, listen: map[sdk.Transport]bool{},
+		bound: map[sdk.Transport]Listening{}}
 }
 
 // acceptOptions are the session options for incoming connections: a D-PC
@@ -250,6 +265,9 @@ func (n *Network) listenLoop(ctx context.Context) {
 
 func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 	ln, err := tr.Listen(ctx, sdk.ListenRequest{Addresses: n.o.Listen})
+	if n.o.Listened != nil {
+		n.o.Listened(tr, err)
+	}
 	if err != nil {
 		n.log.Error("cannot listen", "error", err)
 		select {
@@ -259,6 +277,8 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 		return
 	}
 	n.log.Info("listening", "addresses", strings.Join(ln.Addresses(), ", "))
+	n.setBound(tr, &Listening{Addresses: ln.Addresses(), URIs: ln.URIs()})
+	defer n.setBound(tr, nil)
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
 	for {
@@ -284,6 +304,30 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 			n.attach(s, "")
 		}()
 	}
+}
+
+// setBound records what tr listens on; nil forgets it.
+func (n *Network) setBound(tr sdk.Transport, l *Listening) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if l == nil {
+		delete(n.bound, tr)
+		return
+	}
+	n.bound[tr] = *l
+}
+
+// Listening returns what the transports listen on right now, in a stable
+// order; empty when none listens.
+func (n *Network) Listening() []Listening {
+	n.mu.Lock()
+	out := make([]Listening, 0, len(n.bound))
+	for _, l := range n.bound {
+		out = append(out, l)
+	}
+	n.mu.Unlock()
+	slices.SortFunc(out, func(a, b Listening) int { return slices.Compare(a.Addresses, b.Addresses) })
+	return out
 }
 
 // newMessageID returns a random id for a message or request.

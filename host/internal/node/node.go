@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,6 +44,9 @@ const shutdownTimeout = 10 * time.Second
 
 // Run runs the node until ctx ends.
 func Run(ctx context.Context, o Options) error {
+	// Returning early with an error must end everything started with ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	log := o.Logger
 	id, err := identity.Load(o.Home.Identity())
 	if err != nil {
@@ -53,6 +58,19 @@ func Run(ctx context.Context, o Options) error {
 	}
 	dirs := plugins.SearchDirs(o.Home.Plugins())
 	specs, err := plugins.ResolveSpecs(o.Config, lock, plugins.Discover(dirs, log.Named("plugins")), dirs)
+	if err != nil {
+		return err
+	}
+	// Bind the local API before anything starts, so a taken address (or a
+	// node already running here) fails at once.
+	lns, err := api.Listen(o.Config.API.Listen, o.Home.APISocket())
+	if err != nil {
+		return err
+	}
+	defer lns.Close()
+	// A fresh token at every start: a token seen by anyone before is
+	// worthless now.
+	token, err := api.NewToken(o.Home.APIToken())
 	if err != nil {
 		return err
 	}
@@ -68,7 +86,7 @@ func Run(ctx context.Context, o Options) error {
 	}()
 
 	mgr := plugins.NewManager(plugins.ManagerOptions{
-		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(),
+		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
 		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
 		Identity: sdk.HostIdentity{
 			NodeID: id.NodeID, PublicKeyPEM: string(id.PublicKeyPEM), CertificatePEM: string(id.CertificatePEM),
@@ -101,11 +119,13 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	models := llm.New(mgr, log.Named("llm"))
+	firstListen := newListenWait(transports{mgr}.Transports())
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
 		Chat: chat.New(st), Files: files.New(st, o.Home.Files()), Firewall: fw, DPCv1: o.Config.Node.DPCv1,
-		Intel: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
+		Intel:    &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
+		Listened: firstListen.report,
 	})
 	// What a peer may see changes with the context or the firewall; the
 	// network tells the peers whose view changed.
@@ -115,24 +135,27 @@ func Run(ctx context.Context, o Options) error {
 	if err := net.Start(ctx); err != nil {
 		return err
 	}
-	defer net.Stop()
+	defer func() {
+		cancel() // Stop needs the network's ctx done
+		net.Stop()
+	}()
+	if err := firstListen.wait(ctx); errors.Is(err, errListenSlow) {
+		log.Warn("a transport has not reported listening yet; starting anyway", "waited", listenStartTimeout)
+	} else if err != nil {
+		return fmt.Errorf("cannot listen for peers on %s: %w (is another dpc or program using it? --listen or node.listen in dpc.hcl picks another address)",
+			listenList(o.Config.Node.Listen), err)
+	}
 	asker := &intel.Asker{NodeID: id.NodeID, Name: o.Config.Node.Name, Context: pc, Firewall: fw, Models: models,
 		Peers: net, PeerName: peerStore.Name, Log: log.Named("ask")}
 
-	token, err := api.EnsureToken(o.Home.APIToken())
-	if err != nil {
-		return err
-	}
 	srv := api.NewServer(api.ServerOptions{
-		Listen: o.Config.API.Listen, Token: token, Logger: log.Named("api"), Plugins: mgr, Network: net,
+		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net,
 		Asker: asker, Models: models,
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
 	})
-	addr, err := srv.Start()
-	if err != nil {
-		return fmt.Errorf("local API on %s: %w (is another dpc running? use --api to pick another address)", o.Config.API.Listen, err)
-	}
+	srv.Start()
+	addr := lns.TCPAddr()
 	if err := api.WriteAddress(o.Home.APIAddress(), addr); err != nil {
 		return err
 	}
@@ -145,7 +168,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
-	log.Info("node running", "node_id", id.NodeID, "api", addr, "plugins", len(specs))
+	log.Info("node running", "node_id", id.NodeID, "api", addr, "api_socket", o.Home.APISocket(), "plugins", len(specs))
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
@@ -176,4 +199,74 @@ func (t transports) Transports() []sdk.Transport {
 		}
 	}
 	return out
+}
+
+// listenStartTimeout bounds how long a start waits for the transports'
+// first Listen; a transport that never answers is left to its supervisor.
+const listenStartTimeout = 30 * time.Second
+
+// errListenSlow means a transport did not report its first Listen within
+// listenStartTimeout.
+var errListenSlow = errors.New("a transport did not report listening in time")
+
+// listenWait collects the first Listen result of each transport running at
+// start, so `dpc run` fails at once when one cannot listen.
+type listenWait struct {
+	mu      sync.Mutex
+	pending map[sdk.Transport]bool
+	err     error
+	done    chan struct{}
+}
+
+func newListenWait(trs []sdk.Transport) *listenWait {
+	w := &listenWait{pending: map[sdk.Transport]bool{}, done: make(chan struct{})}
+	for _, tr := range trs {
+		w.pending[tr] = true
+	}
+	if len(trs) == 0 {
+		close(w.done)
+	}
+	return w
+}
+
+// report takes one Listen result; later ones (after a restart) are ignored.
+func (w *listenWait) report(tr sdk.Transport, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.pending[tr] {
+		return
+	}
+	delete(w.pending, tr)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	if len(w.pending) == 0 || err != nil {
+		w.pending = nil
+		close(w.done)
+	}
+}
+
+// wait returns the first failure, nil once every transport listens or ctx
+// ends, or errListenSlow when a transport takes too long.
+func (w *listenWait) wait(ctx context.Context) error {
+	t := time.NewTimer(listenStartTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.err
+	case <-ctx.Done():
+		return nil
+	case <-t.C:
+		return errListenSlow
+	}
+}
+
+// listenList names the configured listen addresses for a message.
+func listenList(addrs []string) string {
+	if len(addrs) == 0 {
+		return "the transports' default addresses"
+	}
+	return strings.Join(addrs, ", ")
 }

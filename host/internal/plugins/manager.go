@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/dpc-go/dpc/config"
+	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/sdk"
 )
 
@@ -106,7 +107,10 @@ type ManagerOptions struct {
 	Identity sdk.HostIdentity
 	Signer   DomainSigner
 	// DataDir holds one state directory per plugin.
-	DataDir     string
+	DataDir string
+	// ExecDir is where verified copies of the binaries run from (see
+	// LaunchOptions).
+	ExecDir     string
 	EvalContext *hcl.EvalContext
 	Policy      RestartPolicy
 }
@@ -141,6 +145,9 @@ func NewManager(o ManagerOptions) *Manager {
 func (m *Manager) Start(ctx context.Context, specs []Spec) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	if m.o.ExecDir != "" {
+		RemoveStaleCopies(m.o.ExecDir, m.log)
+	}
 	for _, spec := range specs {
 		s := &supervisor{m: m, spec: spec, log: m.o.Logger.Named(spec.Config.Name)}
 		s.setState(StateStarting, "")
@@ -167,7 +174,7 @@ func (m *Manager) Start(ctx context.Context, specs []Spec) error {
 // fatal says whether restarting cannot help.
 func fatal(err error) bool {
 	return errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrIncompatible) ||
-		errors.Is(err, ErrInvalidConfig) || errors.Is(err, ErrNotFound)
+		errors.Is(err, ErrInvalidConfig) || errors.Is(err, ErrNotFound) || errors.Is(err, home.ErrNotPrivate)
 }
 
 // Stop shuts every plugin down gracefully and waits for the supervisors.
@@ -264,7 +271,7 @@ func (s *supervisor) client() (*sdk.PluginClient, bool) {
 // start launches, validates and configures the plugin.
 func (s *supervisor) start(ctx context.Context) error {
 	o := s.m.o
-	inst, err := Launch(ctx, LaunchOptions{Binary: s.spec.Binary, SHA256: s.spec.SHA256, Logger: s.log, LogLevel: o.LogLevel})
+	inst, err := Launch(ctx, LaunchOptions{Binary: s.spec.Binary, SHA256: s.spec.SHA256, Logger: s.log, LogLevel: o.LogLevel, ExecDir: o.ExecDir})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/sdk"
 )
 
@@ -73,8 +76,10 @@ func TestLaunchRefusesAChangedBinary(t *testing.T) {
 		launch  func(context.Context, LaunchOptions) (*Instance, error)
 		message string
 	}{
-		"pre-check before exec":          {Launch, "dpc.lock.hcl pins"},
-		"go-plugin SecureConfig at exec": {launchPinned, "changed after it was checked"},
+		"pre-check before exec": {Launch, "dpc.lock.hcl pins"},
+		"go-plugin SecureConfig at exec": {func(ctx context.Context, o LaunchOptions) (*Instance, error) {
+			return launchPinned(ctx, o, o.Binary.Path)
+		}, "changed after it was checked"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -96,7 +101,7 @@ func TestLaunchRefusesAChangedBinary(t *testing.T) {
 
 func TestLaunchFingerprintsAndStops(t *testing.T) {
 	t.Parallel()
-	sum, info, err := Fingerprint(context.Background(), fixtureBin, hclog.NewNullLogger())
+	sum, info, err := Fingerprint(context.Background(), fixtureBin, t.TempDir(), hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +118,126 @@ func TestLaunchFingerprintsAndStops(t *testing.T) {
 	inst.Stop(context.Background())
 	if !inst.Exited() {
 		t.Errorf("Stop: want the process gone")
+	}
+}
+
+// TestSwappedBinaryAfterVerificationNeverRuns swaps the plugin binary for an
+// impostor after the last check of its bytes, right before exec: the bytes
+// that were verified must be what runs. It sets a package hook, so it does
+// not run in parallel (parallel tests start after it ends).
+func TestSwappedBinaryAfterVerificationNeverRuns(t *testing.T) {
+	want, err := FileSHA256(fixtureBin.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		launch func(ctx context.Context, b Binary, execDir string) (*Instance, error)
+	}{
+		"dpc run launching a pinned plugin": {launch: func(ctx context.Context, b Binary, execDir string) (*Instance, error) {
+			return Launch(ctx, LaunchOptions{Binary: b, SHA256: want, Logger: hclog.NewNullLogger(), ExecDir: execDir})
+		}},
+		"dpc plugin lock fingerprinting a plugin": {launch: func(ctx context.Context, b Binary, execDir string) (*Instance, error) {
+			path, sum, cleanup, err := verifiedCopy(b, execDir)
+			if err != nil {
+				return nil, err
+			}
+			defer cleanup()
+			if sum != want {
+				return nil, fmt.Errorf("fingerprint: want %s, got %s", want, sum)
+			}
+			return launchPinned(ctx, LaunchOptions{Binary: b, SHA256: sum, Logger: hclog.NewNullLogger()}, path)
+		}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			b := Binary{Name: "fixture", Path: filepath.Join(dir, BinaryPrefix+"fixture")}
+			src, err := os.ReadFile(fixtureBin.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(b.Path, src, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			marker := filepath.Join(dir, "impostor-ran")
+			impostor := filepath.Join(dir, "impostor")
+			if err := os.WriteFile(impostor, []byte("#!/bin/sh\necho ran > "+marker+"\nexit 1\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			swapped := false
+			testHookBeforeExec = func(got Binary) {
+				if got.Path == b.Path && !swapped {
+					swapped = true
+					if err := os.Rename(impostor, b.Path); err != nil {
+						t.Errorf("swapping the binary: %v", err)
+					}
+				}
+			}
+			t.Cleanup(func() { testHookBeforeExec = nil })
+
+			inst, err := tc.launch(context.Background(), b, filepath.Join(dir, "exec"))
+			if !swapped {
+				t.Fatal("the hook never ran: the test did not swap the binary")
+			}
+			if _, serr := os.Stat(marker); serr == nil {
+				t.Fatalf("the impostor ran (launch error: %v)", err)
+			}
+			if err != nil {
+				t.Fatalf("want the verified binary running, got %v", err)
+			}
+			defer inst.Stop(context.Background())
+			ran, err := FileSHA256(fmt.Sprintf("/proc/%d/exe", inst.PID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran != want || inst.Client.Info.Name != "fixture" {
+				t.Errorf("want the pinned fixture (%s) running, got %s reporting %q", want, ran, inst.Client.Info.Name)
+			}
+		})
+	}
+}
+
+func TestVerifiedCopyRefusesAnExecDirOthersMayWrite(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "exec")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Launch(context.Background(), LaunchOptions{Binary: fixtureBin, SHA256: strings.Repeat("0", 64), Logger: hclog.NewNullLogger(), ExecDir: dir})
+	if !errors.Is(err, home.ErrNotPrivate) {
+		t.Errorf("want home.ErrNotPrivate, got %v", err)
+	}
+}
+
+func TestRemoveStaleCopies(t *testing.T) {
+	t.Parallel()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tests := map[string]struct {
+		name string
+		kept bool
+	}{
+		"a copy of a dpc that died":      {name: fmt.Sprintf("run-%d-123", dead.Process.Pid)},
+		"a copy of this running process": {name: fmt.Sprintf("run-%d-456", os.Getpid()), kept: true},
+		"a copy of another live process": {name: fmt.Sprintf("run-%d-789", os.Getppid()), kept: true},
+		"something that is not a copy":   {name: "notes", kept: true},
+	}
+	for _, tc := range tests {
+		if err := os.MkdirAll(filepath.Join(dir, tc.name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RemoveStaleCopies(dir, hclog.NewNullLogger())
+	for name, tc := range tests {
+		if _, err := os.Stat(filepath.Join(dir, tc.name)); (err == nil) != tc.kept {
+			t.Errorf("%s: want kept %v, got stat error %v", name, tc.kept, err)
+		}
 	}
 }
 
