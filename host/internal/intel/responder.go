@@ -26,6 +26,13 @@ type ContextSource interface {
 // DefaultInferenceTimeout bounds a prompt run for a peer.
 const DefaultInferenceTimeout = 5 * time.Minute
 
+// MaxAnswer bounds the answer to a peer's prompt, which this node holds
+// whole for the final response: a frame's size.
+const MaxAnswer = dptp.DefaultMaxFrameSize
+
+// ErrAnswerTooLong stops a model whose answer to a peer outgrew MaxAnswer.
+var ErrAnswerTooLong = errors.New("the answer is longer than a frame")
+
 // Responder answers peers' requests for context, providers and inference.
 type Responder struct {
 	Context  ContextSource
@@ -105,10 +112,19 @@ func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInfer
 	var answer []byte
 	res, err := impl.Generate(ctx, sdk.GenerateRequest{Model: model.ID, Messages: toSDK(req.PromptMessages()), RequestID: req.RequestID},
 		func(delta string) error {
+			// The whole answer goes back in the final response, which
+			// must fit in a frame: past that, stop the model rather than
+			// keep what cannot be sent.
+			if len(answer)+len(delta) > MaxAnswer {
+				return ErrAnswerTooLong
+			}
 			answer = append(answer, delta...)
 			return emit(delta)
 		})
 	switch {
+	case errors.Is(err, ErrAnswerTooLong):
+		r.log().Warn("stopped a remote inference whose answer outgrew a frame", "peer", peer, "model", model.Ref())
+		return refuse(dptp.CodeInternal, "the answer grew past the %d MiB this node sends; ask for a shorter one", MaxAnswer>>20)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return refuse(dptp.CodeInternal, "the model did not finish within %s", timeout)
 	case err != nil:

@@ -88,3 +88,35 @@ func TestInferenceErrorDoesNotLeakBaseURL(t *testing.T) {
 		})
 	}
 }
+
+// endless is a model that answers in 64 KiB pieces until told to stop.
+type endless struct {
+	*llmtest.LLM
+	wrote int
+}
+
+func (e *endless) Generate(_ context.Context, _ sdk.GenerateRequest, emit func(string) error) (sdk.GenerateResult, error) {
+	piece := strings.Repeat("x", 64<<10)
+	for e.wrote < 64<<20 {
+		if err := emit(piece); err != nil {
+			return sdk.GenerateResult{}, err
+		}
+		e.wrote += len(piece)
+	}
+	return sdk.GenerateResult{FinishReason: "stop"}, nil
+}
+
+// TestEndlessAnswerIsBounded: a prompt whose answer never ends (a peer
+// asking for "the digits of pi") stops once the answer the node holds for
+// the final response outgrows a frame, instead of growing in memory.
+func TestEndlessAnswerIsBounded(t *testing.T) {
+	t.Parallel()
+	model := &endless{LLM: llmtest.Offering("m")}
+	r := &intel.Responder{Context: newFixedContext(map[string]any{}), Firewall: loadRules(t, computeRules), Contacts: contacts{},
+		Models: llm.New(llmtest.Plugins{{Name: "llm-x", LLM: model}}, nil)}
+	resp := r.Infer(context.Background(), bobID, dptp.RemoteInferenceRequest{RequestID: "r1", Prompt: "pi", Model: "m"},
+		func(string) error { return nil })
+	if resp.Status != dptp.StatusError || !strings.Contains(resp.Error, "ask for a shorter one") || model.wrote > intel.MaxAnswer {
+		t.Errorf("want the model stopped at %d bytes with an error, it wrote %d: %+v", intel.MaxAnswer, model.wrote, resp.Status+" "+resp.Error)
+	}
+}
