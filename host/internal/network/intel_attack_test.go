@@ -105,11 +105,11 @@ func TestGetProvidersFloodIsRateLimited(t *testing.T) {
 	}
 }
 
-// firehose is a model that writes its answer as fast as it can, in 16 KiB
-// pieces, until emit refuses more or it reaches 1 GiB; it reports how much
-// it wrote and why it stopped.
+// firehose answers every prompt as fast as it can, in 16 KiB pieces,
+// until emit refuses more or it reaches 1 GiB, without keeping the answer
+// (the Responder would stop at a frame's size); it reports how much it
+// wrote and why it stopped.
 type firehose struct {
-	*llmtest.LLM
 	stopped chan firehoseStop
 }
 
@@ -118,7 +118,11 @@ type firehoseStop struct {
 	err   error
 }
 
-func (f *firehose) Generate(ctx context.Context, req sdk.GenerateRequest, emit func(string) error) (sdk.GenerateResult, error) {
+func (*firehose) ContextFor(string) (map[string]any, string) { return map[string]any{}, "" }
+
+func (*firehose) ProvidersFor(context.Context, string) []dptp.Provider { return nil }
+
+func (f *firehose) Infer(_ context.Context, _ string, _ dptp.RemoteInferenceRequest, emit func(string) error) dptp.RemoteInferenceResponse {
 	piece := strings.Repeat("x", 16<<10)
 	total := 0
 	var err error
@@ -128,7 +132,7 @@ func (f *firehose) Generate(ctx context.Context, req sdk.GenerateRequest, emit f
 		}
 	}
 	f.stopped <- firehoseStop{bytes: total, err: err}
-	return sdk.GenerateResult{FinishReason: "stop"}, err
+	return dptp.RemoteInferenceResponse{Status: dptp.StatusSuccess, Response: "(not kept)"}
 }
 
 // TestSlowPeerStreamBounded: a peer that asks for a streamed answer and
@@ -138,8 +142,8 @@ func (f *firehose) Generate(ctx context.Context, req sdk.GenerateRequest, emit f
 // cancelled; the peer, when it reads again, learns why.
 func TestSlowPeerStreamBounded(t *testing.T) {
 	t.Parallel()
-	model := &firehose{LLM: llmtest.Offering("firehose"), stopped: make(chan firehoseStop, 1)}
-	carol := computeNode(t, llmtest.Plugins{{Name: "llm-fast", LLM: model}})
+	model := &firehose{stopped: make(chan firehoseStop, 1)}
+	carol := nettest.NewNode(t, nettest.Options{Name: "Carol", Intel: func(*nettest.Node) network.Intel { return model }})
 	network.SetSlowPeerStall(carol.Net, 500*time.Millisecond)
 	s := rawContact(t, carol)
 	req := dptp.RemoteInferenceRequest{RequestID: "slow-1", Prompt: "write forever", Model: "firehose", Stream: true}
