@@ -43,3 +43,21 @@ func TestParseContextIsAsStrictAsDPC(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseContext: whatever a peer sends as a context, the check answers
+// with nil or an error, never a panic.
+func FuzzParseContext(f *testing.F) {
+	for _, seed := range []string{`{}`, `null`, `[]`, `{"profile":{"name":"n"}}`, `{"knowledge":{"t":{"entries":[1,{"source":[]}],"key_books":"b"}}}`,
+		`{"cognitive_profile":{"bias_profile":{"x":1}},"metadata":3}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		if json.Unmarshal(data, &v) != nil {
+			return
+		}
+		if err := ParseContext(v); err != nil && !errors.Is(err, ErrContextShape) {
+			t.Errorf("%s: an error that is not ErrContextShape: %v", data, err)
+		}
+	})
+}
