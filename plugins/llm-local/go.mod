@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/dpc-go/dpc/sdk v0.0.0-00010101000000-000000000000
 	github.com/hashicorp/go-hclog v1.6.3
+	github.com/kljensen/snowball v0.10.0
 )
 
 require (

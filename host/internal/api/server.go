@@ -50,6 +50,8 @@ type ServerOptions struct {
 	// Asker and Models serve /v1/ask and /v1/models; nil leaves them out.
 	Asker  Asker
 	Models Models
+	// Context serves /v1/context/reload; nil leaves it out.
+	Context ContextReloader
 }
 
 // Server is the local API server.
@@ -73,6 +75,9 @@ func NewServer(o ServerOptions) *Server {
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
 	if o.Network != nil {
 		registerNetwork(mux, o.Network, o.Home, o.Logger)
+	}
+	if o.Context != nil {
+		registerContext(mux, o.Context)
 	}
 	if o.Asker != nil && o.Models != nil {
 		registerIntel(mux, o.Asker, o.Models, o.Logger)

@@ -2,21 +2,27 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/personal"
 )
 
 // The context commands work on $DPC_HOME/personal.json directly, so they
-// work whether the node runs or not; a running node sees the change at once
-// (it watches the file) and tells the peers whose view of it changed.
+// work whether the node runs or not. A running node watches the file, but
+// its watcher takes a moment: set and edit have it reload the file through
+// the API and return only once it uses the change, so that a `dpc ask`
+// right after sees it. The node tells the peers whose view changed.
 
 func newContextCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -75,7 +81,7 @@ func newContextSetCmd(g *globals) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "set %s in %s\n", args[0], filepath.Base(f.Path()))
-			return nil
+			return g.nodeUses(cmd, f)
 		},
 	}
 }
@@ -137,7 +143,7 @@ func newContextEditCmd(g *globals) *cobra.Command {
 						return err
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "saved %s\n", f.Path())
-					return nil
+					return g.nodeUses(cmd, f)
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "%v\nEdit again? [Y/n] ", perr)
 				answer, rerr := in.ReadString('\n')
@@ -147,6 +153,40 @@ func newContextEditCmd(g *globals) *cobra.Command {
 			}
 		},
 	}
+}
+
+// reloadTimeout bounds waiting for the running node to load the context.
+const reloadTimeout = 15 * time.Second
+
+// nodeUses has the running node, if there is one, reload the personal
+// context f just wrote, and checks that it now uses it. No running node is
+// fine: it reads the file when it starts.
+func (g *globals) nodeUses(cmd *cobra.Command, f *personal.File) error {
+	_, want := f.Current()
+	c, err := g.client()
+	if errors.Is(err, api.ErrNotRunning) {
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: cannot reach a running node to load the change (%v); a running node picks it up from the file shortly\n", err)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), reloadTimeout)
+	defer cancel()
+	var r api.ContextReload
+	err = c.Post(ctx, "/v1/context/reload", nil, &r)
+	switch {
+	case errors.Is(err, api.ErrNotRunning):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s is saved, but the running node did not confirm it loaded it: %w; check `dpc logs` or restart the node", f.Path(), err)
+	case r.Error != "":
+		return fmt.Errorf("%s is saved, but the running node cannot load it and keeps the previous context: %s", f.Path(), r.Error)
+	case r.Hash != want:
+		// Another edit landed between this one and the reload.
+		return fmt.Errorf("%s is saved, but the running node now uses a different version of it (context hash %.12s, this change %.12s): was it edited again meanwhile? see `dpc context show`", f.Path(), r.Hash, want)
+	}
+	return nil
 }
 
 // personalFile loads $DPC_HOME/personal.json.

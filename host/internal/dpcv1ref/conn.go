@@ -137,6 +137,11 @@ func (c *Conn) readLoop() {
 			f.Command, _ = m["command"].(string)
 			f.Payload, _ = m["payload"].(map[string]any)
 		}
+		if f.Command == "CONTEXT_RESPONSE" {
+			if f.ContextErr = ParseContext(f.Payload["context"]); f.ContextErr != nil {
+				p.logf("%v", f.ContextErr)
+			}
+		}
 		p.record(f)
 		if !p.goTracked(func() { p.dispatch(c.nodeID, v) }) {
 			return

@@ -79,6 +79,10 @@ type Frame struct {
 	Object map[string]any
 	// Raw is the JSON body exactly as received.
 	Raw []byte
+	// ContextErr, for a CONTEXT_RESPONSE, is why D-PC v0.27 could not
+	// build its PersonalContext from the context (see [ParseContext]), in
+	// which case it drops the answer; nil when it could.
+	ContextErr error
 }
 
 // Options configures a [Peer]. The zero value is a quiet peer with a fresh

@@ -26,6 +26,13 @@ type ContextSource interface {
 // DefaultInferenceTimeout bounds a prompt run for a peer.
 const DefaultInferenceTimeout = 5 * time.Minute
 
+// MaxAnswer bounds the answer to a peer's prompt, which this node holds
+// whole for the final response: a frame's size.
+const MaxAnswer = dptp.DefaultMaxFrameSize
+
+// ErrAnswerTooLong stops a model whose answer to a peer outgrew MaxAnswer.
+var ErrAnswerTooLong = errors.New("the answer is longer than a frame")
+
 // Responder answers peers' requests for context, providers and inference.
 type Responder struct {
 	Context  ContextSource
@@ -105,20 +112,46 @@ func (r *Responder) Infer(ctx context.Context, peer string, req dptp.RemoteInfer
 	var answer []byte
 	res, err := impl.Generate(ctx, sdk.GenerateRequest{Model: model.ID, Messages: toSDK(req.PromptMessages()), RequestID: req.RequestID},
 		func(delta string) error {
+			// The whole answer goes back in the final response, which
+			// must fit in a frame: past that, stop the model rather than
+			// keep what cannot be sent.
+			if len(answer)+len(delta) > MaxAnswer {
+				return ErrAnswerTooLong
+			}
 			answer = append(answer, delta...)
 			return emit(delta)
 		})
 	switch {
+	case errors.Is(err, ErrAnswerTooLong):
+		r.log().Warn("stopped a remote inference whose answer outgrew a frame", "peer", peer, "model", model.Ref())
+		return refuse(dptp.CodeInternal, "the answer grew past the %d MiB this node sends; ask for a shorter one", MaxAnswer>>20)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return refuse(dptp.CodeInternal, "the model did not finish within %s", timeout)
 	case err != nil:
+		// The plugin's error may name the server's URL, an internal host
+		// or the account: the peer gets only its kind, the log the rest.
 		r.log().Warn("remote inference failed", "peer", peer, "model", model.Ref(), "error", err)
-		return refuse(dptp.CodeInternal, "the model failed: %v", err)
+		return refuse(dptp.CodeInternal, "%s", failureKind(err))
 	}
 	r.log().Info("ran a prompt for a peer", "peer", peer, "model", model.Ref(),
 		"prompt_tokens", res.PromptTokens, "completion_tokens", res.CompletionTokens)
 	return dptp.RemoteInferenceResponse{Status: dptp.StatusSuccess, Response: string(answer), Model: model.ID, Provider: model.Provider,
 		PromptTokens: res.PromptTokens, ResponseTokens: res.CompletionTokens, TokensUsed: res.PromptTokens + res.CompletionTokens}
+}
+
+// failureKind says what went wrong with a model in words that reveal
+// nothing of how this node reaches it: only the sdk sentinels survive the
+// plugin boundary, and each has one fixed sentence.
+func failureKind(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "the prompt was cancelled"
+	case errors.Is(err, sdk.ErrInvalidArgument):
+		return "the model refused the prompt (too long or malformed)"
+	case errors.Is(err, sdk.ErrUnavailable), errors.Is(err, sdk.ErrNotFound), errors.Is(err, sdk.ErrPermissionDenied):
+		return "the model is unavailable right now"
+	}
+	return "the model failed"
 }
 
 // log is Log, or a logger that discards when there is none.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -37,10 +39,41 @@ type Model struct {
 // Ref is the qualified name "<provider>/<model id>".
 func (m Model) Ref() string { return m.Provider + "/" + m.ID }
 
-// Registry lists and resolves the models of the running LLM plugins.
+// DefaultModelsTTL is how long a listing of the plugins' models is reused.
+// Peers can ask for the list (GET_PROVIDERS) as often as they like, and a
+// cloud plugin's ListModels is a call to its API with the user's key.
+const DefaultModelsTTL = 30 * time.Second
+
+// listTimeout bounds one listing, which runs for every caller waiting on it
+// and so not under any one caller's context.
+const listTimeout = 30 * time.Second
+
+// Registry lists and resolves the models of the running LLM plugins. The
+// listing is shared: callers within DefaultModelsTTL of it, or while it
+// runs, get it without asking the plugins again; a plugin that starts,
+// stops or restarts (a new configuration means a restart) makes it stale.
 type Registry struct {
 	plugins Plugins
 	log     hclog.Logger
+	ttl     time.Duration
+	now     func() time.Time
+
+	mu      sync.Mutex
+	cached  *listing
+	running chan struct{} // closed when the listing in progress ends; nil when none runs
+}
+
+// listing is the models of a set of running plugins, as listed at a time.
+type listing struct {
+	of     []provider
+	offers []offer
+	at     time.Time
+}
+
+// offer is a model with the plugin that runs it.
+type offer struct {
+	Model
+	llm sdk.LLM
 }
 
 // New returns a Registry over the running plugins.
@@ -48,7 +81,7 @@ func New(p Plugins, log hclog.Logger) *Registry {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Registry{plugins: p, log: log}
+	return &Registry{plugins: p, log: log, ttl: DefaultModelsTTL, now: time.Now}
 }
 
 // provider is one running LLM plugin.
@@ -69,20 +102,77 @@ func (r *Registry) providers() []provider {
 	return out
 }
 
-// Models lists every model of the running LLM plugins, plugin by plugin in
-// the order of dpc.hcl. A plugin that cannot list its models is left out
-// (and logged), so one broken provider does not hide the others.
-func (r *Registry) Models(ctx context.Context) []Model {
-	var out []Model
-	for _, p := range r.providers() {
-		models, err := p.llm.ListModels(ctx)
+// sameProviders tells whether two sets of running plugins are the same
+// processes: a restarted plugin has a new client. (Plugin clients are
+// pointers, so comparing them is comparing identities.)
+func sameProviders(a, b []provider) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].name != b[i].name || a[i].llm != b[i].llm {
+			return false
+		}
+	}
+	return true
+}
+
+// offers returns the models of the running plugins: the shared listing
+// while it is fresh, else a new one, which concurrent callers wait for
+// rather than each asking the plugins. It is nil only when ctx ends while
+// waiting.
+func (r *Registry) offers(ctx context.Context) []offer {
+	running := r.providers()
+	r.mu.Lock()
+	for {
+		if c := r.cached; c != nil && sameProviders(c.of, running) && r.now().Sub(c.at) < r.ttl {
+			r.mu.Unlock()
+			return c.offers
+		}
+		if r.running == nil {
+			break
+		}
+		wait := r.running
+		r.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil
+		}
+		r.mu.Lock()
+	}
+	done := make(chan struct{})
+	r.running = done
+	r.mu.Unlock()
+
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listTimeout)
+	defer cancel()
+	var all []offer
+	for _, p := range running {
+		models, err := p.llm.ListModels(lctx)
 		if err != nil {
 			r.log.Warn("an LLM plugin could not list its models", "plugin", p.name, "error", err)
 			continue
 		}
 		for _, m := range models {
-			out = append(out, Model{Provider: p.name, Model: m})
+			all = append(all, offer{Model{Provider: p.name, Model: m}, p.llm})
 		}
+	}
+	r.mu.Lock()
+	r.cached = &listing{of: running, offers: all, at: r.now()}
+	r.running = nil
+	r.mu.Unlock()
+	close(done)
+	return all
+}
+
+// Models lists every model of the running LLM plugins, plugin by plugin in
+// the order of dpc.hcl. A plugin that cannot list its models is left out
+// (and logged), so one broken provider does not hide the others.
+func (r *Registry) Models(ctx context.Context) []Model {
+	var out []Model
+	for _, o := range r.offers(ctx) {
+		out = append(out, o.Model)
 	}
 	return out
 }
@@ -93,22 +183,14 @@ func (r *Registry) Models(ctx context.Context) []Model {
 // does), "provider/id" when providerName is empty, or empty for the
 // default. As in Ollama, a name without a tag also finds "name:latest".
 func (r *Registry) Resolve(ctx context.Context, name, providerName string) (Model, sdk.LLM, error) {
-	type offer struct {
-		Model
-		llm sdk.LLM
+	offers := r.offers(ctx)
+	if err := ctx.Err(); err != nil {
+		return Model{}, nil, fmt.Errorf("listing the models: %w", err)
 	}
 	var all []offer
-	for _, p := range r.providers() {
-		if providerName != "" && p.name != providerName {
-			continue
-		}
-		models, err := p.llm.ListModels(ctx)
-		if err != nil {
-			r.log.Warn("an LLM plugin could not list its models", "plugin", p.name, "error", err)
-			continue
-		}
-		for _, m := range models {
-			all = append(all, offer{Model{Provider: p.name, Model: m}, p.llm})
+	for _, o := range offers {
+		if providerName == "" || o.Provider == providerName {
+			all = append(all, o)
 		}
 	}
 	if len(all) == 0 {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
@@ -31,6 +33,24 @@ type Intel interface {
 
 // maxInferencesPerPeer bounds the prompts one peer may run here at once.
 const maxInferencesPerPeer = 2
+
+// A peer may ask GET_PROVIDERS providersBurst times at once, then once per
+// providersEvery: listing models can call cloud APIs with the user's key.
+const (
+	providersBurst = 5
+	providersEvery = 2 * time.Second
+)
+
+// maxUnsentAnswer bounds the streamed answer waiting for a peer that reads
+// slower than the model writes; the model waits while it is reached, and
+// the prompt is cancelled if the peer reads nothing for slowPeerStall.
+const (
+	maxUnsentAnswer = 256 << 10
+	slowPeerStall   = 30 * time.Second
+)
+
+// errSlowPeer cancels a prompt whose answer the peer does not read.
+var errSlowPeer = errors.New("the streamed answer is not being read")
 
 // pendingKey names a request this node sent and awaits answers to.
 type pendingKey struct{ peer, id string }
@@ -56,6 +76,13 @@ type intelState struct {
 	// updates counts each peer's CONTEXT_UPDATED frames, so that an answer
 	// overtaken by an update is not kept as fresh.
 	updates map[string]int
+	// providers rate-limits each peer's GET_PROVIDERS; swept is when peers
+	// whose bucket is full again were last forgotten.
+	providers map[string]*rate.Limiter
+	swept     time.Time
+	// stall is how long a streamed answer waits for a peer that reads
+	// nothing (0: slowPeerStall; tests shorten it).
+	stall time.Duration
 }
 
 // cachedContext is a peer's context as it last sent it.
@@ -69,7 +96,8 @@ type cachedContext struct {
 func (n *Network) intel() *intelState {
 	n.intelOnce.Do(func() {
 		n.is = &intelState{pending: map[pendingKey]*pending{}, cache: map[string]*cachedContext{},
-			running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{}}
+			running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{},
+			providers: map[string]*rate.Limiter{}}
 	})
 	return n.is
 }
@@ -105,8 +133,39 @@ func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) er
 	return err
 }
 
+// allowProviders spends one of peer's GET_PROVIDERS tokens, if it has one.
+func (is *intelState) allowProviders(peer string) bool {
+	now := time.Now()
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	// Forget peers whose bucket is full again, so the map stays small.
+	if now.Sub(is.swept) > time.Minute {
+		for k, lim := range is.providers {
+			if lim.TokensAt(now) >= providersBurst {
+				delete(is.providers, k)
+			}
+		}
+		is.swept = now
+	}
+	lim := is.providers[peer]
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Every(providersEvery), providersBurst)
+		is.providers[peer] = lim
+	}
+	return lim.AllowN(now, 1)
+}
+
 // onProvidersRequest answers in the background: listing models asks plugins.
 func (n *Network) onProvidersRequest(ctx context.Context, s *session.Session, r dptp.GetProviders) {
+	if !n.intel().allowProviders(s.PeerID) {
+		n.log.Info("GET_PROVIDERS over the rate limit", "peer", s.PeerID)
+		err := s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, RefusedCommand: dptp.CmdGetProviders, Code: dptp.CodeRateLimited,
+			Message: fmt.Sprintf("too many GET_PROVIDERS: at most %d at once, then one every %s", providersBurst, providersEvery)})
+		if err != nil {
+			n.log.Warn("answering GET_PROVIDERS", "peer", s.PeerID, "error", err)
+		}
+		return
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -140,7 +199,11 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 		return fail(dptp.CodeRateLimited, fmt.Sprintf("at most %d prompts of yours run here at once; try again when one ends", maxInferencesPerPeer))
 	}
 	is.running[s.PeerID]++
+	stall := is.stall
 	is.mu.Unlock()
+	if stall == 0 {
+		stall = slowPeerStall
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -149,16 +212,27 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 			is.running[s.PeerID]--
 			is.mu.Unlock()
 		}()
-		seq := 0
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		send := func(c dptp.RemoteInferenceChunk) error {
+			c.RequestID = r.RequestID
+			return s.Send(dptp.CmdRemoteInferenceChunk, c)
+		}
+		out := newOutbox(send, maxUnsentAnswer, stall, cancel)
 		emit := func(text string) error {
 			if !r.Stream || text == "" {
 				return nil
 			}
-			err := s.Send(dptp.CmdRemoteInferenceChunk, dptp.RemoteInferenceChunk{RequestID: r.RequestID, Seq: seq, Text: text})
-			seq++
-			return err
+			return out.put(ctx, text)
 		}
 		resp := n.o.Intel.Infer(ctx, s.PeerID, r, emit)
+		if err := out.close(); err != nil {
+			// The answer was cut short: the peer gets why, not a
+			// response whose chunks it never had.
+			n.log.Warn("cancelled a remote inference", "peer", s.PeerID, "reason", err)
+			resp = dptp.RemoteInferenceResponse{Status: dptp.StatusError, Code: dptp.CodeInternal,
+				Error: "the answer was cancelled: " + err.Error()}
+		}
 		resp.RequestID = r.RequestID
 		resp.Error = truncate(resp.Error, dptp.MaxReasonLen)
 		err := s.Send(dptp.CmdRemoteInferenceResponse, resp)
@@ -172,6 +246,132 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 		}
 	}()
 	return nil
+}
+
+// outbox holds a streamed answer's chunks between the model, which writes
+// them as fast as it makes them, and the peer, which reads at its own pace.
+// It holds at most max bytes (or one chunk, if larger); a model that gets
+// ahead waits for room, and if the peer reads nothing for stall while the
+// box is full the prompt is cancelled: a peer that stops reading neither
+// holds the model nor fills this node's memory.
+type outbox struct {
+	send   func(dptp.RemoteInferenceChunk) error
+	max    int
+	stall  time.Duration
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex
+	queue    []string
+	bytes    int
+	err      error         // why the stream ended early, if it did
+	closed   bool          // no more chunks come
+	wake     chan struct{} // signalled when a chunk is queued or the box closes
+	progress chan struct{} // closed (and replaced) when a chunk was sent
+	done     chan struct{} // closed when the sender has finished
+}
+
+func newOutbox(send func(dptp.RemoteInferenceChunk) error, max int, stall time.Duration, cancel context.CancelCauseFunc) *outbox {
+	o := &outbox{send: send, max: max, stall: stall, cancel: cancel,
+		wake: make(chan struct{}, 1), progress: make(chan struct{}), done: make(chan struct{})}
+	go o.run()
+	return o
+}
+
+// put queues a chunk, waiting while the box is full. It fails, and cancels
+// the prompt, when the peer reads nothing for stall meanwhile, or sending
+// failed; it returns ctx's error when ctx ends first.
+func (o *outbox) put(ctx context.Context, text string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.err == nil && o.bytes > 0 && o.bytes+len(text) > o.max {
+		progress := o.progress
+		o.mu.Unlock()
+		t := time.NewTimer(o.stall)
+		var stalled bool
+		select {
+		case <-progress:
+		case <-t.C:
+			stalled = true
+		case <-ctx.Done():
+		}
+		t.Stop()
+		o.mu.Lock()
+		if stalled {
+			o.fail(fmt.Errorf("%w: you read none of it for %s while %d KiB of it waited", errSlowPeer, o.stall, o.bytes>>10))
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if o.err != nil {
+		return o.err
+	}
+	o.queue = append(o.queue, text)
+	o.bytes += len(text)
+	o.signal()
+	return nil
+}
+
+// fail records why the stream ended, drops what was not sent and cancels
+// the prompt; o.mu is held.
+func (o *outbox) fail(err error) {
+	if o.err == nil {
+		o.err = err
+		o.queue, o.bytes = nil, 0
+		o.cancel(err)
+	}
+}
+
+func (o *outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends the queued chunks in order until the box is closed and empty,
+// or the stream failed.
+func (o *outbox) run() {
+	defer close(o.done)
+	seq := 0
+	for {
+		o.mu.Lock()
+		for len(o.queue) == 0 && !o.closed && o.err == nil {
+			o.mu.Unlock()
+			<-o.wake
+			o.mu.Lock()
+		}
+		if o.err != nil || len(o.queue) == 0 {
+			o.mu.Unlock()
+			return
+		}
+		text := o.queue[0]
+		o.queue = o.queue[1:]
+		o.mu.Unlock()
+		err := o.send(dptp.RemoteInferenceChunk{Seq: seq, Text: text})
+		seq++
+		o.mu.Lock()
+		if err != nil {
+			o.fail(fmt.Errorf("sending the answer: %w", err))
+		} else if o.err == nil {
+			o.bytes -= len(text)
+			close(o.progress)
+			o.progress = make(chan struct{})
+		}
+		o.mu.Unlock()
+	}
+}
+
+// close waits until every queued chunk is sent, and returns why the stream
+// ended early, if it did.
+func (o *outbox) close() error {
+	o.mu.Lock()
+	o.closed = true
+	o.signal()
+	o.mu.Unlock()
+	<-o.done
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
 }
 
 // onContextUpdated marks the peer's cached context stale, unless the new

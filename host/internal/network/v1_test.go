@@ -135,8 +135,12 @@ func TestV1PeerDialsUs(t *testing.T) {
 	}
 	c, _ := f.Payload["context"].(map[string]any)
 	profile, _ := c["profile"].(map[string]any)
-	if f.Payload["request_id"] != "6f1c2b9e-1111-4c3b-9a55-aaaaaaaaaaaa" || profile["name"] != "Gopher" || len(profile) != 1 {
-		t.Errorf("CONTEXT_RESPONSE: want request_id echoed and only profile.name, got %s", f.Raw)
+	// D-PC's Profile requires a description: the withheld one is empty.
+	if f.Payload["request_id"] != "6f1c2b9e-1111-4c3b-9a55-aaaaaaaaaaaa" || profile["name"] != "Gopher" || profile["description"] != "" || len(profile) != 2 {
+		t.Errorf("CONTEXT_RESPONSE: want request_id echoed and only profile.name (with an empty description), got %s", f.Raw)
+	}
+	if f.ContextErr != nil {
+		t.Errorf("CONTEXT_RESPONSE: D-PC v0.27 would drop it: %v", f.ContextErr)
 	}
 	if strings.Contains(string(f.Raw), "gopher@example.org") || strings.Contains(string(f.Raw), "secret recipes") {
 		t.Errorf("CONTEXT_RESPONSE holds withheld fields: %s", f.Raw)

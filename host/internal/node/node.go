@@ -150,7 +150,7 @@ func Run(ctx context.Context, o Options) error {
 
 	srv := api.NewServer(api.ServerOptions{
 		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net,
-		Asker: asker, Models: models,
+		Asker: asker, Models: models, Context: pc,
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
 	})

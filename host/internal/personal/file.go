@@ -232,6 +232,16 @@ func (f *File) Watch(ctx context.Context, onChange func(hash string)) {
 	}
 }
 
+// Reload reads the file now and makes it the context in force, as Watch
+// does once it notices an edit, and returns the hash then in force and why
+// the file could not be loaded (as LastError), if it could not. A command
+// that changed the file has the running node call it, so that the command
+// returns only once the node uses the change.
+func (f *File) Reload() (hash string, err error) {
+	f.apply(filewatch.Read(f.path))
+	return f.cur.Load().hash, f.LastError()
+}
+
 // apply makes a new version of the file current, or records why it cannot.
 func (f *File) apply(s filewatch.Snapshot) {
 	f.mu.Lock()

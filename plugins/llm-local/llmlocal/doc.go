@@ -11,8 +11,8 @@
 // and flattened with promptctx.Entries. The question is the last user
 // message. Both are cut into terms: lower-case runs of letters, digits and
 // marks (any script), minus a short list of English stop words, with a
-// simple suffix stemmer (plural "s"/"es"/"ies", "ing", "ed", final "e") so
-// that "recipes" finds "recipe" and "cooking" finds "cook". An entry's terms
+// the Snowball English (Porter2) stemmer for words of a-z, so that
+// "recipes" finds "recipe" and "travelling" finds "travel". An entry's terms
 // are those of its path (keys only, not array indices) and of its text.
 //
 // An entry's score is the number of distinct question terms among its terms.

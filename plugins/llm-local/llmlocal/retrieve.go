@@ -5,7 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
 
 	"github.com/dpc-go/dpc/sdk/promptctx"
 )
@@ -50,44 +51,19 @@ func terms(set map[string]bool, s string) {
 	}
 }
 
-// stem strips common English suffixes. It is deliberately crude: both the
-// question and the entries go through it, so it only has to map the forms
-// of a word to the same string, not to a real word.
+// stem maps the forms of an English word to one string with the Snowball
+// English (Porter2) stemmer: travel, travels and travelling all become
+// "travel", happy and happiness "happi". Both the question and the entries
+// go through it, so the stem need not be a word. Words with letters other
+// than a-z (other languages, digits) are kept as they are: the English
+// rules would only mangle them.
 func stem(w string) string {
-	n := utf8.RuneCountInString(w)
-	if n <= 3 {
-		return w
-	}
-	switch {
-	case strings.HasSuffix(w, "ies") && n > 4:
-		w = w[:len(w)-3] + "y" // berries → berry
-	case hasSuffix(w, "sses", "xes", "zes", "ches", "shes"):
-		w = w[:len(w)-2] // dishes → dish
-	case strings.HasSuffix(w, "s") && !hasSuffix(w, "ss", "us", "is"):
-		w = w[:len(w)-1] // recipes → recipe
-	}
-	for _, suffix := range []string{"ing", "ed"} {
-		if strings.HasSuffix(w, suffix) && utf8.RuneCountInString(w)-len(suffix) >= 3 {
-			w = w[:len(w)-len(suffix)]
-			if l := len(w); w[l-1] == w[l-2] && strings.IndexByte("bdfgkmnprt", w[l-1]) >= 0 {
-				w = w[:l-1] // running → run, but falling → fall
-			}
-			break
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return w
 		}
 	}
-	if strings.HasSuffix(w, "e") && utf8.RuneCountInString(w) > 3 {
-		w = w[:len(w)-1] // recipe, recip(es) → recip; bake, bak(ing) → bak
-	}
-	return w
-}
-
-func hasSuffix(s string, suffixes ...string) bool {
-	for _, x := range suffixes {
-		if strings.HasSuffix(s, x) {
-			return true
-		}
-	}
-	return false
+	return english.Stem(w, true)
 }
 
 // arrayIndex matches the [0] parts of a path: positions, not words.

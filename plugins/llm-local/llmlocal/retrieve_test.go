@@ -18,6 +18,8 @@ func TestStem(t *testing.T) {
 		"double l is kept":        {words: []string{"fall", "falling", "falls"}},
 		"ss is not a plural":      {words: []string{"class", "classes"}},
 		"short words as they are": {words: []string{"tea", "teas"}},
+		"doubled l (British)":     {words: []string{"travel", "travels", "travelling", "travelled"}},
+		"derived noun":            {words: []string{"happy", "happiness"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -31,7 +33,7 @@ func TestStem(t *testing.T) {
 		})
 	}
 	// Words that must stay apart.
-	for _, pair := range [][2]string{{"status", "statu"}, {"analysis", "analysi"}, {"thing", "th"}, {"bus", "bu"}} {
+	for _, pair := range [][2]string{{"status", "statu"}, {"news", "new"}, {"thing", "th"}, {"bus", "bu"}} {
 		if stem(pair[0]) == pair[1] {
 			t.Errorf("stem(%q) = %q: too aggressive", pair[0], pair[1])
 		}
@@ -45,7 +47,7 @@ func TestTerms(t *testing.T) {
 		want []string
 	}{
 		"stop words dropped, lower-cased": {text: "What is THE best Tea?", want: []string{"best", "tea"}},
-		"punctuation and paths split":     {text: "knowledge.cooking.entries[0].content", want: []string{"0", "content", "cook", "entry", "knowledg"}},
+		"punctuation and paths split":     {text: "knowledge.cooking.entries[0].content", want: []string{"0", "content", "cook", "entri", "knowledg"}},
 		"apostrophes":                     {text: "Carol's don't", want: []string{"carol"}},
 		"other scripts and marks":         {text: "Борщ, café, नमस्ते", want: []string{"café", "борщ", "नमस्ते"}},
 		"digits kept":                     {text: "version 2 of 2024", want: []string{"2", "2024", "version"}},

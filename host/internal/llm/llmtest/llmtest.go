@@ -16,9 +16,12 @@ type LLM struct {
 	// Reply gives the answer to a request, emitted as one piece; nil
 	// answers "".
 	Reply func(req sdk.GenerateRequest) string
+	// Fail, if set, is what Generate returns, having emitted nothing.
+	Fail error
 
-	mu   sync.Mutex
-	last []sdk.Message
+	mu    sync.Mutex
+	last  []sdk.Message
+	lists int
 }
 
 var _ sdk.LLM = (*LLM)(nil)
@@ -42,14 +45,30 @@ func (*LLM) Configure(context.Context, sdk.ConfigureRequest) error { return nil 
 func (*LLM) Shutdown(context.Context) error { return nil }
 
 // ListModels returns Models.
-func (l *LLM) ListModels(context.Context) ([]sdk.Model, error) { return l.Models, nil }
+func (l *LLM) ListModels(context.Context) ([]sdk.Model, error) {
+	l.mu.Lock()
+	l.lists++
+	l.mu.Unlock()
+	return l.Models, nil
+}
 
-// Generate records the request's messages and emits Reply's answer.
+// Lists returns how many times ListModels was called.
+func (l *LLM) Lists() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lists
+}
+
+// Generate records the request's messages and emits Reply's answer, or
+// returns Fail.
 // Usage is counted in words.
 func (l *LLM) Generate(_ context.Context, req sdk.GenerateRequest, emit func(string) error) (sdk.GenerateResult, error) {
 	l.mu.Lock()
 	l.last = req.Messages
 	l.mu.Unlock()
+	if l.Fail != nil {
+		return sdk.GenerateResult{}, l.Fail
+	}
 	answer := ""
 	if l.Reply != nil {
 		answer = l.Reply(req)
