@@ -191,14 +191,22 @@ func (s *transportServer) Connection(stream grpc.BidiStreamingServer[transportv1
 	}
 }
 
+// firstReadSize is the read buffer of a new connection. It grows to
+// frameSize once a read fills it, so an idle connection (one of a flood,
+// say) pins 2 KiB rather than a whole frame.
+const firstReadSize = 2 << 10
+
 // pumpToStream copies the peer's bytes to the host until EOF or error.
 func pumpToStream(conn Conn, stream grpc.BidiStreamingServer[transportv1.ConnectionFrame, transportv1.ConnectionFrame]) error {
-	buf := make([]byte, frameSize)
+	buf := make([]byte, firstReadSize)
 	for {
 		n, err := conn.Read(buf)
 		if n > 0 {
 			if serr := stream.Send(&transportv1.ConnectionFrame{Frame: &transportv1.ConnectionFrame_Data{Data: buf[:n]}}); serr != nil {
 				return nil
+			}
+			if n == len(buf) && n < frameSize {
+				buf = make([]byte, frameSize) // bytes are flowing
 			}
 		}
 		if errors.Is(err, io.EOF) {

@@ -76,6 +76,7 @@ type Network struct {
 	log    hclog.Logger
 	self   string
 	lim    *session.Limiter
+	gate   *session.Gate
 	ctx    context.Context
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -138,7 +139,7 @@ func New(o Options) *Network {
 		o.Bus = NewBus()
 	}
 	return &Network{o: o, log: o.Logger.Named("network"), self: o.Identity.NodeID,
-		lim: session.DefaultLimiter(), links: map[string]*link{}, listen: map[sdk.Transport]bool{},
+		lim: session.DefaultLimiter(), gate: session.NewGate(0, 0), links: map[string]*link{}, listen: map[sdk.Transport]bool{},
 		bound: map[sdk.Transport]Listening{}}
 }
 
@@ -147,7 +148,7 @@ func New(o Options) *Network {
 // its node_id.
 func (n *Network) acceptOptions() session.Options {
 	return session.Options{Identity: n.o.Identity, Name: n.o.Name, Software: n.o.Software, DPCv1: n.o.DPCv1,
-		AcceptV1: n.v1Allowed}
+		AcceptV1: n.v1Allowed, Gate: n.gate}
 }
 
 // dialOptions are the session options for dialing p: D-PC v1's handshake
@@ -293,8 +294,10 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 		go func() {
 			defer n.wg.Done()
 			s, err := session.Server(ctx, c, n.acceptOptions(), n.lim)
-			if errors.Is(err, session.ErrNothingSent) {
-				n.log.Debug("a connection closed before its TLS handshake (a port probe)", "remote", c.RemoteAddress())
+			if errors.Is(err, session.ErrNothingSent) || errors.Is(err, session.ErrShed) {
+				// A port probe, an idle connection or one shed in a
+				// flood: not worth a refusal event each.
+				n.log.Debug("a connection ended before its handshake", "remote", c.RemoteAddress(), "reason", err)
 				return
 			}
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dpc-go/dpc/sdk"
@@ -18,6 +19,8 @@ type netConn struct {
 	reads   chan readResult
 	pending []byte
 	rerr    error
+	// heard is set once the peer sent a byte.
+	heard atomic.Bool
 
 	mu            sync.Mutex
 	readDeadline  time.Time
@@ -31,8 +34,13 @@ type readResult struct {
 	err error
 }
 
-// pumpBuffer is the read size of the pump: one gRPC data frame.
-const pumpBuffer = 64 << 10
+// pumpBuffer is the largest read size of the pump: one gRPC data frame.
+// Reads start at pumpMin and grow while they fill the buffer, so an idle
+// connection — one of a flood, say — pins pumpMin bytes, not pumpBuffer.
+const (
+	pumpBuffer = 64 << 10
+	pumpMin    = 2 << 10
+)
 
 func newNetConn(c sdk.Conn) *netConn {
 	n := &netConn{c: c, reads: make(chan readResult, 4), closed: make(chan struct{})}
@@ -41,9 +49,19 @@ func newNetConn(c sdk.Conn) *netConn {
 }
 
 func (n *netConn) pump() {
+	size := pumpMin
 	for {
-		buf := make([]byte, pumpBuffer)
+		buf := make([]byte, size)
 		k, err := n.c.Read(buf)
+		if k > 0 {
+			n.heard.Store(true)
+		}
+		switch {
+		case k == size:
+			size = min(2*size, pumpBuffer)
+		case k < size/4:
+			size = max(size/2, pumpMin)
+		}
 		select {
 		case n.reads <- readResult{b: buf[:k], err: err}:
 		case <-n.closed:

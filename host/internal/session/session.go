@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
-	"io"
 	"slices"
 	"time"
 
@@ -40,10 +39,15 @@ type Options struct {
 	// that proved its key through D-PC v1's handshake may have a v1
 	// session (downgrade pinning); an error refuses it, before HELLO_ACK.
 	AcceptV1 func(nodeID string) error
+	// Gate, on the accepting side, bounds the connections in their
+	// handshake (nil: unbounded).
+	Gate *Gate
 }
 
-// DefaultHandshakeTimeout bounds TLS + HELLO.
-const DefaultHandshakeTimeout = 15 * time.Second
+// DefaultHandshakeTimeout bounds TLS + HELLO. It is short because every
+// connection in its handshake holds memory a stranger chose to make us
+// spend; a real peer needs a few round trips.
+const DefaultHandshakeTimeout = 10 * time.Second
 
 // Session is an authenticated DPTP session with one peer.
 type Session struct {
@@ -79,7 +83,8 @@ func Client(ctx context.Context, c sdk.Conn, o Options, expected string) (*Sessi
 
 // Server runs the accepting side; it learns who connected. limiter may be
 // nil; when set, failures count against the source and a source over its
-// limit is refused before the TLS handshake.
+// limit is refused before the TLS handshake. o.Gate, when set, bounds the
+// handshakes in progress (see Gate).
 func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Session, error) {
 	remote := c.RemoteAddress()
 	if limiter != nil && !limiter.Allowed(remote) {
@@ -87,17 +92,30 @@ func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Sess
 		return nil, fmt.Errorf("%w: %s", ErrRateLimited, sourceKey(remote))
 	}
 	nc := newNetConn(c)
+	var ticket *Ticket
+	if o.Gate != nil {
+		ticket = o.Gate.enter(remote, nc)
+	}
 	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "", o.DPCv1, o.NoV1Reason)), o, false, remote, "")
-	if err != nil && limiter != nil && !errors.Is(err, ErrNothingSent) {
+	shed := ticket != nil && ticket.leave()
+	switch {
+	case err == nil:
+	case shed:
+		err = fmt.Errorf("%w: %w", ErrShed, err)
+	case !nc.heard.Load():
+		err = fmt.Errorf("%w: %w", ErrNothingSent, err)
+	case limiter != nil:
 		limiter.Failed(remote)
 	}
 	return s, err
 }
 
-// ErrNothingSent marks a connection closed before it sent a single byte: a
-// port probe, such as the bare TCP connect D-PC v1 makes before each dial.
-// It is not counted as a failed handshake.
-var ErrNothingSent = errors.New("the connection closed before the TLS handshake began")
+// ErrNothingSent marks a connection that closed or timed out before it
+// sent a single byte: a port probe, such as the bare TCP connect D-PC v1
+// makes before each dial, or an idle connection. It is not counted as a
+// failed handshake: it cost no TLS work, and idle connections are bounded
+// by the Gate and the handshake timeout instead.
+var ErrNothingSent = errors.New("the connection sent nothing before it closed or timed out")
 
 func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remote, expected string) (*Session, error) {
 	timeout := o.HandshakeTimeout
@@ -114,9 +132,6 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 		return nil, err
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
-		if !outbound && errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%w: %w", ErrNothingSent, err)
-		}
 		return fail(fmt.Errorf("TLS handshake with %s: %w", remote, err))
 	}
 	cs := tc.ConnectionState()

@@ -45,7 +45,7 @@ func (p *Plugin) Dial(ctx context.Context, req sdk.DialRequest) (sdk.Conn, error
 		st.logger.Debug("dial failed", "address", addr, "timeout", timeout.String(), "error", err)
 		return nil, fmt.Errorf("%s: %w: cannot connect to %s (timeout %s): %w", pluginName, sdk.ErrUnavailable, addr, timeout, reason)
 	}
-	c, err := p.newConn(nc.(*net.TCPConn))
+	c, err := p.newConn(nc.(*net.TCPConn), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,8 @@ func (p *Plugin) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Listene
 		}
 	}
 
-	l := &listener{p: p, log: st.logger, conns: make(chan *conn), done: make(chan struct{})}
+	l := &listener{p: p, log: st.logger, conns: make(chan *conn), done: make(chan struct{}),
+		silent: newSilent(MaxSilent, MaxSilentPerIP)}
 	v6only := ipv6OnlyWildcards(addrs)
 	for i, a := range addrs {
 		lc := net.ListenConfig{KeepAlive: st.cfg.keepAlive()}
@@ -139,6 +140,8 @@ type listener struct {
 	// dual[i] says whether an IPv6 wildcard lns[i] also accepts IPv4.
 	dual []bool
 	uris []string
+	// silent bounds the accepted connections that sent nothing yet.
+	silent *silent
 
 	conns     chan *conn
 	done      chan struct{}
@@ -219,10 +222,11 @@ func (l *listener) acceptLoop(ln net.Listener) {
 			}
 		}
 		backoff = 0
-		c, err := l.p.newConn(nc.(*net.TCPConn))
+		c, err := l.p.newConn(nc.(*net.TCPConn), l.silent)
 		if err != nil {
 			continue // shut down: Shutdown closes this listener too
 		}
+		l.silent.add(c)
 		l.log.Debug("accepted a connection", "local_address", c.LocalAddress(), "remote_address", c.RemoteAddress())
 		select {
 		case l.conns <- c:

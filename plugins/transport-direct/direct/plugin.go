@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dpc-go/dpc/sdk"
 )
@@ -117,10 +118,14 @@ func (p *Plugin) configured() (*state, error) {
 	return p.state, nil
 }
 
-// newConn wraps and tracks tc. If the plugin was shut down meanwhile, it
-// closes tc and returns an sdk.ErrNotConfigured error.
-func (p *Plugin) newConn(tc *net.TCPConn) (*conn, error) {
-	c := &conn{tc: tc, p: p}
+// newConn wraps and tracks tc; sil is the silent set of the listener that
+// accepted it (nil for a dialed one). If the plugin was shut down
+// meanwhile, it closes tc and returns an sdk.ErrNotConfigured error.
+func (p *Plugin) newConn(tc *net.TCPConn, sil *silent) (*conn, error) {
+	c := &conn{tc: tc, p: p, silent: sil}
+	if sil != nil {
+		c.source = sourceIP(tc)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state == nil {
@@ -165,9 +170,21 @@ func (p *Plugin) forgetListener(l *listener) {
 type conn struct {
 	tc *net.TCPConn
 	p  *Plugin
+	// silent tracks an accepted connection until its first byte; source
+	// is its IP there. Both are nil/"" for a dialed connection.
+	silent *silent
+	source string
+	spoke  atomic.Bool
 }
 
-func (c *conn) Read(b []byte) (int, error)  { return c.tc.Read(b) }
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.tc.Read(b)
+	if n > 0 && c.silent != nil && !c.spoke.Swap(true) {
+		c.silent.heard(c)
+	}
+	return n, err
+}
+
 func (c *conn) Write(b []byte) (int, error) { return c.tc.Write(b) }
 
 // CloseWrite half-closes the connection: the peer reads io.EOF after the
@@ -177,6 +194,9 @@ func (c *conn) CloseWrite() error { return c.tc.CloseWrite() }
 // Close closes the connection and stops tracking it.
 func (c *conn) Close() error {
 	err := c.tc.Close()
+	if c.silent != nil {
+		c.silent.forget(c)
+	}
 	c.p.forgetConn(c)
 	return err
 }
