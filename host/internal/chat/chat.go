@@ -52,7 +52,17 @@ func (m Message) Outgoing() bool { return m.From != m.Peer }
 var (
 	// ErrNotFound means no such message.
 	ErrNotFound = errors.New("message not found")
+	// ErrQuota means a stranger's message was not held: the contact
+	// requests it already has held reach its quota.
+	ErrQuota = errors.New("contact request quota reached")
 )
+
+// Quota bounds the contact requests (StateRequest messages) held from one
+// peer: how many, and how many bytes of text in all.
+type Quota struct {
+	Messages int
+	Bytes    int
+}
 
 // Store is the conversation store.
 type Store struct{ db *badger.DB }
@@ -121,6 +131,89 @@ func (s *Store) AddIncoming(m Message) (dup bool, err error) {
 		return putMessage(txn, m, false)
 	})
 	return dup, err
+}
+
+// AddRequest is AddIncoming for a message held as a contact request: it is
+// stored only if the requests already held from m.From, with m, stay
+// within q; otherwise it returns an error wrapping ErrQuota. A duplicate is
+// reported as such, whatever the quota.
+func (s *Store) AddRequest(m Message, q Quota) (dup bool, err error) {
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
+			dup = true
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		count, size, err := heldRequests(txn, m.Peer, m.From)
+		if err != nil {
+			return err
+		}
+		if count+1 > q.Messages || size+len(m.Text) > q.Bytes {
+			return fmt.Errorf("%w: %d messages (%d bytes) are held, at most %d (%d bytes) are kept until the user accepts the sender",
+				ErrQuota, count, size, q.Messages, q.Bytes)
+		}
+		return putMessage(txn, m, false)
+	})
+	return dup, err
+}
+
+// heldRequests counts the contact requests held from from in peer's
+// conversation, and their bytes of text.
+func heldRequests(txn *badger.Txn, peer, from string) (count, size int, err error) {
+	prefix := []byte("msg/" + peer + "/")
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 32})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var m Message
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+			return 0, 0, err
+		}
+		if m.State != StateRequest || m.From != from {
+			continue
+		}
+		t, err := txn.Get(textKey(it.Item().Key()))
+		if err != nil {
+			return 0, 0, err
+		}
+		count++
+		size += int(t.ValueSize())
+	}
+	return count, size, nil
+}
+
+// DeleteRequests deletes the contact requests held in peer's conversation
+// (a stranger forgotten) and returns how many there were.
+func (s *Store) DeleteRequests(peer string) (int, error) {
+	var n int
+	err := s.db.Update(func(txn *badger.Txn) error {
+		prefix := []byte("msg/" + peer + "/")
+		var doomed []Message
+		var keys [][]byte
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for it.Rewind(); it.Valid(); it.Next() {
+			var m Message
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+				it.Close()
+				return err
+			}
+			if m.State == StateRequest {
+				doomed = append(doomed, m)
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+		}
+		it.Close() // before the deletes below
+		for i, m := range doomed {
+			for _, k := range [][]byte{keys[i], textKey(keys[i]), idKey(m.Peer, m.From, m.ID)} {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, err
 }
 
 // setMeta writes m's metadata record (everything but the text) at k.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -53,8 +54,9 @@ type Frame struct {
 // nothing past the current frame is consumed. A Reader is not safe for
 // concurrent use.
 type Reader struct {
-	r   io.Reader
-	max int64
+	r io.Reader
+	// max may change while a Read waits for a header (SetMax).
+	max atomic.Int64
 	hdr [HeaderSize]byte
 	err error // sticky: set once the stream position is lost
 }
@@ -65,7 +67,20 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrameSize
 	}
-	return &Reader{r: r, max: int64(maxFrame)}
+	rd := &Reader{r: r}
+	rd.max.Store(int64(maxFrame))
+	return rd
+}
+
+// SetMax changes the largest frame body the next frames may have; maxFrame
+// <= 0 means DefaultMaxFrameSize. It is safe to call while another
+// goroutine is in Read: a frame whose header has not arrived yet is held to
+// the new limit.
+func (r *Reader) SetMax(maxFrame int) {
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrameSize
+	}
+	r.max.Store(int64(maxFrame))
 }
 
 // Read returns the next frame.
@@ -102,8 +117,8 @@ func (r *Reader) Read() (Frame, error) {
 		r.err = err
 		return Frame{}, r.err
 	}
-	if size > r.max {
-		r.err = fmt.Errorf("%w: %d bytes announced, maximum is %d", ErrFrameTooLarge, size, r.max)
+	if limit := r.max.Load(); size > limit {
+		r.err = fmt.Errorf("%w: %d bytes announced, maximum is %d", ErrFrameTooLarge, size, limit)
 		return Frame{}, r.err
 	}
 	body, err := r.readBody(int(size))

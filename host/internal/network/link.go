@@ -39,6 +39,10 @@ type link struct {
 	// failures counts dial attempts in a row that failed; a contact that
 	// was never reached is given up after Options.GiveUpAfter.
 	failures int
+	// removed is set, and gone closed, when the network forgot this link
+	// (a stranger's, after its session ended); its dialer then ends.
+	removed bool
+	gone    chan struct{}
 }
 
 func (n *Network) linkFor(peer string) *link {
@@ -47,7 +51,7 @@ func (n *Network) linkFor(peer string) *link {
 	l, ok := n.links[peer]
 	if !ok {
 		l = &link{n: n, peer: peer, wake: make(chan struct{}, 1), st: "offline", since: time.Now(),
-			attempts: make(chan attempt, 1)}
+			attempts: make(chan attempt, 1), gone: make(chan struct{})}
 		n.links[peer] = l
 	}
 	return l
@@ -138,6 +142,8 @@ func (l *link) maintain(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-l.gone:
+			return
 		case <-l.wake:
 		}
 		if l.connected() {
@@ -221,26 +227,19 @@ func (l *link) dial(ctx context.Context, p peers.Peer) error {
 // simultaneous sessions wins) and serves it. uri is set for outbound
 // sessions, to keep in the address cache.
 func (n *Network) attach(s *session.Session, uri string) {
-	l := n.linkFor(s.PeerID)
-	protocol := peers.ProtocolDPTP
-	if s.V1 {
-		protocol = peers.ProtocolV1
+	n.recordPeer(s, uri)
+	if n.o.Peers.IsContact(s.PeerID) {
+		s.Trust() // before the first frame is read
 	}
-	if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) {
-		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocol
-		if !s.V1 {
-			p.SpokeDPTP = true // never accepted over D-PC v1 again
+	var l *link
+	for {
+		l = n.linkFor(s.PeerID)
+		l.mu.Lock()
+		if !l.removed {
+			break
 		}
-		if uri != "" {
-			p.RememberURI(uri)
-		}
-		if !p.Contact && !p.Request {
-			p.Request = true
-		}
-	}); err != nil {
-		n.log.Error("recording peer", "peer", s.PeerID, "error", err)
+		l.mu.Unlock() // forgotten meanwhile: linkFor makes a new one
 	}
-	l.mu.Lock()
 	if old := l.sess; old != nil && (s.V1 || old.V1) {
 		// Never two connections to one D-PC v1 peer: it would close the
 		// newer one when the older ends (dpc-legacy-wire.md §5.2).
@@ -308,6 +307,7 @@ func (l *link) detach(s *session.Session, reason string) {
 		l.n.forgetSession(l.peer)
 		l.setState("offline", reason)
 		l.n.log.Info("peer disconnected", "peer", l.peer, "reason", reason)
+		l.n.dropLink(l)
 		l.kick()
 	}
 }

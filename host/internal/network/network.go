@@ -60,6 +60,9 @@ type Options struct {
 	// Listened, if set, is told the result of every Listen on a transport
 	// (err nil: it listens), so the node can fail at start when it cannot.
 	Listened func(tr sdk.Transport, err error)
+	// Strangers bounds what peers that are not contacts can make this
+	// node store (zero fields: the defaults).
+	Strangers StrangerLimits
 }
 
 // Listening is what one transport listens on.
@@ -77,6 +80,8 @@ type Network struct {
 	self   string
 	lim    *session.Limiter
 	gate   *session.Gate
+	// strangers is Options.Strangers with the defaults filled in.
+	strangers StrangerLimits
 	ctx    context.Context
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -139,7 +144,7 @@ func New(o Options) *Network {
 		o.Bus = NewBus()
 	}
 	return &Network{o: o, log: o.Logger.Named("network"), self: o.Identity.NodeID,
-		lim: session.DefaultLimiter(), gate: session.NewGate(0, 0), links: map[string]*link{}, listen: map[sdk.Transport]bool{},
+		lim: session.DefaultLimiter(), gate: session.NewGate(0, 0), strangers: o.Strangers.withDefaults(), links: map[string]*link{}, listen: map[sdk.Transport]bool{},
 		bound: map[sdk.Transport]Listening{}}
 }
 
@@ -210,6 +215,11 @@ func (n *Network) Start(ctx context.Context) error {
 			n.expireLoop(ctx)
 		}()
 	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.pruneLoop(ctx)
+	}()
 	for _, p := range list {
 		if p.Contact && len(p.URIs) > 0 {
 			n.linkFor(p.NodeID).kick()
@@ -401,8 +411,10 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 	}); err != nil {
 		return PeerStatus{}, err
 	}
-	// A new contact may see more of this node's context.
+	// A new contact may see more of this node's context, and send frames
+	// as large as contacts may.
 	n.ContextChanged()
+	n.trust(u.NodeID)
 	l := n.linkFor(u.NodeID)
 	before := l.dials.Load()
 	l.kick()
@@ -461,6 +473,7 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 		return PeerStatus{}, err
 	}
 	n.ContextChanged() // as a contact it may see more of this node's context
+	n.trust(node)
 	held, err := n.o.Chat.History(node, time.Time{}, 0)
 	if err != nil {
 		return PeerStatus{}, err

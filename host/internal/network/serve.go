@@ -226,7 +226,16 @@ func (n *Network) onText(s *session.Session, t dptp.SendText) error {
 	}
 	m := chat.Message{ID: t.MessageID, Peer: s.PeerID, From: s.PeerID, To: n.self, Text: t.Text,
 		SentAt: t.SentAt.Time, State: state}
-	dup, err := n.o.Chat.AddIncoming(m)
+	var dup bool
+	var err error
+	if state == chat.StateRequest {
+		dup, refusal, err = n.hold(m)
+		if refusal != "" {
+			return s.Send(dptp.CmdAck, dptp.Ack{MessageID: t.MessageID, Status: dptp.AckDenied, Reason: refusal})
+		}
+	} else {
+		dup, err = n.o.Chat.AddIncoming(m)
+	}
 	if err != nil {
 		// Not stored, so not acknowledged: the sender will retry.
 		n.log.Error("storing a message", "peer", s.PeerID, "error", err)

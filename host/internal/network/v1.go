@@ -76,8 +76,16 @@ func (n *Network) onV1Text(s *session.Session, f dptp.Frame) error {
 	now := time.Now().UTC()
 	m := chat.Message{ID: v1MessageID(s.PeerID, p.Text, now), Peer: s.PeerID, From: s.PeerID, To: n.self, Text: p.Text,
 		SentAt: now, State: state}
-	dup, err := n.o.Chat.AddIncoming(m)
+	var dup bool
+	var err error
+	if state == chat.StateRequest {
+		dup, refusal, err = n.hold(m)
+	} else {
+		dup, err = n.o.Chat.AddIncoming(m)
+	}
 	switch {
+	case refusal != "":
+		n.log.Info("dropping a D-PC v1 stranger's message over its quota (v1 has no way to hear a refusal)", "peer", s.PeerID)
 	case err != nil:
 		n.log.Error("storing a message", "peer", s.PeerID, "error", err)
 	case dup:

@@ -58,8 +58,13 @@ func (p *Peer) RememberURI(uri string) {
 	}
 }
 
-// ErrUnknownPeer means no record exists for a node_id.
-var ErrUnknownPeer = errors.New("unknown peer")
+var (
+	// ErrUnknownPeer means no record exists for a node_id.
+	ErrUnknownPeer = errors.New("unknown peer")
+	// ErrTooManyStrangers means a record for a new stranger was not made:
+	// as many strangers as allowed are on record already.
+	ErrTooManyStrangers = errors.New("too many strangers on record")
+)
 
 // Store holds peer records.
 type Store struct {
@@ -67,21 +72,21 @@ type Store struct {
 
 	mu       sync.RWMutex
 	contacts map[string]bool
+	// strangers are the records that are not contacts.
+	strangers map[string]bool
 }
 
 func key(id string) []byte { return []byte("peer/" + id) }
 
 // New loads the peer records of an open store.
 func New(s *store.Store) (*Store, error) {
-	ps := &Store{s: s, contacts: map[string]bool{}}
+	ps := &Store{s: s, contacts: map[string]bool{}, strangers: map[string]bool{}}
 	list, err := ps.List()
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range list {
-		if p.Contact {
-			ps.contacts[p.NodeID] = true
-		}
+		ps.track(p)
 	}
 	return ps, nil
 }
@@ -102,13 +107,34 @@ func (ps *Store) Get(id string) (Peer, error) {
 	return p, nil
 }
 
+// track files p under contacts or strangers (under ps.mu, or before ps is
+// shared).
+func (ps *Store) track(p Peer) {
+	if p.Contact {
+		ps.contacts[p.NodeID] = true
+		delete(ps.strangers, p.NodeID)
+	} else {
+		ps.strangers[p.NodeID] = true
+		delete(ps.contacts, p.NodeID)
+	}
+}
+
 // Update applies fn to the record of id (a new one if there is none) and
 // stores it.
 func (ps *Store) Update(id string, fn func(*Peer)) (Peer, error) {
+	return ps.UpdateBounded(id, 0, fn)
+}
+
+// UpdateBounded is Update, except that it makes no new record for a
+// stranger (a peer fn leaves a non-contact) while maxStrangers strangers
+// are on record already: it returns ErrTooManyStrangers. maxStrangers <= 0
+// means no bound.
+func (ps *Store) UpdateBounded(id string, maxStrangers int, fn func(*Peer)) (Peer, error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	p, err := ps.Get(id)
-	if errors.Is(err, ErrUnknownPeer) {
+	isNew := errors.Is(err, ErrUnknownPeer)
+	if isNew {
 		p, err = Peer{NodeID: id, Added: time.Now().UTC()}, nil
 	}
 	if err != nil {
@@ -116,6 +142,9 @@ func (ps *Store) Update(id string, fn func(*Peer)) (Peer, error) {
 	}
 	fn(&p)
 	p.NodeID = id
+	if isNew && !p.Contact && maxStrangers > 0 && len(ps.strangers) >= maxStrangers {
+		return Peer{}, fmt.Errorf("%w: %d", ErrTooManyStrangers, len(ps.strangers))
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return Peer{}, err
@@ -123,11 +152,7 @@ func (ps *Store) Update(id string, fn func(*Peer)) (Peer, error) {
 	if err := ps.s.Set(key(id), b); err != nil {
 		return Peer{}, err
 	}
-	if p.Contact {
-		ps.contacts[id] = true
-	} else {
-		delete(ps.contacts, id)
-	}
+	ps.track(p)
 	return p, nil
 }
 
@@ -142,7 +167,59 @@ func (ps *Store) Remove(id string) error {
 		return err
 	}
 	delete(ps.contacts, id)
+	delete(ps.strangers, id)
 	return nil
+}
+
+// PruneStrangers deletes the records of strangers last seen (or, never
+// seen, added) before cutoff, except those keep names, and returns their
+// node_ids. Contacts are never pruned.
+func (ps *Store) PruneStrangers(cutoff time.Time, keep func(id string) bool) ([]string, error) {
+	list, err := ps.List()
+	if err != nil {
+		return nil, err
+	}
+	var pruned []string
+	for _, p := range list {
+		seen := p.LastSeen
+		if seen.IsZero() {
+			seen = p.Added
+		}
+		if p.Contact || !seen.Before(cutoff) || keep(p.NodeID) {
+			continue
+		}
+		ps.mu.Lock()
+		// Deleted only if still a stranger: the user may have just
+		// accepted it.
+		if !ps.strangers[p.NodeID] {
+			ps.mu.Unlock()
+			continue
+		}
+		err := ps.s.Delete(key(p.NodeID))
+		if err == nil {
+			delete(ps.strangers, p.NodeID)
+		}
+		ps.mu.Unlock()
+		if err != nil {
+			return pruned, err
+		}
+		pruned = append(pruned, p.NodeID)
+	}
+	return pruned, nil
+}
+
+// Known tells whether a record of id exists.
+func (ps *Store) Known(id string) bool {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return ps.contacts[id] || ps.strangers[id]
+}
+
+// Strangers returns how many records are of peers that are not contacts.
+func (ps *Store) Strangers() int {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	return len(ps.strangers)
 }
 
 // List returns every known peer, contacts first, then by node_id.

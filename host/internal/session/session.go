@@ -24,7 +24,8 @@ type Options struct {
 	Capabilities []string
 	// HandshakeTimeout bounds TLS + HELLO; zero means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// MaxFrame is the largest DPTP frame accepted; zero means the default.
+	// MaxFrame is the largest DPTP frame accepted from a trusted peer (see
+	// Session.Trust); zero means dptp.DefaultMaxFrameSize.
 	MaxFrame int
 	// DPCv1 lets a D-PC Messenger v1 peer (no ALPN dptp/1) through D-PC's
 	// own handshake; it needs an RSA identity. On the dialing side it is
@@ -43,6 +44,12 @@ type Options struct {
 	// handshake (nil: unbounded).
 	Gate *Gate
 }
+
+// StrangerMaxFrame is the largest DPTP frame accepted during the handshake
+// and, after it, until Session.Trust: a peer that is not a contact gets no
+// more. It holds the largest text message (dptp.MaxTextLen) even if JSON
+// escaping quadruples it.
+const StrangerMaxFrame = 256 << 10
 
 // DefaultHandshakeTimeout bounds TLS + HELLO. It is short because every
 // connection in its handshake holds memory a stranger chose to make us
@@ -69,6 +76,8 @@ type Session struct {
 	tls *tls.Conn
 	r   *dptp.Reader
 	w   *dptp.Writer
+	// maxFrame is the frame limit once trusted.
+	maxFrame int
 }
 
 // Client runs the dialing side: the peer must prove it is expected.
@@ -141,7 +150,7 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 		maxFrame = dptp.DefaultMaxFrameSize
 	}
 	s := &Session{PeerID: peer, Outbound: outbound, Remote: remote, tls: tc,
-		r: dptp.NewReader(tc, maxFrame), w: dptp.NewWriter(tc)}
+		r: dptp.NewReader(tc, min(maxFrame, StrangerMaxFrame)), w: dptp.NewWriter(tc), maxFrame: maxFrame}
 	if cs.NegotiatedProtocol != ALPN {
 		// tlsConfig let a peer without dptp/1 through only with DPCv1 on.
 		dl, _ := ctx.Deadline()
@@ -186,6 +195,11 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 	s.PeerName, s.PeerSoftware, s.PeerCapabilities = h.Name, h.Software, slices.Clone(h.Capabilities)
 	return s, nil
 }
+
+// Trust raises the frame limit from StrangerMaxFrame to the full one
+// (Options.MaxFrame), for a peer that is a contact. It is safe to call
+// while another goroutine is in Read.
+func (s *Session) Trust() { s.r.SetMax(s.maxFrame) }
 
 // Read returns the next frame from the peer.
 func (s *Session) Read() (dptp.Frame, error) { return s.r.Read() }

@@ -1,0 +1,179 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/session"
+)
+
+// A stranger is a verified node_id that is not a contact. What one can make
+// this node keep is bounded (proto/dptp.md, "What a stranger can cost a
+// node"): its session reads frames of at most session.StrangerMaxFrame, its
+// messages are held as contact requests within StrangerLimits, and its link
+// is forgotten when its session ends.
+
+// Defaults of StrangerLimits.
+const (
+	DefaultRequestMessages = 20
+	DefaultRequestBytes    = 64 << 10
+	DefaultMaxStrangers    = 200
+	DefaultStrangerMaxAge  = 30 * 24 * time.Hour
+)
+
+// strangerPruneEvery is how often records of strangers are pruned while the
+// node runs (they are also pruned when it starts).
+const strangerPruneEvery = time.Hour
+
+// StrangerLimits bound what strangers can make this node store. Zero fields
+// mean the defaults.
+type StrangerLimits struct {
+	// RequestMessages and RequestBytes bound the contact requests held
+	// from one stranger: messages, and bytes of text in all.
+	RequestMessages, RequestBytes int
+	// MaxStrangers bounds the strangers on record: beyond it, a new
+	// stranger's messages are refused.
+	MaxStrangers int
+	// MaxAge is how long a stranger's record and held requests are kept
+	// after it was last seen.
+	MaxAge time.Duration
+}
+
+func (sl StrangerLimits) withDefaults() StrangerLimits {
+	if sl.RequestMessages <= 0 {
+		sl.RequestMessages = DefaultRequestMessages
+	}
+	if sl.RequestBytes <= 0 {
+		sl.RequestBytes = DefaultRequestBytes
+	}
+	if sl.MaxStrangers <= 0 {
+		sl.MaxStrangers = DefaultMaxStrangers
+	}
+	if sl.MaxAge <= 0 {
+		sl.MaxAge = DefaultStrangerMaxAge
+	}
+	return sl
+}
+
+// Refusal reasons a stranger reads in the ACK of a message it may not
+// leave.
+const (
+	reasonRequestQuota = "quota_exceeded: this node holds at most %d messages (%d KiB) from someone who is not a contact until its user accepts you; wait for that"
+	reasonTooManyStrangers = "quota_exceeded: this node holds too many contact requests from strangers right now; try again later or ask its user to add you"
+)
+
+// hold stores m, a stranger's message, as a contact request within the
+// quotas; refusal is the ACK reason when it is not stored for a quota.
+func (n *Network) hold(m chat.Message) (dup bool, refusal string, err error) {
+	if !n.o.Peers.Known(m.Peer) {
+		return false, reasonTooManyStrangers, nil
+	}
+	q := chat.Quota{Messages: n.strangers.RequestMessages, Bytes: n.strangers.RequestBytes}
+	dup, err = n.o.Chat.AddRequest(m, q)
+	if errors.Is(err, chat.ErrQuota) {
+		n.log.Info("refused a contact request over its quota", "peer", m.Peer, "reason", err)
+		return false, fmt.Sprintf(reasonRequestQuota, q.Messages, q.Bytes>>10), nil
+	}
+	return dup, "", err
+}
+
+// recordPeer records that s's peer was seen; for a stranger, only while
+// fewer than MaxStrangers are on record.
+func (n *Network) recordPeer(s *session.Session, uri string) {
+	protocol := peers.ProtocolDPTP
+	if s.V1 {
+		protocol = peers.ProtocolV1
+	}
+	_, err := n.o.Peers.UpdateBounded(s.PeerID, n.strangers.MaxStrangers, func(p *peers.Peer) {
+		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocol
+		if !s.V1 {
+			p.SpokeDPTP = true // never accepted over D-PC v1 again
+		}
+		if uri != "" {
+			p.RememberURI(uri)
+		}
+		if !p.Contact && !p.Request {
+			p.Request = true
+		}
+	})
+	switch {
+	case errors.Is(err, peers.ErrTooManyStrangers):
+		n.log.Warn("not recording a new stranger: too many are on record; its messages are refused", "peer", s.PeerID, "max", n.strangers.MaxStrangers)
+	case err != nil:
+		n.log.Error("recording peer", "peer", s.PeerID, "error", err)
+	}
+}
+
+// trust raises the frame limit of node's session, if it has one, now that
+// the node is a contact.
+func (n *Network) trust(node string) {
+	n.mu.Lock()
+	l := n.links[node]
+	n.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	s := l.sess
+	l.mu.Unlock()
+	if s != nil {
+		s.Trust()
+	}
+}
+
+// dropLink forgets l once its session has ended if its peer is not a
+// contact, so that strangers leave no link (nor its goroutine) behind.
+func (n *Network) dropLink(l *link) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sess != nil || l.removed || n.links[l.peer] != l || n.o.Peers.IsContact(l.peer) {
+		return
+	}
+	delete(n.links, l.peer)
+	l.removed = true
+	close(l.gone)
+}
+
+// pruneStrangers forgets strangers not seen for MaxAge, with the requests
+// they left; strangers connected right now are kept.
+func (n *Network) pruneStrangers() {
+	cutoff := time.Now().Add(-n.strangers.MaxAge)
+	pruned, err := n.o.Peers.PruneStrangers(cutoff, func(id string) bool {
+		n.mu.Lock()
+		l := n.links[id]
+		n.mu.Unlock()
+		return l != nil && l.connected()
+	})
+	if err != nil {
+		n.log.Error("pruning strangers", "error", err)
+	}
+	for _, id := range pruned {
+		held, err := n.o.Chat.DeleteRequests(id)
+		if err != nil {
+			n.log.Error("deleting a stranger's contact requests", "peer", id, "error", err)
+			continue
+		}
+		n.log.Info("forgot a stranger not seen for a while", "peer", id, "requests_deleted", held, "max_age", n.strangers.MaxAge)
+	}
+}
+
+// pruneLoop prunes strangers now and every strangerPruneEvery until ctx
+// ends.
+func (n *Network) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(strangerPruneEvery)
+	defer t.Stop()
+	for {
+		n.pruneStrangers()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
