@@ -80,8 +80,6 @@ type Network struct {
 	self   string
 	lim    *session.Limiter
 	gate   *session.Gate
-	// strangers is Options.Strangers with the defaults filled in.
-	strangers StrangerLimits
 	ctx    context.Context
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -89,6 +87,9 @@ type Network struct {
 	listen map[sdk.Transport]bool
 	// bound holds what each listening transport listens on (under mu).
 	bound map[sdk.Transport]Listening
+
+	// strangers is Options.Strangers with the defaults filled in.
+	strangers StrangerLimits
 
 	xferOnce sync.Once
 	xfer     *transfers

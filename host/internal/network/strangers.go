@@ -62,7 +62,7 @@ func (sl StrangerLimits) withDefaults() StrangerLimits {
 // Refusal reasons a stranger reads in the ACK of a message it may not
 // leave.
 const (
-	reasonRequestQuota = "quota_exceeded: this node holds at most %d messages (%d KiB) from someone who is not a contact until its user accepts you; wait for that"
+	reasonRequestQuota     = "quota_exceeded: this node holds at most %d messages (%d KiB) from someone who is not a contact until its user accepts you; wait for that"
 	reasonTooManyStrangers = "quota_exceeded: this node holds too many contact requests from strangers right now; try again later or ask its user to add you"
 )
 
