@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,44 @@ func TestLargestMessageRoundTrip(t *testing.T) {
 				t.Errorf("History: want the 64 KiB message, got %d messages (err %v)", len(h), err)
 			}
 		})
+	}
+}
+
+// TestRequestQuota: a stranger's held requests stop at the quota (count and
+// bytes), a copy of a held one is a duplicate whatever the quota, and
+// DeleteRequests takes only the held requests.
+func TestRequestQuota(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	q := Quota{Messages: 2, Bytes: 10}
+	req := func(id, text string, sec int) Message {
+		return Message{ID: id, Peer: bob, From: bob, To: self, Text: text, SentAt: at(sec), State: StateRequest}
+	}
+	for _, tc := range []struct {
+		name    string
+		m       Message
+		wantDup bool
+		wantErr error
+	}{
+		{"first", req("r1", "12345", 1), false, nil},
+		{"over the bytes", req("r2", "123456", 2), false, ErrQuota},
+		{"second", req("r3", "12345", 3), false, nil},
+		{"over the count", req("r4", "1", 4), false, ErrQuota},
+		{"a copy of a held one", req("r1", "12345", 1), true, nil},
+	} {
+		dup, err := s.AddRequest(tc.m, q)
+		if dup != tc.wantDup || !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: want dup %v err %v, got dup %v err %v", tc.name, tc.wantDup, tc.wantErr, dup, err)
+		}
+	}
+	if err := s.AddOutgoing(Message{ID: "o1", Peer: bob, From: self, To: bob, Text: "mine", SentAt: at(5)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteRequests(bob); err != nil || n != 2 {
+		t.Fatalf("DeleteRequests: want 2 deleted, got %d (err %v)", n, err)
+	}
+	h, err := s.History(bob, time.Time{}, 0)
+	if err != nil || len(h) != 1 || h[0].ID != "o1" {
+		t.Errorf("after DeleteRequests: want only our own message, got %+v (err %v)", h, err)
 	}
 }

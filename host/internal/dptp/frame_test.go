@@ -515,3 +515,33 @@ func TestWriterEncodeErrorIsNotSticky(t *testing.T) {
 		t.Errorf("next frame: want no error, got %v", err)
 	}
 }
+
+// TestReaderSetMax: a limit changed between frames applies to the next
+// frame — a stranger's session reads small frames until the peer becomes a
+// contact, then large ones.
+func TestReaderSetMax(t *testing.T) {
+	t.Parallel()
+	body := `{"command":"X","payload":{"s":"` + strings.Repeat("a", 200) + `"}}`
+	for _, tc := range []struct {
+		name    string
+		initial int
+		set     int
+		wantErr error
+	}{
+		{name: "raised from stranger to contact", initial: 100, set: 1000},
+		{name: "lowered below the frame", initial: 1000, set: 100, wantErr: ErrFrameTooLarge},
+		{name: "zero means the default", initial: 100, set: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := NewReader(bytes.NewReader(append(frameBytes(`{"command":"BYE"}`), frameBytes(body)...)), tc.initial)
+			if _, err := r.Read(); err != nil {
+				t.Fatalf("first frame: %v", err)
+			}
+			r.SetMax(tc.set)
+			if _, err := r.Read(); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("second frame: want %v, got %v", tc.wantErr, err)
+			}
+		})
+	}
+}

@@ -152,10 +152,23 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // rawSession dials tn with a fresh identity, as a peer that speaks raw DPTP.
 func rawSession(t *testing.T, tn *testNode) (*session.Session, *identity.Identity) {
 	t.Helper()
+	id := rawIdentity(t)
+	return rawSessionAs(t, tn, id), id
+}
+
+// rawIdentity is a fresh node identity for rawSessionAs.
+func rawIdentity(t *testing.T) *identity.Identity {
+	t.Helper()
 	id, err := identity.Create(filepath.Join(t.TempDir(), "raw"), identity.KeyEd25519)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return id
+}
+
+// rawSessionAs dials tn as id, a peer that speaks raw DPTP.
+func rawSessionAs(t *testing.T, tn *testNode, id *identity.Identity) *session.Session {
+	t.Helper()
 	c, err := tcpTransport{}.Dial(context.Background(), sdk.DialRequest{URI: tn.uri()})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +178,7 @@ func rawSession(t *testing.T, tn *testNode) (*session.Session, *identity.Identit
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s, id
+	return s
 }
 
 // next reads frames until one of the given command arrives.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dpc-go/dpc/host/internal/store"
 )
@@ -53,5 +54,49 @@ func TestPeerStore(t *testing.T) {
 	ps2, err := New(s2)
 	if err != nil || !ps2.IsContact(a) || ps2.IsContact(b) {
 		t.Errorf("after reopen: want a contact and b not (err %v)", err)
+	}
+}
+
+// TestStrangerRecordsAreBounded: records of new strangers stop at the bound
+// (contacts and known strangers are still updated), and old strangers are
+// pruned while contacts stay.
+func TestStrangerRecordsAreBounded(t *testing.T) {
+	t.Parallel()
+	s, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ps, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(c byte) string { return "dpc-node-000000000000000000000000000000" + string([]byte{'0', c}) }
+	stranger := func(p *Peer) { p.Request = true }
+	for _, tc := range []struct {
+		name    string
+		id      string
+		fn      func(*Peer)
+		wantErr error
+	}{
+		{"first stranger", id('1'), stranger, nil},
+		{"second stranger", id('2'), stranger, nil},
+		{"third stranger over the bound", id('3'), stranger, ErrTooManyStrangers},
+		{"a known stranger seen again", id('1'), func(p *Peer) { p.Name = "again" }, nil},
+		{"a new contact", id('4'), func(p *Peer) { p.Contact = true }, nil},
+	} {
+		if _, err := ps.UpdateBounded(tc.id, 2, tc.fn); !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: want %v, got %v", tc.name, tc.wantErr, err)
+		}
+	}
+	if ps.Known(id('3')) || !ps.Known(id('1')) || ps.Strangers() != 2 {
+		t.Errorf("want strangers 1 and 2 on record and not 3, got %d strangers", ps.Strangers())
+	}
+	pruned, err := ps.PruneStrangers(time.Now().Add(time.Hour), func(i string) bool { return i == id('2') })
+	if err != nil || !slices.Equal(pruned, []string{id('1')}) {
+		t.Errorf("PruneStrangers: want stranger 1 pruned (2 kept, 4 a contact), got %v (err %v)", pruned, err)
+	}
+	if ps.Known(id('1')) || !ps.Known(id('4')) || ps.Strangers() != 1 {
+		t.Errorf("after pruning: want stranger 1 gone, contact 4 kept, 1 stranger left; got %d", ps.Strangers())
 	}
 }
