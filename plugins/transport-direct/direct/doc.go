@@ -47,4 +47,10 @@
 // closes them all, after which Listen and Dial fail with
 // sdk.ErrNotConfigured until the next Configure. TCP keepalive
 // (`keepalive_seconds`) is set on every dialed and accepted connection.
+//
+// An accepted connection that has sent no byte yet is "silent": it is closed
+// after FirstByteTimeout, and at most MaxSilentPerIP per IP address and
+// MaxSilent in all are kept, the oldest silent one closed at a bound. A real
+// peer's TLS ClientHello arrives at once, so a flood of idle connections
+// pins bounded memory and cannot push a real peer out.
 package direct
