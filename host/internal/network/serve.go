@@ -338,7 +338,9 @@ func (n *Network) onHistory(s *session.Session, r dptp.ChatHistoryResponse) erro
 		switch {
 		case hm.From == s.PeerID && hm.To == n.self:
 			state, refusal := n.admit(s.PeerID)
-			if refusal != "" {
+			if refusal != "" || state == chat.StateRequest {
+				// History is asked of contacts only: a stranger's would
+				// be unasked for, and would bypass its request quota.
 				continue
 			}
 			m = chat.Message{State: state}

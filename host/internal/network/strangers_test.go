@@ -197,3 +197,28 @@ func TestOldStrangersArePruned(t *testing.T) {
 		}
 	}
 }
+
+// TestStrangerHistoryCannotBypassTheQuota: an unasked-for
+// CHAT_HISTORY_RESPONSE from a stranger stores nothing, or it would be a
+// way around the request quota.
+func TestStrangerHistoryCannotBypassTheQuota(t *testing.T) {
+	t.Parallel()
+	b := newTestNodeWith(t, "bob", func(o *Options) { o.Strangers = StrangerLimits{RequestMessages: 1} })
+	s, raw := rawSession(t, b)
+	var items []dptp.ChatMessage
+	for i := range 30 {
+		items = append(items, dptp.ChatMessage{MessageID: fmt.Sprintf("h%d", i), From: raw.NodeID, To: b.id.NodeID, Text: "via history", SentAt: dptp.Now()})
+	}
+	if err := s.Send(dptp.CmdChatHistoryResponse, dptp.ChatHistoryResponse{RequestID: "unasked", Messages: items}); err != nil {
+		t.Fatal(err)
+	}
+	// Frames are handled in order: once this is acknowledged, the
+	// history response has been dealt with.
+	if a := sendText(t, s, "direct", "hello"); a.Status != dptp.AckHeld {
+		t.Fatalf("want the one allowed request held, got %+v", a)
+	}
+	h, err := b.chat.History(raw.NodeID, time.Time{}, 0)
+	if err != nil || len(h) != 1 || h[0].ID != "direct" {
+		t.Errorf("want only the directly sent request stored, got %d messages (err %v)", len(h), err)
+	}
+}
