@@ -5,5 +5,6 @@
 // runs the chat protocol over it: SEND_TEXT from the durable outbox until the
 // peer's ACK, deduplicated storage of what arrives, contact requests from
 // strangers, and history sync on reconnect — every inbound request checked
-// by the firewall against the peer's verified node_id.
+// by the firewall against the peer's verified node_id. What strangers can
+// make the node keep is bounded by StrangerLimits (strangers.go).
 package network
