@@ -108,6 +108,10 @@ func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Sess
 	s, err := handshake(ctx, tls.Server(nc, tlsConfig(o.Identity, "", o.DPCv1, o.NoV1Reason)), o, false, remote, "")
 	shed := ticket != nil && ticket.leave()
 	switch {
+	case err == nil && shed:
+		// Closed by the gate just as the handshake finished.
+		_ = s.Close()
+		s, err = nil, ErrShed
 	case err == nil:
 	case shed:
 		err = fmt.Errorf("%w: %w", ErrShed, err)
