@@ -33,6 +33,9 @@ cleanup() {
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
+# firewall check exits 1 on deny: here that is an answer, not a failure.
+fwcheck() { run "$DPC" --home "$1" firewall check "$2" "$3" || [ $? -eq 1 ]; }
+
 node_id() { "$DPC" --home "$1" id | awk '/^node_id/ {print $2}'; }
 
 wait_api() { # wait until the node in $1, process $2, answers
@@ -71,11 +74,11 @@ run "$DPC" --home "$A_HOME" connect "dpc://127.0.0.1:$B_PORT?node_id=$B"
 say "Bob adds Alice too, so each is the other's contact (strangers only get contact requests)"
 run "$DPC" --home "$B_HOME" connect "dpc://127.0.0.1:$A_PORT?node_id=$A"
 
-say "messages both ways: stored before 'sent', delivered and acknowledged"
-run "$DPC" --home "$A_HOME" send "$B" "Hi Bob, this went straight to you, no server in between."
-run "$DPC" --home "$B_HOME" send "$A" "Hi Alice! Got it."
+say "messages both ways: stored before 'sent', delivered and acknowledged (a contact's name, or the start of its node_id, does for NODE_ID)"
+run "$DPC" --home "$A_HOME" send Bob "Hi Bob, this went straight to you, no server in between."
+run "$DPC" --home "$B_HOME" send Alice "Hi Alice! Got it."
 sleep 1
-run "$DPC" --home "$B_HOME" history "$A"
+run "$DPC" --home "$B_HOME" history Alice
 
 say "a file: offered, accepted by Bob's firewall, streamed, and its sha256 verified by Bob"
 printf 'A note from Alice, written %s.\n' "$(date)" >"$WORK/note.txt"
@@ -83,8 +86,8 @@ run "$DPC" --home "$A_HOME" send-file "$B" "$WORK/note.txt"
 run "$DPC" --home "$B_HOME" transfers
 
 say "the firewall decides, and says which rule did"
-run "$DPC" --home "$B_HOME" firewall check "$A" messages
-run "$DPC" --home "$B_HOME" firewall check "$A" context:profile.name
+fwcheck "$B_HOME" "$A" messages
+fwcheck "$B_HOME" "$A" context:profile.name
 
 say "Carol joins: her personal context (personal.json) holds her profile and her cooking notes"
 run "$DPC" --home "$C_HOME" init --name Carol
@@ -114,11 +117,11 @@ wait_api "$C_HOME" "$C_PID"
 run "$DPC" --home "$A_HOME" connect "dpc://127.0.0.1:$C_PORT?node_id=$C"
 run "$DPC" --home "$C_HOME" connect "dpc://127.0.0.1:$A_PORT?node_id=$A"
 run "$DPC" --home "$B_HOME" connect "dpc://127.0.0.1:$C_PORT?node_id=$C"
-run "$DPC" --home "$C_HOME" firewall check "$A" context:knowledge.cooking.summary
-run "$DPC" --home "$C_HOME" firewall check "$A" context:profile.email
+fwcheck "$C_HOME" "$A" context:knowledge.cooking.summary
+fwcheck "$C_HOME" "$A" context:profile.email
 
 say "Alice asks her AI (llm-local: answers by retrieval, no model needed) with Carol's shared context"
-run "$DPC" --home "$A_HOME" ask --peer "$C" "what pasta does Carol cook?"
+run "$DPC" --home "$A_HOME" ask --peer Carol "what pasta does Carol cook?"
 say "Carol's e-mail is withheld: Alice's AI never sees it"
 run "$DPC" --home "$A_HOME" ask --peer "$C" "what is Carol's email?"
 say "Bob is not Carol's friend: Carol shares nothing with him, and his ask says so"
@@ -126,9 +129,9 @@ run "$DPC" --home "$B_HOME" ask --peer "$C" "what pasta does Carol cook?"
 
 say "all three nodes keep running. From another terminal:"
 cat <<MSG
-  $DPC --home $A_HOME chat $B     # chat as Alice with Bob
-  $DPC --home $B_HOME chat $A     # chat as Bob with Alice
-  $DPC --home $A_HOME ask --peer $C "what does Carol cook?"
+  $DPC --home $A_HOME chat Bob     # chat as Alice with Bob
+  $DPC --home $B_HOME chat Alice   # chat as Bob with Alice
+  $DPC --home $A_HOME ask --peer Carol "what does Carol cook?"
   $DPC --home $C_HOME context edit     # change what Carol knows; Alice's next ask sees it
   $DPC --home $A_HOME peers
   $DPC --home $A_HOME send-file $B /some/file

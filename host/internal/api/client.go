@@ -142,10 +142,23 @@ func statusError(resp *http.Response) error {
 		if e.Error == "" {
 			e.Error = resp.Status
 		}
-		return fmt.Errorf("%w: %s", ErrRequest, e.Error)
+		return &RequestError{Status: resp.StatusCode, Message: e.Error}
 	}
 	return nil
 }
+
+// RequestError is the node's answer to a request it did not carry out. It
+// reads as the node's own reason only: most are this node's checks of what
+// was asked (a bad node_id, an empty message), not a refusal by a peer.
+type RequestError struct {
+	Status  int
+	Message string
+}
+
+func (e *RequestError) Error() string { return e.Message }
+
+// Is makes a RequestError match ErrRequest.
+func (e *RequestError) Is(target error) bool { return target == ErrRequest }
 
 // Stream calls fn with each event the node publishes until ctx ends or fn
 // fails.

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/host/internal/files"
+	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
@@ -46,6 +47,16 @@ type SendRequest struct {
 type SendFileRequest struct {
 	To   string `json:"to"`
 	Path string `json:"path"`
+}
+
+// FirewallStatus is what GET /v1/firewall answers.
+type FirewallStatus struct {
+	// Path is the firewall file.
+	Path string `json:"path"`
+	// Error says why the file as it is now is not in force (the previous
+	// rules are), with file:line:column for each problem; empty when the
+	// rules in force are the file's.
+	Error string `json:"error,omitempty"`
 }
 
 // connectWait bounds how long POST /v1/peers waits for the first attempt.
@@ -155,10 +166,22 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hc
 		}
 		writeJSON(w, http.StatusOK, t)
 	})
+	mux.HandleFunc("GET /v1/firewall", func(w http.ResponseWriter, _ *http.Request) {
+		fw := n.Firewall()
+		st := FirewallStatus{Path: fw.Path()}
+		if err := fw.LastError(); err != nil {
+			st.Error = err.Error()
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
 	mux.HandleFunc("GET /v1/firewall/check", func(w http.ResponseWriter, r *http.Request) {
 		node, res := r.URL.Query().Get("node"), r.URL.Query().Get("resource")
-		if !dpcuri.ValidNodeID(node) || res == "" {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "want ?node=<node_id>&resource=<resource>"})
+		if !dpcuri.ValidNodeID(node) {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("%q is not a node_id: want %q followed by 32 hex digits (0-9, a-f)", node, dpcuri.NodeIDPrefix)})
+			return
+		}
+		if err := firewall.ValidateResource(res); err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusOK, n.Check(node, res))

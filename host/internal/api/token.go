@@ -14,8 +14,9 @@ var (
 	ErrNotRunning = errors.New("dpc is not running")
 	// ErrUnauthorized means the API refused the token.
 	ErrUnauthorized = errors.New("the local API refused the token")
-	// ErrRequest means the node refused a request; the message says why.
-	ErrRequest = errors.New("request refused")
+	// ErrRequest means the node did not carry out a request; the
+	// [*RequestError] says why.
+	ErrRequest = errors.New("the node did not carry out the request")
 	// ErrAlreadyRunning means a node already runs with this data directory.
 	ErrAlreadyRunning = errors.New("another dpc is running with this data directory")
 	// ErrSocketPath means the API socket's path does not fit a Unix socket

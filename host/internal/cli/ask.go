@@ -45,16 +45,25 @@ is the first model of the first LLM plugin in dpc.hcl.`,
 			if err != nil {
 				return err
 			}
+			if req.Peers, err = resolvePeers(cmd.Context(), c, req.Peers); err != nil {
+				return err
+			}
+			if req.On != "" {
+				if req.On, err = resolvePeer(cmd.Context(), c, req.On); err != nil {
+					return err
+				}
+			}
 			out := cmd.OutOrStdout()
 			p := askPrinter{w: out}
 			err = c.PostLines(cmd.Context(), "/v1/ask", req, func(line json.RawMessage) error {
-				if asJSON {
-					_, err := fmt.Fprintln(out, string(line))
-					return err
-				}
 				var e intel.Event
 				if err := json.Unmarshal(line, &e); err != nil {
 					return fmt.Errorf("reading the answer: %w", err)
+				}
+				if asJSON {
+					p.track(e)
+					_, err := fmt.Fprintln(out, string(line))
+					return err
 				}
 				return p.print(e)
 			})
@@ -75,7 +84,9 @@ is the first model of the first LLM plugin in dpc.hcl.`,
 	cmd.Flags().StringVar(&req.On, "on", "", "run the question on this peer's model (it sees the prompt)")
 	cmd.Flags().StringVar(&req.Scope, "scope", "", `AI scope for your own context ("none" leaves it out; default "default", or "none" with --on)`)
 	cmd.Flags().BoolVar(&req.Fresh, "fresh", false, "ask each --peer again rather than use the copy of its context it last sent")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the raw events, one JSON object per line")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events, one JSON object per line; the exit status is 0 when the answer completed")
+	_ = cmd.RegisterFlagCompletionFunc("peer", g.completePeerFlag)
+	_ = cmd.RegisterFlagCompletionFunc("on", g.completePeerFlag)
 	return cmd
 }
 
@@ -87,7 +98,19 @@ type askPrinter struct {
 	failed  string
 }
 
+// track records whether the answer completed or failed.
+func (p *askPrinter) track(e intel.Event) {
+	switch e.Type {
+	case "done":
+		p.done = true
+	case "error":
+		// The reason may quote a peer.
+		p.failed = textsafe.Line(e.Text)
+	}
+}
+
 func (p *askPrinter) print(e intel.Event) error {
+	p.track(e)
 	var err error
 	endAnswer := func() {
 		if p.inDelta {
@@ -113,11 +136,9 @@ func (p *askPrinter) print(e intel.Event) error {
 		_, err = io.WriteString(p.w, textsafe.Text(e.Text))
 	case "done":
 		endAnswer()
-		p.done = true
 		err = p.summary(*e.Done)
 	case "error":
 		endAnswer()
-		p.failed = textsafe.Line(e.Text)
 	}
 	return err
 }
@@ -170,7 +191,8 @@ func peerLabel(name, id string) string {
 }
 
 func newModelsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "models",
 		Short: "List the models of the running LLM plugins (the names dpc ask --model takes)",
 		Args:  cobra.NoArgs,
@@ -182,6 +204,9 @@ func newModelsCmd(g *globals) *cobra.Command {
 			var list []llm.Model
 			if err := c.Get(cmd.Context(), "/v1/models", &list); err != nil {
 				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), nonNil(list))
 			}
 			if len(list) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), `no model: no LLM plugin is running (enable one in dpc.hcl, e.g. plugin "llm" "llm-local" {}, and see dpc plugin status)`)
@@ -197,4 +222,6 @@ func newModelsCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the models as a JSON array, the default first")
+	return cmd
 }

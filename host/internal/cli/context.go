@@ -191,7 +191,7 @@ func (g *globals) nodeUses(cmd *cobra.Command, f *personal.File) error {
 
 // personalFile loads $DPC_HOME/personal.json.
 func (g *globals) personalFile() (*personal.File, error) {
-	d, err := g.dir()
+	d, err := g.initialized()
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/files"
@@ -40,6 +42,10 @@ stops watching; the transfer goes on.`,
 			if err != nil {
 				return err
 			}
+			to, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
 			path, err := filepath.Abs(args[1])
 			if err != nil {
 				return err
@@ -64,7 +70,7 @@ stops watching; the transfer goes on.`,
 				}()
 			}
 			var t files.Transfer
-			if err := c.Post(ctx, "/v1/files", api.SendFileRequest{To: args[0], Path: path}, &t); err != nil {
+			if err := c.Post(ctx, "/v1/files", api.SendFileRequest{To: to, Path: path}, &t); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -72,9 +78,7 @@ stops watching; the transfer goes on.`,
 			if noWait {
 				return nil
 			}
-			bar := progressbar.NewOptions64(t.Size, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-				progressbar.OptionShowBytes(true), progressbar.OptionSetDescription(t.Name),
-				progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+			bar := newTransferBar(cmd.ErrOrStderr(), t.Name, t.Size)
 			for {
 				select {
 				case err := <-streamErr:
@@ -83,14 +87,16 @@ stops watching; the transfer goes on.`,
 					if u.ID != t.ID {
 						continue
 					}
-					_ = bar.Set64(u.Offset)
+					if u.State == files.StateTransferring {
+						bar.set(u.Offset)
+					}
 					switch u.State {
 					case files.StateCompleted:
-						_ = bar.Finish()
+						bar.finish()
 						fmt.Fprintf(out, "delivered %s: the peer verified sha256 %s\n", u.Name, u.SHA256)
 						return nil
 					case files.StateCancelled:
-						_ = bar.Exit()
+						bar.exit()
 						return fmt.Errorf("%w: %s", errTransferCancelled, textsafe.Line(u.Reason))
 					}
 				}
@@ -101,7 +107,66 @@ stops watching; the transfer goes on.`,
 	return cmd
 }
 
+// transferBar shows a transfer's progress on a terminal, and nothing
+// elsewhere. It starts when the bytes start moving and counts from the
+// offset they start at, so that a transfer that waited for the peer to
+// accept, or resumes half-way, does not start with an absurd rate.
+type transferBar struct {
+	w     io.Writer
+	name  string
+	size  int64
+	start int64 // the offset when the bar started
+	bar   *progressbar.ProgressBar
+}
+
+func newTransferBar(w io.Writer, name string, size int64) *transferBar {
+	b := &transferBar{w: w, name: name, size: size}
+	if !isTerminal(w) {
+		b.w = nil
+	}
+	return b
+}
+
+func (b *transferBar) set(offset int64) {
+	if b.w == nil {
+		return
+	}
+	if b.bar == nil {
+		if offset >= b.size {
+			return // nothing left to show
+		}
+		b.start = offset
+		desc := b.name
+		if offset > 0 {
+			desc = fmt.Sprintf("%s (resumed at %d of %d bytes)", b.name, offset, b.size)
+		}
+		b.bar = progressbar.NewOptions64(b.size-offset, progressbar.OptionSetWriter(b.w),
+			progressbar.OptionShowBytes(true), progressbar.OptionSetDescription(desc),
+			progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+	}
+	_ = b.bar.Set64(offset - b.start)
+}
+
+func (b *transferBar) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+	}
+}
+
+func (b *transferBar) exit() {
+	if b.bar != nil {
+		_ = b.bar.Exit()
+	}
+}
+
+// isTerminal reports whether a reader or writer is a terminal.
+func isTerminal(rw any) bool {
+	f, ok := rw.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func newTransfersCmd(g *globals) *cobra.Command {
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "transfers",
 		Short: "List file transfers, newest first",
@@ -118,9 +183,13 @@ it shows as "waiting" until you run dpc transfers accept ID.`,
 			if err := c.Get(cmd.Context(), "/v1/files", &list); err != nil {
 				return err
 			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), nonNil(list))
+			}
 			return printTransfers(cmd.OutOrStdout(), list)
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the transfers as a JSON array")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "accept ID",
 		Short: "Accept an incoming file that waits for you (larger than the firewall's ask_above_mb)",

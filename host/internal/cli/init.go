@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/user"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,6 +38,9 @@ context). It never overwrites an existing identity or file.`,
 			kt := identity.KeyType(keyType)
 			if kt != identity.KeyEd25519 && kt != identity.KeyRSA {
 				return fmt.Errorf("--key %q: want ed25519 or rsa", keyType)
+			}
+			if name == "" {
+				name = askName(cmd.InOrStdin(), cmd.ErrOrStderr(), defaultName())
 			}
 			if err := os.MkdirAll(d.String(), 0o700); err != nil {
 				return fmt.Errorf("creating %s: %w", d, err)
@@ -67,7 +74,7 @@ context). It never overwrites an existing identity or file.`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Initialized %s\n\n", d)
-			fmt.Fprintf(out, "  node_id      %s\n  key          %s\n  fingerprint  %s\n\n", id.NodeID, id.KeyType, id.Fingerprint())
+			fmt.Fprintf(out, "  node_id      %s\n  name         %s\n  key          %s\n  fingerprint  %s\n\n", id.NodeID, name, id.KeyType, id.Fingerprint())
 			if wrote {
 				fmt.Fprintf(out, "Wrote %s.\n", d.Config())
 			}
@@ -77,6 +84,34 @@ context). It never overwrites an existing identity or file.`,
 		},
 	}
 	cmd.Flags().StringVar(&keyType, "key", string(identity.KeyEd25519), "key type: ed25519 or rsa (RSA-2048, for D-PC Messenger compatibility)")
-	cmd.Flags().StringVar(&name, "name", "", "display name written into dpc.hcl")
+	cmd.Flags().StringVar(&name, "name", "", "display name peers see, written into dpc.hcl (asked for on a terminal; default: your user name)")
 	return cmd
+}
+
+// defaultName is the display name init proposes: the user's name, else the
+// host's, else "dpc".
+func defaultName() string {
+	if u, err := user.Current(); err == nil {
+		if n := strings.TrimSpace(u.Username); n != "" {
+			return n
+		}
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "dpc"
+}
+
+// askName asks for a display name when in is a terminal; otherwise, or
+// when the answer is empty, it is def.
+func askName(in io.Reader, prompt io.Writer, def string) string {
+	if !isTerminal(in) {
+		return def
+	}
+	fmt.Fprintf(prompt, "Display name that peers see [%s]: ", def)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	if n := strings.TrimSpace(line); n != "" {
+		return n
+	}
+	return def
 }

@@ -27,8 +27,12 @@ func newSendCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			to, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
 			var m chat.Message
-			if err := c.Post(cmd.Context(), "/v1/messages", api.SendRequest{To: args[0], Text: strings.Join(args[1:], " ")}, &m); err != nil {
+			if err := c.Post(cmd.Context(), "/v1/messages", api.SendRequest{To: to, Text: strings.Join(args[1:], " ")}, &m); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "stored %s (queued for delivery)\n", m.ID)
@@ -59,6 +63,7 @@ func formatMessage(m chat.Message) string {
 
 func newHistoryCmd(g *globals) *cobra.Command {
 	var limit int
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "history NODE_ID",
 		Short: "Show the conversation with a peer, one message per line",
@@ -68,10 +73,17 @@ func newHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			peer, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
 			var msgs []chat.Message
-			q := url.Values{"peer": {args[0]}, "limit": {fmt.Sprint(limit)}}
+			q := url.Values{"peer": {peer}, "limit": {fmt.Sprint(limit)}}
 			if err := c.Get(cmd.Context(), "/v1/messages?"+q.Encode(), &msgs); err != nil {
 				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), nonNil(msgs))
 			}
 			for _, m := range msgs {
 				fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
@@ -80,6 +92,7 @@ func newHistoryCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many messages (0: all)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the messages as a JSON array")
 	return cmd
 }
 
@@ -93,7 +106,11 @@ func newChatCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			peer, out := args[0], cmd.OutOrStdout()
+			peer, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
 			var msgs []chat.Message
 			if err := c.Get(cmd.Context(), "/v1/messages?"+url.Values{"peer": {peer}, "limit": {"0"}}.Encode(), &msgs); err != nil {
 				return err
@@ -160,31 +177,65 @@ func sendLines(ctx context.Context, c *api.Client, peer string, in io.Reader, ou
 	return sc.Err()
 }
 
+// checkJSON is what `dpc firewall check --json` prints.
+type checkJSON struct {
+	Node     string `json:"node"`
+	Resource string `json:"resource"`
+	Allowed  bool   `json:"allowed"`
+	Rule     string `json:"rule"`
+	// FirewallError says why firewall.hcl as it is now is not in force:
+	// the decision comes from the previous rules.
+	FirewallError string `json:"firewall_error,omitempty"`
+}
+
 func newFirewallCmd(g *globals) *cobra.Command {
+	var asJSON bool
 	cmd := &cobra.Command{Use: "firewall", Short: "Inspect the firewall (firewall.hcl)"}
-	cmd.AddCommand(&cobra.Command{
+	check := &cobra.Command{
 		Use:   "check NODE_ID RESOURCE",
 		Short: "Say whether the firewall allows a node a resource, and which rule decided",
 		Long: `check asks the running node's firewall. Resources: messages, files, history,
-compute, model:<name>, channel_invites, context:<path> (e.g. context:profile.name).`,
+compute, model:<name>, channel_invites, context:<path> (e.g. context:profile.name).
+It exits 0 on allow and 1 on deny. If firewall.hcl has errors, it says so:
+the previous rules, which decided, stay in force until the file is fixed.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
+			node, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
 			var d firewall.Decision
-			q := url.Values{"node": {args[0]}, "resource": {args[1]}}
+			q := url.Values{"node": {node}, "resource": {args[1]}}
 			if err := c.Get(cmd.Context(), "/v1/firewall/check?"+q.Encode(), &d); err != nil {
 				return err
 			}
-			verdict := "deny"
-			if d.Allowed {
-				verdict = "allow"
+			var fw api.FirewallStatus
+			if err := c.Get(cmd.Context(), "/v1/firewall", &fw); err != nil {
+				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", verdict, d.Rule)
+			if asJSON {
+				if err := printJSON(cmd.OutOrStdout(), checkJSON{Node: d.Node, Resource: d.Resource, Allowed: d.Allowed, Rule: d.Rule, FirewallError: fw.Error}); err != nil {
+					return err
+				}
+			} else {
+				printFirewallProblem(cmd.ErrOrStderr(), fw)
+				verdict := "deny"
+				if d.Allowed {
+					verdict = "allow"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", verdict, d.Rule)
+			}
+			if !d.Allowed {
+				return errDenied
+			}
 			return nil
 		},
-	})
+	}
+	check.Flags().BoolVar(&asJSON, "json", false, "print the decision as a JSON object")
+	cmd.AddCommand(check)
 	return cmd
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -56,7 +57,16 @@ accepted over D-PC v1.`,
 	return cmd
 }
 
+// peersJSON is what `dpc peers --json` prints.
+type peersJSON struct {
+	Peers    []network.PeerStatus `json:"peers"`
+	Refusals []network.Refusal    `json:"refusals"`
+	// FirewallError says why firewall.hcl as it is now is not in force.
+	FirewallError string `json:"firewall_error,omitempty"`
+}
+
 func newPeersCmd(g *globals) *cobra.Command {
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "peers",
 		Short: "List known peers, their connection state and contact requests",
@@ -70,11 +80,19 @@ func newPeersCmd(g *globals) *cobra.Command {
 			if err := c.Get(cmd.Context(), "/v1/peers", &list); err != nil {
 				return err
 			}
-			printPeers(cmd.OutOrStdout(), list)
 			var refused []network.Refusal
 			if err := c.Get(cmd.Context(), "/v1/refusals", &refused); err != nil {
 				return err
 			}
+			var fw api.FirewallStatus
+			if err := c.Get(cmd.Context(), "/v1/firewall", &fw); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), peersJSON{Peers: nonNil(list), Refusals: nonNil(refused), FirewallError: fw.Error})
+			}
+			printFirewallProblem(cmd.ErrOrStderr(), fw)
+			printPeers(cmd.OutOrStdout(), list)
 			if len(refused) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "\nRecently refused incoming connections:")
 				for _, r := range refused[max(0, len(refused)-10):] {
@@ -84,6 +102,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the peers, recent refusals and any firewall.hcl problem as one JSON object")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "remove NODE_ID",
 		Short: "Forget a peer: end its session and stop dialing it (the conversation stays)",
@@ -93,10 +112,14 @@ func newPeersCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Delete(cmd.Context(), "/v1/peers/"+args[0]); err != nil {
+			id, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Removed %s.\n", args[0])
+			if err := c.Delete(cmd.Context(), "/v1/peers/"+id); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Removed %s.\n", id)
 			return nil
 		},
 	})
@@ -109,8 +132,12 @@ func newPeersCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			id, err := resolvePeer(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
 			var st network.PeerStatus
-			if err := c.Post(cmd.Context(), "/v1/peers/"+args[0]+"/accept", nil, &st); err != nil {
+			if err := c.Post(cmd.Context(), "/v1/peers/"+id+"/accept", nil, &st); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is now a contact.\n", st.NodeID)
@@ -129,11 +156,8 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 	fmt.Fprintln(tw, "NODE\tNAME\tRELATION\tPROTOCOL\tSTATE\tSINCE\tREASON")
 	v1 := false
 	for _, p := range list {
-		rel := "stranger"
-		switch {
-		case p.Contact:
-			rel = "contact"
-		case p.Request:
+		rel := relation(p)
+		if p.Request && !p.Contact {
 			rel = "REQUEST (dpc peers accept)"
 		}
 		since := "-"
@@ -154,4 +178,25 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 		fmt.Fprintln(w, "\n* A D-PC v1 (Python D-PC Messenger) peer proves its key by signing a nonce that is not bound to the TLS\n"+
 			"  channel, so its authentication is weaker than dptp/1's mutual TLS. Its node_id is still checked against its key.")
 	}
+}
+
+// relation says what a peer is to this node.
+func relation(p network.PeerStatus) string {
+	switch {
+	case p.Contact:
+		return "contact"
+	case p.Request:
+		return "contact request"
+	}
+	return "stranger"
+}
+
+// printFirewallProblem says, when firewall.hcl as it is now could not be
+// loaded, that the previous rules are still in force and why.
+func printFirewallProblem(w io.Writer, fw api.FirewallStatus) {
+	if fw.Error == "" {
+		return
+	}
+	fmt.Fprintf(w, "warning: %s has errors, so the previous rules are still in force until it is fixed:\n  %s\n\n",
+		fw.Path, strings.ReplaceAll(fw.Error, "\n", "\n  "))
 }

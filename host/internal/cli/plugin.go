@@ -47,7 +47,7 @@ its sha256 to dpc.lock.hcl. Run it after reviewing a new or updated plugin:
 from then on dpc refuses to run any other binary under that name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.dir()
+			d, err := g.initialized()
 			if err != nil {
 				return err
 			}
@@ -222,7 +222,8 @@ func orDash(s string) string {
 }
 
 func newPluginStatusCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the state of each plugin in the running node",
 		Args:  cobra.NoArgs,
@@ -235,10 +236,15 @@ func newPluginStatusCmd(g *globals) *cobra.Command {
 			if err := c.Get(cmd.Context(), "/v1/plugins", &st); err != nil {
 				return err
 			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), nonNil(st))
+			}
 			printStatus(cmd.OutOrStdout(), st)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print each plugin's status as a JSON array")
+	return cmd
 }
 
 func printStatus(w io.Writer, st []plugins.Status) {

@@ -261,8 +261,8 @@ func TestFirewallRefusalIsClear(t *testing.T) {
 	a.run()
 	b.run()
 	contacts(t, a, b)
-	if out := b.must("firewall", "check", a.id, "messages"); !strings.HasPrefix(out, "deny: ") || !strings.Contains(out, "firewall.hcl:5:11") {
-		t.Errorf("firewall check: want deny naming the node rule, got %q", out)
+	if out, _, code := b.dpc("firewall", "check", a.id, "messages"); code != 1 || !strings.HasPrefix(out, "deny: ") || !strings.Contains(out, "firewall.hcl:5:11") {
+		t.Errorf("firewall check: want deny naming the node rule and exit 1, got exit %d: %q", code, out)
 	}
 	a.must("send", b.id, "let me in")
 	a.waitHistory(b, 15*time.Second, "a refusal at alice", func(l []string) bool {

@@ -70,6 +70,9 @@ func Load(path string, log hclog.Logger) (*Engine, error) {
 	return e, nil
 }
 
+// Path is the firewall file the engine reads.
+func (e *Engine) Path() string { return e.path }
+
 // Rules returns the rules in force. Take them once per request and use that
 // value throughout, so that a reload in between cannot mix two versions.
 func (e *Engine) Rules() *Rules { return e.rules.Load() }

@@ -15,6 +15,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/llm"
 	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/personal"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/promptctx"
 )
@@ -332,15 +333,37 @@ func Prompt(name, question string, blocks []promptctx.Block) ([]sdk.Message, err
 func paths(doc map[string]any) []string {
 	out := []string{}
 	for k, v := range doc {
+		// The file's bookkeeping and empty fields tell the model nothing
+		// about anyone: listing them as context would mislead.
+		if personal.Bookkeeping(k) || empty(v) {
+			continue
+		}
 		sub, ok := v.(map[string]any)
 		if !ok || len(sub) == 0 {
 			out = append(out, k)
 			continue
 		}
-		for k2 := range sub {
-			out = append(out, k+"."+k2)
+		for k2, v2 := range sub {
+			if !empty(v2) {
+				out = append(out, k+"."+k2)
+			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out) // a key "a.b" and a key "b" below "a" read the same
+}
+
+// empty reports whether a context value holds nothing: null, "", {} or [].
+func empty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
 }

@@ -288,7 +288,13 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 		}
 		return
 	}
-	n.log.Info("listening", "addresses", strings.Join(ln.Addresses(), ", "))
+	// node.listen is what was asked for; the addresses are what the
+	// transport bound (a port 0 or a wildcard resolves here).
+	configured := strings.Join(n.o.Listen, ", ")
+	if configured == "" {
+		configured = "(the transport's default)"
+	}
+	n.log.Info("listening", "configured", configured, "addresses", strings.Join(ln.Addresses(), ", "))
 	n.setBound(tr, &Listening{Addresses: ln.Addresses(), URIs: ln.URIs()})
 	defer n.setBound(tr, nil)
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
@@ -556,6 +562,9 @@ func (n *Network) History(peer string, limit int) ([]chat.Message, error) {
 func (n *Network) Check(node, resource string) firewall.Decision {
 	return n.o.Firewall.Check(node, resource, n.o.Peers)
 }
+
+// Firewall is the node's firewall.
+func (n *Network) Firewall() *firewall.Engine { return n.o.Firewall }
 
 // Bus is the node's event bus.
 func (n *Network) Bus() *Bus { return n.o.Bus }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/session"
@@ -157,7 +159,13 @@ func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dpt
 			n.log.Warn("unreadable ERROR from peer", "peer", s.PeerID, "error", err)
 			return nil
 		}
-		n.log.Warn("peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
+		// A peer whose firewall says no (e.g. it shares no chat history)
+		// is doing its job: that is news, not a fault.
+		level := hclog.Warn
+		if e.Code == dptp.CodePermissionDenied {
+			level = hclog.Info
+		}
+		n.log.Log(level, "peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
 		n.o.Bus.Publish(Event{Type: "error", Peer: s.PeerID, Data: e})
 		n.deliver(s.PeerID, e)
 		return nil

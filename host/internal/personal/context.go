@@ -148,6 +148,15 @@ func Default(name string, now time.Time) []byte {
 	return b
 }
 
+// bookkeeping are the top-level keys of D-PC's layout that record the
+// file's own history and format, not anything about the person.
+var bookkeeping = map[string]bool{"metadata": true, "version": true, "last_commit_id": true,
+	"last_commit_message": true, "last_commit_timestamp": true, "commit_history": true}
+
+// Bookkeeping reports whether a top-level key of personal.json is the
+// file's bookkeeping (metadata, version, commits) rather than context.
+func Bookkeeping(key string) bool { return bookkeeping[key] }
+
 // timestamp formats t as metadata timestamps are written.
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 

@@ -223,7 +223,7 @@ func launchPinned(ctx context.Context, o LaunchOptions, path string) (*Instance,
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
 		StartTimeout:     startTimeout,
-		Logger:           o.Logger,
+		Logger:           newBridgeLogger(o.Logger, o.Binary.Path),
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
 			// Byte streams (transport connections) need more than gRPC's

@@ -79,7 +79,9 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	st := &state{cfg: *cfg, logger: log}
 	st.cfg.Listen = slices.Clone(cfg.Listen)
 	st.cfg.Advertise = slices.Clone(cfg.Advertise)
-	log.Info("configured", "listen", st.cfg.Listen, "dial_timeout_ms", st.cfg.DialTimeoutMS,
+	// The host names the addresses to listen on (node.listen); this list is
+	// only used when it names none, so log it as the default it is.
+	log.Info("configured", "default_listen", st.cfg.Listen, "dial_timeout_ms", st.cfg.DialTimeoutMS,
 		"keepalive_seconds", st.cfg.KeepaliveSeconds, "advertise", st.cfg.Advertise)
 
 	p.mu.Lock()
