@@ -108,7 +108,11 @@ func (n *node) writeConfig(plugins string) {
 	if name == "" {
 		name = "test"
 	}
-	cfg := fmt.Sprintf("node {\n  name = %q\n  %s\n}\napi { listen = \"127.0.0.1:0\" }\n", name, n.nodeAttrs) + plugins
+	node := fmt.Sprintf("node { name = %q }\n", name)
+	if n.nodeAttrs != "" {
+		node = fmt.Sprintf("node {\n  name = %q\n  %s\n}\n", name, n.nodeAttrs)
+	}
+	cfg := node + "api { listen = \"127.0.0.1:0\" }\n" + plugins
 	if err := os.WriteFile(filepath.Join(n.home, "dpc.hcl"), []byte(cfg), 0o644); err != nil {
 		n.t.Fatal(err)
 	}
