@@ -163,28 +163,56 @@ func (e *RequestError) Is(target error) bool { return target == ErrRequest }
 // Stream calls fn with each event the node publishes until ctx ends or fn
 // fails.
 func (c *Client) Stream(ctx context.Context, fn func(json.RawMessage) error) error {
-	conn, _, err := websocket.Dial(ctx, "ws://dpc/v1/stream", &websocket.DialOptions{
-		HTTPClient: c.stream,
-		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + c.token}},
-	})
-	if isConnRefused(err) {
-		return fmt.Errorf("%w: nothing answers at %s", ErrNotRunning, c.socket)
-	}
+	es, err := c.Events(ctx)
 	if err != nil {
-		return fmt.Errorf("event stream: %w", err)
+		return err
 	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(1 << 20)
+	defer es.Close()
 	for {
-		var ev json.RawMessage
-		if err := wsjson.Read(ctx, conn, &ev); err != nil {
+		ev, err := es.Next(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("event stream: %w", err)
+			return err
 		}
 		if err := fn(ev); err != nil {
 			return err
 		}
 	}
 }
+
+// EventStream is a subscription to the node's events.
+type EventStream struct {
+	conn *websocket.Conn
+}
+
+// Events subscribes to the node's events. Every event published after it
+// returns is delivered (unless the reader falls far behind), so a caller
+// can subscribe, then act, then wait for the event its action causes.
+func (c *Client) Events(ctx context.Context) (*EventStream, error) {
+	conn, _, err := websocket.Dial(ctx, "ws://dpc/v1/stream", &websocket.DialOptions{
+		HTTPClient: c.stream,
+		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + c.token}},
+	})
+	if isConnRefused(err) {
+		return nil, fmt.Errorf("%w: nothing answers at %s", ErrNotRunning, c.socket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event stream: %w", err)
+	}
+	conn.SetReadLimit(1 << 20)
+	return &EventStream{conn: conn}, nil
+}
+
+// Next waits for the next event.
+func (es *EventStream) Next(ctx context.Context) (json.RawMessage, error) {
+	var ev json.RawMessage
+	if err := wsjson.Read(ctx, es.conn, &ev); err != nil {
+		return nil, fmt.Errorf("event stream: %w", err)
+	}
+	return ev, nil
+}
+
+// Close ends the subscription.
+func (es *EventStream) Close() { _ = es.conn.CloseNow() }

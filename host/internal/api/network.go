@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/network"
@@ -125,13 +127,12 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hc
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: "peer must be a node_id (dpc-node- and 32 hex digits)"})
 			return
 		}
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		msgs, err := n.History(peer, limit)
+		page, err := historyPage(n, peer, r.URL.Query())
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, msgs)
+		writeJSON(w, http.StatusOK, page)
 	})
 	mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
 		var req SendFileRequest
@@ -187,13 +188,15 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hc
 		writeJSON(w, http.StatusOK, n.Check(node, res))
 	})
 	mux.HandleFunc("GET /v1/stream", func(w http.ResponseWriter, r *http.Request) {
+		// Subscribed before the handshake ends: a client that saw it
+		// succeed gets every event published after (see Client.Events).
+		events, done := n.Bus().Subscribe()
+		defer done()
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
 		}
 		defer c.CloseNow()
-		events, done := n.Bus().Subscribe()
-		defer done()
 		ctx := c.CloseRead(r.Context())
 		for {
 			select {
@@ -235,6 +238,50 @@ func outsideHome(path, home string) (string, error) {
 	return real, nil
 }
 
+// historySource pages through conversations (a *network.Network).
+type historySource interface {
+	HistoryBefore(peer string, to chat.Cursor, limit int) (chat.Page, error)
+	HistoryAfter(peer string, from chat.Cursor, limit int) (chat.Page, error)
+}
+
+// historyPage answers GET /v1/messages: one page of at most limit messages
+// (default chat.DefaultPageSize, at most chat.MaxPageSize), oldest first.
+// Without before, after or since it is the latest page; before=CURSOR
+// gives the page before it, after=CURSOR the page after it, and
+// since=RFC3339 the first page sent at or after that time. A whole
+// conversation is never loaded at once.
+func historyPage(n historySource, peer string, q url.Values) (chat.Page, error) {
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 0 || l > chat.MaxPageSize {
+			return chat.Page{}, fmt.Errorf("%w: limit must be 0 (default %d) to %d, got %q", ErrBadQuery, chat.DefaultPageSize, chat.MaxPageSize, v)
+		}
+		limit = l
+	}
+	set := 0
+	for _, k := range []string{"before", "after", "since"} {
+		if q.Has(k) {
+			set++
+		}
+	}
+	if set > 1 {
+		return chat.Page{}, fmt.Errorf("%w: give at most one of before, after and since", ErrBadQuery)
+	}
+	switch {
+	case q.Has("after"):
+		return n.HistoryAfter(peer, chat.Cursor(q.Get("after")), limit)
+	case q.Has("since"):
+		t, err := time.Parse(time.RFC3339, q.Get("since"))
+		if err != nil {
+			return chat.Page{}, fmt.Errorf("%w: since must be an RFC 3339 time like 2026-03-01T09:30:00Z, got %q", ErrBadQuery, q.Get("since"))
+		}
+		return n.HistoryAfter(peer, chat.SinceCursor(t), limit)
+	default:
+		return n.HistoryBefore(peer, chat.Cursor(q.Get("before")), limit)
+	}
+}
+
 // maxBody bounds request bodies (a message is at most 64 KiB of text).
 const maxBody = 256 << 10
 
@@ -253,6 +300,7 @@ func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
+		errors.Is(err, ErrBadQuery), errors.Is(err, chat.ErrBadCursor),
 		errors.Is(err, dpcuri.ErrInvalidURI),
 		errors.Is(err, network.ErrInvalidFile), errors.Is(err, network.ErrV1Off):
 		code = http.StatusBadRequest

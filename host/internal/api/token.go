@@ -28,6 +28,8 @@ var (
 	// ErrInsideHome means a request named a file inside the data directory
 	// (keys, store, tokens), which the API never reads for anyone.
 	ErrInsideHome = errors.New("path is inside the data directory")
+	// ErrBadQuery means a request's query parameters are invalid.
+	ErrBadQuery = errors.New("bad query")
 )
 
 // NewToken writes a fresh random API token at path (mode 0600), replacing

@@ -2,10 +2,12 @@ package chat
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -30,6 +32,10 @@ const (
 	StateReceived State = "received"
 	// StateRequest: from a stranger, held until the user accepts them.
 	StateRequest State = "request"
+	// StateRestored: "sent by us" in a peer's history, but not in this
+	// store (e.g. lost with an old data directory). It is the peer's word
+	// alone, never shown as a message we are known to have sent.
+	StateRestored State = "restored"
 )
 
 // Message is one message of a conversation.
@@ -55,6 +61,8 @@ var (
 	// ErrQuota means a stranger's message was not held: the contact
 	// requests it already has held reach its quota.
 	ErrQuota = errors.New("contact request quota reached")
+	// ErrBadCursor means a page cursor this store did not hand out.
+	ErrBadCursor = errors.New("invalid history cursor")
 )
 
 // Quota bounds the contact requests (StateRequest messages) held from one
@@ -62,6 +70,74 @@ var (
 type Quota struct {
 	Messages int
 	Bytes    int
+}
+
+// Page sizes.
+const (
+	// DefaultPageSize is the size of a page when the caller gives none.
+	DefaultPageSize = 200
+	// MaxPageSize is the most messages one page holds.
+	MaxPageSize = 500
+	// maxPageText bounds the text in one page (a page of 64 KiB messages
+	// would otherwise hold 32 MB); a page always holds at least one message.
+	maxPageText = 4 << 20
+)
+
+// Page is a run of messages of one conversation, oldest first.
+type Page struct {
+	Messages []Message `json:"messages"`
+	// Next is the cursor to go on from in the direction paged: after the
+	// last message (After) or before the first (Before).
+	Next Cursor `json:"next,omitempty"`
+	// More says whether messages exist beyond Next.
+	More bool `json:"more"`
+}
+
+// Cursor is an opaque position in a conversation, between two messages:
+// unpadded base64url (the DPTP id alphabet) of the sent time and the
+// message id, at most MaxCursorLen bytes. "" is the start (After) or the
+// end (Before).
+type Cursor string
+
+// MaxCursorLen is the longest cursor: 8 bytes of time and a 64-byte id.
+const MaxCursorLen = (8 + 64 + 2) / 3 * 4
+
+// CursorOf is the position of m: After(CursorOf(m)) starts with the message
+// after m, Before(CursorOf(m)) ends with the one before it.
+func CursorOf(m Message) Cursor {
+	raw := binary.BigEndian.AppendUint64(nil, uint64(m.SentAt.UnixNano()))
+	return Cursor(base64.RawURLEncoding.EncodeToString(append(raw, m.ID...)))
+}
+
+// SinceCursor is the position just before the first message sent at t (the
+// start for a zero t or one before 1970).
+func SinceCursor(t time.Time) Cursor {
+	if t.IsZero() || t.Before(time.Unix(0, 0)) {
+		return ""
+	}
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
+	return Cursor(base64.RawURLEncoding.EncodeToString(ts[:]))
+}
+
+// position decodes c into a key suffix (time, "/", id); nil for "".
+func (c Cursor) position() ([]byte, error) {
+	if c == "" {
+		return nil, nil
+	}
+	if len(c) > MaxCursorLen {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrBadCursor, len(c), MaxCursorLen)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(string(c))
+	if err != nil || len(raw) < 8 {
+		return nil, fmt.Errorf("%w: %.16q is not a cursor this node handed out", ErrBadCursor, string(c))
+	}
+	for _, b := range raw[8:] {
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '-') {
+			return nil, fmt.Errorf("%w: %.16q is not a cursor this node handed out", ErrBadCursor, string(c))
+		}
+	}
+	return append(append(raw[:8:8], '/'), raw[8:]...), nil
 }
 
 // Store is the conversation store.
@@ -122,13 +198,8 @@ func putMessage(txn *badger.Txn, m Message, outbox bool) error {
 // shown twice.
 func (s *Store) AddIncoming(m Message) (dup bool, err error) {
 	err = s.db.Update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
-			dup = true
-			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		return putMessage(txn, m, false)
+		dup, err = addIncoming(txn, m)
+		return err
 	})
 	return dup, err
 }
@@ -216,6 +287,47 @@ func (s *Store) DeleteRequests(peer string) (int, error) {
 	return n, err
 }
 
+// batchText and batchCount bound one AddIncomingAll transaction, well
+// inside badger's transaction size limits.
+const (
+	batchText  = 1 << 20
+	batchCount = 1000
+)
+
+// AddIncomingAll is AddIncoming for many messages, a few transactions (and
+// disk syncs) in all rather than one each; dup[i] is AddIncoming's dup for
+// msgs[i]. A failure leaves the batches before it stored.
+func (s *Store) AddIncomingAll(msgs []Message) (dup []bool, err error) {
+	dup = make([]bool, len(msgs))
+	for i := 0; i < len(msgs); {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for n, text := 0, 0; i < len(msgs) && n < batchCount && (n == 0 || text+len(msgs[i].Text) <= batchText); n, i = n+1, i+1 {
+				d, err := addIncoming(txn, msgs[i])
+				if err != nil {
+					return err
+				}
+				dup[i], text = d, text+len(msgs[i].Text)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return dup, nil
+}
+
+// addIncoming stores m in txn unless a message with its sender and id is
+// there (dup).
+func addIncoming(txn *badger.Txn, m Message) (dup bool, err error) {
+	if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
+		return true, nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return false, err
+	}
+	return false, putMessage(txn, m, false)
+}
+
 // setMeta writes m's metadata record (everything but the text) at k.
 func setMeta(txn *badger.Txn, k []byte, m Message) error {
 	m.Text = ""
@@ -270,6 +382,10 @@ func (s *Store) Acknowledge(peer, from, id string, st State, reason string) (Mes
 		m, k, err = get(txn, peer, from, id)
 		if err != nil {
 			return err
+		}
+		if m.State == StateRestored {
+			// Only the peer says we sent it: its ACK proves nothing.
+			return fmt.Errorf("%w: %s from %s is restored, not sent by this node", ErrNotFound, id, from)
 		}
 		m.State, m.Reason = st, reason
 		if err := setMeta(txn, k, m); err != nil {
@@ -330,33 +446,92 @@ func (s *Store) Outbox(peer, self string) ([]Message, error) {
 }
 
 // History lists the conversation with peer in order (sent time, then id),
-// from since on (zero: from the start), at most limit messages (0: all).
+// from since on (zero: from the start): the first page of at most limit
+// messages (0: DefaultPageSize). Use After to go on.
 func (s *Store) History(peer string, since time.Time, limit int) ([]Message, error) {
-	var out []Message
+	p, err := s.After(peer, SinceCursor(since), limit)
+	return p.Messages, err
+}
+
+// After returns a page of the conversation with peer: the messages after
+// position from ("": from the start), oldest first, at most limit (0:
+// DefaultPageSize; at most MaxPageSize) and at most maxPageText bytes of
+// text. Next is where the next page starts; More says whether there is one.
+func (s *Store) After(peer string, from Cursor, limit int) (Page, error) {
+	pos, err := from.position()
+	if err != nil {
+		return Page{}, err
+	}
+	prefix := []byte("msg/" + peer + "/")
+	start := prefix
+	if pos != nil {
+		start = append(bytes.Clone(prefix), pos...)
+	}
+	return s.page(prefix, start, false, from, limit)
+}
+
+// Before returns the newest messages of the conversation with peer before
+// position to ("": the end), at most limit (as for After), oldest first.
+// Next is where the page before this one ends; More says whether there is
+// one.
+func (s *Store) Before(peer string, to Cursor, limit int) (Page, error) {
+	pos, err := to.position()
+	if err != nil {
+		return Page{}, err
+	}
+	prefix := []byte("msg/" + peer + "/")
+	start := append(bytes.Clone(prefix), 0xff)
+	if pos != nil {
+		start = append(bytes.Clone(prefix), pos...)
+	}
+	p, err := s.page(prefix, start, true, to, limit)
+	slices.Reverse(p.Messages)
+	return p, err
+}
+
+// page walks the msg/ keys under prefix from start (excluded when a
+// message sits exactly there), backwards if reverse, and collects a page.
+func (s *Store) page(prefix, start []byte, reverse bool, from Cursor, limit int) (Page, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	p := Page{Messages: []Message{}, Next: from}
 	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte("msg/" + peer + "/")
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		// Values are small metadata records; texts are read one by one.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: reverse, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
-		start := prefix
-		if !since.IsZero() {
-			start = timeKey("msg", peer, since, "")
-		}
+		text := 0
 		for it.Seek(start); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if bytes.Equal(k, start) {
+				continue
+			}
+			if len(p.Messages) == limit {
+				p.More = true
+				return nil
+			}
 			var m Message
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
 				return err
 			}
-			if err := readText(txn, it.Item().Key(), &m); err != nil {
+			if err := readText(txn, k, &m); err != nil {
 				return err
 			}
-			out = append(out, m)
-			if limit > 0 && len(out) >= limit {
+			// A page of long texts stops early: pages stay small in bytes too.
+			if text += len(m.Text); text > maxPageText && len(p.Messages) > 0 {
+				p.More = true
 				return nil
 			}
+			p.Messages = append(p.Messages, m)
+			p.Next = CursorOf(m)
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return Page{}, err
+	}
+	return p, nil
 }
 
 // LastFrom returns the newest message of the conversation that came from the

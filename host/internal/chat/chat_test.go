@@ -1,7 +1,10 @@
 package chat
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +19,14 @@ const (
 
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := store.Open(store.Options{Dir: t.TempDir()})
+	return newStoreWith(t, store.Options{Dir: t.TempDir()})
+}
+
+// newStoreWith opens a store with opts (in memory: no fsync per message,
+// for tests that store many).
+func newStoreWith(t *testing.T, opts store.Options) *Store {
+	t.Helper()
+	s, err := store.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +166,173 @@ func TestRequestQuota(t *testing.T) {
 	h, err := s.History(bob, time.Time{}, 0)
 	if err != nil || len(h) != 1 || h[0].ID != "o1" {
 		t.Errorf("after DeleteRequests: want only our own message, got %+v (err %v)", h, err)
+	}
+}
+
+// TestHistoryPagesAreBounded: no page, however asked for, holds more than
+// MaxPageSize messages or much more than maxPageText of text, and paging
+// either way visits every message exactly once, in order.
+func TestHistoryPagesAreBounded(t *testing.T) {
+	t.Parallel()
+	s := newStoreWith(t, store.Options{InMemory: true})
+	const total = 1234
+	for i := range total {
+		// Pairs share a sent time: the cursor must tell them apart.
+		m := Message{ID: fmt.Sprintf("m%04d", i), Peer: bob, From: bob, To: self, Text: "x", SentAt: at(i / 2), State: StateReceived}
+		if _, err := s.AddIncoming(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := map[string]struct {
+		limit, wantFirst int
+	}{
+		"default page":             {0, DefaultPageSize},
+		"limit above the maximum":  {MaxPageSize * 10, MaxPageSize},
+		"negative limit (default)": {-1, DefaultPageSize},
+		"small pages":              {7, 7},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var fwd []string
+			var next Cursor
+			for first := true; ; first = false {
+				p, err := s.After(bob, next, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first && len(p.Messages) != tc.wantFirst {
+					t.Fatalf("After: first page of %d, want %d", len(p.Messages), tc.wantFirst)
+				}
+				for _, m := range p.Messages {
+					fwd = append(fwd, m.ID)
+				}
+				if !p.More {
+					break
+				}
+				next = p.Next
+			}
+			var back []string
+			next = ""
+			for first := true; ; first = false {
+				p, err := s.Before(bob, next, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first && (len(p.Messages) != tc.wantFirst || p.Messages[len(p.Messages)-1].ID != fmt.Sprintf("m%04d", total-1)) {
+					t.Fatalf("Before: first page must be the latest %d, got %d ending %s", tc.wantFirst, len(p.Messages), p.Messages[len(p.Messages)-1].ID)
+				}
+				back = append(append([]string(nil), idsOf(p.Messages)...), back...)
+				if !p.More {
+					break
+				}
+				next = p.Next
+			}
+			for name, got := range map[string][]string{"After": fwd, "Before": back} {
+				if len(got) != total {
+					t.Fatalf("%s: paged through %d messages, want %d", name, len(got), total)
+				}
+				for i, id := range got {
+					if want := fmt.Sprintf("m%04d", i); id != want {
+						t.Fatalf("%s: message %d is %s, want %s", name, i, id, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func idsOf(ms []Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func TestHistoryPageOfLongTextsIsBoundedInBytes(t *testing.T) {
+	t.Parallel()
+	s := newStoreWith(t, store.Options{InMemory: true})
+	text := strings.Repeat("y", 64<<10)
+	for i := range 100 {
+		if _, err := s.AddIncoming(Message{ID: fmt.Sprintf("l%03d", i), Peer: bob, From: bob, To: self, Text: text, SentAt: at(i), State: StateReceived}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.Before(bob, "", MaxPageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.Messages); n == 0 || n*len(text) > maxPageText || !p.More {
+		t.Errorf("a page of 64 KiB texts: want at most %d bytes and more, got %d messages (more %v)", maxPageText, n, p.More)
+	}
+}
+
+func TestForeignCursorIsRefused(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	tests := map[string]Cursor{
+		"not base64":        "not a cursor!",
+		"too short":         "AAAA",
+		"too long":          Cursor(strings.Repeat("A", MaxCursorLen+4)),
+		"slash in the id":   Cursor(base64.RawURLEncoding.EncodeToString([]byte("12345678../x"))),
+		"control in the id": Cursor(base64.RawURLEncoding.EncodeToString([]byte("12345678\x00"))),
+	}
+	for name, c := range tests {
+		if _, err := s.After(bob, c, 1); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("%s: After: want ErrBadCursor, got %v", name, err)
+		}
+		if _, err := s.Before(bob, c, 1); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("%s: Before: want ErrBadCursor, got %v", name, err)
+		}
+	}
+}
+
+// FuzzCursor: a cursor from a peer or an API client never panics, and a
+// cursor that decodes stays inside its conversation's keys.
+func FuzzCursor(f *testing.F) {
+	f.Add("")
+	f.Add(string(SinceCursor(at(1))))
+	f.Add(string(CursorOf(Message{ID: "abc", SentAt: at(2)})))
+	f.Add("////")
+	f.Fuzz(func(t *testing.T, c string) {
+		pos, err := Cursor(c).position()
+		if err != nil {
+			return
+		}
+		if c != "" && (len(pos) < 9 || pos[8] != '/' || bytes.IndexByte(pos[9:], '/') >= 0) {
+			t.Fatalf("cursor %q decodes to %q", c, pos)
+		}
+	})
+}
+
+func TestAddIncomingAllMatchesAddIncoming(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	long := strings.Repeat("z", 64<<10)
+	var msgs []Message
+	for i := range 2500 {
+		text := "short"
+		if i%100 == 0 {
+			text = long // batches split on text size too
+		}
+		msgs = append(msgs, Message{ID: fmt.Sprintf("b%04d", i%2400), Peer: bob, From: bob, To: self, Text: text, SentAt: at(i % 2400), State: StateReceived})
+	}
+	dup, err := s.AddIncomingAll(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range dup {
+		if want := i >= 2400; d != want {
+			t.Fatalf("message %d: dup=%v, want %v", i, d, want)
+		}
+	}
+	n := 0
+	for p := (Page{More: true}); p.More; n += len(p.Messages) {
+		if p, err = s.After(bob, p.Next, MaxPageSize); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 2400 {
+		t.Errorf("want 2400 messages stored once each, got %d", n)
 	}
 }

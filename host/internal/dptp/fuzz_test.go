@@ -184,12 +184,13 @@ func FuzzDecodeAck(f *testing.F) {
 }
 
 func FuzzDecodeRequestChatHistory(f *testing.F) {
-	fuzzDecode[RequestChatHistory](f, `{"request_id":"r","limit":0}`, `{"request_id":"r","since":null,"limit":1e3}`)
+	fuzzDecode[RequestChatHistory](f, `{"request_id":"r","limit":0}`, `{"request_id":"r","since":null,"limit":1e3}`, `{"request_id":"r","cursor":"AAAAAAAAAAA-_x"}`)
 }
 
 func FuzzDecodeChatHistoryResponse(f *testing.F) {
 	fuzzDecode[ChatHistoryResponse](f,
 		`{"request_id":"r","messages":null,"more":true}`,
+		`{"request_id":"r","messages":[],"more":true,"cursor":"AAAAAAAAAAA"}`,
 		`{"request_id":"r","messages":[{"message_id":"m","from":"`+aliceID+`","to":"`+bobID+`","text":"t","sent_at":"2026-03-01T09:30:00Z","FROM":1}]}`)
 }
 

@@ -43,6 +43,8 @@ const (
 	// MaxHistoryLimit is the largest REQUEST_CHAT_HISTORY.limit and the most
 	// messages one CHAT_HISTORY_RESPONSE may carry.
 	MaxHistoryLimit = 1000
+	// MaxCursorLen is the longest history cursor: 1..128 of [A-Za-z0-9_-].
+	MaxCursorLen = 128
 )
 
 // ACK statuses.
@@ -193,6 +195,9 @@ type RequestChatHistory struct {
 	Since Timestamp `json:"since,omitzero"`
 	// Limit is the most messages to return, 1..MaxHistoryLimit; 0 means DefaultHistoryLimit.
 	Limit int `json:"limit,omitempty"`
+	// Cursor asks for the page after the one that returned it (optional;
+	// it replaces Since). It is opaque to the requester.
+	Cursor string `json:"cursor,omitempty"`
 	// ConversationID is D-PC v1's name for the conversation (the peer's
 	// node_id for a direct chat); it is echoed in the response.
 	ConversationID string `json:"conversation_id,omitempty"`
@@ -209,6 +214,9 @@ func (p RequestChatHistory) Validate() error {
 	}
 	if p.Limit < 0 || p.Limit > MaxHistoryLimit {
 		return fieldErr(c, "limit", "want 1..%d (or 0 for %d), got %d", MaxHistoryLimit, DefaultHistoryLimit, p.Limit)
+	}
+	if err := checkCursor(c, "cursor", p.Cursor); err != nil {
+		return err
 	}
 	return checkLabel(c, "conversation_id", p.ConversationID, MaxNameLen)
 }
@@ -260,7 +268,8 @@ func (m ChatMessage) validate(c, path string) error {
 // conversation order (sent_at, then message_id). The responder keeps the
 // encoded frame within the maximum frame size and sets More when it left
 // messages out (because of Limit or size); the requester then asks again
-// with Since = the last message's sent_at.
+// with Cursor, or (from a peer that sends none) with Since = the last
+// message's sent_at.
 type ChatHistoryResponse struct {
 	// RequestID echoes REQUEST_CHAT_HISTORY.request_id.
 	RequestID string `json:"request_id"`
@@ -268,6 +277,9 @@ type ChatHistoryResponse struct {
 	Messages []ChatMessage `json:"messages"`
 	// More is true when further messages exist after the last one returned.
 	More bool `json:"more"`
+	// Cursor is where the next page starts (optional): the requester sends
+	// it back in its next REQUEST_CHAT_HISTORY.
+	Cursor string `json:"cursor,omitempty"`
 	// ConversationID and TotalCount are D-PC v1's fields, sent to v1 peers.
 	ConversationID string `json:"conversation_id,omitempty"`
 	TotalCount     int    `json:"total_count,omitempty"`
@@ -285,6 +297,9 @@ func (p ChatHistoryResponse) Validate() error {
 	if len(p.Messages) > MaxHistoryLimit {
 		return fieldErr(c, "messages", "%d messages, at most %d allowed", len(p.Messages), MaxHistoryLimit)
 	}
+	if err := checkCursor(c, "cursor", p.Cursor); err != nil {
+		return err
+	}
 	for i, m := range p.Messages {
 		if err := m.validate(c, "messages["+strconv.Itoa(i)+"]"); err != nil {
 			return err
@@ -296,15 +311,17 @@ func (p ChatHistoryResponse) Validate() error {
 // TrimToFit returns p with as many leading messages as fit, once encoded,
 // in a frame body of at most maxFrame bytes (DefaultMaxFrameSize when
 // maxFrame <= 0, which is also the most Encode accepts). When it drops
-// messages it sets More, so the requester asks again from the last
-// returned sent_at. A responder calls it before sending: MaxHistoryLimit
-// messages of MaxTextLen each would not fit in one frame.
+// messages it sets More, so the requester asks again after the last
+// message returned. It leaves room for a Cursor of any length, which the
+// responder sets after trimming (it depends on the last message kept). A
+// responder calls it before sending: MaxHistoryLimit messages of
+// MaxTextLen each would not fit in one frame.
 func (p ChatHistoryResponse) TrimToFit(maxFrame int) ChatHistoryResponse {
 	if maxFrame <= 0 || maxFrame > DefaultMaxFrameSize {
 		maxFrame = DefaultMaxFrameSize
 	}
 	empty := p
-	empty.Messages, empty.More = nil, true
+	empty.Messages, empty.More, empty.Cursor = nil, true, strings.Repeat("c", MaxCursorLen)
 	head, err := json.Marshal(empty)
 	if err != nil {
 		return p
@@ -590,6 +607,14 @@ func checkOptionalID(c, field, s string) error {
 		return nil
 	}
 	return checkID(c, field, s)
+}
+
+// checkCursor checks an optional history cursor.
+func checkCursor(c, field, s string) error {
+	if s != "" && !validToken(s, MaxCursorLen, "_-", true) {
+		return fieldErr(c, field, "want 1..%d of [A-Za-z0-9_-], got %s", MaxCursorLen, quoteShort(s))
+	}
+	return nil
 }
 
 func checkCode(c, field, s string) error {

@@ -256,6 +256,9 @@ func TestDecodeStrictness(t *testing.T) {
 		"history more wrong type":     {cmd: CmdChatHistoryResponse, payload: `{"request_id":"r","messages":[],"more":"yes"}`, wantErr: ErrInvalidPayload, wantField: "more"},
 		"limit default":               {cmd: CmdRequestChatHistory, payload: `{"request_id":"r"}`},
 		"since with offset":           {cmd: CmdRequestChatHistory, payload: `{"request_id":"r","since":"2026-03-01T11:30:00.250123+02:00"}`},
+		"history cursor":              {cmd: CmdRequestChatHistory, payload: `{"request_id":"r","cursor":"AAAAAAAAAAA-_x"}`},
+		"history cursor with a slash": {cmd: CmdRequestChatHistory, payload: `{"request_id":"r","cursor":"AAAA/AAA"}`, wantErr: ErrInvalidPayload, wantField: "cursor"},
+		"history cursor too long":     {cmd: CmdChatHistoryResponse, payload: `{"request_id":"r","messages":[],"more":true,"cursor":"` + strings.Repeat("A", MaxCursorLen+1) + `"}`, wantErr: ErrInvalidPayload, wantField: "cursor"},
 		"ack unknown status":          {cmd: CmdAck, payload: `{"message_id":"m","status":"STORED"}`, wantErr: ErrInvalidPayload, wantField: "status"},
 	}
 	for name, tc := range tests {
@@ -388,6 +391,8 @@ func TestChatHistoryTrimToFit(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			got := tc.resp.TrimToFit(tc.maxFrame)
+			// The responder then sets the cursor, of any length.
+			got.Cursor = strings.Repeat("c", MaxCursorLen)
 			max := tc.maxFrame
 			if max <= 0 || max > DefaultMaxFrameSize {
 				max = DefaultMaxFrameSize

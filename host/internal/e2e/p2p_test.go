@@ -129,7 +129,7 @@ func TestMessagesBothWays(t *testing.T) {
 		return countContaining(l, "< hello bob") == 1 && countContaining(l, "> hello alice") == 1
 	})
 	a.waitHistory(b, 15*time.Second, "both messages delivered at alice", func(l []string) bool {
-		return countContaining(l, "< hello alice") == 1 && countContaining(l, "> hello bob") == 1 && countContaining(l, "[") == 0
+		return countContaining(l, "< hello alice") == 1 && countContaining(l, "> hello bob [delivered]") == 1 && len(l) == 2
 	})
 }
 
@@ -154,7 +154,7 @@ func TestStrangerIsAContactRequest(t *testing.T) {
 		return len(l) == 1 && strings.HasSuffix(l[0], "< may I?")
 	})
 	a.waitHistory(b, 15*time.Second, "delivered after acceptance", func(l []string) bool {
-		return len(l) == 1 && strings.HasSuffix(l[0], "> may I?")
+		return len(l) == 1 && strings.HasSuffix(l[0], "> may I? [delivered]")
 	})
 }
 
@@ -264,7 +264,11 @@ func TestFirewallRefusalIsClear(t *testing.T) {
 	if out, _, code := b.dpc("firewall", "check", a.id, "messages"); code != 1 || !strings.HasPrefix(out, "deny: ") || !strings.Contains(out, "firewall.hcl:5:11") {
 		t.Errorf("firewall check: want deny naming the node rule and exit 1, got exit %d: %q", code, out)
 	}
-	a.must("send", b.id, "let me in")
+	// send waits for the peer's answer and says it was refused, and why.
+	out, errOut, code := a.dpc("send", "--wait", "1m", b.id, "let me in")
+	if code == 0 || !strings.Contains(errOut, "refused by "+b.id+": permission_denied") {
+		t.Errorf("send refused by the peer's firewall: want a non-zero exit naming the refusal, got %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 	a.waitHistory(b, 15*time.Second, "a refusal at alice", func(l []string) bool {
 		return countContaining(l, "let me in [refused: permission_denied") == 1
 	})

@@ -8,7 +8,8 @@ import (
 // Event is something the user should see now (the API streams them).
 type Event struct {
 	Time time.Time `json:"time"`
-	// Type: "message", "message_state", "peer", "contact_request", "transfer".
+	// Type: "message", "message_state", "peer", "contact_request", "transfer",
+	// "history_synced" (Data: HistorySynced).
 	Type string `json:"type"`
 	Peer string `json:"peer,omitempty"`
 	Data any    `json:"data,omitempty"`

@@ -587,6 +587,13 @@ func (n *Network) request(ctx context.Context, peer, command, id string, payload
 	if err != nil {
 		return err
 	}
+	return n.requestOn(ctx, s, command, id, payload, handle)
+}
+
+// requestOn is request on session s: it ends when s does. Only answers from
+// s's peer with the request's (random, single-use) id reach handle.
+func (n *Network) requestOn(ctx context.Context, s *session.Session, command, id string, payload dptp.Payload, handle func(dptp.Payload) (done bool, err error)) error {
+	peer := s.PeerID
 	is := n.intel()
 	key := pendingKey{peer, id}
 	w := &pending{ch: make(chan dptp.Payload, 64), done: make(chan struct{}), answer: v1Answers[command], since: time.Now()}

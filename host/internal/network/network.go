@@ -481,20 +481,14 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 	}
 	n.ContextChanged() // as a contact it may see more of this node's context
 	n.trust(node)
-	held, err := n.o.Chat.History(node, time.Time{}, 0)
-	if err != nil {
-		return PeerStatus{}, err
-	}
 	l := n.linkFor(node)
-	for _, m := range held {
-		if m.State == chat.StateRequest {
-			if err := n.o.Chat.SetState(node, m.From, m.ID, chat.StateReceived); err != nil {
-				return PeerStatus{}, err
-			}
-			m.State = chat.StateReceived
-			n.o.Bus.Publish(Event{Type: "message", Peer: node, Data: m})
-			// Tell the sender its message is now really delivered.
-			l.send(dptp.CmdAck, dptp.Ack{MessageID: m.ID, Status: dptp.AckStored})
+	// Page by page: a stranger may have sent many.
+	for pg := (chat.Page{More: true}); pg.More; {
+		if pg, err = n.o.Chat.After(node, pg.Next, chat.MaxPageSize); err != nil {
+			return PeerStatus{}, err
+		}
+		if err := n.release(l, pg.Messages); err != nil {
+			return PeerStatus{}, err
 		}
 	}
 	if len(p.URIs) > 0 {
@@ -502,6 +496,24 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 	}
 	n.o.Bus.Publish(Event{Type: "peer", Peer: node, Data: "accepted"})
 	return n.status(node)
+}
+
+// release shows the held contact requests among msgs and tells the sender
+// they are delivered.
+func (n *Network) release(l *link, msgs []chat.Message) error {
+	node := l.peer
+	for _, m := range msgs {
+		if m.State == chat.StateRequest {
+			if err := n.o.Chat.SetState(node, m.From, m.ID, chat.StateReceived); err != nil {
+				return err
+			}
+			m.State = chat.StateReceived
+			n.o.Bus.Publish(Event{Type: "message", Peer: node, Data: m})
+			// Tell the sender its message is now really delivered.
+			l.send(dptp.CmdAck, dptp.Ack{MessageID: m.ID, Status: dptp.AckStored})
+		}
+	}
+	return nil
 }
 
 // PeerStatus is a peer as the user sees it.
@@ -553,9 +565,16 @@ func (n *Network) withState(p peers.Peer) PeerStatus {
 	return st
 }
 
-// History returns the conversation with peer.
-func (n *Network) History(peer string, limit int) ([]chat.Message, error) {
-	return n.o.Chat.History(peer, time.Time{}, limit)
+// HistoryBefore returns the page of the conversation with peer that ends
+// before cursor to ("": the latest page).
+func (n *Network) HistoryBefore(peer string, to chat.Cursor, limit int) (chat.Page, error) {
+	return n.o.Chat.Before(peer, to, limit)
+}
+
+// HistoryAfter returns the page of the conversation with peer that starts
+// after cursor from ("": the first page).
+func (n *Network) HistoryAfter(peer string, from chat.Cursor, limit int) (chat.Page, error) {
+	return n.o.Chat.After(peer, from, limit)
 }
 
 // Check asks the firewall about node and resource.

@@ -264,15 +264,13 @@ func TestHistorySyncTakesOnlyOurConversation(t *testing.T) {
 	if _, err := b.peers.Update(a.id.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
 		t.Fatal(err)
 	}
+	events := subscribe(t, a.Network)
 	if _, err := a.Connect(context.Background(), b.uri(), ConnectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the missed message at alice", func() bool {
-		h, _ := a.chat.History(b.id.NodeID, time.Time{}, 0)
-		return len(h) == 1 && h[0].ID == "missed" && h[0].State == chat.StateReceived
-	})
-	time.Sleep(200 * time.Millisecond)
-	if h, _ := a.chat.History(b.id.NodeID, time.Time{}, 0); len(h) != 1 {
+	waitEvent(t, events, "history_synced", b.id.NodeID)
+	h, _ := a.chat.History(b.id.NodeID, time.Time{}, 0)
+	if len(h) != 1 || h[0].ID != "missed" || h[0].State != chat.StateReceived {
 		t.Errorf("want only the missed message, got %+v", h)
 	}
 }

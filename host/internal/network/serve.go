@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
@@ -122,7 +123,9 @@ func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dpt
 		if err != nil {
 			return n.badRequest(s, f, err)
 		}
-		return n.onHistory(s, r)
+		// Taken only as the answer to a request of ours (syncHistory).
+		n.deliver(s.PeerID, r)
+		return nil
 	case dptp.CmdFileOffer:
 		o, err := dptp.Decode[dptp.FileOffer](f)
 		if err != nil {
@@ -288,24 +291,99 @@ func (n *Network) onAck(s *session.Session, a dptp.Ack) error {
 	return nil
 }
 
-// requestHistory asks a contact for what we missed while apart.
-func (n *Network) requestHistory(l *link, s *session.Session) {
+// requestHistory asks a contact for what we missed while apart, page by
+// page, in the background.
+func (n *Network) requestHistory(_ *link, s *session.Session) {
 	if !n.o.Peers.IsContact(s.PeerID) {
 		return
 	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.syncHistory(s)
+	}()
+}
+
+// HistorySynced is the data of a "history_synced" event: a history sync
+// with the peer ended.
+type HistorySynced struct {
+	// Taken counts the messages the peer sent (new or not).
+	Taken int `json:"taken"`
+	// Stored counts the messages new to this node; Restored those of them
+	// that the peer says we sent (chat.StateRestored).
+	Stored   int `json:"stored"`
+	Restored int `json:"restored"`
+	// Error says why the sync stopped early, if it did.
+	Error string `json:"error,omitempty"`
+}
+
+// syncHistory asks s's peer for the messages after the newest one it sent
+// that this node holds, a page at a time, following the peer's cursor
+// while it has more, up to historySyncMax messages (the next sync goes on
+// from there). Only answers to these requests, on this session, are read:
+// a CHAT_HISTORY_RESPONSE nobody asked for is dropped (see deliver).
+func (n *Network) syncHistory(s *session.Session) {
+	var res HistorySynced
+	defer func() {
+		n.o.Bus.Publish(Event{Type: "history_synced", Peer: s.PeerID, Data: res})
+	}()
 	last, err := n.o.Chat.LastFrom(s.PeerID)
 	if err != nil {
 		n.log.Error("reading history", "peer", s.PeerID, "error", err)
+		res.Error = err.Error()
 		return
 	}
-	req := dptp.RequestChatHistory{RequestID: newMessageID(), Limit: historyLimit}
+	req := dptp.RequestChatHistory{Limit: historyLimit}
 	if !last.SentAt.IsZero() {
 		req.Since = dptp.NewTimestamp(last.SentAt)
 	}
-	if err := s.Send(dptp.CmdRequestChatHistory, req); err != nil {
-		n.log.Warn("asking for history", "peer", s.PeerID, "error", err)
+	for {
+		req.RequestID = newMessageID()
+		var resp dptp.ChatHistoryResponse
+		ctx, cancel := context.WithTimeout(n.ctx, historyPageWait)
+		err := n.requestOn(ctx, s, dptp.CmdRequestChatHistory, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+			r, ok := p.(dptp.ChatHistoryResponse)
+			if ok {
+				resp = r
+			}
+			return ok, nil
+		})
+		cancel()
+		if err != nil {
+			n.log.Info("history sync stopped", "peer", s.PeerID, "error", err)
+			res.Error = err.Error()
+			return
+		}
+		stored, restored := n.mergeHistory(s.PeerID, resp.Messages)
+		res.Taken, res.Stored, res.Restored = res.Taken+len(resp.Messages), res.Stored+stored, res.Restored+restored
+		if !resp.More || len(resp.Messages) == 0 {
+			return
+		}
+		if res.Taken >= historySyncMax {
+			n.log.Info("history sync reached its bound; the next one goes on from here", "peer", s.PeerID, "messages", res.Taken)
+			return
+		}
+		if resp.Cursor != "" {
+			req.Cursor = resp.Cursor
+			continue
+		}
+		// A peer without cursors: go on from the last sent_at (dedup
+		// removes the overlap), unless that would ask for the same page.
+		next := resp.Messages[len(resp.Messages)-1].SentAt
+		if !next.Time.After(req.Since.Time) {
+			n.log.Info("history sync cannot go on: the peer's page does not advance", "peer", s.PeerID)
+			return
+		}
+		req.Since = next
 	}
 }
+
+// historySyncMax bounds the messages one history sync takes; historyPageWait
+// bounds the wait for one page.
+const (
+	historySyncMax  = 20 * historyLimit
+	historyPageWait = time.Minute
+)
 
 func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory) error {
 	if d := n.Check(s.PeerID, "history"); !d.Allowed {
@@ -313,60 +391,86 @@ func (n *Network) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory
 		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: dptp.CodePermissionDenied,
 			Message: "this node does not share chat history with you"})
 	}
-	limit := r.EffectiveLimit()
-	msgs, err := n.o.Chat.History(s.PeerID, r.Since.Time, limit+1)
+	from := chat.SinceCursor(r.Since.Time)
+	if r.Cursor != "" {
+		from = chat.Cursor(r.Cursor)
+	}
+	p, err := n.o.Chat.After(s.PeerID, from, min(r.EffectiveLimit(), chat.MaxPageSize))
+	if errors.Is(err, chat.ErrBadCursor) {
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: dptp.CodeBadRequest, RefusedCommand: dptp.CmdRequestChatHistory,
+			Message: "cursor: not one this node handed out; start again without it"})
+	}
 	if err != nil {
+		n.log.Error("reading history for a peer", "peer", s.PeerID, "error", err)
 		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, Code: dptp.CodeInternal, Message: "history unavailable"})
 	}
-	resp := dptp.ChatHistoryResponse{RequestID: r.RequestID, More: len(msgs) > limit}
+	resp := dptp.ChatHistoryResponse{RequestID: r.RequestID, More: p.More}
 	if s.V1 {
 		resp.ConversationID = r.ConversationID
 	}
-	for i, m := range msgs {
-		if i == limit {
-			break
-		}
+	var sent []chat.Message // the messages in resp, for the cursor
+	for _, m := range p.Messages {
 		if m.State == chat.StateDenied {
 			continue // the peer never accepted it
 		}
+		sent = append(sent, m)
 		resp.Messages = append(resp.Messages, dptp.ChatMessage{MessageID: m.ID, From: m.From, To: m.To, Text: m.Text, SentAt: dptp.NewTimestamp(m.SentAt)})
 	}
 	resp = resp.TrimToFit(0)
+	resp.Cursor = string(p.Next)
+	if len(resp.Messages) < len(sent) && len(resp.Messages) > 0 {
+		// Trimmed to fit a frame: go on after the last message sent.
+		resp.Cursor = string(chat.CursorOf(sent[len(resp.Messages)-1]))
+	}
 	if s.V1 {
 		resp.TotalCount = len(resp.Messages)
+		resp.Cursor = ""
 	}
 	return s.Send(dptp.CmdChatHistoryResponse, resp)
 }
 
-// onHistory merges a peer's history: only messages between exactly the two
-// of us are taken, each once.
-func (n *Network) onHistory(s *session.Session, r dptp.ChatHistoryResponse) error {
-	for _, hm := range r.Messages {
+// mergeHistory stores a peer's history: only messages between exactly the
+// two of us, each once. An entry "from us" that this node does not hold is
+// the peer's word alone: it is kept as restored, never as sent.
+func (n *Network) mergeHistory(peer string, entries []dptp.ChatMessage) (stored, restored int) {
+	msgs := make([]chat.Message, 0, len(entries))
+	for _, hm := range entries {
 		var m chat.Message
 		switch {
-		case hm.From == s.PeerID && hm.To == n.self:
-			state, refusal := n.admit(s.PeerID)
+		case hm.From == peer && hm.To == n.self:
+			state, refusal := n.admit(peer)
 			if refusal != "" || state == chat.StateRequest {
 				// History is asked of contacts only: a stranger's would
 				// be unasked for, and would bypass its request quota.
 				continue
 			}
 			m = chat.Message{State: state}
-		case hm.From == n.self && hm.To == s.PeerID:
-			m = chat.Message{State: chat.StateDelivered}
+		case hm.From == n.self && hm.To == peer:
+			m = chat.Message{State: chat.StateRestored}
 		default:
-			n.log.Warn("ignoring a history entry that is not between us", "peer", s.PeerID, "from", hm.From, "to", hm.To)
+			n.log.Warn("ignoring a history entry that is not between us", "peer", peer, "from", hm.From, "to", hm.To)
 			continue
 		}
-		m.ID, m.Peer, m.From, m.To, m.Text, m.SentAt = hm.MessageID, s.PeerID, hm.From, hm.To, hm.Text, hm.SentAt.Time
-		dup, err := n.o.Chat.AddIncoming(m)
-		if err != nil {
-			n.log.Error("storing history", "peer", s.PeerID, "error", err)
-			return nil
+		m.ID, m.Peer, m.From, m.To, m.Text, m.SentAt = hm.MessageID, peer, hm.From, hm.To, hm.Text, hm.SentAt.Time
+		msgs = append(msgs, m)
+	}
+	// One page, a few disk syncs: not one per message.
+	dup, err := n.o.Chat.AddIncomingAll(msgs)
+	if err != nil {
+		n.log.Error("storing history", "peer", peer, "error", err)
+		return 0, 0
+	}
+	for i, m := range msgs {
+		if dup[i] {
+			continue
 		}
-		if !dup && m.State == chat.StateReceived {
-			n.o.Bus.Publish(Event{Type: "message", Peer: s.PeerID, Data: m})
+		stored++
+		switch m.State {
+		case chat.StateRestored:
+			restored++
+		case chat.StateReceived:
+			n.o.Bus.Publish(Event{Type: "message", Peer: peer, Data: m})
 		}
 	}
-	return nil
+	return stored, restored
 }
