@@ -3,6 +3,9 @@
 // outbox of messages the user sent that the peer has not acknowledged yet.
 // A message is written to the conversation and the outbox in one badger
 // transaction before the user is told it is sent, so a crash loses nothing.
+// A conversation is only ever read a page at a time (After, Before: at most
+// MaxPageSize messages and a few MiB of text), with an opaque Cursor, so no
+// reader holds a whole conversation in memory.
 //
 // Keys (see package store for the key space):
 //
