@@ -66,3 +66,49 @@ func TestChatAckBeforeStoredIsNotUndone(t *testing.T) {
 		t.Errorf("want one line, delivered; got\n%s", got)
 	}
 }
+
+// TestHistoryJSONStreamsOneArray: --json prints one JSON array of the
+// messages however many pages they came in.
+func TestHistoryJSONStreamsOneArray(t *testing.T) {
+	t.Parallel()
+	msg := func(id string) chat.Message { return chat.Message{ID: id, Peer: them, From: them, To: me, Text: id} }
+	tests := map[string][]chat.Page{
+		"no messages": {{}},
+		"one page":    {{Messages: []chat.Message{msg("a"), msg("b")}}},
+		"three pages": {{Messages: []chat.Message{msg("a")}, More: true}, {Messages: []chat.Message{msg("b"), msg("c")}, More: true}, {}},
+	}
+	for name, pages := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			mw := &messageWriter{w: &b, json: true}
+			var want []string
+			for _, p := range pages {
+				if err := mw.page(p); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, idsOf(p.Messages)...)
+			}
+			if err := mw.end(); err != nil {
+				t.Fatal(err)
+			}
+			var got []chat.Message
+			if err := json.Unmarshal([]byte(b.String()), &got); err != nil || len(got) != len(want) {
+				t.Fatalf("want a JSON array of %d messages, got %q (err %v)", len(want), b.String(), err)
+			}
+			for i, m := range got {
+				if m.ID != want[i] {
+					t.Errorf("message %d: want %s, got %s", i, want[i], m.ID)
+				}
+			}
+		})
+	}
+}
+
+func idsOf(ms []chat.Message) []string {
+	out := []string{}
+	for _, m := range ms {
+		out = append(out, m.ID)
+	}
+	return out
+}
