@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,34 @@ type transports struct{ t sdk.Transport }
 
 func (p transports) Transports() []sdk.Transport { return []sdk.Transport{p.t} }
 
+// listenWatch is a transport that reports its first successful Listen: the
+// network listens in the background, and NewNode waits for this event so
+// that a test never dials a node before it accepts connections.
+type listenWatch struct {
+	sdk.Transport
+	once  sync.Once
+	bound chan []string // the bound addresses, sent once
+	mu    sync.Mutex
+	err   error // the last failed Listen, for the failure message
+}
+
+func (w *listenWatch) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Listener, error) {
+	ln, err := w.Transport.Listen(ctx, req)
+	if err != nil {
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+		return nil, err
+	}
+	w.once.Do(func() { w.bound <- ln.Addresses() })
+	return ln, nil
+}
+
+// waitLimit bounds each wait of this package for an event (a node
+// listening, connected, stopped): a safety net far above what a loaded
+// machine needs, not a pace.
+const waitLimit = 60 * time.Second
+
 // Node is one node.
 type Node struct {
 	ID       *identity.Identity
@@ -173,10 +202,13 @@ func NewNode(tb testing.TB, o Options) *Node {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n := &Node{ID: id, Name: o.Name, Port: FreeLoopbackPort(tb), Chat: chat.New(st), Peers: ps, Firewall: fw}
+	n := &Node{ID: id, Name: o.Name, Chat: chat.New(st), Peers: ps, Firewall: fw}
+	// Port 0: the kernel picks a free port as the node binds it, so no
+	// other test can take it in between; Port is learned from the listener.
+	watch := &listenWatch{Transport: DirectTransport(tb), bound: make(chan []string, 1)}
 	opts := network.Options{
 		Identity: id, Name: o.Name, Software: "dpc-go/nettest", Logger: hclog.NewNullLogger(),
-		Listen: []string{fmt.Sprintf("127.0.0.1:%d", n.Port)}, Transports: transports{DirectTransport(tb)},
+		Listen: []string{"127.0.0.1:0"}, Transports: transports{watch},
 		Peers: ps, Chat: n.Chat, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
 		// A failed first dial (the other side not listening yet) is retried quickly.
 		RedialMin: 50 * time.Millisecond, RedialMax: time.Second, DPCv1: o.DPCv1,
@@ -195,12 +227,29 @@ func NewNode(tb testing.TB, o Options) *Node {
 		go func() { n.Net.Stop(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
-			tb.Errorf("Network.Stop of %s did not return within 10s", id.NodeID)
+		case <-time.After(waitLimit):
+			tb.Errorf("Network.Stop of %s did not return within %s", id.NodeID, waitLimit)
 		}
 	})
 	if err := n.Net.Start(ctx); err != nil {
 		tb.Fatal(err)
+	}
+	select {
+	case addrs := <-watch.bound:
+		if len(addrs) != 1 {
+			tb.Fatalf("node %s listens on %v, want one address", o.Name, addrs)
+		}
+		_, port, err := net.SplitHostPort(addrs[0])
+		if err == nil {
+			n.Port, err = strconv.Atoi(port)
+		}
+		if err != nil {
+			tb.Fatalf("node %s listens on %q: %v", o.Name, addrs[0], err)
+		}
+	case <-time.After(waitLimit):
+		watch.mu.Lock()
+		defer watch.mu.Unlock()
+		tb.Fatalf("node %s did not listen within %s (last error: %v)", o.Name, waitLimit, watch.err)
 	}
 	return n
 }
@@ -213,29 +262,18 @@ func Connect(tb testing.TB, a, b *Node) {
 			tb.Fatal(err)
 		}
 	}
-	// b listens in the background: retry until a's dial gets through.
-	deadline := time.Now().Add(20 * time.Second)
+	// b is listening (NewNode waited for it); each Connect waits for the
+	// outcome of a dial attempt, and a failed one (a handshake slowed past
+	// its timeout on a loaded machine) is retried until the deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		st, err := a.Net.Connect(ctx, b.URI(), network.ConnectOptions{})
-		cancel()
 		if err == nil && st.State == "connected" {
 			return
 		}
-		if time.Now().After(deadline) {
+		if ctx.Err() != nil {
 			tb.Fatalf("%s could not connect to %s at %s: state %q, %v", a.Name, b.Name, b.URI(), st.State, err)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// FreeLoopbackPort returns a loopback port that was free a moment ago.
-func FreeLoopbackPort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

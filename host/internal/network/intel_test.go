@@ -57,9 +57,19 @@ func TestContextCacheFollowsUpdates(t *testing.T) {
 	}
 
 	// A withheld field changes: Alice's view does not, so she is not told.
+	// ContextChanged writes any CONTEXT_UPDATED before it returns, so a
+	// message Carol sends afterwards reaches Alice after it: by that
+	// message's event, Alice has read everything the change sent.
+	events, stop := alice.Net.Bus().Subscribe()
+	defer stop()
 	carolCtx.set(map[string]any{"profile": map[string]any{"name": "Carol", "email": "new@example.org"}})
 	carol.Net.ContextChanged()
-	time.Sleep(200 * time.Millisecond)
+	if _, err := carol.Net.Send(alice.ID.NodeID, "after the withheld change"); err != nil {
+		t.Fatal(err)
+	}
+	for e := nextEvent(t, events, "context_updated", "message"); e.Type != "message"; e = nextEvent(t, events, "context_updated", "message") {
+		t.Errorf("after a change Alice cannot see: want no CONTEXT_UPDATED, got %+v", e)
+	}
 	if got, _ := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false); !got.Cached {
 		t.Errorf("after a change Alice cannot see: want the cached copy still, got a fetch")
 	}
@@ -71,18 +81,8 @@ func TestContextCacheFollowsUpdates(t *testing.T) {
 	// A shared field changes: CONTEXT_UPDATED reaches Alice, whose next ask fetches it.
 	carolCtx.set(map[string]any{"profile": map[string]any{"name": "Carol B.", "email": "new@example.org"}})
 	carol.Net.ContextChanged()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name(got.Doc) == "Carol B." && !got.Cached {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the change never reached Alice: %+v", got)
-		}
-		time.Sleep(50 * time.Millisecond)
+	nextEvent(t, events, "context_updated")
+	if got, err := alice.Net.PeerContext(ctx, carol.ID.NodeID, "q", false); err != nil || name(got.Doc) != "Carol B." || got.Cached {
+		t.Fatalf("after CONTEXT_UPDATED: want the new name fetched, got %+v %v", got, err)
 	}
 }

@@ -26,7 +26,10 @@ import (
 )
 
 // tcpTransport is an in-process loopback TCP transport for these tests.
-type tcpTransport struct{}
+// Its Listen hands out ln when set: bound before the node starts, so the
+// node accepts connections (in the kernel's backlog) from its first moment
+// and no other test can take its port in between.
+type tcpTransport struct{ ln net.Listener }
 
 type tcpConn struct{ *net.TCPConn }
 
@@ -48,7 +51,10 @@ func (l tcpListener) URIs() []string      { return nil }
 func (tcpTransport) Info() sdk.Info                                        { return sdk.Info{} }
 func (tcpTransport) Configure(context.Context, sdk.ConfigureRequest) error { return nil }
 func (tcpTransport) Shutdown(context.Context) error                        { return nil }
-func (tcpTransport) Listen(_ context.Context, r sdk.ListenRequest) (sdk.Listener, error) {
+func (t tcpTransport) Listen(_ context.Context, r sdk.ListenRequest) (sdk.Listener, error) {
+	if t.ln != nil {
+		return tcpListener{t.ln}, nil
+	}
 	ln, err := net.Listen("tcp", r.Addresses[0])
 	return tcpListener{ln}, err
 }
@@ -109,10 +115,9 @@ func newTestNodeWith(t *testing.T, name string, edit func(*Options)) *testNode {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
 	cs := chat.New(st)
 	o := Options{Identity: id, Name: name, Logger: hclog.NewNullLogger(), Listen: []string{addr},
-		Transports: tcpTransport{}, Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
+		Transports: tcpTransport{ln: ln}, Peers: ps, Chat: cs, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
 		RedialMin: 50 * time.Millisecond, RedialMax: time.Second}
 	edit(&o)
 	n := New(o)
@@ -121,15 +126,7 @@ func newTestNodeWith(t *testing.T, name string, edit func(*Options)) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); n.Stop() })
-	tn := &testNode{Network: n, id: id, chat: cs, peers: ps, addr: addr}
-	waitFor(t, "listening", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return tn
+	return &testNode{Network: n, id: id, chat: cs, peers: ps, addr: addr}
 }
 
 func (tn *testNode) uri() string {
@@ -137,9 +134,11 @@ func (tn *testNode) uri() string {
 	return fmt.Sprintf("dpc://%s:%s?node_id=%s", host, port, tn.id.NodeID)
 }
 
+// waitFor polls ok, a real condition, for up to 60s: a safety net far
+// above what a loaded machine needs.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if ok() {
 			return
