@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,23 @@ func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.got)
+}
+
+// all returns the snapshots applied so far, oldest first.
+func (r *recorder) all() []Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// contents returns the content of each snapshot applied ("" for a missing
+// or unreadable file), oldest first.
+func (r *recorder) contents() []string {
+	var out []string
+	for _, s := range r.all() {
+		out = append(out, string(s.Data))
+	}
+	return out
 }
 
 // last returns the latest snapshot applied, or a zero one.
@@ -167,10 +185,15 @@ func TestWatch(t *testing.T) {
 			watchtest.WriteInPlace(t, path, "two")
 			watchtest.Eventually(t, `"two" applied`, func() bool { return content(r.last(), "two") })
 
-			// Rewriting the same content is no new version.
+			// Rewriting the same content is no new version: once a later
+			// change is applied, it is the only one since "two".
 			n := r.count()
 			watchtest.WriteInPlace(t, path, "two")
-			watchtest.Holds(t, "nothing applied for an unchanged file", 500*time.Millisecond, func() bool { return r.count() == n })
+			watchtest.WriteInPlace(t, path, "two and a half")
+			watchtest.Eventually(t, `"two and a half" applied`, func() bool { return content(r.last(), "two and a half") })
+			if got := r.count(); got != n+1 {
+				t.Errorf("an unchanged file: want only the later change applied, got %d versions", got-n)
+			}
 
 			// Editors that rename work too.
 			watchtest.WriteAtomic(t, path, "three")
@@ -215,12 +238,17 @@ func TestWatchInitial(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "watched.txt")
 				watchtest.WriteInPlace(t, path, "current")
 				r := watch(t, path, Options{Initial: tc.initial(path), Poll: poll})
+				want := []string{"next"}
 				if tc.wantApply {
 					watchtest.Eventually(t, "the file applied", func() bool { return content(r.last(), "current") })
-					watchtest.Holds(t, "it applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
-					return
+					want = []string{"current", "next"}
 				}
-				watchtest.Holds(t, "nothing applied", 500*time.Millisecond, func() bool { return r.count() == 0 })
+				// Once a later change is applied, everything before it was.
+				watchtest.WriteInPlace(t, path, "next")
+				watchtest.Eventually(t, `"next" applied`, func() bool { return content(r.last(), "next") })
+				if got := r.contents(); !slices.Equal(got, want) {
+					t.Errorf("want %q applied, got %q", want, got)
+				}
 			})
 		}
 	}
@@ -239,13 +267,15 @@ func TestWatchReadError(t *testing.T) {
 	if s := r.last(); s.Exists || !strings.Contains(s.Err.Error(), "is a directory") {
 		t.Errorf("want an 'is a directory' error and no file, got %+v", s)
 	}
-	watchtest.Holds(t, "the same error applied once", 300*time.Millisecond, func() bool { return r.count() == 1 })
-
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	watchtest.WriteInPlace(t, path, "fixed")
 	watchtest.Eventually(t, "the fixed file applied", func() bool { return content(r.last(), "fixed") })
+	// Polled every 20ms meanwhile, the same error was passed on once.
+	if got := r.all(); len(got) != 2 || got[0].Err == nil {
+		t.Errorf("want the error once, then the fixed file, got %+v", got)
+	}
 }
 
 // TestWatchFallsBackToPolling checks a directory that cannot be watched
@@ -313,18 +343,31 @@ func TestWatchStops(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "watched.txt")
+			watchtest.WriteInPlace(t, path, "running")
 			ctx, cancel := context.WithCancel(context.Background())
+			applied := make(chan struct{}, 1)
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				Watch(ctx, path, Options{Poll: poll}, func(Snapshot) {})
+				Watch(ctx, path, Options{Poll: poll}, func(Snapshot) {
+					select {
+					case applied <- struct{}{}:
+					default:
+					}
+				})
 			}()
-			time.Sleep(50 * time.Millisecond)
+			// The file differs from Initial (missing): once it is applied,
+			// Watch is in its loop.
+			select {
+			case <-applied:
+			case <-time.After(time.Minute):
+				t.Fatal("want the file applied, got nothing within a minute")
+			}
 			cancel()
 			select {
 			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("want Watch to return after cancel, got it still running after 5s")
+			case <-time.After(time.Minute):
+				t.Fatal("want Watch to return after cancel, got it still running after a minute")
 			}
 		})
 	}

@@ -324,10 +324,11 @@ func TestWatch(t *testing.T) {
 	watchtest.Eventually(t, "Bob in force", func() bool { return name() == "Bob" })
 	watchtest.Eventually(t, "the change reported", func() bool { return lastChange() == f.Context().Hash() })
 
-	// The same document laid out differently is no change.
+	// The same document laid out differently is no change: the broken
+	// edit below, once seen, proves the watch has passed it (versions are
+	// handled in order), and no change is reported up to then.
 	n := len(changes())
 	watchtest.WriteInPlace(t, path, "{\n  \"profile\": {\n    \"name\": \"Bob\"\n  }\n}\n")
-	watchtest.Holds(t, "no change reported for a new layout", 300*time.Millisecond, func() bool { return len(changes()) == n })
 
 	// An edit with errors keeps the last good context and says why.
 	watchtest.WriteInPlace(t, path, "{\n  \"profile\": {\"name\": [\"Carol\"]}\n}\n")
@@ -362,8 +363,8 @@ func TestWatch(t *testing.T) {
 	if name() != "Erin" {
 		t.Errorf("want Erin in force as Update returns, got %q", name())
 	}
-	watchtest.Eventually(t, "the update reported", func() bool { return lastChange() == f.Context().Hash() })
-	watchtest.Holds(t, "the update reported once", 300*time.Millisecond, func() bool { return len(changes()) == n+1 })
+	erin := f.Context().Hash()
+	watchtest.Eventually(t, "the update reported", func() bool { return lastChange() == erin })
 
 	// A removed file shares nothing.
 	if err := os.Remove(path); err != nil {
@@ -371,6 +372,11 @@ func TestWatch(t *testing.T) {
 	}
 	watchtest.Eventually(t, "an empty context once the file is gone", func() bool { doc, _ := f.Current(); return len(doc) == 0 })
 	watchtest.Eventually(t, "the removal reported", func() bool { return lastChange() == Hash(map[string]any{}) })
+	// The watch handles versions in order: by the removal's report it is
+	// past the file Update wrote, and the update was reported once.
+	if got := changes()[n:]; len(got) != 2 || got[0] != erin {
+		t.Errorf("want the update reported once, then the removal, got %q", got)
+	}
 	if f.LastError() != nil {
 		t.Errorf("want no error for a removed file, got %v", f.LastError())
 	}
@@ -421,8 +427,8 @@ func TestWatchSeesChangesBeforeIt(t *testing.T) {
 				if h != f.Context().Hash() || f.Context().Profile().Name != "Bob" {
 					t.Errorf("want Bob's hash reported, got %s for %q", h, f.Context().Profile().Name)
 				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("want the change reported within 10s, got nothing")
+			case <-time.After(time.Minute):
+				t.Fatal("want the change reported within a minute, got nothing")
 			}
 		})
 	}

@@ -3,7 +3,7 @@
 // is an ordinary package, imported only by tests.
 //
 // [WriteAtomic] and [WriteInPlace] edit a file the two ways editors do;
-// [Eventually] waits for a watch to pick a change up and [Holds] checks
-// that nothing more happens; [LogBuffer] and [Logger] capture what the code
-// under test logs.
+// [Eventually] waits for a watch to pick a change up (to check that nothing
+// more happened, make a later change and wait for that); [LogBuffer] and
+// [Logger] capture what the code under test logs.
 package watchtest
