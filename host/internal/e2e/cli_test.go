@@ -68,7 +68,7 @@ func TestCLIUsability(t *testing.T) {
 	c := newPeer(t, "carol")
 	a.run()
 	b.run()
-	a.waitStatus(a.d, "llm/llm-local", 20*time.Second, "llm-local running", func(s plugins.Status) bool { return s.State == "running" })
+	a.waitStatus(a.d, "llm/llm-local", 60*time.Second, "llm-local running", func(s plugins.Status) bool { return s.State == "running" })
 	contacts(t, a, b)
 	a.must("connect", c.uri())
 

@@ -68,7 +68,7 @@ func TestSendSaysDeliveredOrQueued(t *testing.T) {
 	if d := time.Since(start); d > time.Minute {
 		t.Errorf("send to a peer that is away waited %s for an ACK that cannot come", d)
 	}
-	a.waitHistory(b, 15*time.Second, "both states in alice's history", func(l []string) bool {
+	a.waitHistory(b, 60*time.Second, "both states in alice's history", func(l []string) bool {
 		return countContaining(l, "> are you there? [delivered]") == 1 && countContaining(l, "> later then [queued]") == 1
 	})
 }

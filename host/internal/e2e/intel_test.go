@@ -176,7 +176,7 @@ rule "scope" "default" {
 
 	t.Run("a change reaches alice", func(t *testing.T) {
 		carol.must("context", "set", "knowledge.cooking.summary", "Sicilian street food")
-		deadline := time.Now().Add(15 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for {
 			alice.must("ask", "--peer", carol.id, "what does Carol cook now?")
 			reqs := chats(t, aliceLLM)
@@ -237,7 +237,7 @@ func TestFreshNodeAnswersWithLLMLocal(t *testing.T) {
 	n.must("plugin", "lock")
 	n.must("context", "set", "knowledge.cooking.summary", "Dana bakes sourdough bread")
 	d := n.start("--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--api", "127.0.0.1:0")
-	n.waitStatus(d, "llm/llm-local", 20*time.Second, "llm-local running", func(s plugins.Status) bool { return s.State == "running" })
+	n.waitStatus(d, "llm/llm-local", 60*time.Second, "llm-local running", func(s plugins.Status) bool { return s.State == "running" })
 	out := n.must("ask", "what bread do I bake?")
 	for _, want := range []string{"Answer by retrieval", "Dana bakes sourdough bread", "Model: llm-local/retrieval on this node"} {
 		if !strings.Contains(out, want) {

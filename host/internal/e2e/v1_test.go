@@ -48,7 +48,7 @@ func TestDPCv1PeerThroughTheCLI(t *testing.T) {
 
 	// Text both ways.
 	p.must("send", ref.NodeID(), "hello python")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	f, err := ref.WaitFor(ctx, "SEND_TEXT")
 	if err != nil || f.Payload["text"] != "hello python" {
@@ -61,7 +61,7 @@ func TestDPCv1PeerThroughTheCLI(t *testing.T) {
 	if err := conn.Send("SEND_TEXT", map[string]any{"text": "hello go"}); err != nil {
 		t.Fatal(err)
 	}
-	lines := p.waitHistory(&peer{id: ref.NodeID()}, 15*time.Second, "the v1 peer's text",
+	lines := p.waitHistory(&peer{id: ref.NodeID()}, 60*time.Second, "the v1 peer's text",
 		func(l []string) bool { return countContaining(l, "< hello go") == 1 })
 	if countContaining(lines, "> hello python") != 1 {
 		t.Errorf("history: want our message once, got\n%s", strings.Join(lines, "\n"))
