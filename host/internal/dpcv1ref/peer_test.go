@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -137,7 +138,7 @@ func TestServerWire(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tc.Close()
-			_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+			_ = tc.SetDeadline(time.Now().Add(time.Minute))
 			body, err := ReadFrame(tc, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -344,7 +345,7 @@ func rawTLS(t *testing.T, addr string) *tls.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = tc.SetDeadline(time.Now().Add(20 * time.Second))
+	_ = tc.SetDeadline(time.Now().Add(time.Minute))
 	return tc
 }
 
@@ -564,7 +565,9 @@ func fakeServer(t *testing.T, id *Identity, script func(*testing.T, *tls.Conn)) 
 				return
 			}
 			tc := tls.Server(nc, conf)
-			_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
+			// A safety net for a script that waits for a dialler that
+			// never comes, far above what a loaded machine needs.
+			_ = tc.SetDeadline(time.Now().Add(time.Minute))
 			if tc.Handshake() == nil {
 				script(t, tc)
 			}
@@ -652,17 +655,17 @@ func TestDialWrongNodeID(t *testing.T) {
 func TestDialHonoursContext(t *testing.T) {
 	t.Parallel()
 	ids := testIdentities(t, 2)
-	addr := fakeServer(t, ids[0], func(_ *testing.T, tc *tls.Conn) { _, _ = ReadFrame(tc, 0) })
-	c := startPeer(t, Options{Identity: ids[1]})
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	// The context ends once the dialler waits for HELLO_CHALLENGE: the
+	// silent server has completed TLS with it.
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	start := time.Now()
+	addr := fakeServer(t, ids[0], func(_ *testing.T, tc *tls.Conn) { cancel(); _, _ = ReadFrame(tc, 0) })
+	c := startPeer(t, Options{Identity: ids[1]})
+	// Ended by its context: cancelled, or the read deadline Dial sets when
+	// its context ends. Ignoring it, Dial would end a minute later with EOF.
 	_, err := c.Dial(ctx, addr, ids[0].NodeID)
-	if err == nil {
-		t.Fatal("Dial succeeded against a silent server")
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Dial took %v after its context ended", d)
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Dial against a silent server: want it ended by its context, got %v", err)
 	}
 }
 
@@ -881,7 +884,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > time.Minute {
 		t.Errorf("Close took %v", d)
 	}
 	select {
