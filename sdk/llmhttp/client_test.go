@@ -18,10 +18,11 @@ import (
 )
 
 // short is the timeout the timeout tests use; bound is how long any of
-// them may take, far below a real timeout and far above short.
+// them may take: far above short, a safety net that only catches a call
+// that hangs, and the timeout of the tests that want none.
 const (
 	short = 200 * time.Millisecond
-	bound = 3 * time.Second
+	bound = time.Minute
 )
 
 // server starts a fake server that answers every request with h.
@@ -283,7 +284,9 @@ func TestFailures(t *testing.T) {
 			wantKind: llmhttp.ErrTimeout, wantTexts: []string{"no answer from", "within 200ms"},
 		},
 		"stops mid-stream": {
-			handler:  llmhttptest.HangAfter(llmhttptest.SSE.Stream("data: 1\n\n", "data: 2\n\n", "data: half")),
+			// One write: a server slowed between its events on a loaded
+			// machine must not look like one that stopped.
+			handler:  llmhttptest.HangAfter(llmhttptest.SSE.Stream("data: 1\n\ndata: 2\n\ndata: half")),
 			timeout:  short,
 			wantData: []string{"1", "2"},
 			wantKind: llmhttp.ErrTimeout, wantTexts: []string{"stopped sending in the middle of the answer (nothing for 200ms)"},
@@ -345,7 +348,8 @@ func TestFailures(t *testing.T) {
 func TestSlowCallerIsNotATimeout(t *testing.T) {
 	t.Parallel()
 	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
-		llmhttptest.SSE.Write(w, "data: 1\n\n", "data: 2\n\n", "data: 3\n\n")
+		// One write: only the caller is slow, never the server.
+		llmhttptest.SSE.Write(w, "data: 1\n\ndata: 2\n\ndata: 3\n\n")
 	})
 	c := llmhttp.New(llmhttp.Options{Name: "llm-test", BaseURL: srv.URL, FirstByteTimeout: bound, IdleTimeout: short})
 	s, err := c.Stream(context.Background(), llmhttp.Request{Path: "/"}, "text/event-stream")
@@ -363,7 +367,7 @@ func TestSlowCallerIsNotATimeout(t *testing.T) {
 			t.Fatalf("after %q: %v", data, err)
 		}
 		data = append(data, ev.Data)
-		time.Sleep(2 * short)
+		time.Sleep(2 * short) // the slow caller under test, longer than the idle timeout
 	}
 	if fmt.Sprint(data) != "[1 2 3]" {
 		t.Errorf("want [1 2 3], got %q", data)
@@ -374,11 +378,11 @@ func TestCancel(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		events []string
-		cancel time.Duration // after the first event; <0: before the call
+		before bool // cancel before the call, else once the server sent events
 	}{
-		"before the call":     {cancel: -1},
-		"waiting for headers": {cancel: 50 * time.Millisecond},
-		"waiting mid-stream":  {events: []string{"data: 1\n\n"}, cancel: 50 * time.Millisecond},
+		"before the call":     {before: true},
+		"waiting for headers": {},
+		"waiting mid-stream":  {events: []string{"data: 1\n\n"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -387,15 +391,19 @@ func TestCancel(t *testing.T) {
 			if tc.events != nil {
 				events = llmhttptest.SSE.Stream(tc.events...)
 			}
-			srv := llmhttptest.NewServer(t, llmhttptest.HangAfter(events))
-			// Long timeouts: only the cancellation may end the call.
-			c := llmhttp.New(llmhttp.Options{Name: "llm-test", BaseURL: srv.URL, FirstByteTimeout: time.Minute, IdleTimeout: time.Minute})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			if tc.cancel < 0 {
+			srv := llmhttptest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if events != nil {
+					events.ServeHTTP(w, r)
+				}
+				cancel() // the call now waits for the server, mid-way
+				llmhttptest.Hang(r)
+			}))
+			// Long timeouts: only the cancellation may end the call.
+			c := llmhttp.New(llmhttp.Options{Name: "llm-test", BaseURL: srv.URL, FirstByteTimeout: time.Minute, IdleTimeout: time.Minute})
+			if tc.before {
 				cancel()
-			} else {
-				time.AfterFunc(tc.cancel, cancel)
 			}
 			start := time.Now()
 			s, err := c.Stream(ctx, llmhttp.Request{Path: "/"}, "text/event-stream")

@@ -149,8 +149,8 @@ func TestHangAfterEndsWithTheClient(t *testing.T) {
 	_ = resp.Body.Close()
 	select {
 	case <-ended:
-	case <-time.After(3 * time.Second):
-		t.Error("the handler still hangs after the client went away")
+	case <-time.After(time.Minute):
+		t.Error("the handler still hangs a minute after the client went away")
 	}
 }
 
