@@ -114,28 +114,34 @@ func TestStreamedOutput(t *testing.T) {
 	}
 }
 
+// TestDelayBetweenWords checks that the plugin waits between words: 3
+// words take at least 2 delays. (Gaps between arrivals prove nothing: on a
+// loaded machine, words sent 30ms apart may arrive together; that words
+// arrive as they are produced is TestCancelStopsGeneration's.)
 func TestDelayBetweenWords(t *testing.T) {
 	t.Parallel()
 	llm := configured(t, &echo.Config{Prefix: "", DelayMS: 30})
-	var stamps []time.Time
+	var words int
+	start := time.Now()
 	_, err := llm.Generate(context.Background(), sdk.GenerateRequest{Messages: []sdk.Message{user("a b c")}},
-		func(string) error { stamps = append(stamps, time.Now()); return nil })
+		func(string) error { words++; return nil })
 	if err != nil {
 		t.Fatalf("want no error, got %v", err)
 	}
-	if len(stamps) != 3 {
-		t.Fatalf("want 3 deltas, got %d", len(stamps))
+	if words != 3 {
+		t.Fatalf("want 3 deltas, got %d", words)
 	}
-	for i := 1; i < len(stamps); i++ {
-		if gap := stamps[i].Sub(stamps[i-1]); gap < 25*time.Millisecond {
-			t.Errorf("gap before word %d: want about 30ms, got %v (words must arrive as they are produced)", i, gap)
-		}
+	if took := time.Since(start); took < 60*time.Millisecond {
+		t.Errorf("want 3 words to take at least 2 delays of 30ms, took %v", took)
 	}
 }
 
+// TestCancelStopsGeneration checks that the first word arrives while the
+// plugin waits to produce the second, and that cancelling cuts that wait
+// short.
 func TestCancelStopsGeneration(t *testing.T) {
 	t.Parallel()
-	llm := configured(t, &echo.Config{DelayMS: 5_000})
+	llm := configured(t, &echo.Config{DelayMS: echo.MaxDelayMS})
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
 	_, err := llm.Generate(ctx, sdk.GenerateRequest{Messages: []sdk.Message{user("first second")}},
@@ -143,8 +149,8 @@ func TestCancelStopsGeneration(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("want context.Canceled, got %v", err)
 	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
-		t.Errorf("want the 5s delay cut short, got %v", elapsed)
+	if elapsed := time.Since(start); elapsed >= echo.MaxDelayMS*time.Millisecond {
+		t.Errorf("want the %dms delay cut short, got %v", echo.MaxDelayMS, elapsed)
 	}
 }
 

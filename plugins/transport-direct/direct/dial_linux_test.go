@@ -87,7 +87,7 @@ func TestDialTimeoutIsBounded(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), tc.wantMessage) {
 				t.Errorf("want %v naming %s and %q, got %v", tc.wantErr, addr, tc.wantMessage, err)
 			}
-			if took < tc.want-50*time.Millisecond || took > tc.want+5*time.Second {
+			if took < tc.want-50*time.Millisecond || took > tc.want+30*time.Second {
 				t.Errorf("want the dial to give up after about %v, took %v", tc.want, took)
 			}
 		})
