@@ -51,7 +51,7 @@ func pair(t *testing.T, server, client Options) (s, c *Peer, cc, sc *Conn) {
 		client.Identity = ids[1]
 	}
 	s, c = startPeer(t, server), startPeer(t, client)
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testCtx(t, time.Minute)
 	cc, err := c.Dial(ctx, s.Addr(), s.NodeID())
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
@@ -224,7 +224,7 @@ func TestRequests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s, c, cc, _ := pair(t, tc.server, Options{})
-			ctx := testCtx(t, 20*time.Second)
+			ctx := testCtx(t, time.Minute)
 			if err := cc.Send(tc.command, tc.payload); err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +295,7 @@ func TestIgnoredAndFatalFrames(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s, c, cc, sc := pair(t, Options{}, Options{})
-			ctx := testCtx(t, 20*time.Second)
+			ctx := testCtx(t, time.Minute)
 			if err := cc.SendUnframed([]byte(tc.wire)); err != nil {
 				t.Fatal(err)
 			}
@@ -441,7 +441,7 @@ func TestBadHello(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := startPeer(t, Options{Identity: ids[0], StrictSalt: tc.strict})
-			ctx := testCtx(t, 30*time.Second)
+			ctx := testCtx(t, time.Minute)
 			if tc.raw != nil {
 				tc.raw(t, s.Addr())
 			} else {
@@ -617,7 +617,7 @@ func TestDialChecks(t *testing.T) {
 			t.Parallel()
 			addr := fakeServer(t, srv, tc.script)
 			c := startPeer(t, Options{Identity: ids[1]})
-			cc, err := c.Dial(testCtx(t, 20*time.Second), addr, srv.NodeID)
+			cc, err := c.Dial(testCtx(t, time.Minute), addr, srv.NodeID)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Dial: %v", err)
@@ -639,7 +639,7 @@ func TestDialWrongNodeID(t *testing.T) {
 	ids := testIdentities(t, 3)
 	s := startPeer(t, Options{Identity: ids[0]})
 	c := startPeer(t, Options{Identity: ids[1]})
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testCtx(t, time.Minute)
 	_, err := c.Dial(ctx, s.Addr(), ids[2].NodeID)
 	if err == nil || !strings.Contains(err.Error(), "certificate validation failed") {
 		t.Fatalf("Dial error = %v, want a CN mismatch", err)
@@ -672,7 +672,7 @@ func TestDialHonoursContext(t *testing.T) {
 func TestUnsolicited(t *testing.T) {
 	t.Parallel()
 	s, c, cc, sc := pair(t, Options{Unsolicited: true}, Options{Unsolicited: true})
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testCtx(t, time.Minute)
 	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	isList := func(f Frame) bool { return string(f.Raw) == "[1, 2]" }
 
@@ -824,7 +824,7 @@ func TestDuplicateConnection(t *testing.T) {
 	// own bookkeeping plays no part.
 	c1 := startPeer(t, Options{Identity: ids[1]})
 	c2 := startPeer(t, Options{Identity: ids[1]})
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testCtx(t, time.Minute)
 	old, err := c1.Dial(ctx, s.Addr(), s.NodeID())
 	if err != nil {
 		t.Fatal(err)
@@ -863,7 +863,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := startPeer(t, Options{Identity: ids[1]})
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testCtx(t, time.Minute)
 
 	bare, err := net.Dial("tcp", s.Addr()) // stuck before TLS
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/llm"
@@ -43,7 +42,7 @@ func TestContextCacheFollowsUpdates(t *testing.T) {
 		return &intel.Responder{Context: carolCtx, Firewall: n.Firewall, Contacts: n.Peers, Models: llm.New(echoPlugins(), nil)}
 	}})
 	nettest.Connect(t, alice, carol)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	name := func(doc map[string]any) any { p, _ := doc["profile"].(map[string]any); return p["name"] }
 

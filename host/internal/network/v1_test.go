@@ -124,7 +124,7 @@ func TestV1PeerDialsUs(t *testing.T) {
 	t.Cleanup(func() { _ = ref.Close() })
 	makeV1Contact(t, ours, refID.NodeID)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	conn, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID)
 	if err != nil {
@@ -215,7 +215,7 @@ func TestWeDialV1Peer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ref.Close() })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	st, err := ours.Net.Connect(ctx, "dpc://"+ref.Addr()+"?node_id="+refID.NodeID, network.ConnectOptions{V1: true})
 	if err != nil || st.State != "connected" {

@@ -79,7 +79,7 @@ func acceptOne(t *testing.T, ln sdk.Listener) <-chan sdk.Conn {
 func connect(t *testing.T, tr sdk.Transport, ln sdk.Listener, uri string) (dialed, accepted sdk.Conn) {
 	t.Helper()
 	ch := acceptOne(t, ln)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dialed, err := tr.Dial(ctx, sdk.DialRequest{URI: uri + "?node_id=" + sdktest.TestNodeID, ExpectedNodeID: sdktest.TestNodeID})
 	if err != nil {
