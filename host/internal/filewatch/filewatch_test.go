@@ -186,10 +186,12 @@ func TestWatch(t *testing.T) {
 			watchtest.Eventually(t, `"two" applied`, func() bool { return content(r.last(), "two") })
 
 			// Rewriting the same content is no new version: once a later
-			// change is applied, it is the only one since "two".
+			// change is applied, it is the only one since "two". Both by
+			// rename: an in-place write passes through an empty file, which
+			// a slowed writer may leave long enough to be a version.
 			n := r.count()
-			watchtest.WriteInPlace(t, path, "two")
-			watchtest.WriteInPlace(t, path, "two and a half")
+			watchtest.WriteAtomic(t, path, "two")
+			watchtest.WriteAtomic(t, path, "two and a half")
 			watchtest.Eventually(t, `"two and a half" applied`, func() bool { return content(r.last(), "two and a half") })
 			if got := r.count(); got != n+1 {
 				t.Errorf("an unchanged file: want only the later change applied, got %d versions", got-n)
@@ -243,8 +245,9 @@ func TestWatchInitial(t *testing.T) {
 					watchtest.Eventually(t, "the file applied", func() bool { return content(r.last(), "current") })
 					want = []string{"current", "next"}
 				}
-				// Once a later change is applied, everything before it was.
-				watchtest.WriteInPlace(t, path, "next")
+				// Once a later change is applied, everything before it was
+				// (by rename: no empty file in between).
+				watchtest.WriteAtomic(t, path, "next")
 				watchtest.Eventually(t, `"next" applied`, func() bool { return content(r.last(), "next") })
 				if got := r.contents(); !slices.Equal(got, want) {
 					t.Errorf("want %q applied, got %q", want, got)
@@ -270,7 +273,7 @@ func TestWatchReadError(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	watchtest.WriteInPlace(t, path, "fixed")
+	watchtest.WriteAtomic(t, path, "fixed") // no empty file in between
 	watchtest.Eventually(t, "the fixed file applied", func() bool { return content(r.last(), "fixed") })
 	// Polled every 20ms meanwhile, the same error was passed on once.
 	if got := r.all(); len(got) != 2 || got[0].Err == nil {
