@@ -263,8 +263,10 @@ func TestIDShowsWhatTheRunningNodeListensOn(t *testing.T) {
 	}
 	// Port 0: only the running node knows which port it got.
 	p.d = p.runAndWait("--listen", "127.0.0.1:0")
-	out = p.must("id")
-	m := regexp.MustCompile(`dpc://127\.0\.0\.1:(\d+)\?node_id=` + p.id).FindStringSubmatch(out)
+	// The API answers before the transport has bound its port: wait for it.
+	uriRE := regexp.MustCompile(`dpc://127\.0\.0\.1:(\d+)\?node_id=` + p.id)
+	out = p.waitOutput(60*time.Second, "the bound URI in dpc id", uriRE.MatchString, "id")
+	m := uriRE.FindStringSubmatch(out)
 	if m == nil || m[1] == "0" || !strings.Contains(out, "node_id      "+p.id) {
 		t.Fatalf("id, node running: want the bound dpc://127.0.0.1:PORT URI, got:\n%s", out)
 	}
@@ -279,7 +281,7 @@ func TestIDShowsWhatTheRunningNodeListensOn(t *testing.T) {
 // runAndWaitFor waits until the API of the node run by d answers.
 func (n *node) runAndWaitFor(d *daemon) {
 	n.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		select {
 		case err := <-d.done:
@@ -290,7 +292,7 @@ func (n *node) runAndWaitFor(d *daemon) {
 			return
 		}
 		if time.Now().After(deadline) {
-			n.t.Fatalf("the API did not answer in 30s\nstderr:\n%s", d.stderr)
+			n.t.Fatalf("the API did not answer within a minute\nstderr:\n%s", d.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

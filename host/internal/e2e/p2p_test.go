@@ -404,7 +404,7 @@ func TestLargeFileWaitsForUser(t *testing.T) {
 	a.must("send-file", "--no-wait", b.id, src)
 	acceptRE := regexp.MustCompile(`dpc transfers accept ([A-Za-z0-9_-]+)`)
 	var id, listing string
-	for deadline := time.Now().Add(30 * time.Second); id == "" && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(time.Minute); id == "" && time.Now().Before(deadline); {
 		listing = b.must("transfers")
 		if m := acceptRE.FindStringSubmatch(listing); m != nil && strings.Contains(listing, "waiting for you") {
 			id = m[1]
