@@ -278,13 +278,13 @@ func TestCLIUsability(t *testing.T) {
 
 	t.Run("logs", func(t *testing.T) {
 		listen := fmt.Sprintf("127.0.0.1:%d", a.port)
-		waitLog(t, a.d, 5*time.Second, "dpc.network: listening:", "configured="+listen, "addresses="+listen)
-		line := waitLog(t, a.d, 5*time.Second, "configured:", "default_listen=")
+		waitLog(t, a.d, time.Minute, "dpc.network: listening:", "configured="+listen, "addresses="+listen)
+		line := waitLog(t, a.d, time.Minute, "configured:", "default_listen=")
 		if !strings.Contains(line, " dpc.plugin.transport-direct: configured:") || strings.Contains(line, "dpc-plugin-") ||
 			strings.Contains(line, "timestamp=") {
 			t.Errorf("want the plugin named once and no second timestamp, got %q", line)
 		}
-		line = waitLog(t, a.d, 15*time.Second, "peer answered with an error", "permission_denied")
+		line = waitLog(t, a.d, time.Minute, "peer answered with an error", "permission_denied")
 		if !strings.Contains(line, "[INFO]") {
 			t.Errorf("bob sharing no history is expected: want INFO, got %q", line)
 		}

@@ -200,39 +200,6 @@ func (n *node) waitStatus(d *daemon, id string, timeout time.Duration, what stri
 	return last
 }
 
-// waitLog polls the daemon's log until it holds want, or fails.
-func (n *node) waitLog(d *daemon, timeout time.Duration, what, want string) {
-	n.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(d.stderr.String(), want) {
-		select {
-		case err := <-d.done:
-			n.t.Fatalf("dpc run exited (%v) while waiting for %s\nstderr:\n%s", err, what, d.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("timed out after %s waiting for %s (%q in the log)\nstderr:\n%s", timeout, what, want, d.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitOutput runs a dpc command until ok accepts its output, or fails.
-func (n *node) waitOutput(timeout time.Duration, what string, ok func(string) bool, args ...string) string {
-	n.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		out := n.must(args...)
-		if ok(out) {
-			return out
-		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("timed out after %s waiting for %s; dpc %v said:\n%s", timeout, what, args, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // alive tells whether a process exists (and is not a zombie).
 func alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

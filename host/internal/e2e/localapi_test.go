@@ -265,7 +265,7 @@ func TestIDShowsWhatTheRunningNodeListensOn(t *testing.T) {
 	p.d = p.runAndWait("--listen", "127.0.0.1:0")
 	// The API answers before the transport has bound its port: wait for it.
 	uriRE := regexp.MustCompile(`dpc://127\.0\.0\.1:(\d+)\?node_id=` + p.id)
-	out = p.waitOutput(60*time.Second, "the bound URI in dpc id", uriRE.MatchString, "id")
+	waitFor(t, time.Minute, "the bound URI in dpc id", func() bool { out = p.must("id"); return uriRE.MatchString(out) })
 	m := uriRE.FindStringSubmatch(out)
 	if m == nil || m[1] == "0" || !strings.Contains(out, "node_id      "+p.id) {
 		t.Fatalf("id, node running: want the bound dpc://127.0.0.1:PORT URI, got:\n%s", out)

@@ -61,7 +61,7 @@ func (p *peer) run() {
 	p.waitStatus(p.d, "transport/transport-direct", 60*time.Second, "transport running", func(s plugins.Status) bool {
 		return s.State == "running"
 	})
-	p.waitLog(p.d, 60*time.Second, "the node listening", fmt.Sprintf("network: listening: addresses=127.0.0.1:%d", p.port))
+	waitLog(p.t, p.d, time.Minute, "dpc.network: listening:", fmt.Sprintf("addresses=127.0.0.1:%d", p.port))
 }
 
 // stop ends `dpc run` with SIGTERM and waits for it.
@@ -224,9 +224,9 @@ func TestConnectToWrongPeerFails(t *testing.T) {
 	}
 	// Bob saw the aborted handshake and says so (Alice may hear of the
 	// failure before Bob has recorded it).
-	b.waitOutput(60*time.Second, "the refused connection listed at bob", func(out string) bool {
-		return strings.Contains(out, "Recently refused incoming connections")
-	}, "peers")
+	waitFor(t, time.Minute, "the refused connection listed at bob", func() bool {
+		return strings.Contains(b.must("peers"), "Recently refused incoming connections")
+	})
 	// Our own node_id, at any address.
 	_, errOut, code = a.dpc("connect", fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s", b.port, a.id))
 	if code == 0 || !strings.Contains(errOut, "own node_id") {
