@@ -4,6 +4,5 @@
 // bearer token stored 0600 in the data directory and made anew at every
 // start. The CLI uses only the socket and checks that the process serving
 // it runs as the same user before it sends the token, so a program that
-// took the TCP port while the node was stopped never sees it. The TCP
-// address a running node bound is written next to the token (api.addr).
+// took the TCP port while the node was stopped never sees it.
 package api

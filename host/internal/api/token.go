@@ -66,6 +66,3 @@ func writePrivate(path, content string) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
-// WriteAddress records the address the API is bound to.
-func WriteAddress(path, addr string) error { return writePrivate(path, addr+"\n") }

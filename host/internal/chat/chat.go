@@ -210,13 +210,21 @@ func (s *Store) AddIncoming(m Message) (dup bool, err error) {
 // reported as such, whatever the quota.
 func (s *Store) AddRequest(m Message, q Quota) (dup bool, err error) {
 	err = s.db.Update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
-			dup = true
-			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		if dup, err = has(txn, m); dup || err != nil {
 			return err
 		}
-		count, size, err := heldRequests(txn, m.Peer, m.From)
+		count, size := 0, 0
+		err := eachRequest(txn, m.Peer, func(k []byte, held Message) error {
+			if held.From != m.From {
+				return nil
+			}
+			t, err := txn.Get(textKey(k))
+			if err != nil {
+				return err
+			}
+			count, size = count+1, size+int(t.ValueSize())
+			return nil
+		})
 		if err != nil {
 			return err
 		}
@@ -229,28 +237,24 @@ func (s *Store) AddRequest(m Message, q Quota) (dup bool, err error) {
 	return dup, err
 }
 
-// heldRequests counts the contact requests held from from in peer's
-// conversation, and their bytes of text.
-func heldRequests(txn *badger.Txn, peer, from string) (count, size int, err error) {
-	prefix := []byte("msg/" + peer + "/")
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 32})
+// eachRequest calls fn with the key and record of each contact request
+// held in peer's conversation, oldest first.
+func eachRequest(txn *badger.Txn, peer string, fn func(k []byte, m Message) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("msg/" + peer + "/"), PrefetchValues: true, PrefetchSize: 32})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var m Message
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
-			return 0, 0, err
+			return err
 		}
-		if m.State != StateRequest || m.From != from {
+		if m.State != StateRequest {
 			continue
 		}
-		t, err := txn.Get(textKey(it.Item().Key()))
-		if err != nil {
-			return 0, 0, err
+		if err := fn(it.Item().KeyCopy(nil), m); err != nil {
+			return err
 		}
-		count++
-		size += int(t.ValueSize())
 	}
-	return count, size, nil
+	return nil
 }
 
 // DeleteRequests deletes the contact requests held in peer's conversation
@@ -258,30 +262,21 @@ func heldRequests(txn *badger.Txn, peer, from string) (count, size int, err erro
 func (s *Store) DeleteRequests(peer string) (int, error) {
 	var n int
 	err := s.db.Update(func(txn *badger.Txn) error {
-		prefix := []byte("msg/" + peer + "/")
-		var doomed []Message
-		var keys [][]byte
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		for it.Rewind(); it.Valid(); it.Next() {
-			var m Message
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
-				it.Close()
+		var doomed [][]byte
+		err := eachRequest(txn, peer, func(k []byte, m Message) error {
+			doomed = append(doomed, k, textKey(k), idKey(m.Peer, m.From, m.ID))
+			n++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Deleted once the iterator is closed.
+		for _, k := range doomed {
+			if err := txn.Delete(k); err != nil {
 				return err
 			}
-			if m.State == StateRequest {
-				doomed = append(doomed, m)
-				keys = append(keys, it.Item().KeyCopy(nil))
-			}
 		}
-		it.Close() // before the deletes below
-		for i, m := range doomed {
-			for _, k := range [][]byte{keys[i], textKey(keys[i]), idKey(m.Peer, m.From, m.ID)} {
-				if err := txn.Delete(k); err != nil {
-					return err
-				}
-			}
-		}
-		n = len(doomed)
 		return nil
 	})
 	return n, err
@@ -320,12 +315,19 @@ func (s *Store) AddIncomingAll(msgs []Message) (dup []bool, err error) {
 // addIncoming stores m in txn unless a message with its sender and id is
 // there (dup).
 func addIncoming(txn *badger.Txn, m Message) (dup bool, err error) {
-	if _, err := txn.Get(idKey(m.Peer, m.From, m.ID)); err == nil {
-		return true, nil
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return false, err
+	if dup, err = has(txn, m); dup || err != nil {
+		return dup, err
 	}
 	return false, putMessage(txn, m, false)
+}
+
+// has tells whether txn holds a message with m's sender and id.
+func has(txn *badger.Txn, m Message) (bool, error) {
+	_, err := txn.Get(idKey(m.Peer, m.From, m.ID))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // setMeta writes m's metadata record (everything but the text) at k.

@@ -38,11 +38,7 @@ dropped connections and restarts: it resumes where it stopped. Ctrl-C only
 stops watching; the transfer goes on.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			to, err := resolvePeer(cmd.Context(), c, args[0])
+			c, to, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -32,16 +32,12 @@ func newSendCmd(g *globals) *cobra.Command {
 		Short: "Send a message; says delivered if the peer acknowledges it within --wait, else queued (delivery follows when the peer is back)",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, to, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			// Subscribed before sending, so the acknowledgement cannot
 			// come before we listen.
-			to, err := resolvePeer(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
 			var es *api.EventStream
 			if wait > 0 && connected(cmd.Context(), c, to) {
 				if es, err = c.Events(cmd.Context()); err != nil {
@@ -151,11 +147,7 @@ func newHistoryCmd(g *globals) *cobra.Command {
 			if all && before != "" {
 				return fmt.Errorf("--all and --before do not go together: --all shows everything, oldest first")
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			peer, err := resolvePeer(cmd.Context(), c, args[0])
+			c, peer, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -263,11 +255,7 @@ func newChatCmd(g *globals) *cobra.Command {
 		Short: "Chat interactively: type a line to send it; incoming messages and the state of yours appear as they change",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			peer, err := resolvePeer(cmd.Context(), c, args[0])
+			c, peer, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -407,11 +395,7 @@ It exits 0 on allow and 1 on deny. If firewall.hcl has errors, it says so:
 the previous rules, which decided, stay in force until the file is fixed.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			node, err := resolvePeer(cmd.Context(), c, args[0])
+			c, node, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -108,11 +108,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 		Short: "Forget a peer: end its session and stop dialing it (the conversation stays)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolvePeer(cmd.Context(), c, args[0])
+			c, id, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -128,11 +124,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 		Short: "Accept a contact request: show its messages and let it reach you as a contact",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolvePeer(cmd.Context(), c, args[0])
+			c, id, err := g.peerClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

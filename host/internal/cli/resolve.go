@@ -42,6 +42,17 @@ func resolvePeer(ctx context.Context, c *api.Client, arg string) (string, error)
 	return matchPeer(list, arg)
 }
 
+// peerClient connects to the running node and resolves arg, a NODE_ID
+// argument, with it (see resolvePeer).
+func (g *globals) peerClient(ctx context.Context, arg string) (*api.Client, string, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := resolvePeer(ctx, c, arg)
+	return c, id, err
+}
+
 // resolvePeers is resolvePeer for each of args.
 func resolvePeers(ctx context.Context, c *api.Client, args []string) ([]string, error) {
 	out := make([]string, 0, len(args))

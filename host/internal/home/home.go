@@ -47,7 +47,6 @@ func (d Dir) Identity() string   { return filepath.Join(string(d), "identity") }
 func (d Dir) DB() string         { return filepath.Join(string(d), "db") }
 func (d Dir) Plugins() string    { return filepath.Join(string(d), "plugins") }
 func (d Dir) APIToken() string   { return filepath.Join(string(d), "api.token") }
-func (d Dir) APIAddress() string { return filepath.Join(string(d), "api.addr") }
 func (d Dir) APISocket() string  { return filepath.Join(string(d), "api.sock") }
 func (d Dir) PluginExec() string { return filepath.Join(string(d), "plugin-exec") }
 func (d Dir) PluginData() string { return filepath.Join(string(d), "plugin-data") }

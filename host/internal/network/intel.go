@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
@@ -76,10 +74,8 @@ type intelState struct {
 	// updates counts each peer's CONTEXT_UPDATED frames, so that an answer
 	// overtaken by an update is not kept as fresh.
 	updates map[string]int
-	// providers rate-limits each peer's GET_PROVIDERS; swept is when peers
-	// whose bucket is full again were last forgotten.
-	providers map[string]*rate.Limiter
-	swept     time.Time
+	// providers rate-limits each peer's GET_PROVIDERS.
+	providers *session.Limiter
 	// stall is how long a streamed answer waits for a peer that reads
 	// nothing (0: slowPeerStall; tests shorten it).
 	stall time.Duration
@@ -97,7 +93,7 @@ func (n *Network) intel() *intelState {
 	n.intelOnce.Do(func() {
 		n.is = &intelState{pending: map[pendingKey]*pending{}, cache: map[string]*cachedContext{},
 			running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{},
-			providers: map[string]*rate.Limiter{}}
+			providers: session.NewLimiter(providersEvery, providersBurst)}
 	})
 	return n.is
 }
@@ -133,31 +129,9 @@ func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) er
 	return err
 }
 
-// allowProviders spends one of peer's GET_PROVIDERS tokens, if it has one.
-func (is *intelState) allowProviders(peer string) bool {
-	now := time.Now()
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	// Forget peers whose bucket is full again, so the map stays small.
-	if now.Sub(is.swept) > time.Minute {
-		for k, lim := range is.providers {
-			if lim.TokensAt(now) >= providersBurst {
-				delete(is.providers, k)
-			}
-		}
-		is.swept = now
-	}
-	lim := is.providers[peer]
-	if lim == nil {
-		lim = rate.NewLimiter(rate.Every(providersEvery), providersBurst)
-		is.providers[peer] = lim
-	}
-	return lim.AllowN(now, 1)
-}
-
 // onProvidersRequest answers in the background: listing models asks plugins.
 func (n *Network) onProvidersRequest(ctx context.Context, s *session.Session, r dptp.GetProviders) {
-	if !n.intel().allowProviders(s.PeerID) {
+	if !n.intel().providers.Allow(s.PeerID) {
 		n.log.Info("GET_PROVIDERS over the rate limit", "peer", s.PeerID)
 		err := s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, RefusedCommand: dptp.CmdGetProviders, Code: dptp.CodeRateLimited,
 			Message: fmt.Sprintf("too many GET_PROVIDERS: at most %d at once, then one every %s", providersBurst, providersEvery)})

@@ -283,7 +283,7 @@ func (n *Network) attach(s *session.Session, uri string) {
 		// history itself, and this node answers.
 		return
 	}
-	n.requestHistory(l, s)
+	n.requestHistory(s)
 	n.reoffer(s)
 }
 

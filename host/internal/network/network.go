@@ -401,16 +401,16 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 	if u.NodeID == n.self {
 		return PeerStatus{}, ErrSelf
 	}
+	before, err := n.o.Peers.Get(u.NodeID)
+	isNew := errors.Is(err, peers.ErrUnknownPeer)
 	if o.V1 {
 		if !n.o.DPCv1 {
 			return PeerStatus{}, fmt.Errorf("%w: set node { dpc_v1 = true } in dpc.hcl to talk to D-PC Messenger v1 nodes", ErrV1Off)
 		}
-		if p, err := n.o.Peers.Get(u.NodeID); err == nil && p.SpokeDPTP {
+		if before.SpokeDPTP {
 			return PeerStatus{}, fmt.Errorf("%w: %s has spoken dptp/1 with this node; it cannot be marked as D-PC v1", session.ErrV1Downgrade, u.NodeID)
 		}
 	}
-	_, known := n.o.Peers.Get(u.NodeID)
-	isNew := errors.Is(known, peers.ErrUnknownPeer)
 	if _, err := n.o.Peers.Update(u.NodeID, func(p *peers.Peer) {
 		p.Contact, p.Request = true, false
 		p.V1 = p.V1 || o.V1
@@ -423,14 +423,14 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 	n.ContextChanged()
 	n.trust(u.NodeID)
 	l := n.linkFor(u.NodeID)
-	before := l.dials.Load()
+	dials := l.dials.Load()
 	l.kick()
 	if l.connected() {
 		// Already connected (the peer dialed us): no dial attempt will
 		// report, and none is needed.
 		return n.status(u.NodeID)
 	}
-	st, err := l.waitAttempt(ctx, before)
+	st, err := l.waitAttempt(ctx, dials)
 	if errors.Is(err, session.ErrPeerMismatch) || errors.Is(err, session.ErrV1Downgrade) {
 		// Someone else answers at that address (or would only talk v1
 		// while claiming a node_id that spoke dptp/1): a contact made just
@@ -449,9 +449,6 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 // conversation stays, and messages still queued for it are sent if it is
 // ever added again.
 func (n *Network) Remove(node string) error {
-	if _, err := n.o.Peers.Get(node); err != nil {
-		return err
-	}
 	n.mu.Lock()
 	l := n.links[node]
 	n.mu.Unlock()
@@ -555,11 +552,7 @@ func (n *Network) withState(p peers.Peer) PeerStatus {
 	if l != nil {
 		st.State, st.Reason, st.Since = l.state()
 		if s := l.session(); s != nil {
-			// The live session's protocol, not the record's last one.
-			st.Protocol = peers.ProtocolDPTP
-			if s.V1 {
-				st.Protocol = peers.ProtocolV1
-			}
+			st.Protocol = protocolOf(s) // the live session's, not the record's last one
 		}
 	}
 	return st
@@ -580,6 +573,14 @@ func (n *Network) HistoryAfter(peer string, from chat.Cursor, limit int) (chat.P
 // Check asks the firewall about node and resource.
 func (n *Network) Check(node, resource string) firewall.Decision {
 	return n.o.Firewall.Check(node, resource, n.o.Peers)
+}
+
+// protocolOf is the peers.Protocol* that s speaks.
+func protocolOf(s *session.Session) string {
+	if s.V1 {
+		return peers.ProtocolV1
+	}
+	return peers.ProtocolDPTP
 }
 
 // Firewall is the node's firewall.

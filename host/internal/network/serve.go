@@ -293,7 +293,7 @@ func (n *Network) onAck(s *session.Session, a dptp.Ack) error {
 
 // requestHistory asks a contact for what we missed while apart, page by
 // page, in the background.
-func (n *Network) requestHistory(_ *link, s *session.Session) {
+func (n *Network) requestHistory(s *session.Session) {
 	if !n.o.Peers.IsContact(s.PeerID) {
 		return
 	}

@@ -84,12 +84,8 @@ func (n *Network) hold(m chat.Message) (dup bool, refusal string, err error) {
 // recordPeer records that s's peer was seen; for a stranger, only while
 // fewer than MaxStrangers are on record.
 func (n *Network) recordPeer(s *session.Session, uri string) {
-	protocol := peers.ProtocolDPTP
-	if s.V1 {
-		protocol = peers.ProtocolV1
-	}
 	_, err := n.o.Peers.UpdateBounded(s.PeerID, n.strangers.MaxStrangers, func(p *peers.Peer) {
-		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocol
+		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocolOf(s)
 		if !s.V1 {
 			p.SpokeDPTP = true // never accepted over D-PC v1 again
 		}
@@ -117,10 +113,7 @@ func (n *Network) trust(node string) {
 	if l == nil {
 		return
 	}
-	l.mu.Lock()
-	s := l.sess
-	l.mu.Unlock()
-	if s != nil {
+	if s := l.session(); s != nil {
 		s.Trust()
 	}
 }

@@ -155,20 +155,13 @@ func Run(ctx context.Context, o Options) error {
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
 	})
 	srv.Start()
-	addr := lns.TCPAddr()
-	if err := api.WriteAddress(o.Home.APIAddress(), addr); err != nil {
-		return err
-	}
 	defer func() {
 		sctx, cancel := stopCtx()
 		defer cancel()
 		_ = srv.Shutdown(sctx)
-		if err := os.Remove(o.Home.APIAddress()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			log.Warn("removing the API address file", "error", err)
-		}
 	}()
 
-	log.Info("node running", "node_id", id.NodeID, "api", addr, "api_socket", o.Home.APISocket(), "plugins", len(specs))
+	log.Info("node running", "node_id", id.NodeID, "api", lns.TCPAddr(), "api_socket", o.Home.APISocket(), "plugins", len(specs))
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil

@@ -8,9 +8,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limiter rate-limits failed handshakes per source IP: each failure spends
-// a token, and a source with no tokens left is refused before any TLS work
-// until its bucket refills. Successful handshakes cost nothing.
+// Limiter rate-limits per source: a token bucket for each source IP (or,
+// for a key that is not host:port, each key), forgotten once full again.
+// For handshakes, each failure spends a token (Failed), and a source with
+// no tokens left is refused before any TLS work (Allowed) until its bucket
+// refills; successful handshakes cost nothing. Allow spends a token per
+// request instead, for rate-limiting requests.
 type Limiter struct {
 	every time.Duration
 	burst int
@@ -63,3 +66,6 @@ func (l *Limiter) Allowed(source string) bool { return l.get(source).Tokens() >=
 
 // Failed records a failed handshake from source.
 func (l *Limiter) Failed(source string) { l.get(source).Allow() }
+
+// Allow spends one of source's tokens and reports whether it had one.
+func (l *Limiter) Allow(source string) bool { return l.get(source).Allow() }
