@@ -34,7 +34,10 @@ run: build
 
 ## demo: three nodes on loopback chat, exchange a file and ask with a friend's shared context, then keep running until Ctrl-C
 demo: build
-	scripts/demo.sh
+	@# make reports any Ctrl-C it receives as an interrupt (exit 130), so on a
+	@# terminal the demo runs in its own foreground process group: Ctrl-C
+	@# reaches it alone, and it cleans up and exits 0.
+	@if [ -t 0 ]; then set -m; scripts/demo.sh & fg %% >/dev/null; else scripts/demo.sh; fi
 
 ## test: every module's tests, with the race detector when a C compiler is
 ## there; every module runs even after one fails, then the failing ones are

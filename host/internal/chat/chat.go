@@ -282,26 +282,27 @@ func (s *Store) DeleteRequests(peer string) (int, error) {
 	return n, err
 }
 
-// batchText and batchCount bound one AddIncomingAll transaction, well
-// inside badger's transaction size limits.
-const (
-	batchText  = 1 << 20
-	batchCount = 1000
-)
+// messageCost is what one stored message counts for against badger's
+// transaction limits, beyond its text: three keys, the metadata record and
+// the skiplist nodes, with room to spare.
+const messageCost = 1 << 10
 
 // AddIncomingAll is AddIncoming for many messages, a few transactions (and
 // disk syncs) in all rather than one each; dup[i] is AddIncoming's dup for
-// msgs[i]. A failure leaves the batches before it stored.
+// msgs[i]. A failure leaves the batches before it stored. A batch fills at
+// most half of what the store takes in one transaction (which follows its
+// memtable size), so the limits can change without touching this.
 func (s *Store) AddIncomingAll(msgs []Message) (dup []bool, err error) {
 	dup = make([]bool, len(msgs))
+	maxSize, maxCount := s.db.MaxBatchSize()/2, s.db.MaxBatchCount()/(2*3)
 	for i := 0; i < len(msgs); {
 		err := s.db.Update(func(txn *badger.Txn) error {
-			for n, text := 0, 0; i < len(msgs) && n < batchCount && (n == 0 || text+len(msgs[i].Text) <= batchText); n, i = n+1, i+1 {
+			for n, size := int64(0), int64(0); i < len(msgs) && n < maxCount && (n == 0 || size+int64(len(msgs[i].Text)+messageCost) <= maxSize); n, i = n+1, i+1 {
 				d, err := addIncoming(txn, msgs[i])
 				if err != nil {
 					return err
 				}
-				dup[i], text = d, text+len(msgs[i].Text)
+				dup[i], size = d, size+int64(len(msgs[i].Text)+messageCost)
 			}
 			return nil
 		})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/home"
@@ -139,34 +140,54 @@ func TestChatShowsDeliveryOfItsLines(t *testing.T) {
 	}
 }
 
-// vmRSS is the resident memory of process pid, in bytes.
-func vmRSS(t *testing.T, pid int) int64 {
+// memory is a process's resident memory, in bytes: all of it, and the part
+// that is the database's files mapped in (pages the kernel can take back).
+type memory struct{ total, file int64 }
+
+func (m memory) String() string {
+	return fmt.Sprintf("%d MB (%d MB of it mapped files: the program and the database)", m.total>>20, m.file>>20)
+}
+
+// rss reads process pid's resident memory from /proc.
+func rss(t *testing.T, pid int) memory {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var m memory
 	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatalf("VmRSS: %v", err)
-			}
-			return kb << 10
+		name, rest, _ := strings.Cut(l, ":")
+		var into *int64
+		switch name {
+		case "VmRSS":
+			into = &m.total
+		case "RssFile":
+			into = &m.file
+		default:
+			continue
 		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("%s in /proc/%d/status: %v", name, pid, err)
+		}
+		*into = kb << 10
 	}
-	t.Fatalf("no VmRSS in /proc/%d/status", pid)
-	return 0
+	if m.total == 0 {
+		t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	}
+	return m
 }
 
 // TestHistoryOfManyMessagesKeepsMemoryFlat: a node holding 100,000 messages
 // answers every kind of history request (a peer's history sync, the latest
 // page, an older page, the whole conversation streamed, limit=0) in pages.
-// Twice: the first round may fill the store's fixed caches (badger's block
-// and index caches, 24 MB) and the Go heap's headroom, a cost that does not
-// depend on how many messages there are; the second round must grow the
-// resident memory by less than 20 MB. Loading a whole conversation at once
-// (100,000 messages) fails both bounds.
+// Twice: the first round fills the costs that do not depend on how many
+// messages there are (the store's block and index caches, 6 MB; the Go
+// heap's headroom over them; the database's file pages read, which the
+// kernel can take back) and must grow the resident memory by less than
+// 48 MB; the second round, every request again, by less than 20 MB.
+// Loading a whole conversation at once (100,000 messages) fails both.
 func TestHistoryOfManyMessagesKeepsMemoryFlat(t *testing.T) {
 	t.Parallel()
 	const total = 100_000
@@ -194,23 +215,37 @@ func TestHistoryOfManyMessagesKeepsMemoryFlat(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Settled as a node's store is when its messages came over hours: the
+	// compactions of 100,000 messages written in a second would otherwise
+	// run (and take their memory) in the middle of the measurement.
+	db, err := badger.Open(badger.DefaultOptions(home.Dir(a.home).DB()).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flatten(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	a.run()
 	b.run()
 	a.must("connect", b.uri())
 	b.must("connect", a.uri())
 	pid := a.d.cmd.Process.Pid
-	cold := vmRSS(t, pid)
+	cold := rss(t, pid)
 	historyRound(t, a, b, total, 1)
-	warm := vmRSS(t, pid)
+	warm := rss(t, pid)
 	historyRound(t, a, b, total, 2)
-	after := vmRSS(t, pid)
-	t.Logf("alice's RSS: %d MB at start, %d MB after the first round, %d MB after the second", cold>>20, warm>>20, after>>20)
-	if growth := warm - cold; growth >= 96<<20 {
-		t.Errorf("first round of history requests for %d messages grew RSS by %d MB (from %d MB), want < 96 MB (caches and heap headroom)", total, growth>>20, cold>>20)
+	after := rss(t, pid)
+
+	t.Logf("alice's resident memory: %s at start, %s after the first round, %s after the second", cold, warm, after)
+	if growth := warm.total - cold.total; growth >= 48<<20 {
+		t.Errorf("the first round of history requests for %d messages grew alice's memory by %d MB, from %s to %s; want < 48 MB", total, growth>>20, cold, warm)
 	}
-	if growth := after - warm; growth >= 20<<20 {
-		t.Errorf("second round of history requests for %d messages grew RSS by %d MB (from %d MB), want < 20 MB", total, growth>>20, warm>>20)
+	if growth := after.total - warm.total; growth >= 20<<20 {
+		t.Errorf("the second round of history requests for %d messages grew alice's memory by %d MB, from %s to %s; want < 20 MB", total, growth>>20, warm, after)
 	}
 }
 

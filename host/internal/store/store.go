@@ -63,12 +63,15 @@ func Open(o Options) (*Store, error) {
 		// (An in-memory store has no value log and keeps them in the tree.)
 		opts = badger.DefaultOptions(o.Dir).WithValueThreshold(4 << 10)
 	}
+	// Memory is bounded by the memtables (8 MB, two at most) and the block
+	// and index caches (4 + 2 MB): a node's resident memory should not
+	// depend on how much history it holds (see the history e2e test).
 	opts = opts.
 		WithLogger(badgerLogger{logger}).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
-		WithBlockCacheSize(16 << 20).
-		WithIndexCacheSize(8 << 20).
+		WithBlockCacheSize(4 << 20).
+		WithIndexCacheSize(2 << 20).
 		WithValueLogFileSize(64 << 20).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
