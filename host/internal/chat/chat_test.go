@@ -336,3 +336,37 @@ func TestAddIncomingAllMatchesAddIncoming(t *testing.T) {
 		t.Errorf("want 2400 messages stored once each, got %d", n)
 	}
 }
+
+// TestAddIncomingAllStaysWithinTransactionLimits: a history sync of many
+// messages of any size is stored in batches that fit the store's
+// transaction limits (fixed batch bounds of 1,000 messages or 1 MiB of text
+// overflowed them once the memtable was made smaller).
+func TestAddIncomingAllStaysWithinTransactionLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		count int
+		text  int
+	}{
+		{"many_tiny_messages", 20_000, 1},
+		{"many_1KiB_messages", 3_000, 1 << 10},
+		{"some_64KiB_messages", 60, 64 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStoreWith(t, store.Options{InMemory: true})
+			text := strings.Repeat("x", tc.text)
+			msgs := make([]Message, tc.count)
+			for i := range msgs {
+				msgs[i] = Message{ID: fmt.Sprintf("m%06d", i), Peer: bob, From: bob, To: self, Text: text, SentAt: at(i), State: StateReceived}
+			}
+			if _, err := s.AddIncomingAll(msgs); err != nil {
+				t.Fatalf("storing %d messages of %d bytes: %v", tc.count, tc.text, err)
+			}
+			p, err := s.Before(bob, Cursor(""), 1)
+			if err != nil || len(p.Messages) != 1 || p.Messages[0].ID != msgs[len(msgs)-1].ID {
+				t.Fatalf("latest message: got %+v (%v), want %s", p.Messages, err, msgs[len(msgs)-1].ID)
+			}
+		})
+	}
+}
