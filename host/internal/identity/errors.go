@@ -1,6 +1,10 @@
 package identity
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/dpc-go/dpc/sdk/nodeid"
+)
 
 // ErrIdentityExists is returned by Create when the directory already holds a node key.
 var ErrIdentityExists = errors.New("identity already exists")
@@ -15,13 +19,13 @@ var ErrCorruptKey = errors.New("identity file is corrupt")
 var ErrInsecureKeyFile = errors.New("private key file has insecure permissions")
 
 // ErrUnsupportedKeyType is returned for key types other than Ed25519 and RSA (>= 2048 bits).
-var ErrUnsupportedKeyType = errors.New("unsupported key type")
+var ErrUnsupportedKeyType = nodeid.ErrUnsupportedKeyType
 
 // ErrInvalidPurpose is returned when a signing purpose is empty or contains a NUL byte.
-var ErrInvalidPurpose = errors.New("invalid signature purpose")
+var ErrInvalidPurpose = nodeid.ErrInvalidPurpose
 
 // ErrBadSignature is returned when a signature does not verify.
-var ErrBadSignature = errors.New("signature verification failed")
+var ErrBadSignature = nodeid.ErrBadSignature
 
 // ErrNodeIDMismatch is returned when a node_id does not belong to the public key it is checked against.
 var ErrNodeIDMismatch = errors.New("node_id does not match public key")

@@ -7,15 +7,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/dpc-go/dpc/sdk/dpcuri"
+	"github.com/dpc-go/dpc/sdk/nodeid"
 	"io"
 	"io/fs"
 	"math/big"
@@ -210,12 +208,11 @@ func assemble(dir string, keyPEM, certPEM, envPEM, sig []byte) (*Identity, error
 		return nil, corrupt(keyPath, err)
 	}
 	pub := signer.Public()
-	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	pubPEM, err := nodeid.PublicKeyPEM(pub)
 	if err != nil {
 		return nil, corrupt(keyPath, err)
 	}
-	pubPEM := publicKeyPEM(pubDER)
-	nodeID := nodeIDFromPEM(pubPEM)
+	nodeID := nodeid.FromPEM(pubPEM)
 
 	cert, err := parseCertificatePEM(certPEM)
 	if err != nil {
@@ -253,32 +250,22 @@ func assemble(dir string, keyPEM, certPEM, envPEM, sig []byte) (*Identity, error
 	}, nil
 }
 
-// NodeIDFromPublicKey derives the node_id of an Ed25519 or RSA public key.
+// NodeIDFromPublicKey derives the node_id of an Ed25519 or RSA public key
+// (sdk/nodeid, shared with plugins and the hub).
 func NodeIDFromPublicKey(pub crypto.PublicKey) (string, error) {
-	der, err := marshalPublicKey(pub)
-	if err != nil {
-		return "", err
-	}
-	return nodeIDFromPEM(publicKeyPEM(der)), nil
+	return nodeid.FromPublicKey(pub)
 }
 
 // NodeIDFromCertificate derives the node_id from a certificate's public key
 // (not from its CN, which anyone can write).
 func NodeIDFromCertificate(cert *x509.Certificate) (string, error) {
-	if cert == nil {
-		return "", fmt.Errorf("node_id from certificate: %w: nil certificate", ErrUnsupportedKeyType)
-	}
-	return NodeIDFromPublicKey(cert.PublicKey)
+	return nodeid.FromCertificate(cert)
 }
 
 // PublicKeyPEM returns the SubjectPublicKeyInfo PEM of pub, byte for byte as
 // `openssl x509 -pubkey` prints it; this is the text a node_id hashes.
 func PublicKeyPEM(pub crypto.PublicKey) ([]byte, error) {
-	der, err := marshalPublicKey(pub)
-	if err != nil {
-		return nil, err
-	}
-	return publicKeyPEM(der), nil
+	return nodeid.PublicKeyPEM(pub)
 }
 
 // TLSCertificate returns the node certificate and key for crypto/tls.
@@ -288,46 +275,6 @@ func (id *Identity) TLSCertificate() tls.Certificate {
 		PrivateKey:  id.Signer,
 		Leaf:        id.Certificate,
 	}
-}
-
-// marshalPublicKey returns the SubjectPublicKeyInfo DER of a supported key.
-func marshalPublicKey(pub crypto.PublicKey) ([]byte, error) {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		if len(k) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%w: Ed25519 public key of %d bytes", ErrUnsupportedKeyType, len(k))
-		}
-	case *rsa.PublicKey:
-		if k == nil || k.N == nil {
-			return nil, fmt.Errorf("%w: nil RSA public key", ErrUnsupportedKeyType)
-		}
-		if err := checkRSASize(k.N.BitLen()); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%w: %T (want Ed25519 or RSA)", ErrUnsupportedKeyType, pub)
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("encode public key: %w", err)
-	}
-	return der, nil
-}
-
-func checkRSASize(bits int) error {
-	if bits < rsaBits || bits > maxRSABits {
-		return fmt.Errorf("%w: RSA key of %d bits (want %d to %d)", ErrUnsupportedKeyType, bits, rsaBits, maxRSABits)
-	}
-	return nil
-}
-
-func publicKeyPEM(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-}
-
-func nodeIDFromPEM(pubPEM []byte) string {
-	sum := sha256.Sum256(pubPEM)
-	return dpcuri.NodeIDPrefix + hex.EncodeToString(sum[:])[:nodeIDHexLen]
 }
 
 func generateKey(kt KeyType) (crypto.Signer, error) {
@@ -395,7 +342,7 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, KeyType, error) {
 	case ed25519.PrivateKey:
 		return k, KeyEd25519, nil
 	case *rsa.PrivateKey:
-		if err := checkRSASize(k.N.BitLen()); err != nil {
+		if err := nodeid.CheckRSABits(k.N.BitLen()); err != nil {
 			return nil, "", err
 		}
 		return k, KeyRSA, nil

@@ -10,22 +10,23 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/dpc-go/dpc/sdk/nodeid"
 )
 
 // Signature algorithm names returned by SignDomain.
 const (
 	// AlgEd25519 is plain Ed25519 over the signed bytes.
-	AlgEd25519 = "ed25519"
+	AlgEd25519 = nodeid.AlgEd25519
 	// AlgRSAPSSSHA256 is RSA-PSS with SHA-256, MGF1-SHA256 and salt length = 32.
-	AlgRSAPSSSHA256 = "rsa-pss-sha256"
+	AlgRSAPSSSHA256 = nodeid.AlgRSAPSSSHA256
 )
 
 // Domain-separation contexts. Each ends in NUL, so no context is a prefix of
 // another context's messages.
 const (
-	pluginSignatureContext = "dpc-plugin-signature/v1\x00"
-	envelopeKeyContext     = "dpc-envelope-key/v1\x00"
-	fingerprintContext     = "dpc-fingerprint/v1\x00"
+	envelopeKeyContext = "dpc-envelope-key/v1\x00"
+	fingerprintContext = "dpc-fingerprint/v1\x00"
 )
 
 // fingerprintGroups is the number of 5-digit groups in a fingerprint.
@@ -34,18 +35,7 @@ const fingerprintGroups = 12
 // DomainMessage returns the exact bytes SignDomain signs for purpose and data:
 // "dpc-plugin-signature/v1\x00" + purpose + "\x00" + data.
 func DomainMessage(purpose string, data []byte) ([]byte, error) {
-	if purpose == "" {
-		return nil, fmt.Errorf("%w: empty purpose", ErrInvalidPurpose)
-	}
-	if strings.IndexByte(purpose, 0) >= 0 {
-		return nil, fmt.Errorf("%w: purpose %q contains a NUL byte", ErrInvalidPurpose, purpose)
-	}
-	msg := make([]byte, 0, len(pluginSignatureContext)+len(purpose)+1+len(data))
-	msg = append(msg, pluginSignatureContext...)
-	msg = append(msg, purpose...)
-	msg = append(msg, 0)
-	msg = append(msg, data...)
-	return msg, nil
+	return nodeid.DomainMessage(purpose, data)
 }
 
 // SignDomain signs "dpc-plugin-signature/v1\x00" + purpose + "\x00" + data
@@ -129,29 +119,7 @@ func signMessage(signer crypto.Signer, msg []byte) ([]byte, string, error) {
 
 // verifyMessage checks sig over msg with the scheme of pub's key type.
 func verifyMessage(pub crypto.PublicKey, msg, sig []byte) error {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		if len(k) != ed25519.PublicKeySize {
-			return fmt.Errorf("%w: Ed25519 public key of %d bytes", ErrUnsupportedKeyType, len(k))
-		}
-		if !ed25519.Verify(k, msg, sig) {
-			return ErrBadSignature
-		}
-		return nil
-	case *rsa.PublicKey:
-		if k == nil || k.N == nil {
-			return fmt.Errorf("%w: nil RSA public key", ErrUnsupportedKeyType)
-		}
-		if err := checkRSASize(k.N.BitLen()); err != nil {
-			return err
-		}
-		digest := sha256.Sum256(msg)
-		if err := rsa.VerifyPSS(k, crypto.SHA256, digest[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}); err != nil {
-			return fmt.Errorf("%w: %w", ErrBadSignature, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: %T (want Ed25519 or RSA)", ErrUnsupportedKeyType, pub)
+	return nodeid.VerifyMessage(pub, msg, sig)
 }
 
 // Fingerprint returns the identity's safety number: 12 groups of 5 digits
@@ -170,7 +138,7 @@ func (id *Identity) Fingerprint() string {
 // 12 chunks of 5 bytes, each read as a big-endian 40-bit integer mod 100000
 // and written as 5 digits, joined by single spaces.
 func FingerprintOf(pub crypto.PublicKey) (string, error) {
-	der, err := marshalPublicKey(pub)
+	der, err := nodeid.MarshalPublicKey(pub)
 	if err != nil {
 		return "", fmt.Errorf("fingerprint: %w", err)
 	}
