@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Errors every Store returns for the same conditions.
+var (
+	// ErrNotFound is returned when a record does not exist (or has expired).
+	ErrNotFound = errors.New("not found")
+	// ErrExpired is returned for a nonce or refresh token past its expiry.
+	ErrExpired = errors.New("expired")
+	// ErrRefreshReused is returned when an already rotated refresh token is
+	// presented again; the store has revoked its whole family.
+	ErrRefreshReused = errors.New("refresh token reused: its family is revoked")
+	// ErrRevoked is returned for a refresh token whose family was revoked.
+	ErrRevoked = errors.New("revoked")
+	// ErrExists is returned when a record that must be new already exists.
+	ErrExists = errors.New("already exists")
+)
+
+// Nonce is a login challenge the hub issued.
+type Nonce struct {
+	Value   string
+	Expires time.Time
+}
+
+// RefreshToken is a refresh token as stored: its hash, never its value.
+type RefreshToken struct {
+	// Hash is SHA-256 of the token value.
+	Hash []byte
+	// Family groups the tokens descended from one login.
+	Family string
+	// NodeID is the node the family belongs to.
+	NodeID string
+	// Expires ends the token's validity.
+	Expires time.Time
+}
+
+// Profile is what a node publishes about itself.
+type Profile struct {
+	NodeID      string         `json:"node_id"`
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	Expertise   map[string]int `json:"expertise,omitempty"`
+	Compute     *Compute       `json:"compute,omitempty"`
+	URIs        []string       `json:"uris,omitempty"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// Compute is a node's offer to run inference for others.
+type Compute struct {
+	Available bool     `json:"available"`
+	Models    []string `json:"models,omitempty"`
+}
+
+// Node is what the hub records about a node that logged in.
+type Node struct {
+	NodeID         string    `json:"node_id"`
+	CertificatePEM string    `json:"certificate_pem"`
+	LastSeen       time.Time `json:"last_seen"`
+}
+
+// Query selects profiles: Text matches an expertise key (at level MinLevel
+// or above) or appears in the name, case-insensitively.
+type Query struct {
+	Text     string
+	MinLevel int
+	Limit    int
+}
+
+// Store is the hub's persistent state. Implementations are safe for
+// concurrent use; every method that changes two records does it atomically.
+type Store interface {
+	// PutNonce stores a new nonce; ErrExists if it is already there.
+	PutNonce(ctx context.Context, n Nonce) error
+	// TakeNonce removes the nonce and returns it: a nonce is usable once.
+	// ErrNotFound if unknown or already taken, ErrExpired if past expiry
+	// (and removed all the same).
+	TakeNonce(ctx context.Context, value string, now time.Time) (Nonce, error)
+
+	// PutRefresh stores the first token of a new family.
+	PutRefresh(ctx context.Context, t RefreshToken) error
+	// RotateRefresh atomically marks the token with hash oldHash used and
+	// stores next in its family, returning the old record. A token that was
+	// already used revokes its whole family (until familyRevokeUntil) and
+	// returns ErrRefreshReused; a revoked family returns ErrRevoked; an
+	// expired token ErrExpired; an unknown one ErrNotFound.
+	RotateRefresh(ctx context.Context, oldHash []byte, next RefreshToken, now, familyRevokeUntil time.Time) (RefreshToken, error)
+	// RevokeFamily revokes every token of a family until the given time
+	// (after which they have all expired anyway).
+	RevokeFamily(ctx context.Context, family string, until time.Time) error
+	// FamilyRevoked reports whether a family is revoked.
+	FamilyRevoked(ctx context.Context, family string, now time.Time) (bool, error)
+
+	// PutNode records a node that logged in (certificate, last seen).
+	PutNode(ctx context.Context, n Node) error
+	// GetNode returns a node record or ErrNotFound.
+	GetNode(ctx context.Context, nodeID string) (Node, error)
+	// TouchNode sets a known node's last-seen time; unknown nodes are ignored.
+	TouchNode(ctx context.Context, nodeID string, at time.Time) error
+
+	// PutProfile creates or replaces a node's profile.
+	PutProfile(ctx context.Context, p Profile) error
+	// GetProfile returns a profile or ErrNotFound.
+	GetProfile(ctx context.Context, nodeID string) (Profile, error)
+	// DeleteProfile removes a profile; ErrNotFound if there is none.
+	DeleteProfile(ctx context.Context, nodeID string) error
+	// SearchProfiles returns at most q.Limit matching profiles ordered by node_id.
+	SearchProfiles(ctx context.Context, q Query) ([]Profile, error)
+
+	// Ping reports whether the store is usable (for /health).
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Matches reports whether p matches the lower-cased query text at minLevel:
+// text is one of its expertise keys at minLevel or above, or appears in its
+// name (case-insensitively). Every Store uses it, so searches agree.
+func Matches(p Profile, text string, minLevel int) bool {
+	if text == "" {
+		return true
+	}
+	if lvl, ok := p.Expertise[text]; ok && lvl >= minLevel {
+		return true
+	}
+	return strings.Contains(strings.ToLower(p.Name), text)
+}
