@@ -1,0 +1,285 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/dpc-go/dpc/hub/internal/store"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
+	"github.com/dpc-go/dpc/sdk/hublogin"
+)
+
+// Errors of the login and token checks; the HTTP layer maps them to statuses.
+var (
+	// ErrBadNonce: the nonce is unknown, already used or expired.
+	ErrBadNonce = errors.New("login nonce is unknown, used or expired")
+	// ErrLoginRefused: the certificate, node_id or signature does not hold.
+	ErrLoginRefused = errors.New("login refused")
+	// ErrInvalidToken: a token is malformed, expired, for another hub or of the wrong type.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrRevoked: the token's login was logged out or revoked.
+	ErrRevoked = errors.New("token revoked")
+	// ErrRefreshReused: a rotated refresh token came back; its family is now revoked.
+	ErrRefreshReused = errors.New("refresh token was already used: every token of this login is revoked, log in again")
+)
+
+// Token lifetimes and sizes.
+const (
+	DefaultAccessTTL  = 15 * time.Minute
+	DefaultRefreshTTL = 30 * 24 * time.Hour
+	DefaultNonceTTL   = 2 * time.Minute
+	// MinSecretLen is the shortest HS256 secret accepted.
+	MinSecretLen = 32
+	// refreshPrefix marks the hub's refresh tokens, so a leaked one is recognisable.
+	refreshPrefix = "dpcr_"
+	// MaxTokenLen bounds any token the hub parses.
+	MaxTokenLen = 4096
+	accessType  = "access"
+)
+
+// Config configures an Authority.
+type Config struct {
+	// Audience is the hub's canonical public URL.
+	Audience   string
+	Secret     []byte
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	NonceTTL   time.Duration
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Authority issues and checks nonces and tokens.
+type Authority struct {
+	cfg   Config
+	store store.Store
+}
+
+// New returns an Authority over st; cfg.Audience must be canonical.
+func New(cfg Config, st store.Store) (*Authority, error) {
+	canon, err := hublogin.CanonicalURL(cfg.Audience)
+	if err != nil {
+		return nil, fmt.Errorf("hub audience: %w", err)
+	}
+	if canon != cfg.Audience {
+		return nil, fmt.Errorf("hub audience %q is not canonical (want %q)", cfg.Audience, canon)
+	}
+	if len(cfg.Secret) < MinSecretLen {
+		return nil, fmt.Errorf("token secret of %d bytes: want at least %d", len(cfg.Secret), MinSecretLen)
+	}
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = DefaultRefreshTTL
+	}
+	if cfg.NonceTTL <= 0 {
+		cfg.NonceTTL = DefaultNonceTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Authority{cfg: cfg, store: st}, nil
+}
+
+// Audience returns the hub's canonical URL.
+func (a *Authority) Audience() string { return a.cfg.Audience }
+
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Challenge issues and stores a fresh nonce.
+func (a *Authority) Challenge(ctx context.Context) (store.Nonce, error) {
+	v, err := randomToken(32)
+	if err != nil {
+		return store.Nonce{}, err
+	}
+	n := store.Nonce{Value: v, Expires: a.cfg.Now().Add(a.cfg.NonceTTL)}
+	if err := a.store.PutNonce(ctx, n); err != nil {
+		return store.Nonce{}, fmt.Errorf("store nonce: %w", err)
+	}
+	return n, nil
+}
+
+// LoginRequest is a node's answer to a challenge.
+type LoginRequest struct {
+	NodeID         string
+	CertificatePEM []byte
+	Nonce          string
+	Signature      []byte
+	Algorithm      string
+}
+
+// Tokens is what a login or a refresh returns.
+type Tokens struct {
+	NodeID         string
+	AccessToken    string
+	AccessExpires  time.Time
+	RefreshToken   string
+	RefreshExpires time.Time
+}
+
+// Login checks a login and starts a new token family. The nonce is consumed
+// whatever the outcome, so a refused attempt cannot be retried with it.
+func (a *Authority) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
+	now := a.cfg.Now()
+	if _, err := a.store.TakeNonce(ctx, req.Nonce, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
+			return Tokens{}, fmt.Errorf("%w: %w", ErrBadNonce, err)
+		}
+		return Tokens{}, fmt.Errorf("take nonce: %w", err)
+	}
+	if err := hublogin.Verify(req.CertificatePEM, req.NodeID, a.cfg.Audience, req.Nonce, req.Signature, req.Algorithm); err != nil {
+		return Tokens{}, fmt.Errorf("%w: %w", ErrLoginRefused, err)
+	}
+	if err := a.store.PutNode(ctx, store.Node{NodeID: req.NodeID, CertificatePEM: string(req.CertificatePEM), LastSeen: now}); err != nil {
+		return Tokens{}, fmt.Errorf("record node: %w", err)
+	}
+	family, err := randomToken(16)
+	if err != nil {
+		return Tokens{}, err
+	}
+	refresh, err := randomToken(32)
+	if err != nil {
+		return Tokens{}, err
+	}
+	refresh = refreshPrefix + refresh
+	rexp := now.Add(a.cfg.RefreshTTL)
+	if err := a.store.PutRefresh(ctx, store.RefreshToken{Hash: hashToken(refresh), Family: family, NodeID: req.NodeID, Expires: rexp}); err != nil {
+		return Tokens{}, fmt.Errorf("store refresh token: %w", err)
+	}
+	return a.tokens(req.NodeID, family, refresh, rexp, now)
+}
+
+func hashToken(t string) []byte {
+	h := sha256.Sum256([]byte(t))
+	return h[:]
+}
+
+// Refresh rotates a refresh token: the presented one is spent, a new access
+// and refresh token are returned.
+func (a *Authority) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	if !strings.HasPrefix(refreshToken, refreshPrefix) || len(refreshToken) > MaxTokenLen {
+		return Tokens{}, fmt.Errorf("%w: not a refresh token of this hub", ErrInvalidToken)
+	}
+	now := a.cfg.Now()
+	next, err := randomToken(32)
+	if err != nil {
+		return Tokens{}, err
+	}
+	next = refreshPrefix + next
+	rexp := now.Add(a.cfg.RefreshTTL)
+	old, err := a.store.RotateRefresh(ctx, hashToken(refreshToken), store.RefreshToken{Hash: hashToken(next), Expires: rexp}, now, a.revokeUntil(now))
+	switch {
+	case errors.Is(err, store.ErrRefreshReused):
+		return Tokens{}, fmt.Errorf("%w", ErrRefreshReused)
+	case errors.Is(err, store.ErrRevoked):
+		return Tokens{}, fmt.Errorf("%w: this login was logged out or revoked", ErrRevoked)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
+		return Tokens{}, fmt.Errorf("%w: refresh token unknown or expired: %w", ErrInvalidToken, err)
+	case err != nil:
+		return Tokens{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return a.tokens(old.NodeID, old.Family, next, rexp, now)
+}
+
+// revokeUntil is how long a revocation must last: past the expiry of any
+// refresh token the family could hold (and so of any access token).
+func (a *Authority) revokeUntil(now time.Time) time.Time {
+	return now.Add(a.cfg.RefreshTTL + a.cfg.AccessTTL)
+}
+
+// Claims are the checked claims of an access token.
+type Claims struct {
+	NodeID  string
+	Family  string
+	Expires time.Time
+}
+
+type accessClaims struct {
+	jwt.RegisteredClaims
+	Type   string `json:"typ"`
+	Family string `json:"sid"`
+}
+
+func (a *Authority) tokens(nodeID, family, refresh string, rexp, now time.Time) (Tokens, error) {
+	jti, err := randomToken(16)
+	if err != nil {
+		return Tokens{}, err
+	}
+	exp := now.Add(a.cfg.AccessTTL)
+	c := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    a.cfg.Audience,
+			Subject:   nodeID,
+			Audience:  jwt.ClaimStrings{a.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        jti,
+		},
+		Type:   accessType,
+		Family: family,
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.cfg.Secret)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return Tokens{NodeID: nodeID, AccessToken: signed, AccessExpires: exp, RefreshToken: refresh, RefreshExpires: rexp}, nil
+}
+
+// Authenticate checks an access token: signature (HS256 only), expiry,
+// issuer and audience (this hub), type, subject, and that its login has not
+// been revoked.
+func (a *Authority) Authenticate(ctx context.Context, token string) (Claims, error) {
+	if len(token) > MaxTokenLen {
+		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenLen)
+	}
+	var c accessClaims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.cfg.Secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithAudience(a.cfg.Audience),
+		jwt.WithIssuer(a.cfg.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(a.cfg.Now),
+	)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if c.Type != accessType {
+		return Claims{}, fmt.Errorf("%w: token type %q, want %q", ErrInvalidToken, c.Type, accessType)
+	}
+	if !dpcuri.ValidNodeID(c.Subject) || c.Family == "" {
+		return Claims{}, fmt.Errorf("%w: bad subject or session", ErrInvalidToken)
+	}
+	revoked, err := a.store.FamilyRevoked(ctx, c.Family, a.cfg.Now())
+	if err != nil {
+		return Claims{}, fmt.Errorf("check revocation: %w", err)
+	}
+	if revoked {
+		return Claims{}, fmt.Errorf("%w: this login was logged out or revoked", ErrRevoked)
+	}
+	return Claims{NodeID: c.Subject, Family: c.Family, Expires: c.ExpiresAt.Time}, nil
+}
+
+// Logout revokes the login (token family) the claims belong to: its access
+// token and every refresh token stop working, across restarts.
+func (a *Authority) Logout(ctx context.Context, c Claims) error {
+	if err := a.store.RevokeFamily(ctx, c.Family, a.revokeUntil(a.cfg.Now())); err != nil {
+		return fmt.Errorf("revoke login: %w", err)
+	}
+	return nil
+}
