@@ -100,8 +100,9 @@ type Store interface {
 	PutNode(ctx context.Context, n Node) error
 	// GetNode returns a node record or ErrNotFound.
 	GetNode(ctx context.Context, nodeID string) (Node, error)
-	// TouchNode sets a known node's last-seen time; unknown nodes are ignored.
-	TouchNode(ctx context.Context, nodeID string, at time.Time) error
+	// TouchNodes sets known nodes' last-seen times in one batch; unknown
+	// nodes are ignored.
+	TouchNodes(ctx context.Context, seen map[string]time.Time) error
 
 	// PutProfile creates or replaces a node's profile.
 	PutProfile(ctx context.Context, p Profile) error

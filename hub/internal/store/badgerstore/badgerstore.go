@@ -274,19 +274,40 @@ func (s *Store) GetNode(ctx context.Context, nodeID string) (store.Node, error) 
 	return n, err
 }
 
-// TouchNode implements store.Store.
-func (s *Store) TouchNode(ctx context.Context, nodeID string, at time.Time) error {
-	return s.update(func(txn *badger.Txn) error {
-		var n store.Node
-		if err := getJSON(txn, "d/"+nodeID, &n); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil
+// touchBatch bounds the records one TouchNodes transaction changes.
+const touchBatch = 500
+
+// TouchNodes implements store.Store.
+func (s *Store) TouchNodes(ctx context.Context, seen map[string]time.Time) error {
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	for chunk := range slices.Chunk(ids, touchBatch) {
+		err := s.update(func(txn *badger.Txn) error {
+			for _, id := range chunk {
+				var n store.Node
+				if err := getJSON(txn, "d/"+id, &n); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						continue
+					}
+					return err
+				}
+				if !seen[id].After(n.LastSeen) {
+					continue
+				}
+				n.LastSeen = seen[id]
+				if err := setJSON(txn, "d/"+id, n, time.Time{}); err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("record last seen: %w", err)
 		}
-		n.LastSeen = at
-		return setJSON(txn, "d/"+nodeID, n, time.Time{})
-	})
+	}
+	return nil
 }
 
 // PutProfile implements store.Store.

@@ -150,7 +150,7 @@ func Run(t *testing.T, newLoc NewLocation) {
 		if _, err := s.GetNode(ctx, "dpc-node-x"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("want ErrNotFound, got %v", err)
 		}
-		if err := s.TouchNode(ctx, "dpc-node-x", now); err != nil {
+		if err := s.TouchNodes(ctx, map[string]time.Time{"dpc-node-x": now}); err != nil {
 			t.Fatalf("touch of an unknown node: %v", err)
 		}
 		n := store.Node{NodeID: "dpc-node-x", CertificatePEM: "PEM", LastSeen: now}
@@ -158,7 +158,11 @@ func Run(t *testing.T, newLoc NewLocation) {
 			t.Fatal(err)
 		}
 		later := now.Add(time.Minute)
-		if err := s.TouchNode(ctx, n.NodeID, later); err != nil {
+		if err := s.TouchNodes(ctx, map[string]time.Time{n.NodeID: later}); err != nil {
+			t.Fatal(err)
+		}
+		// An older time never moves last seen back.
+		if err := s.TouchNodes(ctx, map[string]time.Time{n.NodeID: now}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.GetNode(ctx, n.NodeID)

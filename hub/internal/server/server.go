@@ -1,0 +1,610 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/dpc-go/dpc/hub/internal/auth"
+	"github.com/dpc-go/dpc/hub/internal/store"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
+	"github.com/dpc-go/dpc/sdk/hublogin"
+)
+
+// Limits are the per-client rate limits; 0 switches one off.
+type Limits struct {
+	// LoginPerMinute limits POST /login/challenge, /login and /refresh per client IP.
+	LoginPerMinute int
+	// APIPerMinute limits authenticated requests (and signaling connects) per node_id.
+	APIPerMinute int
+	// IPPerMinute limits every request but /health and /metrics per client IP.
+	IPPerMinute int
+	// SignalsPerSecond limits messages per signaling connection.
+	SignalsPerSecond int
+}
+
+// DefaultLimits are the limits dpc-hub starts with.
+var DefaultLimits = Limits{LoginPerMinute: 10, APIPerMinute: 120, IPPerMinute: 600, SignalsPerSecond: 20}
+
+// Config configures a Server.
+type Config struct {
+	Authority *auth.Authority
+	Store     store.Store
+	Logger    hclog.Logger
+	Version   string
+	Limits    Limits
+	// MaxSignalBytes bounds one signaling message (default 64 KiB).
+	MaxSignalBytes int64
+	// SendQueue bounds the messages waiting for one connection (default 64).
+	SendQueue int
+	// IdleTimeout closes a socket that sent nothing for that long (default 2 min).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one write to a socket (default 10 s).
+	WriteTimeout time.Duration
+	// SeenFlushInterval is how often last-seen times are written (default 10 s).
+	SeenFlushInterval time.Duration
+}
+
+// Server is the hub.
+type Server struct {
+	cfg     Config
+	log     hclog.Logger
+	httpLog hclog.Logger
+	metrics *metrics
+	started time.Time
+	conns   registry
+
+	loginLim *keyedLimiter
+	apiLim   *keyedLimiter
+	ipLim    *keyedLimiter
+
+	seenMu sync.Mutex
+	seen   map[string]time.Time
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// New returns a hub server; Close stops it.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.MaxSignalBytes <= 0 {
+		cfg.MaxSignalBytes = 64 << 10
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = 64
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.SeenFlushInterval <= 0 {
+		cfg.SeenFlushInterval = 10 * time.Second
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger.Named("signal"),
+		httpLog:  cfg.Logger.Named("http"),
+		metrics:  newMetrics(),
+		started:  time.Now(),
+		conns:    registry{conns: make(map[string]*hubConn)},
+		loginLim: newKeyedLimiter("login", cfg.Limits.LoginPerMinute, time.Minute),
+		apiLim:   newKeyedLimiter("api", cfg.Limits.APIPerMinute, time.Minute),
+		ipLim:    newKeyedLimiter("ip", cfg.Limits.IPPerMinute, time.Minute),
+		seen:     make(map[string]time.Time),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.flushLoop()
+	return s
+}
+
+func (s *Server) flushLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.SeenFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.flushSeen(context.Background())
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// Close closes every signaling socket and writes the pending last-seen
+// times. The caller closes the store afterwards.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.cancel()
+		for _, c := range s.conns.all() {
+			c.close(websocket.StatusGoingAway, "hub shutting down")
+		}
+		s.flushSeen(context.Background())
+	})
+}
+
+// Connections returns the number of open signaling sockets.
+func (s *Server) Connections() int { return s.conns.len() }
+
+// Handler returns the hub's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.handleHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /login/challenge", s.limited(s.loginLim, s.handleChallenge))
+	mux.HandleFunc("POST /login", s.limited(s.loginLim, s.handleLogin))
+	mux.HandleFunc("POST /refresh", s.limited(s.loginLim, s.handleRefresh))
+	mux.HandleFunc("POST /logout", s.authed(s.handleLogout))
+	mux.HandleFunc("GET /profile", s.authed(s.handleGetOwnProfile))
+	mux.HandleFunc("PUT /profile", s.authed(s.handlePutProfile))
+	mux.HandleFunc("DELETE /profile", s.authed(s.handleDeleteProfile))
+	mux.HandleFunc("GET /profile/{node_id}", s.authed(s.handleGetProfile))
+	mux.HandleFunc("GET /presence/{node_id}", s.authed(s.handlePresence))
+	mux.HandleFunc("GET /discovery/search", s.authed(s.handleSearch))
+	mux.HandleFunc("GET /ws/signal", s.authed(s.handleSignal))
+	return s.observe(mux)
+}
+
+// statusWriter records the status code for metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets websocket.Accept reach the Hijacker.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe applies the per-IP limit, security headers and metrics.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		if r.URL.Path != "/health" && r.URL.Path != "/metrics" {
+			if ok, d := s.ipLim.allow(clientIP(r), time.Now()); !ok {
+				s.tooMany(sw, "ip", d)
+				s.metrics.requests.WithLabelValues("*", "429").Inc()
+				return
+			}
+		}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// limited applies a per-IP limiter to an unauthenticated route.
+func (s *Server) limited(l *keyedLimiter, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ok, d := l.allow(clientIP(r), time.Now()); !ok {
+			s.tooMany(w, l.class, d)
+			return
+		}
+		h(w, r)
+	}
+}
+
+type ctxKey struct{}
+
+func claimsOf(r *http.Request) auth.Claims { return r.Context().Value(ctxKey{}).(auth.Claims) }
+
+// bearer returns the access token: "Authorization: Bearer T", or ?token=T
+// on /ws/signal (D-PC's clients; browsers cannot set headers on WebSockets).
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	if r.URL.Path == "/ws/signal" {
+		return r.URL.Query().Get("token")
+	}
+	return ""
+}
+
+// authed checks the access token and the per-node limit.
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dpc-hub"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "send an access token: Authorization: Bearer <token> (POST /login gives one)")
+			return
+		}
+		c, err := s.cfg.Authority.Authenticate(r.Context(), tok)
+		if err != nil {
+			if errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrRevoked) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dpc-hub", error="invalid_token"`)
+				code := "invalid_token"
+				if errors.Is(err, auth.ErrRevoked) {
+					code = "token_revoked"
+				}
+				writeError(w, http.StatusUnauthorized, code, err.Error())
+				return
+			}
+			s.internalError(w, r, err)
+			return
+		}
+		if ok, d := s.apiLim.allow(c.NodeID, time.Now()); !ok {
+			s.tooMany(w, "api", d)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	}
+}
+
+// errorBody is every error the API answers.
+type errorBody struct {
+	Error  string `json:"error"`
+	Detail string `json:"detail"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, errCode, detail string) {
+	writeJSON(w, code, errorBody{Error: errCode, Detail: detail})
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.httpLog.Error("request failed", "route", r.Pattern, "error", err)
+	writeError(w, http.StatusInternalServerError, "internal", "the hub could not complete the request; see its log")
+}
+
+func (s *Server) badRequest(w http.ResponseWriter, err error) {
+	writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+}
+
+type healthBody struct {
+	Status               string `json:"status"`
+	Version              string `json:"version"`
+	Database             string `json:"database"`
+	WebsocketConnections int    `json:"websocket_connections"`
+	UptimeSeconds        int64  `json:"uptime_seconds"`
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	b := healthBody{Status: "healthy", Version: s.cfg.Version, Database: "ok", WebsocketConnections: s.conns.len(),
+		UptimeSeconds: int64(time.Since(s.started).Seconds())}
+	code := http.StatusOK
+	if err := s.cfg.Store.Ping(r.Context()); err != nil {
+		b.Status, b.Database, code = "degraded", err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, b)
+}
+
+type challengeBody struct {
+	Nonce     string    `json:"nonce"`
+	Audience  string    `json:"audience"`
+	Purpose   string    `json:"purpose"`
+	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresIn int64     `json:"expires_in"`
+}
+
+func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
+	n, err := s.cfg.Authority.Challenge(r.Context())
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, challengeBody{Nonce: n.Value, Audience: s.cfg.Authority.Audience(), Purpose: hublogin.Purpose,
+		ExpiresAt: n.Expires.UTC(), ExpiresIn: int64(time.Until(n.Expires).Seconds())})
+}
+
+type tokensBody struct {
+	NodeID           string `json:"node_id"`
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int64  `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresIn int64  `json:"refresh_expires_in"`
+}
+
+func tokensOf(t auth.Tokens) tokensBody {
+	return tokensBody{NodeID: t.NodeID, AccessToken: t.AccessToken, TokenType: "bearer",
+		ExpiresIn: int64(time.Until(t.AccessExpires).Seconds()), RefreshToken: t.RefreshToken,
+		RefreshExpiresIn: int64(time.Until(t.RefreshExpires).Seconds())}
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	req, err := decodeLogin(body)
+	if err != nil {
+		s.metrics.logins.WithLabelValues("bad_request").Inc()
+		s.badRequest(w, err)
+		return
+	}
+	t, err := s.cfg.Authority.Login(r.Context(), auth.LoginRequest{NodeID: req.NodeID, CertificatePEM: req.CertPEM,
+		Nonce: req.Nonce, Signature: req.Signature, Algorithm: req.Algorithm})
+	switch {
+	case errors.Is(err, auth.ErrBadNonce):
+		s.metrics.logins.WithLabelValues("bad_nonce").Inc()
+		writeError(w, http.StatusUnauthorized, "bad_nonce", err.Error()+"; ask POST /login/challenge for a new one")
+		return
+	case errors.Is(err, auth.ErrLoginRefused):
+		s.metrics.logins.WithLabelValues("refused").Inc()
+		s.httpLog.Info("login refused", "node_id", req.NodeID, "ip", clientIP(r), "error", err)
+		writeError(w, http.StatusUnauthorized, "login_refused", err.Error())
+		return
+	case err != nil:
+		s.metrics.logins.WithLabelValues("error").Inc()
+		s.internalError(w, r, err)
+		return
+	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	s.httpLog.Info("node logged in", "node_id", t.NodeID)
+	writeJSON(w, http.StatusOK, tokensOf(t))
+}
+
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	rt, err := decodeRefresh(body)
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	t, err := s.cfg.Authority.Refresh(r.Context(), rt)
+	switch {
+	case errors.Is(err, auth.ErrRefreshReused):
+		s.metrics.refreshes.WithLabelValues("reused").Inc()
+		s.httpLog.Warn("a rotated refresh token was presented again: its login is revoked", "ip", clientIP(r))
+		writeError(w, http.StatusUnauthorized, "refresh_reused", err.Error())
+		return
+	case errors.Is(err, auth.ErrRevoked):
+		s.metrics.refreshes.WithLabelValues("revoked").Inc()
+		writeError(w, http.StatusUnauthorized, "token_revoked", err.Error())
+		return
+	case errors.Is(err, auth.ErrInvalidToken):
+		s.metrics.refreshes.WithLabelValues("invalid").Inc()
+		writeError(w, http.StatusUnauthorized, "invalid_token", err.Error())
+		return
+	case err != nil:
+		s.metrics.refreshes.WithLabelValues("error").Inc()
+		s.internalError(w, r, err)
+		return
+	}
+	s.metrics.refreshes.WithLabelValues("ok").Inc()
+	writeJSON(w, http.StatusOK, tokensOf(t))
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	c := claimsOf(r)
+	if err := s.cfg.Authority.Logout(r.Context(), c); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if conn := s.conns.get(c.NodeID); conn != nil && conn.family == c.Family {
+		conn.close(websocket.StatusNormalClosure, "logged out")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": "logged out: this login's tokens are revoked", "node_id": c.NodeID})
+}
+
+// profileView is a profile as the API shows it, with presence.
+type profileView struct {
+	store.Profile
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+}
+
+// presence returns whether a node is online here and when it was last seen.
+func (s *Server) presence(r *http.Request, nodeID string) (online bool, last *time.Time, known bool, err error) {
+	online = s.conns.get(nodeID) != nil
+	if t, ok := s.pendingSeen(nodeID); ok {
+		return online, &t, true, nil
+	}
+	n, err := s.cfg.Store.GetNode(r.Context(), nodeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return online, nil, online, nil
+	}
+	if err != nil {
+		return false, nil, false, err
+	}
+	t := n.LastSeen.UTC()
+	return online, &t, true, nil
+}
+
+func (s *Server) writeProfile(w http.ResponseWriter, r *http.Request, nodeID string) {
+	p, err := s.cfg.Store.GetProfile(r.Context(), nodeID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no profile published for "+nodeID)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	online, last, _, err := s.presence(r, nodeID)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, profileView{Profile: p, Online: online, LastSeen: last})
+}
+
+func (s *Server) handleGetOwnProfile(w http.ResponseWriter, r *http.Request) {
+	s.writeProfile(w, r, claimsOf(r).NodeID)
+}
+
+func (s *Server) handleGetProfile(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("node_id")
+	if !dpcuri.ValidNodeID(id) {
+		s.badRequest(w, badRequest("%q is not a node_id", id))
+		return
+	}
+	s.writeProfile(w, r, id)
+}
+
+func (s *Server) handlePutProfile(w http.ResponseWriter, r *http.Request) {
+	c := claimsOf(r)
+	body, err := readBody(w, r)
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	pb, err := decodeProfile(body, c.NodeID)
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	p := store.Profile{NodeID: c.NodeID, Name: pb.Name, Description: pb.Description, Expertise: pb.Expertise,
+		URIs: pb.URIs, UpdatedAt: time.Now().UTC()}
+	if pb.Compute != nil {
+		p.Compute = &store.Compute{Available: pb.Compute.Available, Models: pb.Compute.Models}
+	}
+	if err := s.cfg.Store.PutProfile(r.Context(), p); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.writeProfile(w, r, c.NodeID)
+}
+
+// handleDeleteProfile removes the profile only (D-PC deleted the whole user).
+func (s *Server) handleDeleteProfile(w http.ResponseWriter, r *http.Request) {
+	err := s.cfg.Store.DeleteProfile(r.Context(), claimsOf(r).NodeID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "you have no published profile")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type presenceBody struct {
+	NodeID   string     `json:"node_id"`
+	Online   bool       `json:"online"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+}
+
+func (s *Server) handlePresence(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("node_id")
+	if !dpcuri.ValidNodeID(id) {
+		s.badRequest(w, badRequest("%q is not a node_id", id))
+		return
+	}
+	online, last, known, err := s.presence(r, id)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if !known {
+		writeError(w, http.StatusNotFound, "not_found", id+" never logged in to this hub")
+		return
+	}
+	writeJSON(w, http.StatusOK, presenceBody{NodeID: id, Online: online, LastSeen: last})
+}
+
+type searchResult struct {
+	NodeID      string         `json:"node_id"`
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	Expertise   map[string]int `json:"expertise,omitempty"`
+	Online      bool           `json:"online"`
+}
+
+type searchBody struct {
+	Results []searchResult `json:"results"`
+	Total   int            `json:"total"`
+}
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sq, err := decodeSearch(q.Get("q"), q.Get("min_level"), q.Get("limit"))
+	if err != nil {
+		s.badRequest(w, err)
+		return
+	}
+	ps, err := s.cfg.Store.SearchProfiles(r.Context(), store.Query{Text: sq.Text, MinLevel: sq.MinLevel, Limit: sq.Limit})
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	out := searchBody{Results: make([]searchResult, 0, len(ps)), Total: len(ps)}
+	for _, p := range ps {
+		out.Results = append(out.Results, searchResult{NodeID: p.NodeID, Name: p.Name, Description: p.Description,
+			Expertise: p.Expertise, Online: s.conns.get(p.NodeID) != nil})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
+	c := claimsOf(r)
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	ws.SetReadLimit(s.cfg.MaxSignalBytes)
+	hc := &hubConn{s: s, nodeID: c.NodeID, family: c.Family, ws: ws,
+		limiter: rate.NewLimiter(rate.Limit(max(s.cfg.Limits.SignalsPerSecond, 0)), max(s.cfg.Limits.SignalsPerSecond, 1))}
+	if s.cfg.Limits.SignalsPerSecond <= 0 {
+		hc.limiter = rate.NewLimiter(rate.Inf, 1)
+	}
+	// s.ctx ends when the hub closes; no goroutine per socket watches it.
+	s.serveSignal(s.ctx, hc, c.Expires)
+}
