@@ -15,9 +15,10 @@ RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env 
 
 all: build
 
-## build: bin/dpc and bin/plugins/dpc-plugin-<name> for every first-party plugin
+## build: bin/dpc, bin/dpc-hub and bin/plugins/dpc-plugin-<name> for every first-party plugin
 build: plugins
 	$(GO) build -trimpath -o bin/dpc ./host/cmd/dpc
+	$(GO) build -trimpath -o bin/dpc-hub ./hub/cmd/dpc-hub
 
 plugins:
 	@mkdir -p bin/plugins
