@@ -72,8 +72,6 @@ type Server struct {
 	seenMu sync.Mutex
 	seen   map[string]time.Time
 
-	ctx      context.Context
-	cancel   context.CancelFunc
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -113,7 +111,6 @@ func New(cfg Config) *Server {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.flushLoop()
 	return s
 }
@@ -138,7 +135,8 @@ func (s *Server) Close() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
 		<-s.done
-		s.cancel()
+		// Close frames first, so that clients learn why; the readers end
+		// when the handshakes do.
 		for _, c := range s.conns.all() {
 			c.close(websocket.StatusGoingAway, "hub shutting down")
 		}
@@ -605,6 +603,5 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Limits.SignalsPerSecond <= 0 {
 		hc.limiter = rate.NewLimiter(rate.Inf, 1)
 	}
-	// s.ctx ends when the hub closes; no goroutine per socket watches it.
-	s.serveSignal(s.ctx, hc, c.Expires)
+	s.serveSignal(context.Background(), hc, c.Expires)
 }

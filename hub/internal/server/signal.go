@@ -191,21 +191,24 @@ func (s *Server) serveSignal(ctx context.Context, c *hubConn, expires time.Time)
 
 	exp := expires.UTC()
 	c.send(serverMessage{Type: "auth_ok", Message: "Successfully connected as " + c.nodeID, NodeID: c.nodeID, ExpiresAt: &exp})
-	// The socket lives no longer than the token that opened it.
-	ctx, cancel := context.WithDeadline(ctx, expires)
-	defer cancel()
+	// The socket lives no longer than the token that opened it, and no
+	// longer than IdleTimeout without a message. Timers, not goroutines or
+	// per-read contexts: the close frame then carries the reason, and an
+	// idle socket costs only its reader.
+	expiry := time.AfterFunc(time.Until(expires), func() {
+		c.close(websocket.StatusPolicyViolation, "access token expired: reconnect with a fresh one")
+	})
+	defer expiry.Stop()
+	idle := time.AfterFunc(s.cfg.IdleTimeout, func() {
+		c.close(websocket.StatusPolicyViolation, "idle: send a ping at least every "+s.cfg.IdleTimeout.String())
+	})
+	defer idle.Stop()
 	for {
-		rctx, rcancel := context.WithTimeout(ctx, s.cfg.IdleTimeout)
-		typ, b, err := c.ws.Read(rctx)
-		rcancel()
+		typ, b, err := c.ws.Read(ctx)
 		if err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				c.close(websocket.StatusPolicyViolation, "access token expired: reconnect with a fresh one")
-			} else if errors.Is(err, context.DeadlineExceeded) {
-				c.close(websocket.StatusPolicyViolation, "idle: send a ping at least every "+s.cfg.IdleTimeout.String())
-			}
 			return
 		}
+		idle.Reset(s.cfg.IdleTimeout)
 		if typ != websocket.MessageText {
 			c.sendError(codeInvalidMessage, "signaling messages are JSON text")
 			continue
