@@ -7,10 +7,14 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -76,9 +80,55 @@ func (n Node) Sign(t testing.TB, hubURL, nodeID, nonce string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := n.Signer.Sign(rand.Reader, msg, crypto.Hash(0))
+	var sig []byte
+	if _, ok := n.Signer.Public().(*rsa.PublicKey); ok {
+		d := sha256.Sum256(msg)
+		sig, err = n.Signer.Sign(rand.Reader, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+	} else {
+		sig, err = n.Signer.Sign(rand.Reader, msg, crypto.Hash(0))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sig
+}
+
+// Algorithm is the signature algorithm of the node's key.
+func (n Node) Algorithm(t testing.TB) string {
+	t.Helper()
+	alg, err := nodeid.AlgorithmOf(n.Signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alg
+}
+
+// Load reads a node identity written by `dpc init` (DIR/node.key, DIR/node.crt).
+func Load(t testing.TB, dir string) Node {
+	t.Helper()
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "node.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := os.ReadFile(filepath.Join(dir, "node.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		t.Fatalf("%s/node.key: no PEM block", dir)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		t.Fatalf("%s/node.key: %T is not a signer", dir, key)
+	}
+	id, err := nodeid.FromPublicKey(signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Node{Signer: signer, NodeID: id, CertPEM: certPEM}
 }
