@@ -51,12 +51,13 @@ test:
 	done; \
 	if [ -n "$$failed" ]; then echo "== FAILED modules:$$failed"; exit 1; fi
 
-## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token
+## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 3s ./internal/network/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 2s ./internal/intel/
+	cd hub && $(GO) test -run '^$$' -bench SignalRoundTrip -benchtime 2s ./internal/server/ && $(GO) test -run '^$$' -bench HubConnections -benchtime 1x ./e2e/
 
 ## proto: regenerate the Go code of the wire contracts (needs protoc)
 proto:

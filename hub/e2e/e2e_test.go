@@ -58,7 +58,7 @@ var listeningRE = regexp.MustCompile(`listening: addr=(\S+)`)
 
 // startHub starts dpc-hub on listen with data dir data and waits for its
 // "listening" line.
-func startHub(t *testing.T, listen, data string, extra ...string) *hubProc {
+func startHub(t testing.TB, listen, data string, extra ...string) *hubProc {
 	t.Helper()
 	args := append([]string{"--listen", listen, "--data", data}, extra...)
 	cmd := exec.Command(filepath.Join(binDir, "dpc-hub"), args...)
@@ -94,7 +94,7 @@ func startHub(t *testing.T, listen, data string, extra ...string) *hubProc {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (h *hubProc) stop(t *testing.T) {
+func (h *hubProc) stop(t testing.TB) {
 	if h.cmd.ProcessState != nil || h.done == nil {
 		return
 	}

@@ -27,7 +27,7 @@ type testHub struct {
 	st  store.Store
 }
 
-func newTestHub(t *testing.T, mutate func(*Config)) *testHub {
+func newTestHub(t testing.TB, mutate func(*Config)) *testHub {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	url := "http://" + ts.Listener.Addr().String()
@@ -55,7 +55,7 @@ func newTestHub(t *testing.T, mutate func(*Config)) *testHub {
 }
 
 // do sends a JSON request and decodes a JSON answer into out (if non-nil).
-func (h *testHub) do(t *testing.T, method, path, token string, body any, out any) *http.Response {
+func (h *testHub) do(t testing.TB, method, path, token string, body any, out any) *http.Response {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -86,7 +86,7 @@ func (h *testHub) do(t *testing.T, method, path, token string, body any, out any
 	return resp
 }
 
-func (h *testHub) challenge(t *testing.T) string {
+func (h *testHub) challenge(t testing.TB) string {
 	t.Helper()
 	var c challengeBody
 	if resp := h.do(t, "POST", "/login/challenge", "", nil, &c); resp.StatusCode != 200 {
@@ -104,7 +104,7 @@ func loginBodyFor(n testnode.Node, nodeID, nonce string, sig []byte) loginBody {
 }
 
 // login logs n in over HTTP.
-func (h *testHub) login(t *testing.T, n testnode.Node) tokensBody {
+func (h *testHub) login(t testing.TB, n testnode.Node) tokensBody {
 	t.Helper()
 	nonce := h.challenge(t)
 	var tok tokensBody
@@ -118,7 +118,7 @@ func (h *testHub) login(t *testing.T, n testnode.Node) tokensBody {
 }
 
 // dial opens a signaling socket and reads auth_ok.
-func (h *testHub) dial(t *testing.T, token string) *websocket.Conn {
+func (h *testHub) dial(t testing.TB, token string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -136,7 +136,7 @@ func (h *testHub) dial(t *testing.T, token string) *websocket.Conn {
 	return c
 }
 
-func send(t *testing.T, c *websocket.Conn, v any) {
+func send(t testing.TB, c *websocket.Conn, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -149,7 +149,7 @@ func send(t *testing.T, c *websocket.Conn, v any) {
 	}
 }
 
-func read(t *testing.T, c *websocket.Conn) serverMessage {
+func read(t testing.TB, c *websocket.Conn) serverMessage {
 	t.Helper()
 	m, err := readErr(c)
 	if err != nil {

@@ -603,5 +603,9 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Limits.SignalsPerSecond <= 0 {
 		hc.limiter = rate.NewLimiter(rate.Inf, 1)
 	}
-	s.serveSignal(context.Background(), hc, c.Expires)
+	// The socket is served by a goroutine of its own and the handler
+	// returns: net/http then drops the request, its headers and the
+	// handler's grown stack, which would otherwise live as long as the
+	// socket (a hub holds tens of thousands).
+	go s.serveSignal(context.Background(), hc, c.Expires)
 }
