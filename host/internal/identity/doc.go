@@ -22,7 +22,8 @@
 // node_id = "dpc-node-" + the first 32 hex characters of SHA-256 over the PEM
 // text of the SubjectPublicKeyInfo, exactly as
 // `openssl x509 -pubkey -noout -in node.crt` prints it. This is D-PC
-// Messenger's derivation and works for Ed25519 and RSA keys alike.
+// Messenger's derivation and works for Ed25519 and RSA keys alike. The code
+// is sdk/nodeid, shared with plugins and the hub, so all derive it alike.
 //
 // # Signatures
 //

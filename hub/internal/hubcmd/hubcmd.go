@@ -39,6 +39,7 @@ type options struct {
 	limits                  server.Limits
 	maxSignalBytes          int64
 	sendQueue               int
+	maxConns                int
 	logLevel                string
 	logJSON                 bool
 }
@@ -90,6 +91,7 @@ Prometheus metrics are at /metrics, liveness at /health.`,
 	f.IntVar(&o.limits.SignalsPerSecond, "rate-signal", o.limits.SignalsPerSecond, "signaling messages per second per connection (0 = unlimited)")
 	f.Int64Var(&o.maxSignalBytes, "max-signal-bytes", 64<<10, "largest signaling message accepted, in bytes")
 	f.IntVar(&o.sendQueue, "send-queue", 64, "messages queued for one connection before it is dropped as too slow")
+	f.IntVar(&o.maxConns, "max-connections", 50_000, "signaling connections this hub holds at most (raise the open files limit to match)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	f.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -141,6 +143,9 @@ func (o *options) check() error {
 	}
 	if o.sendQueue < 1 || o.sendQueue > 4096 {
 		return bad("--send-queue %d: want 1 to 4096", o.sendQueue)
+	}
+	if o.maxConns < 1 {
+		return bad("--max-connections %d: want 1 or more", o.maxConns)
 	}
 	if hclog.LevelFromString(o.logLevel) == hclog.NoLevel {
 		return bad("--log-level %q: want trace, debug, info, warn or error", o.logLevel)
@@ -218,7 +223,7 @@ func run(ctx context.Context, o *options, stderr interface{ Write([]byte) (int, 
 		return err
 	}
 	hub := server.New(server.Config{Authority: authority, Store: st, Logger: logger, Version: Version,
-		Limits: o.limits, MaxSignalBytes: o.maxSignalBytes, SendQueue: o.sendQueue})
+		Limits: o.limits, MaxSignalBytes: o.maxSignalBytes, SendQueue: o.sendQueue, MaxConnections: o.maxConns})
 	httpSrv := &http.Server{
 		Handler:           hub.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

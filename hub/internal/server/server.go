@@ -54,6 +54,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// SeenFlushInterval is how often last-seen times are written (default 10 s).
 	SeenFlushInterval time.Duration
+	// MaxConnections bounds the open signaling sockets (default 50,000);
+	// beyond it a connect answers 503 hub_full with Retry-After.
+	MaxConnections int
 }
 
 // Server is the hub.
@@ -96,6 +99,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.SeenFlushInterval <= 0 {
 		cfg.SeenFlushInterval = 10 * time.Second
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 50_000
 	}
 	s := &Server{
 		cfg:      cfg,
@@ -593,6 +599,12 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 	c := claimsOf(r)
+	// A replacing socket of a node already here does not add one.
+	if s.conns.len() >= s.cfg.MaxConnections && s.conns.get(c.NodeID) == nil {
+		w.Header().Set("Retry-After", "60")
+		writeError(w, http.StatusServiceUnavailable, "hub_full", "this hub holds its maximum of "+strconv.Itoa(s.cfg.MaxConnections)+" signaling connections; retry later")
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return // Accept has answered the client

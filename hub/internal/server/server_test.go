@@ -351,3 +351,20 @@ func TestHubShutdownSaysGoingAway(t *testing.T) {
 		t.Fatalf("want going away on hub shutdown, got %v", err)
 	}
 }
+
+func TestConnectionsBeyondTheMaximumAre503(t *testing.T) {
+	h := newTestHub(t, func(c *Config) { c.MaxConnections = 1 })
+	alice, bob := testnode.New(t), testnode.New(t)
+	ta := h.login(t, alice).AccessToken
+	h.dial(t, ta)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws"+h.URL[len("http"):]+"/ws/signal", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + h.login(t, bob).AccessToken}},
+	})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second node on a full hub: want 503 with Retry-After, got %v %v", resp, err)
+	}
+	// The node already here may still replace its own socket.
+	h.dial(t, ta)
+}

@@ -1,6 +1,3 @@
-// Package testnode makes node identities for the hub's tests the way
-// host/internal/identity does (Ed25519 key, self-signed certificate with
-// CN = node_id) and signs hub logins the way the host's Sign does.
 package testnode
 
 import (
