@@ -368,3 +368,39 @@ func TestConnectionsBeyondTheMaximumAre503(t *testing.T) {
 	// The node already here may still replace its own socket.
 	h.dial(t, ta)
 }
+
+func TestIdleSocketIsClosedWithAReason(t *testing.T) {
+	h := newTestHub(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	c := h.dial(t, h.login(t, testnode.New(t)).AccessToken)
+	_, err := readErr(c)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "idle") {
+		t.Fatalf("want a policy close saying idle, got %v", err)
+	}
+}
+
+func TestLastSeenIsStoredWhenANodeLeaves(t *testing.T) {
+	h := newTestHub(t, nil)
+	alice, bob := testnode.New(t), testnode.New(t)
+	ta, tb := h.login(t, alice), h.login(t, bob)
+	c := h.dial(t, ta.AccessToken)
+	left := time.Now()
+	c.Close(websocket.StatusNormalClosure, "bye")
+	// Wait until the hub has unregistered Alice, then flush as the ticker would.
+	deadline := time.Now().Add(30 * time.Second)
+	for h.srv.conns.get(alice.NodeID) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Alice still registered after closing her socket")
+		}
+		<-time.After(10 * time.Millisecond) // between polls of the condition above
+	}
+	h.srv.flushSeen(context.Background())
+	n, err := h.st.GetNode(context.Background(), alice.NodeID)
+	if err != nil || n.LastSeen.Before(left) {
+		t.Fatalf("stored last seen %v is not the time Alice left (after %v): %v", n.LastSeen, left, err)
+	}
+	var pr presenceBody
+	if resp := h.do(t, "GET", "/presence/"+alice.NodeID, tb.AccessToken, nil, &pr); resp.StatusCode != 200 || pr.Online || pr.LastSeen == nil {
+		t.Fatalf("presence after leaving: %s %+v", resp.Status, pr)
+	}
+}

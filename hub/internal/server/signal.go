@@ -182,11 +182,12 @@ func (s *Server) serveSignal(ctx context.Context, c *hubConn, expires time.Time)
 	s.metrics.connections.Inc()
 	s.touch(c.nodeID)
 	defer func() {
+		// Last seen is noted before the node shows offline.
+		s.touch(c.nodeID)
 		s.conns.remove(c)
 		s.metrics.connections.Dec()
 		c.close(websocket.StatusNormalClosure, "")
 		c.ws.CloseNow()
-		s.touch(c.nodeID)
 	}()
 
 	exp := expires.UTC()
