@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -176,7 +177,7 @@ func (o *options) audience(bound net.Addr) (string, error) {
 	return canon, nil
 }
 
-func run(ctx context.Context, o *options, stderr interface{ Write([]byte) (int, error) }) error {
+func run(ctx context.Context, o *options, stderr io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}

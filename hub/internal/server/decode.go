@@ -14,6 +14,7 @@ import (
 
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"github.com/dpc-go/dpc/sdk/hublogin"
+	"github.com/dpc-go/dpc/sdk/nodeid"
 )
 
 // ErrBadRequest is wrapped by every decoding and validation error.
@@ -100,8 +101,8 @@ func decodeLogin(body []byte) (loginRequest, error) {
 	if err != nil || len(sig) == 0 || len(sig) > hublogin.MaxSignatureLen {
 		return loginRequest{}, badRequest("signature must be standard base64 of at most %d bytes", hublogin.MaxSignatureLen)
 	}
-	if b.Algorithm != "ed25519" && b.Algorithm != "rsa-pss-sha256" {
-		return loginRequest{}, badRequest("algorithm must be \"ed25519\" or \"rsa-pss-sha256\"")
+	if b.Algorithm != nodeid.AlgEd25519 && b.Algorithm != nodeid.AlgRSAPSSSHA256 {
+		return loginRequest{}, badRequest("algorithm must be %q or %q", nodeid.AlgEd25519, nodeid.AlgRSAPSSSHA256)
 	}
 	return loginRequest{NodeID: b.NodeID, CertPEM: []byte(b.Certificate), Nonce: b.Nonce, Signature: sig, Algorithm: b.Algorithm}, nil
 }
