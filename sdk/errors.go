@@ -5,26 +5,30 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dpc-go/dpc/sdk/internal/wire"
 	"github.com/dpc-go/dpc/sdk/schema"
 )
 
 var (
 	// ErrNotFound means the named object, model or peer does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = wire.ErrNotFound
 	// ErrNotConfigured means a call arrived before a successful Configure.
-	ErrNotConfigured = errors.New("plugin is not configured")
+	ErrNotConfigured = wire.ErrNotConfigured
 	// ErrUnsupported means the plugin does not implement an optional feature.
-	ErrUnsupported = errors.New("not supported by this plugin")
+	ErrUnsupported = wire.ErrUnsupported
 	// ErrPermissionDenied means the host refused a request (e.g. a signing
 	// purpose the plugin's kind may not use).
-	ErrPermissionDenied = errors.New("permission denied")
+	ErrPermissionDenied = wire.ErrPermissionDenied
 	// ErrInvalidArgument means a request was malformed.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = wire.ErrInvalidArgument
 	// ErrUnavailable means a backend the plugin talks to is down.
-	ErrUnavailable = errors.New("unavailable")
+	ErrUnavailable = wire.ErrUnavailable
 	// ErrInvalidServeOpts means ServeOpts names no kind or more than one.
 	ErrInvalidServeOpts = errors.New("invalid sdk.ServeOpts")
 )
+
+// The sentinels above cross the plugin boundary: an error that wraps one
+// arrives on the other side as an error that matches it with errors.Is.
 
 // ConfigError is a problem with one attribute of a plugin's configuration.
 // Return it (or several, joined with errors.Join) from Configure or from a

@@ -2,13 +2,17 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+
+	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
 
 // ServeOpts configures Serve. Set exactly one of the kind fields.
@@ -23,26 +27,41 @@ type ServeOpts struct {
 	Logger hclog.Logger
 }
 
-// maxMessageSize raises gRPC's 4 MiB default so large frames and objects
-// never hit it (data frames are 64 KiB; this is headroom for metadata).
-const maxMessageSize = 16 << 20
-
-// Flow-control windows of the plugin connection (the host uses the same).
-const (
-	streamWindow = 4 << 20
-	connWindow   = 16 << 20
-)
-
 // parentCheckInterval is how often a plugin checks that its host is alive.
 const parentCheckInterval = time.Second
 
+// errHostSideOnly is what a plugin-side set answers when go-plugin asks it
+// for a client: dispensing is the host's job (package sdk/pluginhost).
+var errHostSideOnly = errors.New("dpc plugin sets of sdk.Serve serve only; hosts dispense with sdk/pluginhost")
+
+func init() {
+	// The host side (sdktest's in-process harness, through sdk/pluginhost)
+	// serves a plugin exactly as Serve does, without sdk exporting go-plugin
+	// types to plugin authors.
+	wire.ServerSet = func(impl any, logger hclog.Logger) (plugin.PluginSet, error) {
+		p, _ := impl.(Plugin)
+		kind := KindOf(p)
+		if kind == "" {
+			return nil, fmt.Errorf("%w: %T implements no single plugin kind", ErrInvalidServeOpts, impl)
+		}
+		return serverSet(kind, p, logger), nil
+	}
+}
+
 // Serve runs the plugin until the host stops it. It never returns normally;
 // misconfigured options are reported on stderr with exit status 1.
+//
+// The host starts a plugin without arguments. Run by hand with --version
+// (or -version), a plugin prints its name, version, plugin API and SDK
+// version and exits; any other argument is an error.
 func Serve(opts *ServeOpts) {
 	kind, impl, err := opts.pick()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "dpc plugin: %v\n", err)
 		os.Exit(1)
+	}
+	if code, done := answerArgs(impl.Info(), os.Args[1:], os.Stdout, os.Stderr); done {
+		os.Exit(code)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -54,18 +73,39 @@ func Serve(opts *ServeOpts) {
 	}
 	go exitWhenOrphaned(impl, logger)
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
+		HandshakeConfig:  wire.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{APIVersion: serverSet(kind, impl, logger)},
 		GRPCServer: func(o []grpc.ServerOption) *grpc.Server {
-			o = append(o, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(maxMessageSize),
-				// Byte streams need more than gRPC's 64 KiB default window,
-				// or every frame waits for a window update from the host.
-				grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow))
-			return grpc.NewServer(o...)
+			return grpc.NewServer(wire.ServerOptions(o)...)
 		},
 		Logger: logger,
 	})
 	os.Exit(0)
+}
+
+// answerArgs handles a plugin's command line: none means serve (done is
+// false); --version prints the version line on stdout; anything else is an
+// error on stderr. code is the exit status when done.
+func answerArgs(info Info, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	switch {
+	case len(args) == 0:
+		return 0, false
+	case len(args) == 1 && (args[0] == "--version" || args[0] == "-version"):
+		if _, err := fmt.Fprintln(stdout, VersionLine(info)); err != nil {
+			fmt.Fprintf(stderr, "dpc-plugin-%s: %v\n", info.Name, err)
+			return 1, true
+		}
+		return 0, true
+	default:
+		fmt.Fprintf(stderr, "dpc-plugin-%s: unexpected arguments %q: this is a D-PC plugin; dpc starts it (try --version)\n", info.Name, args)
+		return 1, true
+	}
+}
+
+// VersionLine is what a plugin prints for --version, e.g.
+// "llm-echo 0.1.0 (D-PC plugin API v1, sdk 0.1.0)".
+func VersionLine(info Info) string {
+	return fmt.Sprintf("%s %s (D-PC plugin API v%d, sdk %s)", info.Name, info.Version, APIVersion, SDKVersion)
 }
 
 func (o *ServeOpts) pick() (Kind, Plugin, error) {
@@ -90,6 +130,26 @@ func (o *ServeOpts) pick() (Kind, Plugin, error) {
 		return "", nil, fmt.Errorf("%w: set exactly one of Transport, LLM, Backup, Hub (got %d)", ErrInvalidServeOpts, len(kinds))
 	}
 	return kinds[0], impl, nil
+}
+
+// serverSet is the plugin-side set for impl, which implements the kind's
+// interface. Every plugin serves "base" plus its kind.
+func serverSet(kind Kind, impl Plugin, logger hclog.Logger) plugin.PluginSet {
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Debug})
+	}
+	set := plugin.PluginSet{wire.NameBase: &basePlugin{Impl: impl, Kind: kind, Logger: logger}}
+	switch kind {
+	case KindTransport:
+		set[string(kind)] = &transportPlugin{Impl: impl.(Transport)}
+	case KindLLM:
+		set[string(kind)] = &llmPlugin{Impl: impl.(LLM)}
+	case KindBackup:
+		set[string(kind)] = &backupPlugin{Impl: impl.(Backup)}
+	case KindHub:
+		set[string(kind)] = &hubPlugin{Impl: impl.(Hub)}
+	}
+	return set
 }
 
 // exitWhenOrphaned stops the plugin if its host dies without stopping it

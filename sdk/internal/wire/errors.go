@@ -1,4 +1,4 @@
-package sdk
+package wire
 
 import (
 	"context"
@@ -6,6 +6,17 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+)
+
+// The SDK's sentinel errors (package sdk re-exports them with their docs).
+// They are defined here because both sides map them to and from gRPC codes.
+var (
+	ErrNotFound         = errors.New("not found")
+	ErrNotConfigured    = errors.New("plugin is not configured")
+	ErrUnsupported      = errors.New("not supported by this plugin")
+	ErrPermissionDenied = errors.New("permission denied")
+	ErrInvalidArgument  = errors.New("invalid argument")
+	ErrUnavailable      = errors.New("unavailable")
 )
 
 var codeOf = []struct {
@@ -22,8 +33,8 @@ var codeOf = []struct {
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }
 
-// toStatus turns an error from Go code into a gRPC status error.
-func toStatus(err error) error {
+// ToStatus turns an error from Go code into a gRPC status error.
+func ToStatus(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -48,9 +59,9 @@ type remoteError struct {
 func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.sentinel }
 
-// fromStatus turns a gRPC error back into a Go error matching the sdk
+// FromStatus turns a gRPC error back into a Go error matching the sdk
 // sentinel for its code.
-func fromStatus(err error) error {
+func FromStatus(err error) error {
 	if err == nil {
 		return nil
 	}
