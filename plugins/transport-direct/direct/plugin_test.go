@@ -239,28 +239,28 @@ func TestParseURI(t *testing.T) {
 		"empty query":           {uri: "dpc://127.0.0.1:1?", want: "127.0.0.1:1"},
 		"other query":           {uri: "dpc://127.0.0.1:1?node_id=a&hint=b", want: "127.0.0.1:1"},
 		"highest port":          {uri: "dpc://127.0.0.1:65535", want: "127.0.0.1:65535"},
-		"other scheme":          {uri: "tcp://127.0.0.1:8888", wantText: `scheme "tcp"`},
-		"https":                 {uri: "https://127.0.0.1:8888", wantText: `scheme "https"`},
+		"other scheme":          {uri: "tcp://127.0.0.1:8888", wantText: `scheme is "tcp"`},
+		"https":                 {uri: "https://127.0.0.1:8888", wantText: `scheme is "https"`},
 		"no scheme":             {uri: "127.0.0.1:8888", wantText: "dpc://"},
 		"empty":                 {uri: "", wantText: "dpc://"},
 		"opaque":                {uri: "dpc:127.0.0.1:8888", wantText: "want dpc://host:port"},
-		"path":                  {uri: "dpc://127.0.0.1:8888/peer", wantText: `no path after host:port, got "/peer"`},
-		"trailing slash":        {uri: "dpc://127.0.0.1:8888/", wantText: "no path"},
+		"path":                  {uri: "dpc://127.0.0.1:8888/peer", wantText: `path "/peer" not allowed after host:port`},
+		"trailing slash":        {uri: "dpc://127.0.0.1:8888/", wantText: `path "/" not allowed`},
 		"user":                  {uri: "dpc://me@127.0.0.1:8888", wantText: "user information"},
 		"fragment":              {uri: "dpc://127.0.0.1:8888#x", wantText: "fragment"},
 		"empty fragment":        {uri: "dpc://127.0.0.1:8888#", wantText: "fragment"},
-		"no host":               {uri: "dpc://:8888", wantText: "no host"},
+		"no host":               {uri: "dpc://:8888", wantText: "missing host"},
 		"empty port":            {uri: "dpc://127.0.0.1:", wantText: "empty port"},
-		"port 0":                {uri: "dpc://127.0.0.1:0", wantText: "invalid port"},
-		"port too large":        {uri: "dpc://127.0.0.1:65536", wantText: "invalid port"},
-		"port not a number":     {uri: "dpc://127.0.0.1:http", wantText: "invalid port"},
+		"port 0":                {uri: "dpc://127.0.0.1:0", wantText: `bad port "0" (want 1-65535)`},
+		"port too large":        {uri: "dpc://127.0.0.1:65536", wantText: `bad port "65536"`},
+		"port not a number":     {uri: "dpc://127.0.0.1:http", wantText: `bad port "http"`},
 		"IPv6 without brackets": {uri: "dpc://::1:8888", wantText: "must be in brackets"},
 		"IPv6 bare, no port":    {uri: "dpc://2001:db8::1", wantText: "must be in brackets"},
-		"name in brackets":      {uri: "dpc://[example.org]:1", wantText: "invalid host"},
-		"bad host name":         {uri: "dpc://exa_mple.org:1", wantText: "invalid host"},
+		"name in brackets":      {uri: "dpc://[example.org]:1", wantText: "bad IPv6 address"},
+		"bad host name":         {uri: "dpc://exa_mple.org:1", wantText: `bad character '_' in host name`},
 		"IPv4 wildcard":         {uri: "dpc://0.0.0.0:8888", wantText: "wildcard"},
 		"IPv6 wildcard":         {uri: "dpc://[::]:8888", wantText: "wildcard"},
-		"malformed query":       {uri: "dpc://127.0.0.1:1?node_id=%zz", wantText: "malformed query"},
+		"malformed query":       {uri: "dpc://127.0.0.1:1?node_id=%zz", wantText: "bad query"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestDialRejectsBadURIOverTheWire(t *testing.T) {
 		t.Fatalf("Configure: %v", err)
 	}
 	_, err := h.Client.Transport.Dial(context.Background(), sdk.DialRequest{URI: "tcp://127.0.0.1:1"})
-	if !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), `scheme "tcp"`) {
+	if !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), `scheme is "tcp"`) {
 		t.Errorf("want sdk.ErrInvalidArgument naming the scheme, got %v", err)
 	}
 }
