@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,11 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	backupv1 "github.com/dpc-go/dpc/proto/dpc/backup/v1"
+	basev1 "github.com/dpc-go/dpc/proto/dpc/base/v1"
+	hubv1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
+	llmv1 "github.com/dpc-go/dpc/proto/dpc/llm/v1"
+	transportv1 "github.com/dpc-go/dpc/proto/dpc/transport/v1"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
 
@@ -29,10 +33,6 @@ type ServeOpts struct {
 
 // parentCheckInterval is how often a plugin checks that its host is alive.
 const parentCheckInterval = time.Second
-
-// errHostSideOnly is what a plugin-side set answers when go-plugin asks it
-// for a client: dispensing is the host's job (package sdk/pluginhost).
-var errHostSideOnly = errors.New("dpc plugin sets of sdk.Serve serve only; hosts dispense with sdk/pluginhost")
 
 func init() {
 	// The host side (sdktest's in-process harness, through sdk/pluginhost)
@@ -138,17 +138,23 @@ func serverSet(kind Kind, impl Plugin, logger hclog.Logger) plugin.PluginSet {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.Debug})
 	}
-	set := plugin.PluginSet{wire.NameBase: &basePlugin{Impl: impl, Kind: kind, Logger: logger}}
+	set := plugin.PluginSet{wire.NameBase: &wire.Server{Register: func(broker *plugin.GRPCBroker, s *grpc.Server) {
+		basev1.RegisterBaseServer(s, &baseServer{impl: impl, kind: kind, broker: broker, logger: logger})
+	}}}
+	var register func(s *grpc.Server)
 	switch kind {
 	case KindTransport:
-		set[string(kind)] = &transportPlugin{Impl: impl.(Transport)}
+		register = func(s *grpc.Server) {
+			transportv1.RegisterTransportServer(s, &transportServer{impl: impl.(Transport), conns: map[string]*pendingConn{}})
+		}
 	case KindLLM:
-		set[string(kind)] = &llmPlugin{Impl: impl.(LLM)}
+		register = func(s *grpc.Server) { llmv1.RegisterLLMServer(s, &llmServer{impl: impl.(LLM)}) }
 	case KindBackup:
-		set[string(kind)] = &backupPlugin{Impl: impl.(Backup)}
+		register = func(s *grpc.Server) { backupv1.RegisterBackupServer(s, &backupServer{impl: impl.(Backup)}) }
 	case KindHub:
-		set[string(kind)] = &hubPlugin{Impl: impl.(Hub)}
+		register = func(s *grpc.Server) { hubv1.RegisterHubServer(s, &hubServer{impl: impl.(Hub)}) }
 	}
+	set[string(kind)] = &wire.Server{Register: func(_ *plugin.GRPCBroker, s *grpc.Server) { register(s) }}
 	return set
 }
 

@@ -6,29 +6,11 @@ import (
 	"fmt"
 	"io"
 
-	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	backupv1 "github.com/dpc-go/dpc/proto/dpc/backup/v1"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// backupPlugin serves the Backup service (plugin side).
-type backupPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	Impl Backup
-}
-
-// GRPCServer registers the Backup service.
-func (p *backupPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	backupv1.RegisterBackupServer(s, &backupServer{impl: p.Impl})
-	return nil
-}
-
-// GRPCClient is the host's business (package sdk/pluginhost).
-func (p *backupPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
-	return nil, errHostSideOnly
-}
 
 func infoToProto(o ObjectInfo) *backupv1.ObjectInfo {
 	return &backupv1.ObjectInfo{Key: o.Key, Size: uint64(o.Size), Sha256: o.SHA256, ModifiedUnixMs: o.Modified.UnixMilli()}

@@ -23,25 +23,6 @@ var kindToProto = map[Kind]basev1.Kind{
 	KindHub:       basev1.Kind_KIND_HUB,
 }
 
-// basePlugin serves the Base service (plugin side).
-type basePlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	Impl   Plugin
-	Kind   Kind
-	Logger hclog.Logger
-}
-
-// GRPCServer registers the Base service.
-func (p *basePlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	basev1.RegisterBaseServer(s, &baseServer{impl: p.Impl, kind: p.Kind, broker: broker, logger: p.Logger})
-	return nil
-}
-
-// GRPCClient is the host's business (package sdk/pluginhost).
-func (p *basePlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
-	return nil, errHostSideOnly
-}
-
 type baseServer struct {
 	basev1.UnimplementedBaseServer
 	impl   Plugin

@@ -5,29 +5,11 @@ import (
 	"errors"
 	"time"
 
-	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	hubv1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// hubPlugin serves the Hub service (plugin side).
-type hubPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	Impl Hub
-}
-
-// GRPCServer registers the Hub service.
-func (p *hubPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	hubv1.RegisterHubServer(s, &hubServer{impl: p.Impl})
-	return nil
-}
-
-// GRPCClient is the host's business (package sdk/pluginhost).
-func (p *hubPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
-	return nil, errHostSideOnly
-}
 
 func peerToProto(p PeerRecord) *hubv1.PeerRecord {
 	return &hubv1.PeerRecord{NodeId: p.NodeID, Online: p.Online, Uris: p.URIs, ProfileJson: p.ProfileJSON,

@@ -4,29 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	llmv1 "github.com/dpc-go/dpc/proto/dpc/llm/v1"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// llmPlugin serves the LLM service (plugin side).
-type llmPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	Impl LLM
-}
-
-// GRPCServer registers the LLM service (plugin side).
-func (p *llmPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	llmv1.RegisterLLMServer(s, &llmServer{impl: p.Impl})
-	return nil
-}
-
-// GRPCClient is the host's business (package sdk/pluginhost).
-func (p *llmPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
-	return nil, errHostSideOnly
-}
 
 type llmServer struct {
 	llmv1.UnimplementedLLMServer

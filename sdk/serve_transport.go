@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -22,23 +21,6 @@ import (
 // unattachedTimeout is how long an accepted or dialed connection may wait
 // for the host to attach to it before the plugin closes it.
 const unattachedTimeout = 30 * time.Second
-
-// transportPlugin serves the Transport service (plugin side).
-type transportPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	Impl Transport
-}
-
-// GRPCServer registers the Transport service (plugin side).
-func (p *transportPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	transportv1.RegisterTransportServer(s, &transportServer{impl: p.Impl, conns: map[string]*pendingConn{}})
-	return nil
-}
-
-// GRPCClient is the host's business (package sdk/pluginhost).
-func (p *transportPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
-	return nil, errHostSideOnly
-}
 
 type pendingConn struct {
 	conn  Conn

@@ -7,26 +7,12 @@ import (
 	"io"
 	"time"
 
-	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	backupv1 "github.com/dpc-go/dpc/proto/dpc/backup/v1"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// backupPlugin dispenses the Backup service (host side).
-type backupPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-}
-
-// GRPCServer is the plugin's business (sdk.Serve).
-func (p *backupPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return errPluginSideOnly }
-
-// GRPCClient returns a Backup client; bind it with newBackupClient.
-func (p *backupPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return backupv1.NewBackupClient(c), nil
-}
 
 func infoFromProto(o *backupv1.ObjectInfo) sdk.ObjectInfo {
 	return sdk.ObjectInfo{Key: o.GetKey(), Size: int64(o.GetSize()), SHA256: o.GetSha256(), Modified: time.UnixMilli(o.GetModifiedUnixMs())}

@@ -24,19 +24,6 @@ var kindFromProto = map[basev1.Kind]sdk.Kind{
 	basev1.Kind_KIND_HUB:       sdk.KindHub,
 }
 
-// basePlugin dispenses the Base service (host side).
-type basePlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-}
-
-// GRPCServer is the plugin's business (sdk.Serve).
-func (p *basePlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return errPluginSideOnly }
-
-// GRPCClient returns a *Base.
-func (p *basePlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &Base{c: basev1.NewBaseClient(c), broker: broker}, nil
-}
-
 // Base is the host's handle on a plugin's Base service.
 type Base struct {
 	c      basev1.BaseClient

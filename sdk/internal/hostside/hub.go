@@ -6,26 +6,10 @@ import (
 	"io"
 	"time"
 
-	plugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
-
 	hubv1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// hubPlugin dispenses the Hub service (host side).
-type hubPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-}
-
-// GRPCServer is the plugin's business (sdk.Serve).
-func (p *hubPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return errPluginSideOnly }
-
-// GRPCClient returns a Hub client; bind it with newHubClient.
-func (p *hubPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return hubv1.NewHubClient(c), nil
-}
 
 func peerFromProto(p *hubv1.PeerRecord) sdk.PeerRecord {
 	return sdk.PeerRecord{NodeID: p.GetNodeId(), Online: p.GetOnline(), URIs: p.GetUris(), ProfileJSON: p.GetProfileJson(),

@@ -6,26 +6,10 @@ import (
 	"fmt"
 	"io"
 
-	plugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
-
 	llmv1 "github.com/dpc-go/dpc/proto/dpc/llm/v1"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// llmPlugin dispenses the LLM service (host side).
-type llmPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-}
-
-// GRPCServer is the plugin's business (sdk.Serve).
-func (p *llmPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return errPluginSideOnly }
-
-// GRPCClient returns an LLM client; bind it with newLLMClient.
-func (p *llmPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return llmv1.NewLLMClient(c), nil
-}
 
 type llmClient struct {
 	remotePlugin

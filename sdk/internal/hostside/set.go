@@ -8,13 +8,14 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	backupv1 "github.com/dpc-go/dpc/proto/dpc/backup/v1"
+	basev1 "github.com/dpc-go/dpc/proto/dpc/base/v1"
+	hubv1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
+	llmv1 "github.com/dpc-go/dpc/proto/dpc/llm/v1"
+	transportv1 "github.com/dpc-go/dpc/proto/dpc/transport/v1"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
-
-// errPluginSideOnly is what a host-side set answers when go-plugin asks it
-// to serve: serving is sdk.Serve's job.
-var errPluginSideOnly = errors.New("dpc plugin sets of the host dispense only; plugins serve with sdk.Serve")
 
 // ErrUnknownKind means a plugin reported a kind this host does not know.
 var ErrUnknownKind = errors.New("plugin reported an unknown kind")
@@ -23,12 +24,19 @@ var ErrUnknownKind = errors.New("plugin reported an unknown kind")
 // dispense base and every kind.
 func ClientSets() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{wire.APIVersion: {
-		wire.NameBase:             &basePlugin{},
-		string(sdk.KindTransport): &transportPlugin{},
-		string(sdk.KindLLM):       &llmPlugin{},
-		string(sdk.KindBackup):    &backupPlugin{},
-		string(sdk.KindHub):       &hubPlugin{},
+		wire.NameBase: &wire.Dispenser{NewClient: func(broker *plugin.GRPCBroker, c *grpc.ClientConn) any {
+			return &Base{c: basev1.NewBaseClient(c), broker: broker}
+		}},
+		string(sdk.KindTransport): dispenser(func(c *grpc.ClientConn) any { return transportv1.NewTransportClient(c) }),
+		string(sdk.KindLLM):       dispenser(func(c *grpc.ClientConn) any { return llmv1.NewLLMClient(c) }),
+		string(sdk.KindBackup):    dispenser(func(c *grpc.ClientConn) any { return backupv1.NewBackupClient(c) }),
+		string(sdk.KindHub):       dispenser(func(c *grpc.ClientConn) any { return hubv1.NewHubClient(c) }),
 	}}
+}
+
+// dispenser dispenses a kind's service, whose client newClient makes.
+func dispenser(newClient func(*grpc.ClientConn) any) *wire.Dispenser {
+	return &wire.Dispenser{NewClient: func(_ *plugin.GRPCBroker, c *grpc.ClientConn) any { return newClient(c) }}
 }
 
 // Dispense returns the Base of a started plugin and, bound to it, the

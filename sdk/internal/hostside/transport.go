@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	transportv1 "github.com/dpc-go/dpc/proto/dpc/transport/v1"
@@ -22,22 +21,6 @@ const closeDrainTimeout = 5 * time.Second
 // ErrConnectionClosed is returned by an sdk.Conn's Read or Write after the other
 // side closed it.
 var ErrConnectionClosed = errors.New("connection closed")
-
-// transportPlugin dispenses the Transport service (host side).
-type transportPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-}
-
-// GRPCServer is the plugin's business (sdk.Serve).
-func (p *transportPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
-	return errPluginSideOnly
-}
-
-// GRPCClient returns a transport client; bind it to a base with
-// newTransportClient.
-func (p *transportPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return transportv1.NewTransportClient(c), nil
-}
 
 // transportClient is the host's sdk.Transport over gRPC.
 type transportClient struct {

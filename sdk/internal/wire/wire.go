@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -76,3 +78,41 @@ func FromUnixMs(ms int64) time.Time {
 var RoleToProto = map[string]llmv1.Message_Role{
 	"system": llmv1.Message_ROLE_SYSTEM, "user": llmv1.Message_ROLE_USER, "assistant": llmv1.Message_ROLE_ASSISTANT,
 }
+
+// Server is a go-plugin plugin that only serves (the plugin side):
+// Register adds its service to the plugin's gRPC server.
+type Server struct {
+	plugin.NetRPCUnsupportedPlugin
+	Register func(*plugin.GRPCBroker, *grpc.Server)
+}
+
+// GRPCServer registers the service.
+func (p *Server) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	p.Register(broker, s)
+	return nil
+}
+
+// GRPCClient refuses: dispensing is the host's side.
+func (p *Server) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errServeOnly
+}
+
+// Dispenser is a go-plugin plugin that only dispenses (the host side):
+// NewClient makes the client of its service.
+type Dispenser struct {
+	plugin.NetRPCUnsupportedPlugin
+	NewClient func(*plugin.GRPCBroker, *grpc.ClientConn) any
+}
+
+// GRPCServer refuses: serving is the plugin's side (sdk.Serve).
+func (p *Dispenser) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return errDispenseOnly }
+
+// GRPCClient makes the client.
+func (p *Dispenser) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return p.NewClient(broker, c), nil
+}
+
+var (
+	errServeOnly    = errors.New("dpc plugin sets of sdk.Serve serve only; hosts dispense with sdk/pluginhost")
+	errDispenseOnly = errors.New("dpc plugin sets of the host dispense only; plugins serve with sdk.Serve")
+)
