@@ -5,30 +5,40 @@ import (
 	"fmt"
 	"strings"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 	"github.com/dpc-go/dpc/sdk/schema"
 )
 
 var (
 	// ErrNotFound means the named object, model or peer does not exist.
-	ErrNotFound = wire.ErrNotFound
+	ErrNotFound = errors.New("not found")
 	// ErrNotConfigured means a call arrived before a successful Configure.
-	ErrNotConfigured = wire.ErrNotConfigured
+	ErrNotConfigured = errors.New("plugin is not configured")
 	// ErrUnsupported means the plugin does not implement an optional feature.
-	ErrUnsupported = wire.ErrUnsupported
+	ErrUnsupported = errors.New("not supported by this plugin")
 	// ErrPermissionDenied means the host refused a request (e.g. a signing
 	// purpose the plugin's kind may not use).
-	ErrPermissionDenied = wire.ErrPermissionDenied
+	ErrPermissionDenied = errors.New("permission denied")
 	// ErrInvalidArgument means a request was malformed.
-	ErrInvalidArgument = wire.ErrInvalidArgument
+	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrUnavailable means a backend the plugin talks to is down.
-	ErrUnavailable = wire.ErrUnavailable
+	ErrUnavailable = errors.New("unavailable")
 	// ErrInvalidServeOpts means ServeOpts names no kind or more than one.
 	ErrInvalidServeOpts = errors.New("invalid sdk.ServeOpts")
 )
 
 // The sentinels above cross the plugin boundary: an error that wraps one
 // arrives on the other side as an error that matches it with errors.Is.
+func init() {
+	wire.Sentinel(ErrNotFound, codes.NotFound)
+	wire.Sentinel(ErrNotConfigured, codes.FailedPrecondition)
+	wire.Sentinel(ErrUnsupported, codes.Unimplemented)
+	wire.Sentinel(ErrPermissionDenied, codes.PermissionDenied)
+	wire.Sentinel(ErrInvalidArgument, codes.InvalidArgument)
+	wire.Sentinel(ErrUnavailable, codes.Unavailable)
+}
 
 // ConfigError is a problem with one attribute of a plugin's configuration.
 // Return it (or several, joined with errors.Join) from Configure or from a

@@ -3,34 +3,39 @@ package wire
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// The SDK's sentinel errors (package sdk re-exports them with their docs).
-// They are defined here because both sides map them to and from gRPC codes.
-var (
-	ErrNotFound         = errors.New("not found")
-	ErrNotConfigured    = errors.New("plugin is not configured")
-	ErrUnsupported      = errors.New("not supported by this plugin")
-	ErrPermissionDenied = errors.New("permission denied")
-	ErrInvalidArgument  = errors.New("invalid argument")
-	ErrUnavailable      = errors.New("unavailable")
-)
-
-var codeOf = []struct {
+// codePair is an error and the gRPC code it crosses the wire as.
+type codePair struct {
 	err  error
 	code codes.Code
-}{
-	{ErrNotFound, codes.NotFound},
-	{ErrNotConfigured, codes.FailedPrecondition},
-	{ErrUnsupported, codes.Unimplemented},
-	{ErrPermissionDenied, codes.PermissionDenied},
-	{ErrInvalidArgument, codes.InvalidArgument},
-	{ErrUnavailable, codes.Unavailable},
+}
+
+// sentinels are the SDK's sentinel errors. Package sdk defines them and
+// adds them with Sentinel when it is initialised; both sides import sdk.
+var sentinels []codePair
+
+// contextCodes come after the sentinels: an error that wraps both crosses
+// as the sentinel.
+var contextCodes = []codePair{
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
+}
+
+// Sentinel maps err to code on both sides of the wire: ToStatus sends an
+// error wrapping err with code, FromStatus turns code back into an error
+// wrapping err.
+func Sentinel(err error, code codes.Code) {
+	sentinels = append(sentinels, codePair{err, code})
+}
+
+// pairs lists every mapping, sentinels first.
+func pairs() func(yield func(codePair) bool) {
+	return slices.Values(append(slices.Clip(sentinels), contextCodes...))
 }
 
 // ToStatus turns an error from Go code into a gRPC status error.
@@ -41,7 +46,7 @@ func ToStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	for _, c := range codeOf {
+	for c := range pairs() {
 		if errors.Is(err, c.err) {
 			return status.Error(c.code, err.Error())
 		}
@@ -69,7 +74,7 @@ func FromStatus(err error) error {
 	if !ok {
 		return err
 	}
-	for _, c := range codeOf {
+	for c := range pairs() {
 		if st.Code() == c.code {
 			return &remoteError{msg: st.Message(), sentinel: c.err}
 		}
