@@ -42,8 +42,10 @@ func InProcessSet(impl sdk.Plugin) (plugin.PluginSet, error) {
 	return hostside.InProcess(served), nil
 }
 
-// ConfigureParams is the host's side of a Configure call: the config as
-// JSON the host has already validated against the plugin's schema.
+// ConfigureParams is the host's side of a Configure call: ConfigJSON, the
+// plugin's `config {}` block as JSON the host has already validated against
+// the plugin's schema; Host, the callbacks the plugin may use (nil: none);
+// NodeID, DataDir and the negotiated APIVersion.
 type ConfigureParams = hostside.ConfigureParams
 
 // Client is a started, fingerprinted plugin as the host sees it.
