@@ -91,7 +91,7 @@ func answerArgs(info Info, args []string, stdout, stderr io.Writer) (code int, d
 	case len(args) == 0:
 		return 0, false
 	case len(args) == 1 && (args[0] == "--version" || args[0] == "-version"):
-		if _, err := fmt.Fprintln(stdout, VersionLine(info)); err != nil {
+		if _, err := fmt.Fprintln(stdout, versionLine(info)); err != nil {
 			fmt.Fprintf(stderr, "dpc-plugin-%s: %v\n", info.Name, err)
 			return 1, true
 		}
@@ -102,9 +102,9 @@ func answerArgs(info Info, args []string, stdout, stderr io.Writer) (code int, d
 	}
 }
 
-// VersionLine is what a plugin prints for --version, e.g.
+// versionLine is what a plugin prints for --version, e.g.
 // "llm-echo 0.1.0 (D-PC plugin API v1, sdk 0.1.0)".
-func VersionLine(info Info) string {
+func versionLine(info Info) string {
 	return fmt.Sprintf("%s %s (D-PC plugin API v%d, sdk %s)", info.Name, info.Version, APIVersion, SDKVersion)
 }
 
