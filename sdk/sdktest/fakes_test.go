@@ -195,8 +195,7 @@ func (l *echoLLM) Generate(ctx context.Context, req sdk.GenerateRequest, emit fu
 // tcpTransport is a plain TCP transport, configurable with default listen
 // addresses.
 type tcpTransport struct {
-	mu  sync.Mutex
-	cfg *tcpConfig
+	cfg sdk.Config[tcpConfig]
 }
 
 type tcpConfig struct {
@@ -213,25 +212,15 @@ func (t *tcpTransport) DefaultConfig() any {
 }
 
 func (t *tcpTransport) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*tcpConfig)
-	if !ok {
-		return fmt.Errorf("%w: config of type %T", sdk.ErrInvalidArgument, req.Config)
-	}
-	t.mu.Lock()
-	t.cfg = cfg
-	t.mu.Unlock()
-	return nil
+	_, _, err := t.cfg.Set(req)
+	return err
 }
 
 func (t *tcpTransport) Shutdown(context.Context) error { return nil }
 
 func (t *tcpTransport) config() (*tcpConfig, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.cfg == nil {
-		return nil, sdk.ErrNotConfigured
-	}
-	return t.cfg, nil
+	cfg, _, err := t.cfg.Get()
+	return cfg, err
 }
 
 func (t *tcpTransport) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Listener, error) {

@@ -295,7 +295,10 @@ func TestTransportBeforeConfigure(t *testing.T) {
 // closedPortURI returns a dpc:// URI on loopback where nothing listens.
 func closedPortURI(t *testing.T) string {
 	t.Helper()
-	tr := &tcpTransport{cfg: &tcpConfig{}}
+	tr := &tcpTransport{}
+	if err := tr.Configure(context.Background(), sdk.ConfigureRequest{Config: &tcpConfig{}}); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
 	ln, err := tr.Listen(context.Background(), sdk.ListenRequest{Addresses: []string{"127.0.0.1:0"}})
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
