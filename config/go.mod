@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/dpc-go/dpc/proto v0.0.0-00010101000000-000000000000
+	github.com/dpc-go/dpc/sdk v0.0.0-00010101000000-000000000000
 	github.com/hashicorp/hcl/v2 v2.25.0
 	github.com/knadh/koanf/providers/confmap v1.0.1
 	github.com/knadh/koanf/providers/env/v2 v2.0.2
@@ -37,3 +38,5 @@ require (
 )
 
 replace github.com/dpc-go/dpc/proto => ../proto
+
+replace github.com/dpc-go/dpc/sdk => ../sdk

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"google.golang.org/grpc/codes"
+
+	"github.com/dpc-go/dpc/sdk/internal/wire"
 	"github.com/dpc-go/dpc/sdk/schema"
 )
 
@@ -25,6 +28,17 @@ var (
 	// ErrInvalidServeOpts means ServeOpts names no kind or more than one.
 	ErrInvalidServeOpts = errors.New("invalid sdk.ServeOpts")
 )
+
+// The sentinels above cross the plugin boundary: an error that wraps one
+// arrives on the other side as an error that matches it with errors.Is.
+func init() {
+	wire.Sentinel(ErrNotFound, codes.NotFound)
+	wire.Sentinel(ErrNotConfigured, codes.FailedPrecondition)
+	wire.Sentinel(ErrUnsupported, codes.Unimplemented)
+	wire.Sentinel(ErrPermissionDenied, codes.PermissionDenied)
+	wire.Sentinel(ErrInvalidArgument, codes.InvalidArgument)
+	wire.Sentinel(ErrUnavailable, codes.Unavailable)
+}
 
 // ConfigError is a problem with one attribute of a plugin's configuration.
 // Return it (or several, joined with errors.Join) from Configure or from a

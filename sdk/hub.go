@@ -8,21 +8,23 @@ import (
 // Hub talks to a federation hub: discovery, presence, signaling, ICE/TURN
 // credentials and a mailbox of sealed envelopes. A hub connector never holds
 // the node key: Login asks the host to sign the hub's challenge with
-// Host.Sign(ctx, PurposeHubLogin, challenge).
+// Host.Sign(ctx, PurposeHubLogin, challenge). As in every kind, a method's
+// arguments come in a request struct and its answer in a result struct.
 type Hub interface {
 	Plugin
 	Login(ctx context.Context) (LoginResult, error)
 	Logout(ctx context.Context) error
-	PublishPresence(ctx context.Context, p Presence) error
-	LookupPeer(ctx context.Context, nodeID string) (PeerRecord, error)
-	SearchPeers(ctx context.Context, query string, limit int) ([]PeerRecord, error)
-	SendSignal(ctx context.Context, s OutgoingSignal) error
+	PublishPresence(ctx context.Context, req PublishPresenceRequest) error
+	// LookupPeer finds one peer; ErrNotFound if the hub does not know it.
+	LookupPeer(ctx context.Context, req LookupPeerRequest) (LookupPeerResult, error)
+	SearchPeers(ctx context.Context, req SearchPeersRequest) (SearchPeersResult, error)
+	SendSignal(ctx context.Context, req SendSignalRequest) error
 	// Signals delivers incoming signals to fn until ctx ends or fn fails.
 	Signals(ctx context.Context, fn func(IncomingSignal) error) error
 	IceServers(ctx context.Context) ([]IceServer, error)
-	MailboxPut(ctx context.Context, m MailboxPut) (envelopeID string, err error)
-	MailboxFetch(ctx context.Context, limit int) ([]MailboxEnvelope, error)
-	MailboxAck(ctx context.Context, envelopeIDs []string) error
+	MailboxPut(ctx context.Context, req MailboxPutRequest) (MailboxPutResult, error)
+	MailboxFetch(ctx context.Context, req MailboxFetchRequest) (MailboxFetchResult, error)
+	MailboxAck(ctx context.Context, req MailboxAckRequest) error
 }
 
 // LoginResult is the outcome of a hub login.
@@ -31,12 +33,34 @@ type LoginResult struct {
 	Expires time.Time
 }
 
-// Presence is what this node publishes about itself.
-type Presence struct {
+// PublishPresenceRequest is what this node publishes about itself.
+type PublishPresenceRequest struct {
 	// Status is "online", "away" or "offline".
 	Status      string
 	URIs        []string
 	ProfileJSON []byte
+}
+
+// LookupPeerRequest names the peer to look up.
+type LookupPeerRequest struct {
+	NodeID string
+}
+
+// LookupPeerResult is what the hub knows of the peer.
+type LookupPeerResult struct {
+	Peer PeerRecord
+}
+
+// SearchPeersRequest searches the hub's directory.
+type SearchPeersRequest struct {
+	Query string
+	// Limit of 0 means the hub's default.
+	Limit int
+}
+
+// SearchPeersResult lists the peers found.
+type SearchPeersResult struct {
+	Peers []PeerRecord
 }
 
 // PeerRecord is what a hub knows of a peer. It is a hint, not a proof:
@@ -50,8 +74,8 @@ type PeerRecord struct {
 	CertificatePEM string
 }
 
-// OutgoingSignal is a signaling message to relay to a peer.
-type OutgoingSignal struct {
+// SendSignalRequest is a signaling message to relay to a peer.
+type SendSignalRequest struct {
 	TargetNodeID string
 	Type         string
 	Payload      []byte
@@ -73,11 +97,32 @@ type IceServer struct {
 	Expires    time.Time
 }
 
-// MailboxPut stores a sealed envelope for an offline recipient.
-type MailboxPut struct {
+// MailboxPutRequest stores a sealed envelope for an offline recipient.
+type MailboxPutRequest struct {
 	RecipientNodeID string
 	Envelope        []byte
 	TTL             time.Duration
+}
+
+// MailboxPutResult names the stored envelope.
+type MailboxPutResult struct {
+	EnvelopeID string
+}
+
+// MailboxFetchRequest asks for waiting envelopes.
+type MailboxFetchRequest struct {
+	// Limit of 0 means the hub's default.
+	Limit int
+}
+
+// MailboxFetchResult holds the envelopes fetched.
+type MailboxFetchResult struct {
+	Envelopes []MailboxEnvelope
+}
+
+// MailboxAckRequest acknowledges fetched envelopes, so the hub drops them.
+type MailboxAckRequest struct {
+	EnvelopeIDs []string
 }
 
 // MailboxEnvelope is a sealed envelope waiting in this node's mailbox.

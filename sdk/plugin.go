@@ -10,6 +10,9 @@ import (
 // negotiate it at launch; a breaking contract change gets a new major.
 const APIVersion = 1
 
+// SDKVersion is reported by every plugin built with this SDK.
+const SDKVersion = "0.1.0"
+
 // Kind is what a plugin does.
 type Kind string
 
@@ -112,4 +115,25 @@ type Signal struct {
 	Type       string
 	Payload    []byte
 	PeerNodeID string
+}
+
+// KindOf says which kind impl implements ("" if none, or more than one).
+func KindOf(impl Plugin) Kind {
+	var kinds []Kind
+	if _, ok := impl.(Transport); ok {
+		kinds = append(kinds, KindTransport)
+	}
+	if _, ok := impl.(LLM); ok {
+		kinds = append(kinds, KindLLM)
+	}
+	if _, ok := impl.(Backup); ok {
+		kinds = append(kinds, KindBackup)
+	}
+	if _, ok := impl.(Hub); ok {
+		kinds = append(kinds, KindHub)
+	}
+	if len(kinds) != 1 {
+		return ""
+	}
+	return kinds[0]
 }

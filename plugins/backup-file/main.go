@@ -1,6 +1,6 @@
 // Command dpc-plugin-backup-file is D-PC's first-party backup plugin: it
 // stores the host's encrypted backup objects as files under a directory.
-// The host starts it; it is not meant to be run by hand.
+// The host starts it; run by hand, it only prints its version (--version).
 package main
 
 import (

@@ -1,6 +1,6 @@
 // Command dpc-plugin-transport-direct is D-PC's first-party transport
 // plugin: it carries the host's peer connections over plain TCP. The host
-// starts it; it is not meant to be run by hand.
+// starts it; run by hand, it only prints its version (--version).
 package main
 
 import (

@@ -55,15 +55,81 @@ func ValidNodeID(s string) bool {
 // defaults to DefaultPort; an IPv6 host must be in brackets. User info, a
 // path, a fragment and query parameters other than one node_id are rejected.
 func Parse(s string) (URI, error) {
+	a, q, err := parse(s, "dpc://host:port?node_id=...")
+	if err != nil {
+		return URI{}, err
+	}
 	bad := func(format string, args ...any) (URI, error) {
 		return URI{}, fmt.Errorf("%w %q: %s", ErrInvalidURI, s, fmt.Sprintf(format, args...))
 	}
+	ids, present := q["node_id"]
+	if !present {
+		return bad("missing node_id (want ?node_id=dpc-node-<32 hex>)")
+	}
+	if len(ids) != 1 {
+		return bad("node_id given %d times", len(ids))
+	}
+	if len(q) != 1 {
+		for k := range q {
+			if k != "node_id" {
+				return bad("unknown query parameter %q (only node_id is allowed)", k)
+			}
+		}
+	}
+	if !ValidNodeID(ids[0]) {
+		return bad("malformed node_id %q (want dpc-node- followed by 32 lower-case hex characters)", ids[0])
+	}
+	return URI{Host: a.Host, Port: a.Port, NodeID: ids[0]}, nil
+}
+
+// Address is where a node listens, without its identity: what a transport
+// dials.
+type Address struct {
+	// Host is a DNS name (lower case) or an IP address (IPv6 without
+	// brackets, possibly with a zone).
+	Host string
+	// Port is 1..65535.
+	Port int
+}
+
+// String returns host:port, with an IPv6 host in brackets.
+func (a Address) String() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }
+
+// WithNodeID returns the node URI of a for the node nodeID.
+func (a Address) WithNodeID(nodeID string) URI {
+	return URI{Host: a.Host, Port: a.Port, NodeID: nodeID}
+}
+
+// ParseAddress parses a dpc:// URI for dialing, such as
+// "dpc://198.51.100.7:8888?node_id=…", "dpc://[2001:db8::7]" or
+// "dpc://peer.example.org:9000", under the rules of Parse except that the
+// query is not interpreted: node_id may be absent, as in the URIs a
+// transport reports for its listeners (the host, not the transport, checks
+// a peer's identity). A wildcard address (0.0.0.0, [::]) is rejected: it
+// names no peer. Errors wrap ErrInvalidURI.
+func ParseAddress(s string) (Address, error) {
+	a, _, err := parse(s, "dpc://host:port")
+	if err != nil {
+		return Address{}, err
+	}
+	if ip, err := netip.ParseAddr(a.Host); err == nil && ip.IsUnspecified() {
+		return Address{}, fmt.Errorf("%w %q: %s is a wildcard address, not a peer", ErrInvalidURI, s, a.Host)
+	}
+	return a, nil
+}
+
+// parse checks everything of a dpc:// URI but its query, which it returns
+// parsed; usage is the form an error shows.
+func parse(s, usage string) (Address, url.Values, error) {
+	bad := func(format string, args ...any) (Address, url.Values, error) {
+		return Address{}, nil, fmt.Errorf("%w %q: %s", ErrInvalidURI, s, fmt.Sprintf(format, args...))
+	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return bad("want dpc://host:port?node_id=...")
+		return bad("want %s", usage)
 	}
 	if !strings.EqualFold(scheme, URIScheme) {
-		return bad("scheme is %q, want %q", scheme, URIScheme)
+		return bad("scheme is %q, want %q (%s)", scheme, URIScheme, usage)
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
 		return bad("contains white space")
@@ -76,10 +142,10 @@ func Parse(s string) (URI, error) {
 		authority = authority[:i]
 	}
 	if strings.Contains(authority, "@") {
-		return bad("user info (user@) not allowed")
+		return bad("user information (user@) not allowed")
 	}
 	if !strings.HasPrefix(authority, "[") && strings.Count(authority, ":") > 1 {
-		return bad("an IPv6 address must be in brackets, like dpc://[::1]:%d?node_id=...", DefaultPort)
+		return bad("an IPv6 address must be in brackets, like dpc://[::1]:%d", DefaultPort)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -97,13 +163,13 @@ func Parse(s string) (URI, error) {
 		return bad("%v", err)
 	}
 	if u.User != nil {
-		return bad("user info (user@) not allowed")
+		return bad("user information (user@) not allowed")
 	}
 	if u.Path != "" || u.RawPath != "" {
-		return bad("path %q not allowed", u.Path)
+		return bad("path %q not allowed after host:port", u.Path)
 	}
 	if u.Opaque != "" {
-		return bad("want dpc://host:port?node_id=...")
+		return bad("want %s", usage)
 	}
 
 	// Host and port.
@@ -131,30 +197,11 @@ func Parse(s string) (URI, error) {
 	if err != nil {
 		return bad("%v", err)
 	}
-
-	// node_id.
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return bad("bad query: %v", err)
 	}
-	ids, present := q["node_id"]
-	if !present {
-		return bad("missing node_id (want ?node_id=dpc-node-<32 hex>)")
-	}
-	if len(ids) != 1 {
-		return bad("node_id given %d times", len(ids))
-	}
-	if len(q) != 1 {
-		for k := range q {
-			if k != "node_id" {
-				return bad("unknown query parameter %q (only node_id is allowed)", k)
-			}
-		}
-	}
-	if !ValidNodeID(ids[0]) {
-		return bad("malformed node_id %q (want dpc-node- followed by 32 lower-case hex characters)", ids[0])
-	}
-	return URI{Host: canonHost, Port: port, NodeID: ids[0]}, nil
+	return Address{Host: canonHost, Port: port}, q, nil
 }
 
 // canonicalHost validates a host name or IP address and returns its
@@ -173,19 +220,8 @@ func canonicalHost(host string, bracketed bool) (string, error) {
 	if addr, err := netip.ParseAddr(host); err == nil {
 		return addr.String(), nil
 	}
-	if len(host) > 253 {
-		return "", fmt.Errorf("host name longer than 253 characters")
-	}
-	for label := range strings.SplitSeq(host, ".") {
-		if label == "" || len(label) > 63 {
-			return "", fmt.Errorf("bad host name %q", host)
-		}
-		for _, c := range label {
-			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
-			if !ok {
-				return "", fmt.Errorf("bad character %q in host name %q", c, host)
-			}
-		}
+	if err := hostNameProblem(host); err != nil {
+		return "", err
 	}
 	return strings.ToLower(host), nil
 }

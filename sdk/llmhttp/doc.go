@@ -39,7 +39,7 @@
 // Client, its logger: a Setup) in a Holder, whose zero value is ready, and
 // gets it back in its other methods with Holder.Get, which says
 // sdk.ErrNotConfigured before Configure; Holder.Close is its Shutdown.
-// Configure starts with ConfigOf (the request's config as the plugin's own
+// Configure starts with sdk.ConfigOf (the request's config as the plugin's own
 // type, validated) and ends with WarnKeyInTheClear. Generate does the part
 // of sdk.LLM's Generate that is the same for every API (the request, the
 // loop over the stream, emit, the end of the stream, the logs); the plugin

@@ -10,30 +10,6 @@ import (
 	"github.com/dpc-go/dpc/sdk"
 )
 
-// ConfigOf returns the config of req as the plugin's config type (a
-// pointer to T, what the plugin's DefaultConfig returns), checked with its
-// Validate method: the SDK validates the configs it decodes, but a caller
-// of Configure in the same process may not have. It is the start of a
-// plugin's Configure:
-//
-//	cfg, err := llmhttp.ConfigOf[Config](Name, req)
-//
-// A config of another type, or none, is an error naming the plugin and
-// wrapping sdk.ErrInvalidArgument; Validate's error comes back as is.
-func ConfigOf[T any, PT interface {
-	*T
-	Validate() error
-}](name string, req sdk.ConfigureRequest) (PT, error) {
-	cfg, ok := req.Config.(PT)
-	if !ok || cfg == nil {
-		return nil, fmt.Errorf("%s: %w: config of type %T", name, sdk.ErrInvalidArgument, req.Config)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
 // Setup is what an HTTP LLM plugin's Configure sets up for its other
 // methods: its config, the Client for its API and its logger. A Setup is
 // not changed once it is in a Holder; Configure makes a new one.

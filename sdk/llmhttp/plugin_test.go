@@ -2,7 +2,6 @@ package llmhttp_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -17,52 +16,6 @@ import (
 	"github.com/dpc-go/dpc/sdk/llmhttp"
 	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 )
-
-// toyConfig is a plugin config for the tests of ConfigOf.
-type toyConfig struct {
-	Model string
-}
-
-var errNoModel = errors.New("no model")
-
-func (c *toyConfig) Validate() error {
-	if c.Model == "" {
-		return errNoModel
-	}
-	return nil
-}
-
-func TestConfigOf(t *testing.T) {
-	t.Parallel()
-	good := &toyConfig{Model: "m"}
-	tests := map[string]struct {
-		config   any
-		wantErr  error
-		wantText string
-	}{
-		"the plugin's config":   {config: good},
-		"another type":          {config: json.RawMessage(`{}`), wantErr: sdk.ErrInvalidArgument, wantText: "llm-test: invalid argument: config of type json.RawMessage"},
-		"the type, not pointer": {config: toyConfig{Model: "m"}, wantErr: sdk.ErrInvalidArgument, wantText: "config of type llmhttp_test.toyConfig"},
-		"a nil pointer":         {config: (*toyConfig)(nil), wantErr: sdk.ErrInvalidArgument, wantText: "config of type *llmhttp_test.toyConfig"},
-		"none":                  {config: nil, wantErr: sdk.ErrInvalidArgument, wantText: "config of type <nil>"},
-		"invalid":               {config: &toyConfig{}, wantErr: errNoModel, wantText: "no model"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			cfg, err := llmhttp.ConfigOf[toyConfig]("llm-test", sdk.ConfigureRequest{Config: tc.config})
-			if tc.wantErr == nil {
-				if err != nil || cfg != good {
-					t.Errorf("want the config itself, got %v (err %v)", cfg, err)
-				}
-				return
-			}
-			if cfg != nil || !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantText) {
-				t.Errorf("want no config and %v containing %q, got %v and %v", tc.wantErr, tc.wantText, cfg, err)
-			}
-		})
-	}
-}
 
 // closeWatcher is a server that reports when a client connection to it
 // closes.

@@ -217,39 +217,39 @@ func checkBackup(t *testing.T, b sdk.Backup) {
 	data := make([]byte, 300<<10)
 	_, _ = rand.Read(data)
 	sum := sha256.Sum256(data)
-	info, err := b.Put(ctx, key, bytes.NewReader(data))
+	put, err := b.Put(ctx, sdk.PutRequest{Key: key, Body: bytes.NewReader(data)})
 	if err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if info.Size != int64(len(data)) || info.SHA256 != hex.EncodeToString(sum[:]) {
-		t.Errorf("Put: want size %d sha256 %x, got %d %s", len(data), sum, info.Size, info.SHA256)
+	if info := put.Object; info.Size != int64(len(data)) || info.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("Put: want size %d sha256 %x, got %d %s", len(data), sum, put.Object.Size, put.Object.SHA256)
 	}
-	rc, _, err := b.Get(ctx, key)
+	obj, err := b.Get(ctx, sdk.GetRequest{Key: key})
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	got, err := io.ReadAll(rc)
-	_ = rc.Close()
+	got, err := io.ReadAll(obj.Body)
+	_ = obj.Body.Close()
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Get: want the %d bytes stored, got %d bytes (err %v)", len(data), len(got), err)
 	}
-	if st, err := b.Stat(ctx, key); err != nil || st.Key != key {
+	if st, err := b.Stat(ctx, sdk.StatRequest{Key: key}); err != nil || st.Object.Key != key {
 		t.Errorf("Stat: want key %q, got %+v (err %v)", key, st, err)
 	}
 	list, err := b.List(ctx, sdk.ListRequest{Prefix: "sdktest/conformance/"})
 	if err != nil || !slices.ContainsFunc(list.Objects, func(o sdk.ObjectInfo) bool { return o.Key == key }) {
 		t.Errorf("List: want %q listed, got %+v (err %v)", key, list.Objects, err)
 	}
-	if err := b.Delete(ctx, key); err != nil {
+	if err := b.Delete(ctx, sdk.DeleteRequest{Key: key}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if _, err := b.Stat(ctx, key); !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := b.Stat(ctx, sdk.StatRequest{Key: key}); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("Stat after Delete: want sdk.ErrNotFound, got %v", err)
 	}
-	if _, _, err := b.Get(ctx, key); !errors.Is(err, sdk.ErrNotFound) {
+	if _, err := b.Get(ctx, sdk.GetRequest{Key: key}); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("Get after Delete: want sdk.ErrNotFound, got %v", err)
 	}
-	if err := b.Delete(ctx, key); err != nil {
+	if err := b.Delete(ctx, sdk.DeleteRequest{Key: key}); err != nil {
 		t.Errorf("Delete of a missing key: want nil, got %v", err)
 	}
 }

@@ -60,46 +60,47 @@ func (b *memBackup) Configure(context.Context, sdk.ConfigureRequest) error {
 
 func (b *memBackup) Shutdown(context.Context) error { return nil }
 
-func (b *memBackup) Put(ctx context.Context, key string, r io.Reader) (sdk.ObjectInfo, error) {
+func (b *memBackup) Put(ctx context.Context, req sdk.PutRequest) (sdk.PutResult, error) {
+	key := req.Key
 	if key == "" || strings.HasPrefix(key, "/") {
-		return sdk.ObjectInfo{}, fmt.Errorf("%w: key %q", sdk.ErrInvalidArgument, key)
+		return sdk.PutResult{}, fmt.Errorf("%w: key %q", sdk.ErrInvalidArgument, key)
 	}
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(req.Body)
 	if err != nil {
-		return sdk.ObjectInfo{}, fmt.Errorf("reading %q: %w", key, err)
+		return sdk.PutResult{}, fmt.Errorf("reading %q: %w", key, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.PutResult{}, err
 	}
 	sum := sha256.Sum256(data)
 	info := sdk.ObjectInfo{Key: key, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Modified: time.Now()}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.objects == nil {
-		return sdk.ObjectInfo{}, sdk.ErrNotConfigured
+		return sdk.PutResult{}, sdk.ErrNotConfigured
 	}
 	b.objects[key] = memObject{data: data, info: info}
-	return info, nil
+	return sdk.PutResult{Object: info}, nil
 }
 
-func (b *memBackup) Get(_ context.Context, key string) (io.ReadCloser, sdk.ObjectInfo, error) {
+func (b *memBackup) Get(_ context.Context, req sdk.GetRequest) (sdk.GetResult, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	o, ok := b.objects[key]
+	o, ok := b.objects[req.Key]
 	if !ok {
-		return nil, sdk.ObjectInfo{}, fmt.Errorf("%w: %q", sdk.ErrNotFound, key)
+		return sdk.GetResult{}, fmt.Errorf("%w: %q", sdk.ErrNotFound, req.Key)
 	}
-	return io.NopCloser(bytes.NewReader(o.data)), o.info, nil
+	return sdk.GetResult{Object: o.info, Body: io.NopCloser(bytes.NewReader(o.data))}, nil
 }
 
-func (b *memBackup) Stat(_ context.Context, key string) (sdk.ObjectInfo, error) {
+func (b *memBackup) Stat(_ context.Context, req sdk.StatRequest) (sdk.StatResult, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	o, ok := b.objects[key]
+	o, ok := b.objects[req.Key]
 	if !ok {
-		return sdk.ObjectInfo{}, fmt.Errorf("%w: %q", sdk.ErrNotFound, key)
+		return sdk.StatResult{}, fmt.Errorf("%w: %q", sdk.ErrNotFound, req.Key)
 	}
-	return o.info, nil
+	return sdk.StatResult{Object: o.info}, nil
 }
 
 func (b *memBackup) List(_ context.Context, req sdk.ListRequest) (sdk.ListResult, error) {
@@ -127,10 +128,10 @@ func (b *memBackup) List(_ context.Context, req sdk.ListRequest) (sdk.ListResult
 	return res, nil
 }
 
-func (b *memBackup) Delete(_ context.Context, key string) error {
+func (b *memBackup) Delete(_ context.Context, req sdk.DeleteRequest) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	delete(b.objects, key)
+	delete(b.objects, req.Key)
 	return nil
 }
 
@@ -194,8 +195,7 @@ func (l *echoLLM) Generate(ctx context.Context, req sdk.GenerateRequest, emit fu
 // tcpTransport is a plain TCP transport, configurable with default listen
 // addresses.
 type tcpTransport struct {
-	mu  sync.Mutex
-	cfg *tcpConfig
+	cfg sdk.Config[tcpConfig]
 }
 
 type tcpConfig struct {
@@ -212,25 +212,15 @@ func (t *tcpTransport) DefaultConfig() any {
 }
 
 func (t *tcpTransport) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*tcpConfig)
-	if !ok {
-		return fmt.Errorf("%w: config of type %T", sdk.ErrInvalidArgument, req.Config)
-	}
-	t.mu.Lock()
-	t.cfg = cfg
-	t.mu.Unlock()
-	return nil
+	_, _, err := t.cfg.Set(req)
+	return err
 }
 
 func (t *tcpTransport) Shutdown(context.Context) error { return nil }
 
 func (t *tcpTransport) config() (*tcpConfig, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.cfg == nil {
-		return nil, sdk.ErrNotConfigured
-	}
-	return t.cfg, nil
+	cfg, _, err := t.cfg.Get()
+	return cfg, err
 }
 
 func (t *tcpTransport) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Listener, error) {
@@ -352,15 +342,15 @@ type mockHub struct {
 	ShutdownF        func(ctx context.Context) error
 	LoginF           func(ctx context.Context) (sdk.LoginResult, error)
 	LogoutF          func(ctx context.Context) error
-	PublishPresenceF func(ctx context.Context, p sdk.Presence) error
-	LookupPeerF      func(ctx context.Context, nodeID string) (sdk.PeerRecord, error)
-	SearchPeersF     func(ctx context.Context, query string, limit int) ([]sdk.PeerRecord, error)
-	SendSignalF      func(ctx context.Context, s sdk.OutgoingSignal) error
+	PublishPresenceF func(ctx context.Context, req sdk.PublishPresenceRequest) error
+	LookupPeerF      func(ctx context.Context, req sdk.LookupPeerRequest) (sdk.LookupPeerResult, error)
+	SearchPeersF     func(ctx context.Context, req sdk.SearchPeersRequest) (sdk.SearchPeersResult, error)
+	SendSignalF      func(ctx context.Context, req sdk.SendSignalRequest) error
 	SignalsF         func(ctx context.Context, fn func(sdk.IncomingSignal) error) error
 	IceServersF      func(ctx context.Context) ([]sdk.IceServer, error)
-	MailboxPutF      func(ctx context.Context, m sdk.MailboxPut) (string, error)
-	MailboxFetchF    func(ctx context.Context, limit int) ([]sdk.MailboxEnvelope, error)
-	MailboxAckF      func(ctx context.Context, ids []string) error
+	MailboxPutF      func(ctx context.Context, req sdk.MailboxPutRequest) (sdk.MailboxPutResult, error)
+	MailboxFetchF    func(ctx context.Context, req sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error)
+	MailboxAckF      func(ctx context.Context, req sdk.MailboxAckRequest) error
 }
 
 func (h *mockHub) Info() sdk.Info {
@@ -399,32 +389,32 @@ func (h *mockHub) Logout(ctx context.Context) error {
 	return h.LogoutF(ctx)
 }
 
-func (h *mockHub) PublishPresence(ctx context.Context, p sdk.Presence) error {
+func (h *mockHub) PublishPresence(ctx context.Context, req sdk.PublishPresenceRequest) error {
 	if h.PublishPresenceF == nil {
 		return unsupported("PublishPresence")
 	}
-	return h.PublishPresenceF(ctx, p)
+	return h.PublishPresenceF(ctx, req)
 }
 
-func (h *mockHub) LookupPeer(ctx context.Context, nodeID string) (sdk.PeerRecord, error) {
+func (h *mockHub) LookupPeer(ctx context.Context, req sdk.LookupPeerRequest) (sdk.LookupPeerResult, error) {
 	if h.LookupPeerF == nil {
-		return sdk.PeerRecord{}, unsupported("LookupPeer")
+		return sdk.LookupPeerResult{}, unsupported("LookupPeer")
 	}
-	return h.LookupPeerF(ctx, nodeID)
+	return h.LookupPeerF(ctx, req)
 }
 
-func (h *mockHub) SearchPeers(ctx context.Context, query string, limit int) ([]sdk.PeerRecord, error) {
+func (h *mockHub) SearchPeers(ctx context.Context, req sdk.SearchPeersRequest) (sdk.SearchPeersResult, error) {
 	if h.SearchPeersF == nil {
-		return nil, unsupported("SearchPeers")
+		return sdk.SearchPeersResult{}, unsupported("SearchPeers")
 	}
-	return h.SearchPeersF(ctx, query, limit)
+	return h.SearchPeersF(ctx, req)
 }
 
-func (h *mockHub) SendSignal(ctx context.Context, s sdk.OutgoingSignal) error {
+func (h *mockHub) SendSignal(ctx context.Context, req sdk.SendSignalRequest) error {
 	if h.SendSignalF == nil {
 		return unsupported("SendSignal")
 	}
-	return h.SendSignalF(ctx, s)
+	return h.SendSignalF(ctx, req)
 }
 
 func (h *mockHub) Signals(ctx context.Context, fn func(sdk.IncomingSignal) error) error {
@@ -441,25 +431,25 @@ func (h *mockHub) IceServers(ctx context.Context) ([]sdk.IceServer, error) {
 	return h.IceServersF(ctx)
 }
 
-func (h *mockHub) MailboxPut(ctx context.Context, m sdk.MailboxPut) (string, error) {
+func (h *mockHub) MailboxPut(ctx context.Context, req sdk.MailboxPutRequest) (sdk.MailboxPutResult, error) {
 	if h.MailboxPutF == nil {
-		return "", unsupported("MailboxPut")
+		return sdk.MailboxPutResult{}, unsupported("MailboxPut")
 	}
-	return h.MailboxPutF(ctx, m)
+	return h.MailboxPutF(ctx, req)
 }
 
-func (h *mockHub) MailboxFetch(ctx context.Context, limit int) ([]sdk.MailboxEnvelope, error) {
+func (h *mockHub) MailboxFetch(ctx context.Context, req sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error) {
 	if h.MailboxFetchF == nil {
-		return nil, unsupported("MailboxFetch")
+		return sdk.MailboxFetchResult{}, unsupported("MailboxFetch")
 	}
-	return h.MailboxFetchF(ctx, limit)
+	return h.MailboxFetchF(ctx, req)
 }
 
-func (h *mockHub) MailboxAck(ctx context.Context, ids []string) error {
+func (h *mockHub) MailboxAck(ctx context.Context, req sdk.MailboxAckRequest) error {
 	if h.MailboxAckF == nil {
 		return unsupported("MailboxAck")
 	}
-	return h.MailboxAckF(ctx, ids)
+	return h.MailboxAckF(ctx, req)
 }
 
 // pingingHub adds the optional Pinger to mockHub.

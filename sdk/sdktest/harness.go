@@ -7,6 +7,7 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 // TestNodeID is the node_id the harness's fake host reports.
@@ -15,7 +16,7 @@ const TestNodeID = "dpc-node-00000000000000000000000000000000"
 // Harness is one plugin served in-process.
 type Harness struct {
 	// Client is the host-side view of the plugin.
-	Client *sdk.PluginClient
+	Client *pluginhost.Client
 	// Host is the fake host the plugin calls back into.
 	Host *FakeHost
 }
@@ -24,7 +25,7 @@ type Harness struct {
 // Everything is torn down with t.Cleanup.
 func New(t testing.TB, impl sdk.Plugin) *Harness {
 	t.Helper()
-	set, err := sdk.PluginServerSet(impl)
+	set, err := pluginhost.InProcessSet(impl)
 	if err != nil {
 		t.Fatalf("sdktest.New: %v", err)
 	}
@@ -37,7 +38,7 @@ func New(t testing.TB, impl sdk.Plugin) *Harness {
 		server.Stop()
 		_ = rpc.Close()
 	})
-	pc, err := sdk.DispensePlugin(context.Background(), rpc)
+	pc, err := pluginhost.Dispense(context.Background(), rpc)
 	if err != nil {
 		t.Fatalf("sdktest.New: %v", err)
 	}

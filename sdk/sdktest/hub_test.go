@@ -77,30 +77,31 @@ func TestHubWire(t *testing.T) {
 			},
 		},
 		"publish presence carries bytes": {
-			mock: &mockHub{PublishPresenceF: func(_ context.Context, p sdk.Presence) error {
-				want := sdk.Presence{Status: "away", URIs: []string{"dpc://a:1", "dpc://[::1]:2"}, ProfileJSON: binary}
+			mock: &mockHub{PublishPresenceF: func(_ context.Context, p sdk.PublishPresenceRequest) error {
+				want := sdk.PublishPresenceRequest{Status: "away", URIs: []string{"dpc://a:1", "dpc://[::1]:2"}, ProfileJSON: binary}
 				if p.Status != want.Status || !slices.Equal(p.URIs, want.URIs) || !bytes.Equal(p.ProfileJSON, want.ProfileJSON) {
 					return fmt.Errorf("%w: want %+v, got %+v", sdk.ErrInvalidArgument, want, p)
 				}
 				return nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				err := hub.PublishPresence(ctx, sdk.Presence{Status: "away", URIs: []string{"dpc://a:1", "dpc://[::1]:2"}, ProfileJSON: binary})
+				err := hub.PublishPresence(ctx, sdk.PublishPresenceRequest{Status: "away", URIs: []string{"dpc://a:1", "dpc://[::1]:2"}, ProfileJSON: binary})
 				if err != nil {
 					t.Errorf("want the plugin to see the presence intact, got %v", err)
 				}
 			},
 		},
 		"lookup peer": {
-			mock: &mockHub{LookupPeerF: func(_ context.Context, id string) (sdk.PeerRecord, error) {
-				return sdk.PeerRecord{NodeID: id, Online: true, URIs: []string{"dpc://x:1"}, ProfileJSON: binary,
-					LastSeen: when, CertificatePEM: "-----BEGIN CERTIFICATE-----"}, nil
+			mock: &mockHub{LookupPeerF: func(_ context.Context, req sdk.LookupPeerRequest) (sdk.LookupPeerResult, error) {
+				return sdk.LookupPeerResult{Peer: sdk.PeerRecord{NodeID: req.NodeID, Online: true, URIs: []string{"dpc://x:1"}, ProfileJSON: binary,
+					LastSeen: when, CertificatePEM: "-----BEGIN CERTIFICATE-----"}}, nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				got, err := hub.LookupPeer(ctx, "dpc-node-abc")
+				res, err := hub.LookupPeer(ctx, sdk.LookupPeerRequest{NodeID: "dpc-node-abc"})
 				if err != nil {
 					t.Fatalf("want no error, got %v", err)
 				}
+				got := res.Peer
 				if got.NodeID != "dpc-node-abc" || !got.Online || !slices.Equal(got.URIs, []string{"dpc://x:1"}) ||
 					!bytes.Equal(got.ProfileJSON, binary) || !sameTime(when, got.LastSeen) ||
 					got.CertificatePEM != "-----BEGIN CERTIFICATE-----" {
@@ -109,31 +110,31 @@ func TestHubWire(t *testing.T) {
 			},
 		},
 		"lookup of a missing peer is ErrNotFound": {
-			mock: &mockHub{LookupPeerF: func(_ context.Context, id string) (sdk.PeerRecord, error) {
-				return sdk.PeerRecord{}, fmt.Errorf("%w: peer %s", sdk.ErrNotFound, id)
+			mock: &mockHub{LookupPeerF: func(_ context.Context, req sdk.LookupPeerRequest) (sdk.LookupPeerResult, error) {
+				return sdk.LookupPeerResult{}, fmt.Errorf("%w: peer %s", sdk.ErrNotFound, req.NodeID)
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				_, err := hub.LookupPeer(ctx, "dpc-node-gone")
+				_, err := hub.LookupPeer(ctx, sdk.LookupPeerRequest{NodeID: "dpc-node-gone"})
 				if !errors.Is(err, sdk.ErrNotFound) || !strings.Contains(err.Error(), "dpc-node-gone") {
 					t.Errorf("want sdk.ErrNotFound naming the peer, got %v", err)
 				}
 			},
 		},
 		"search peers passes query and limit": {
-			mock: &mockHub{SearchPeersF: func(_ context.Context, q string, limit int) ([]sdk.PeerRecord, error) {
-				var out []sdk.PeerRecord
-				for i := range limit {
-					out = append(out, sdk.PeerRecord{NodeID: fmt.Sprintf("%s-%d", q, i)})
+			mock: &mockHub{SearchPeersF: func(_ context.Context, req sdk.SearchPeersRequest) (sdk.SearchPeersResult, error) {
+				var out sdk.SearchPeersResult
+				for i := range req.Limit {
+					out.Peers = append(out.Peers, sdk.PeerRecord{NodeID: fmt.Sprintf("%s-%d", req.Query, i)})
 				}
 				return out, nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				got, err := hub.SearchPeers(ctx, "alice", 3)
+				got, err := hub.SearchPeers(ctx, sdk.SearchPeersRequest{Query: "alice", Limit: 3})
 				if err != nil {
 					t.Fatalf("want no error, got %v", err)
 				}
 				var ids []string
-				for _, p := range got {
+				for _, p := range got.Peers {
 					ids = append(ids, p.NodeID)
 					if !p.LastSeen.IsZero() {
 						t.Errorf("want a zero LastSeen for %s, got %v", p.NodeID, p.LastSeen)
@@ -145,14 +146,14 @@ func TestHubWire(t *testing.T) {
 			},
 		},
 		"send signal carries bytes": {
-			mock: &mockHub{SendSignalF: func(_ context.Context, s sdk.OutgoingSignal) error {
+			mock: &mockHub{SendSignalF: func(_ context.Context, s sdk.SendSignalRequest) error {
 				if s.TargetNodeID != "dpc-node-b" || s.Type != "webrtc-offer" || !bytes.Equal(s.Payload, binary) {
 					return fmt.Errorf("%w: got %+v", sdk.ErrInvalidArgument, s)
 				}
 				return nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				err := hub.SendSignal(ctx, sdk.OutgoingSignal{TargetNodeID: "dpc-node-b", Type: "webrtc-offer", Payload: binary})
+				err := hub.SendSignal(ctx, sdk.SendSignalRequest{TargetNodeID: "dpc-node-b", Type: "webrtc-offer", Payload: binary})
 				if err != nil {
 					t.Errorf("want the plugin to see the signal intact, got %v", err)
 				}
@@ -177,31 +178,32 @@ func TestHubWire(t *testing.T) {
 			},
 		},
 		"mailbox put: bytes and ttl in whole seconds": {
-			mock: &mockHub{MailboxPutF: func(_ context.Context, m sdk.MailboxPut) (string, error) {
+			mock: &mockHub{MailboxPutF: func(_ context.Context, m sdk.MailboxPutRequest) (sdk.MailboxPutResult, error) {
 				if m.RecipientNodeID != "dpc-node-c" || !bytes.Equal(m.Envelope, binary) || m.TTL != 90*time.Second {
-					return "", fmt.Errorf("%w: got %+v", sdk.ErrInvalidArgument, m)
+					return sdk.MailboxPutResult{}, fmt.Errorf("%w: got %+v", sdk.ErrInvalidArgument, m)
 				}
-				return "env-1", nil
+				return sdk.MailboxPutResult{EnvelopeID: "env-1"}, nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				id, err := hub.MailboxPut(ctx, sdk.MailboxPut{RecipientNodeID: "dpc-node-c", Envelope: binary, TTL: 90*time.Second + 400*time.Millisecond})
-				if err != nil || id != "env-1" {
-					t.Errorf("want id env-1, got %q (err %v)", id, err)
+				res, err := hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: "dpc-node-c", Envelope: binary, TTL: 90*time.Second + 400*time.Millisecond})
+				if err != nil || res.EnvelopeID != "env-1" {
+					t.Errorf("want id env-1, got %q (err %v)", res.EnvelopeID, err)
 				}
 			},
 		},
 		"mailbox fetch": {
-			mock: &mockHub{MailboxFetchF: func(_ context.Context, limit int) ([]sdk.MailboxEnvelope, error) {
-				if limit != 2 {
-					return nil, fmt.Errorf("%w: limit %d", sdk.ErrInvalidArgument, limit)
+			mock: &mockHub{MailboxFetchF: func(_ context.Context, req sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error) {
+				if req.Limit != 2 {
+					return sdk.MailboxFetchResult{}, fmt.Errorf("%w: limit %d", sdk.ErrInvalidArgument, req.Limit)
 				}
-				return []sdk.MailboxEnvelope{{ID: "e1", Envelope: binary, Received: when}, {ID: "e2", Envelope: []byte{}}}, nil
+				return sdk.MailboxFetchResult{Envelopes: []sdk.MailboxEnvelope{{ID: "e1", Envelope: binary, Received: when}, {ID: "e2", Envelope: []byte{}}}}, nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				got, err := hub.MailboxFetch(ctx, 2)
+				res, err := hub.MailboxFetch(ctx, sdk.MailboxFetchRequest{Limit: 2})
 				if err != nil {
 					t.Fatalf("want no error, got %v", err)
 				}
+				got := res.Envelopes
 				if len(got) != 2 || got[0].ID != "e1" || !bytes.Equal(got[0].Envelope, binary) || !sameTime(when, got[0].Received) ||
 					got[1].ID != "e2" || len(got[1].Envelope) != 0 || !got[1].Received.IsZero() {
 					t.Errorf("want the two envelopes as sent, got %+v", got)
@@ -209,23 +211,25 @@ func TestHubWire(t *testing.T) {
 			},
 		},
 		"mailbox fetch of an empty mailbox": {
-			mock: &mockHub{MailboxFetchF: func(context.Context, int) ([]sdk.MailboxEnvelope, error) { return nil, nil }},
+			mock: &mockHub{MailboxFetchF: func(context.Context, sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error) {
+				return sdk.MailboxFetchResult{}, nil
+			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				got, err := hub.MailboxFetch(ctx, 10)
-				if err != nil || len(got) != 0 {
+				got, err := hub.MailboxFetch(ctx, sdk.MailboxFetchRequest{Limit: 10})
+				if err != nil || len(got.Envelopes) != 0 {
 					t.Errorf("want no envelopes, got %+v (err %v)", got, err)
 				}
 			},
 		},
 		"mailbox ack": {
-			mock: &mockHub{MailboxAckF: func(_ context.Context, ids []string) error {
-				if !slices.Equal(ids, []string{"e1", "e2"}) {
-					return fmt.Errorf("%w: ids %v", sdk.ErrInvalidArgument, ids)
+			mock: &mockHub{MailboxAckF: func(_ context.Context, req sdk.MailboxAckRequest) error {
+				if !slices.Equal(req.EnvelopeIDs, []string{"e1", "e2"}) {
+					return fmt.Errorf("%w: ids %v", sdk.ErrInvalidArgument, req.EnvelopeIDs)
 				}
 				return nil
 			}},
 			check: func(t *testing.T, hub sdk.Hub) {
-				if err := hub.MailboxAck(ctx, []string{"e1", "e2"}); err != nil {
+				if err := hub.MailboxAck(ctx, sdk.MailboxAckRequest{EnvelopeIDs: []string{"e1", "e2"}}); err != nil {
 					t.Errorf("want no error, got %v", err)
 				}
 			},

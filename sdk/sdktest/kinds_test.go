@@ -153,18 +153,19 @@ func TestBackupWire(t *testing.T) {
 	before := time.Now().Truncate(time.Millisecond)
 	keys := []string{"a/1", "a/2", "a/3", "a/4", "a/5", "b/1"}
 	for _, k := range keys {
-		if _, err := b.Put(ctx, k, strings.NewReader("data of "+k)); err != nil {
+		if _, err := b.Put(ctx, sdk.PutRequest{Key: k, Body: strings.NewReader("data of " + k)}); err != nil {
 			t.Fatalf("Put %s: %v", k, err)
 		}
 	}
-	empty, err := b.Put(ctx, "empty", bytes.NewReader(nil))
-	if err != nil || empty.Size != 0 || empty.SHA256 != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
-		t.Errorf("Put of an empty object: want size 0 and the empty sha256, got %+v (err %v)", empty, err)
+	put, err := b.Put(ctx, sdk.PutRequest{Key: "empty", Body: bytes.NewReader(nil)})
+	if empty := put.Object; err != nil || empty.Size != 0 || empty.SHA256 != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Errorf("Put of an empty object: want size 0 and the empty sha256, got %+v (err %v)", put.Object, err)
 	}
-	st, err := b.Stat(ctx, "a/1")
+	stat, err := b.Stat(ctx, sdk.StatRequest{Key: "a/1"})
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
 	}
+	st := stat.Object
 	if st.Modified.Before(before) || st.Modified.After(time.Now()) {
 		t.Errorf("Stat: want Modified between %v and now, got %v", before, st.Modified)
 	}
@@ -197,19 +198,19 @@ func TestBackupWire(t *testing.T) {
 		want error
 	}{
 		"get missing": {call: func() error {
-			_, _, err := b.Get(ctx, "nope")
+			_, err := b.Get(ctx, sdk.GetRequest{Key: "nope"})
 			return err
 		}, want: sdk.ErrNotFound},
 		"stat missing": {call: func() error {
-			_, err := b.Stat(ctx, "nope")
+			_, err := b.Stat(ctx, sdk.StatRequest{Key: "nope"})
 			return err
 		}, want: sdk.ErrNotFound},
 		"put invalid key": {call: func() error {
-			_, err := b.Put(ctx, "/abs", strings.NewReader("x"))
+			_, err := b.Put(ctx, sdk.PutRequest{Key: "/abs", Body: strings.NewReader("x")})
 			return err
 		}, want: sdk.ErrInvalidArgument},
 		"put with a failing reader": {call: func() error {
-			_, err := b.Put(ctx, "c/broken", io.MultiReader(strings.NewReader("part"), errReader{}))
+			_, err := b.Put(ctx, sdk.PutRequest{Key: "c/broken", Body: io.MultiReader(strings.NewReader("part"), errReader{})})
 			return err
 		}, want: errBroken},
 	}
@@ -294,7 +295,10 @@ func TestTransportBeforeConfigure(t *testing.T) {
 // closedPortURI returns a dpc:// URI on loopback where nothing listens.
 func closedPortURI(t *testing.T) string {
 	t.Helper()
-	tr := &tcpTransport{cfg: &tcpConfig{}}
+	tr := &tcpTransport{}
+	if err := tr.Configure(context.Background(), sdk.ConfigureRequest{Config: &tcpConfig{}}); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
 	ln, err := tr.Listen(context.Background(), sdk.ListenRequest{Addresses: []string{"127.0.0.1:0"}})
 	if err != nil {
 		t.Fatalf("Listen: %v", err)

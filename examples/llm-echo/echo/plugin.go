@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dpc-go/dpc/sdk"
@@ -29,22 +28,10 @@ var (
 // Plugin is the llm-echo plugin. Its zero value is ready for Configure and
 // has no side effects; it is safe for concurrent use.
 type Plugin struct {
-	mu  sync.RWMutex
-	cfg *Config
-	log logger
+	// config holds the config and logger Configure was given; it is safe
+	// for concurrent use, so the plugin needs no lock of its own.
+	config sdk.Config[Config]
 }
-
-// logger is the part of the hclog.Logger in sdk.ConfigureRequest the plugin
-// uses; naming it here keeps the SDK the plugin's only dependency.
-type logger interface {
-	Debug(msg string, args ...any)
-	Info(msg string, args ...any)
-}
-
-type nopLogger struct{}
-
-func (nopLogger) Debug(string, ...any) {}
-func (nopLogger) Info(string, ...any)  {}
 
 // Info describes the plugin to dpc (`dpc plugin list`).
 func (p *Plugin) Info() sdk.Info {
@@ -61,17 +48,10 @@ func (p *Plugin) DefaultConfig() any { return DefaultConfig() }
 // Configure receives the decoded, validated config. It may be called again
 // (after a restart, or to apply a new config), so it only replaces state.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*Config)
-	if !ok || cfg == nil {
-		return fmt.Errorf("%s: %w: config of type %T", Name, sdk.ErrInvalidArgument, req.Config)
+	cfg, log, err := p.config.Set(req)
+	if err != nil {
+		return err
 	}
-	var log logger = nopLogger{}
-	if req.Logger != nil {
-		log = req.Logger
-	}
-	p.mu.Lock()
-	p.cfg, p.log = cfg, log
-	p.mu.Unlock()
 	log.Info("configured", "prefix", cfg.Prefix, "delay_ms", cfg.DelayMS)
 	return nil
 }
@@ -94,11 +74,9 @@ func (p *Plugin) ListModels(context.Context) ([]sdk.Model, error) {
 // messages, and the answer's words (prefix included). With MaxTokens set, the
 // answer stops after that many words with finish reason "length".
 func (p *Plugin) Generate(ctx context.Context, req sdk.GenerateRequest, emit func(delta string) error) (sdk.GenerateResult, error) {
-	p.mu.RLock()
-	cfg, log := p.cfg, p.log
-	p.mu.RUnlock()
-	if cfg == nil {
-		return sdk.GenerateResult{}, fmt.Errorf("%s: %w", Name, sdk.ErrNotConfigured)
+	cfg, log, err := p.config.Get()
+	if err != nil {
+		return sdk.GenerateResult{}, fmt.Errorf("%s: %w", Name, err)
 	}
 	if req.Model != "" && req.Model != ModelID {
 		return sdk.GenerateResult{}, fmt.Errorf("%s: %w: model %q (this plugin has only %q)", Name, sdk.ErrNotFound, req.Model, ModelID)

@@ -95,8 +95,8 @@ func listeningURIs(ls []network.Listening, nodeID string) []string {
 	for _, l := range ls {
 		var uris []string
 		for _, raw := range l.URIs {
-			if u, err := dpcuri.Parse(raw + "?node_id=" + nodeID); err == nil {
-				uris = append(uris, u.String())
+			if a, err := dpcuri.ParseAddress(raw); err == nil {
+				uris = append(uris, a.WithNodeID(nodeID).String())
 			}
 		}
 		if len(l.URIs) == 0 {

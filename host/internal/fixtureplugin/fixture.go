@@ -105,49 +105,49 @@ func info(key string, b []byte) sdk.ObjectInfo {
 }
 
 // Put stores the object in memory.
-func (p *Plugin) Put(_ context.Context, key string, r io.Reader) (sdk.ObjectInfo, error) {
-	b, err := io.ReadAll(r)
+func (p *Plugin) Put(_ context.Context, req sdk.PutRequest) (sdk.PutResult, error) {
+	b, err := io.ReadAll(req.Body)
 	if err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.PutResult{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	objs, err := p.store()
 	if err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.PutResult{}, err
 	}
-	objs[key] = b
-	return info(key, b), nil
+	objs[req.Key] = b
+	return sdk.PutResult{Object: info(req.Key, b)}, nil
 }
 
 // Get returns the object.
-func (p *Plugin) Get(_ context.Context, key string) (io.ReadCloser, sdk.ObjectInfo, error) {
+func (p *Plugin) Get(_ context.Context, req sdk.GetRequest) (sdk.GetResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	objs, err := p.store()
 	if err != nil {
-		return nil, sdk.ObjectInfo{}, err
+		return sdk.GetResult{}, err
 	}
-	b, ok := objs[key]
+	b, ok := objs[req.Key]
 	if !ok {
-		return nil, sdk.ObjectInfo{}, fmt.Errorf("%w: %s", sdk.ErrNotFound, key)
+		return sdk.GetResult{}, fmt.Errorf("%w: %s", sdk.ErrNotFound, req.Key)
 	}
-	return io.NopCloser(bytes.NewReader(b)), sdk.ObjectInfo{Key: key, Size: int64(len(b))}, nil
+	return sdk.GetResult{Object: sdk.ObjectInfo{Key: req.Key, Size: int64(len(b))}, Body: io.NopCloser(bytes.NewReader(b))}, nil
 }
 
 // Stat describes the object.
-func (p *Plugin) Stat(_ context.Context, key string) (sdk.ObjectInfo, error) {
+func (p *Plugin) Stat(_ context.Context, req sdk.StatRequest) (sdk.StatResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	objs, err := p.store()
 	if err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.StatResult{}, err
 	}
-	b, ok := objs[key]
+	b, ok := objs[req.Key]
 	if !ok {
-		return sdk.ObjectInfo{}, fmt.Errorf("%w: %s", sdk.ErrNotFound, key)
+		return sdk.StatResult{}, fmt.Errorf("%w: %s", sdk.ErrNotFound, req.Key)
 	}
-	return sdk.ObjectInfo{Key: key, Size: int64(len(b))}, nil
+	return sdk.StatResult{Object: sdk.ObjectInfo{Key: req.Key, Size: int64(len(b))}}, nil
 }
 
 // List lists objects by prefix, unpaged.
@@ -169,13 +169,13 @@ func (p *Plugin) List(_ context.Context, req sdk.ListRequest) (sdk.ListResult, e
 }
 
 // Delete removes the object.
-func (p *Plugin) Delete(_ context.Context, key string) error {
+func (p *Plugin) Delete(_ context.Context, req sdk.DeleteRequest) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	objs, err := p.store()
 	if err != nil {
 		return err
 	}
-	delete(objs, key)
+	delete(objs, req.Key)
 	return nil
 }

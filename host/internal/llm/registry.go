@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 var (
@@ -26,7 +27,7 @@ type Plugins interface {
 	// kind, in the order of dpc.hcl.
 	OfKind(kind sdk.Kind) []string
 	// Client returns a running plugin's client.
-	Client(id string) (*sdk.PluginClient, bool)
+	Client(id string) (*pluginhost.Client, bool)
 }
 
 // Model is one model of one plugin.

@@ -23,6 +23,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/store"
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 // built holds the plugin binaries built so far, by name.
@@ -78,7 +79,7 @@ func PluginBinary(tb testing.TB, name string) (plugins.Binary, string) {
 
 // Launch starts the first-party plugin plugins/<name>, configured with
 // configJSON ("" for {}), stopped when the test ends.
-func Launch(tb testing.TB, name, configJSON string) *sdk.PluginClient {
+func Launch(tb testing.TB, name, configJSON string) *pluginhost.Client {
 	tb.Helper()
 	bin, sum := PluginBinary(tb, name)
 	ctx := context.Background()
@@ -90,9 +91,9 @@ func Launch(tb testing.TB, name, configJSON string) *sdk.PluginClient {
 	if configJSON == "" {
 		configJSON = "{}"
 	}
-	diags, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{ConfigJSON: []byte(configJSON), APIVersion: sdk.APIVersion})
+	diags, err := inst.Client.ConfigureRaw(ctx, pluginhost.ConfigureParams{ConfigJSON: []byte(configJSON), APIVersion: sdk.APIVersion})
 	if err == nil {
-		err = sdk.DiagnosticsError(diags)
+		err = pluginhost.DiagnosticsError(diags)
 	}
 	if err != nil {
 		tb.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/fixtureplugin"
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 // benchPair is the same backup implementation twice: in a plugin subprocess
@@ -33,7 +34,7 @@ func newBenchPair(b *testing.B) benchPair {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { inst.Stop(context.Background()) })
-	if _, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{ConfigJSON: []byte(`{"limit":1}`), APIVersion: sdk.APIVersion}); err != nil {
+	if _, err := inst.Client.ConfigureRaw(ctx, pluginhost.ConfigureParams{ConfigJSON: []byte(`{"limit":1}`), APIVersion: sdk.APIVersion}); err != nil {
 		b.Fatal(err)
 	}
 	local := &fixtureplugin.Plugin{}
@@ -49,7 +50,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 	p := newBenchPair(b)
 	ctx := context.Background()
 	for _, be := range []sdk.Backup{p.remote, p.local} {
-		if _, err := be.Put(ctx, "k", bytes.NewReader([]byte("small object"))); err != nil {
+		if _, err := be.Put(ctx, sdk.PutRequest{Key: "k", Body: bytes.NewReader([]byte("small object"))}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,7 +59,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 	start := time.Now()
 	for i := range b.N {
 		t0 := time.Now()
-		if _, err := p.remote.Stat(ctx, "k"); err != nil {
+		if _, err := p.remote.Stat(ctx, sdk.StatRequest{Key: "k"}); err != nil {
 			b.Fatal(err)
 		}
 		lat[i] = time.Since(t0)
@@ -67,7 +68,7 @@ func BenchmarkUnaryCall(b *testing.B) {
 	b.StopTimer()
 	start = time.Now()
 	for range b.N {
-		if _, err := p.local.Stat(ctx, "k"); err != nil {
+		if _, err := p.local.Stat(ctx, sdk.StatRequest{Key: "k"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -92,24 +93,24 @@ func BenchmarkStreamThroughput(b *testing.B) {
 			ctx := context.Background()
 			move := func(be sdk.Backup) {
 				if dir == "put" {
-					if _, err := be.Put(ctx, "big", bytes.NewReader(obj)); err != nil {
+					if _, err := be.Put(ctx, sdk.PutRequest{Key: "big", Body: bytes.NewReader(obj)}); err != nil {
 						b.Fatal(err)
 					}
 					return
 				}
-				rc, _, err := be.Get(ctx, "big")
+				got, err := be.Get(ctx, sdk.GetRequest{Key: "big"})
 				if err != nil {
 					b.Fatal(err)
 				}
 				// Hide WriterTo so the in-process path copies bytes too.
-				if n, err := io.Copy(io.Discard, struct{ io.Reader }{rc}); err != nil || n != size {
+				if n, err := io.Copy(io.Discard, struct{ io.Reader }{got.Body}); err != nil || n != size {
 					b.Fatalf("read %d of %d bytes: %v", n, size, err)
 				}
-				_ = rc.Close()
+				_ = got.Body.Close()
 			}
 			if dir == "get" {
 				for _, be := range []sdk.Backup{p.remote, p.local} {
-					if _, err := be.Put(ctx, "big", bytes.NewReader(obj)); err != nil {
+					if _, err := be.Put(ctx, sdk.PutRequest{Key: "big", Body: bytes.NewReader(obj)}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -148,7 +149,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{ConfigJSON: []byte(`{}`), APIVersion: sdk.APIVersion}); err != nil {
+		if _, err := inst.Client.ConfigureRaw(ctx, pluginhost.ConfigureParams{ConfigJSON: []byte(`{}`), APIVersion: sdk.APIVersion}); err != nil {
 			b.Fatal(err)
 		}
 		if err := inst.Client.Ping(ctx); err != nil {

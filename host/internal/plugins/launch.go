@@ -22,6 +22,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 // envAllowList names the host environment variables a plugin may see. The
@@ -59,7 +60,7 @@ const (
 type Instance struct {
 	Binary     Binary
 	SHA256     string
-	Client     *sdk.PluginClient
+	Client     *pluginhost.Client
 	APIVersion int
 	PID        int
 
@@ -215,8 +216,8 @@ func launchPinned(ctx context.Context, o LaunchOptions, path string) (*Instance,
 	// The kernel kills the plugin if the host dies, even by SIGKILL.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	proc := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.HostPluginSets(),
+		HandshakeConfig:  pluginhost.Handshake,
+		VersionedPlugins: pluginhost.PluginSets(),
 		Cmd:              cmd,
 		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: h},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -244,7 +245,7 @@ func launchPinned(ctx context.Context, o LaunchOptions, path string) (*Instance,
 	if rc := proc.ReattachConfig(); rc != nil {
 		inst.PID = rc.Pid
 	}
-	pc, err := sdk.DispensePlugin(ctx, rpc)
+	pc, err := pluginhost.Dispense(ctx, rpc)
 	if err != nil {
 		proc.Kill()
 		return nil, fmt.Errorf("plugin %s: %w", o.Binary.Name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/home"
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 // State is where a supervised plugin is in its life.
@@ -212,7 +213,7 @@ func (m *Manager) Status() []Status {
 func (m *Manager) Events() []Event { return m.events.list() }
 
 // Client returns the running plugin with the given id ("<kind>/<name>").
-func (m *Manager) Client(id string) (*sdk.PluginClient, bool) {
+func (m *Manager) Client(id string) (*pluginhost.Client, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range m.sups {
@@ -259,7 +260,7 @@ func (s *supervisor) snapshot() Status {
 	return s.status
 }
 
-func (s *supervisor) client() (*sdk.PluginClient, bool) {
+func (s *supervisor) client() (*pluginhost.Client, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inst == nil || s.status.State != StateRunning {
@@ -321,14 +322,14 @@ func (s *supervisor) configure(ctx context.Context, inst *Instance) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("plugin %s: data directory: %w", s.spec.Config.Name, err)
 	}
-	diags, err := inst.Client.ConfigureRaw(ctx, sdk.ConfigureParams{
+	diags, err := inst.Client.ConfigureRaw(ctx, pluginhost.ConfigureParams{
 		ConfigJSON: s.configJSON, Host: &hostService{m: s.m, self: s.spec.ID(), kind: sdk.Kind(s.spec.Config.Kind), log: s.log},
 		NodeID: o.Identity.NodeID, DataDir: dataDir, APIVersion: inst.APIVersion,
 	})
 	if err != nil {
 		return fmt.Errorf("plugin %s: configure: %w", s.spec.Config.Name, err)
 	}
-	if err := sdk.DiagnosticsError(diags); err != nil {
+	if err := pluginhost.DiagnosticsError(diags); err != nil {
 		var lines []string
 		for _, ce := range sdk.ConfigErrors(err) {
 			msg := ce.Summary

@@ -36,8 +36,7 @@ var (
 // Plugin stores backup objects as files. Its zero value is ready for
 // Configure and has no side effects; it is safe for concurrent use.
 type Plugin struct {
-	mu    sync.RWMutex
-	state *state
+	config sdk.Config[Config]
 
 	// dirMu orders directory creation in Put against the removal of empty
 	// directories in Delete, so neither pulls a directory from under the
@@ -48,7 +47,7 @@ type Plugin struct {
 	commitMu sync.Mutex
 }
 
-// state is what Configure sets up.
+// state is what the methods need of the configuration.
 type state struct {
 	root    string
 	maxSize int64
@@ -71,11 +70,8 @@ func (p *Plugin) DefaultConfig() any { return &Config{} }
 // Configure creates the directory if needed, checks that it is writable and
 // removes temporary files left by a crash.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*Config)
-	if !ok || cfg == nil {
-		return fmt.Errorf("%s: %w: config of type %T", pluginName, sdk.ErrInvalidArgument, req.Config)
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := sdk.ConfigOf[Config](req)
+	if err != nil {
 		return err
 	}
 	log := req.Log()
@@ -96,10 +92,10 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 	removed := sweepTemp(root, time.Now().Add(-staleTempAge), log)
 	log.Info("configured", "dir", root, "max_object_size", cfg.MaxObjectSize, "removed_temp_files", removed)
 
-	p.mu.Lock()
-	p.state = &state{root: root, maxSize: cfg.MaxObjectSize, logger: log}
-	p.mu.Unlock()
-	return nil
+	// Held only now that the directory is known to work: a Configure that
+	// fails leaves the plugin as it was.
+	_, _, err = p.config.Set(req)
+	return err
 }
 
 // Ping checks that the directory is still there.
@@ -117,19 +113,16 @@ func (p *Plugin) Ping(context.Context) error {
 // Shutdown forgets the configuration. Nothing else is held open: every
 // object is closed when its call returns (or, for Get, by the caller).
 func (p *Plugin) Shutdown(context.Context) error {
-	p.mu.Lock()
-	p.state = nil
-	p.mu.Unlock()
+	p.config.Clear()
 	return nil
 }
 
 func (p *Plugin) configured() (*state, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.state == nil {
-		return nil, fmt.Errorf("%s: %w", pluginName, sdk.ErrNotConfigured)
+	cfg, log, err := p.config.Get()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pluginName, err)
 	}
-	return p.state, nil
+	return &state{root: filepath.Clean(cfg.Dir), maxSize: cfg.MaxObjectSize, logger: log}, nil
 }
 
 // sweepTemp removes temporary files under root last modified before cutoff

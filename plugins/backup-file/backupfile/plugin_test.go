@@ -129,7 +129,7 @@ func TestConfigureCreatesPrivateDir(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o700 {
 		t.Errorf("want mode 0700, got %o", perm)
 	}
-	if _, err := p.Put(context.Background(), "x/y", strings.NewReader("secret")); err != nil {
+	if _, err := p.Put(context.Background(), sdk.PutRequest{Key: "x/y", Body: strings.NewReader("secret")}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	ofi, err := os.Stat(filepath.Join(dir, "x", "y"))
@@ -174,12 +174,12 @@ func TestKeyValidation(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := p.Put(ctx, tc.key, strings.NewReader("data"))
+			_, err := p.Put(ctx, sdk.PutRequest{Key: tc.key, Body: strings.NewReader("data")})
 			if !tc.wantErr {
 				if err != nil {
 					t.Fatalf("Put %q: want no error, got %v", tc.key, err)
 				}
-				if _, err := p.Stat(ctx, tc.key); err != nil {
+				if _, err := p.Stat(ctx, sdk.StatRequest{Key: tc.key}); err != nil {
 					t.Errorf("Stat %q after Put: want no error, got %v", tc.key, err)
 				}
 				return
@@ -187,13 +187,13 @@ func TestKeyValidation(t *testing.T) {
 			if !errors.Is(err, sdk.ErrInvalidArgument) {
 				t.Errorf("Put %q: want sdk.ErrInvalidArgument, got %v", tc.key, err)
 			}
-			if _, err := p.Stat(ctx, tc.key); !errors.Is(err, sdk.ErrInvalidArgument) {
+			if _, err := p.Stat(ctx, sdk.StatRequest{Key: tc.key}); !errors.Is(err, sdk.ErrInvalidArgument) {
 				t.Errorf("Stat %q: want sdk.ErrInvalidArgument, got %v", tc.key, err)
 			}
-			if _, _, err := p.Get(ctx, tc.key); !errors.Is(err, sdk.ErrInvalidArgument) {
+			if _, err := p.Get(ctx, sdk.GetRequest{Key: tc.key}); !errors.Is(err, sdk.ErrInvalidArgument) {
 				t.Errorf("Get %q: want sdk.ErrInvalidArgument, got %v", tc.key, err)
 			}
-			if err := p.Delete(ctx, tc.key); !errors.Is(err, sdk.ErrInvalidArgument) {
+			if err := p.Delete(ctx, sdk.DeleteRequest{Key: tc.key}); !errors.Is(err, sdk.ErrInvalidArgument) {
 				t.Errorf("Delete %q: want sdk.ErrInvalidArgument, got %v", tc.key, err)
 			}
 		})
@@ -262,14 +262,14 @@ func TestAbortedPutLeavesNothing(t *testing.T) {
 			p, dir := newPlugin(t, tc.maxSize)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, err := p.Put(ctx, tc.key, tc.reader(cancel))
+			_, err := p.Put(ctx, sdk.PutRequest{Key: tc.key, Body: tc.reader(cancel)})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("want errors.Is(err, %v), got %v", tc.want, err)
 			}
 			if got := tree(t, dir); len(got) != 0 {
 				t.Errorf("want an empty directory, got %v", got)
 			}
-			if _, err := p.Stat(context.Background(), tc.key); !errors.Is(err, sdk.ErrNotFound) {
+			if _, err := p.Stat(context.Background(), sdk.StatRequest{Key: tc.key}); !errors.Is(err, sdk.ErrNotFound) {
 				t.Errorf("Stat: want sdk.ErrNotFound, got %v", err)
 			}
 		})
@@ -281,20 +281,21 @@ func TestAbortedOverwriteKeepsOldObject(t *testing.T) {
 	p, dir := newPlugin(t, 0)
 	ctx := context.Background()
 	old := []byte("the previous backup")
-	if _, err := p.Put(ctx, "k/node.bak", bytes.NewReader(old)); err != nil {
+	if _, err := p.Put(ctx, sdk.PutRequest{Key: "k/node.bak", Body: bytes.NewReader(old)}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	before := tree(t, dir)
-	if _, err := p.Put(ctx, "k/node.bak", &brokenReader{n: 1 << 20}); !errors.Is(err, errBroken) {
+	if _, err := p.Put(ctx, sdk.PutRequest{Key: "k/node.bak", Body: &brokenReader{n: 1 << 20}}); !errors.Is(err, errBroken) {
 		t.Fatalf("want the broken reader's error, got %v", err)
 	}
 	if after := tree(t, dir); !slices.Equal(before, after) {
 		t.Errorf("want the files unchanged %v, got %v", before, after)
 	}
-	rc, info, err := p.Get(ctx, "k/node.bak")
+	obj, err := p.Get(ctx, sdk.GetRequest{Key: "k/node.bak"})
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
+	rc, info := obj.Body, obj.Object
 	defer rc.Close()
 	got, _ := io.ReadAll(rc)
 	if !bytes.Equal(got, old) || info.SHA256 != sha(old) {
@@ -309,7 +310,7 @@ func TestAbortedPutOverTheWire(t *testing.T) {
 	if err := h.Configure(t, &backupfile.Config{Dir: dir}); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	_, err := h.Client.Backup.Put(context.Background(), "wire/aborted.bak", &brokenReader{n: 300 << 10})
+	_, err := h.Client.Backup.Put(context.Background(), sdk.PutRequest{Key: "wire/aborted.bak", Body: &brokenReader{n: 300 << 10}})
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("want the reader's error, got %v", err)
 	}
@@ -344,7 +345,8 @@ func TestMaxObjectSize(t *testing.T) {
 			t.Parallel()
 			p, _ := newPlugin(t, tc.maxSize)
 			data := bytes.Repeat([]byte{7}, tc.size)
-			info, err := p.Put(context.Background(), "obj", bytes.NewReader(data))
+			put, err := p.Put(context.Background(), sdk.PutRequest{Key: "obj", Body: bytes.NewReader(data)})
+			info := put.Object
 			if tc.wantErr {
 				if !errors.Is(err, backupfile.ErrObjectTooLarge) || !errors.Is(err, sdk.ErrInvalidArgument) {
 					t.Errorf("want ErrObjectTooLarge and sdk.ErrInvalidArgument, got %v", err)
@@ -364,7 +366,7 @@ func TestMaxObjectSizeOverTheWire(t *testing.T) {
 	if err := h.Configure(t, json.RawMessage(fmt.Sprintf(`{"dir": %q, "max_object_size": 100}`, t.TempDir()))); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	_, err := h.Client.Backup.Put(context.Background(), "big", bytes.NewReader(make([]byte, 200<<10)))
+	_, err := h.Client.Backup.Put(context.Background(), sdk.PutRequest{Key: "big", Body: bytes.NewReader(make([]byte, 200<<10))})
 	if !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), "max_object_size") {
 		t.Errorf("want sdk.ErrInvalidArgument naming max_object_size, got %v", err)
 	}
@@ -376,10 +378,11 @@ func TestObjects(t *testing.T) {
 	ctx := context.Background()
 	data := []byte("ciphertext")
 	before := time.Now().Add(-time.Second)
-	info, err := p.Put(ctx, "2026/11/node.bak", bytes.NewReader(data))
+	put, err := p.Put(ctx, sdk.PutRequest{Key: "2026/11/node.bak", Body: bytes.NewReader(data)})
 	if err != nil {
 		t.Fatalf("Put: %v", err)
 	}
+	info := put.Object
 	if info.Key != "2026/11/node.bak" || info.Size != int64(len(data)) || info.SHA256 != sha(data) ||
 		info.Modified.Before(before) || info.Modified.After(time.Now().Add(time.Second)) {
 		t.Errorf("Put: want key, size %d, sha256 %s and a recent time, got %+v", len(data), sha(data), info)
@@ -393,16 +396,22 @@ func TestObjects(t *testing.T) {
 		call func() error
 		want error
 	}{
-		"get missing":             {call: func() error { _, _, err := p.Get(ctx, "nope"); return err }, want: sdk.ErrNotFound},
-		"stat missing":            {call: func() error { _, err := p.Stat(ctx, "2026/11/nope"); return err }, want: sdk.ErrNotFound},
-		"get below an object":     {call: func() error { _, _, err := p.Get(ctx, "2026/11/node.bak/x"); return err }, want: sdk.ErrNotFound},
-		"get a directory":         {call: func() error { _, _, err := p.Get(ctx, "2026/11"); return err }, want: sdk.ErrNotFound},
-		"stat a directory":        {call: func() error { _, err := p.Stat(ctx, "2026"); return err }, want: sdk.ErrNotFound},
-		"delete missing":          {call: func() error { return p.Delete(ctx, "nope/nope") }, want: nil},
-		"delete a directory":      {call: func() error { return p.Delete(ctx, "2026") }, want: nil},
-		"put below an object":     {call: func() error { _, err := p.Put(ctx, "2026/11/node.bak/x", strings.NewReader("x")); return err }, want: sdk.ErrInvalidArgument},
-		"put over a directory":    {call: func() error { _, err := p.Put(ctx, "2026/11", strings.NewReader("x")); return err }, want: sdk.ErrInvalidArgument},
-		"stat existing":           {call: func() error { _, err := p.Stat(ctx, "2026/11/node.bak"); return err }, want: nil},
+		"get missing":         {call: func() error { _, err := p.Get(ctx, sdk.GetRequest{Key: "nope"}); return err }, want: sdk.ErrNotFound},
+		"stat missing":        {call: func() error { _, err := p.Stat(ctx, sdk.StatRequest{Key: "2026/11/nope"}); return err }, want: sdk.ErrNotFound},
+		"get below an object": {call: func() error { _, err := p.Get(ctx, sdk.GetRequest{Key: "2026/11/node.bak/x"}); return err }, want: sdk.ErrNotFound},
+		"get a directory":     {call: func() error { _, err := p.Get(ctx, sdk.GetRequest{Key: "2026/11"}); return err }, want: sdk.ErrNotFound},
+		"stat a directory":    {call: func() error { _, err := p.Stat(ctx, sdk.StatRequest{Key: "2026"}); return err }, want: sdk.ErrNotFound},
+		"delete missing":      {call: func() error { return p.Delete(ctx, sdk.DeleteRequest{Key: "nope/nope"}) }, want: nil},
+		"delete a directory":  {call: func() error { return p.Delete(ctx, sdk.DeleteRequest{Key: "2026"}) }, want: nil},
+		"put below an object": {call: func() error {
+			_, err := p.Put(ctx, sdk.PutRequest{Key: "2026/11/node.bak/x", Body: strings.NewReader("x")})
+			return err
+		}, want: sdk.ErrInvalidArgument},
+		"put over a directory": {call: func() error {
+			_, err := p.Put(ctx, sdk.PutRequest{Key: "2026/11", Body: strings.NewReader("x")})
+			return err
+		}, want: sdk.ErrInvalidArgument},
+		"stat existing":           {call: func() error { _, err := p.Stat(ctx, sdk.StatRequest{Key: "2026/11/node.bak"}); return err }, want: nil},
 		"list with a bogus token": {call: func() error { _, err := p.List(ctx, sdk.ListRequest{PageToken: "\xff"}); return err }, want: nil},
 	}
 	for name, tc := range tests {
@@ -412,10 +421,10 @@ func TestObjects(t *testing.T) {
 			}
 		})
 	}
-	if _, err := p.Stat(ctx, "2026/11/node.bak"); err != nil {
+	if _, err := p.Stat(ctx, sdk.StatRequest{Key: "2026/11/node.bak"}); err != nil {
 		t.Errorf("want the object to survive the failed calls, got %v", err)
 	}
-	if err := p.Delete(ctx, "2026/11/node.bak"); err != nil {
+	if err := p.Delete(ctx, sdk.DeleteRequest{Key: "2026/11/node.bak"}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	if got := tree(t, dir); len(got) != 0 {
@@ -430,7 +439,7 @@ func TestList(t *testing.T) {
 	// "a-c" sorts before "a/b" ('-' < '/') although the walk visits "a/" first.
 	keys := []string{"a/b", "a-c", "a/a/z", "a/c", "b", "ab/x", "z/y/x/w"}
 	for _, k := range keys {
-		if _, err := p.Put(ctx, k, strings.NewReader(k)); err != nil {
+		if _, err := p.Put(ctx, sdk.PutRequest{Key: k, Body: strings.NewReader(k)}); err != nil {
 			t.Fatalf("Put %s: %v", k, err)
 		}
 	}
@@ -497,7 +506,7 @@ func TestDigestRecomputedWhenStale(t *testing.T) {
 	t.Parallel()
 	p, dir := newPlugin(t, 0)
 	ctx := context.Background()
-	if _, err := p.Put(ctx, "d/obj", strings.NewReader("original")); err != nil {
+	if _, err := p.Put(ctx, sdk.PutRequest{Key: "d/obj", Body: strings.NewReader("original")}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
 	path := filepath.Join(dir, "d", "obj")
@@ -547,7 +556,8 @@ func TestDigestRecomputedWhenStale(t *testing.T) {
 		tc := tests[name]
 		t.Run(name, func(t *testing.T) {
 			tc.change(t)
-			st, err := p.Stat(ctx, "d/obj")
+			stat, err := p.Stat(ctx, sdk.StatRequest{Key: "d/obj"})
+			st := stat.Object
 			if err != nil || st.SHA256 != sha(tc.want) || st.Size != int64(len(tc.want)) {
 				t.Fatalf("Stat: want sha256 %s size %d, got %+v (err %v)", sha(tc.want), len(tc.want), st, err)
 			}
@@ -567,16 +577,17 @@ func TestConcurrentPutsOfOneKey(t *testing.T) {
 	for i := range 16 {
 		wg.Go(func() {
 			data := bytes.Repeat([]byte{byte(i)}, 10_000+i*1000)
-			if _, err := p.Put(ctx, "same/key", bytes.NewReader(data)); err != nil {
+			if _, err := p.Put(ctx, sdk.PutRequest{Key: "same/key", Body: bytes.NewReader(data)}); err != nil {
 				t.Errorf("Put %d: %v", i, err)
 			}
 		})
 	}
 	wg.Wait()
-	rc, info, err := p.Get(ctx, "same/key")
+	obj, err := p.Get(ctx, sdk.GetRequest{Key: "same/key"})
 	if err != nil {
 		t.Fatalf("Get: %v", err)
 	}
+	rc, info := obj.Body, obj.Object
 	defer rc.Close()
 	got, _ := io.ReadAll(rc)
 	if info.SHA256 != sha(got) || info.Size != int64(len(got)) || len(got) == 0 {
@@ -621,11 +632,11 @@ func TestNotConfigured(t *testing.T) {
 	p := &backupfile.Plugin{}
 	ctx := context.Background()
 	tests := map[string]func() error{
-		"put":    func() error { _, err := p.Put(ctx, "k", strings.NewReader("x")); return err },
-		"get":    func() error { _, _, err := p.Get(ctx, "k"); return err },
-		"stat":   func() error { _, err := p.Stat(ctx, "k"); return err },
+		"put":    func() error { _, err := p.Put(ctx, sdk.PutRequest{Key: "k", Body: strings.NewReader("x")}); return err },
+		"get":    func() error { _, err := p.Get(ctx, sdk.GetRequest{Key: "k"}); return err },
+		"stat":   func() error { _, err := p.Stat(ctx, sdk.StatRequest{Key: "k"}); return err },
 		"list":   func() error { _, err := p.List(ctx, sdk.ListRequest{}); return err },
-		"delete": func() error { return p.Delete(ctx, "k") },
+		"delete": func() error { return p.Delete(ctx, sdk.DeleteRequest{Key: "k"}) },
 		"ping":   func() error { return p.Ping(ctx) },
 	}
 	for name, call := range tests {

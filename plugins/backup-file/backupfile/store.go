@@ -51,23 +51,24 @@ func isNotExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
-// Put stores r under key: see the package documentation for how it stays
-// atomic.
-func (p *Plugin) Put(ctx context.Context, key string, r io.Reader) (sdk.ObjectInfo, error) {
+// Put stores req.Body under req.Key: see the package documentation for how
+// it stays atomic.
+func (p *Plugin) Put(ctx context.Context, req sdk.PutRequest) (sdk.PutResult, error) {
 	st, err := p.configured()
 	if err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.PutResult{}, err
 	}
+	key := req.Key
 	if err := checkKey(key); err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.PutResult{}, err
 	}
-	info, err := p.put(ctx, st, key, r)
+	info, err := p.put(ctx, st, key, req.Body)
 	if err != nil {
 		st.logger.Warn("put failed", "key", key, "error", err)
-		return sdk.ObjectInfo{}, err
+		return sdk.PutResult{}, err
 	}
 	st.logger.Debug("stored object", "key", key, "size", info.Size, "sha256", info.SHA256)
-	return info, nil
+	return sdk.PutResult{Object: info}, nil
 }
 
 func (p *Plugin) put(ctx context.Context, st *state, key string, r io.Reader) (sdk.ObjectInfo, error) {
@@ -195,37 +196,37 @@ func (c *ctxReader) Read(b []byte) (int, error) {
 	return c.r.Read(b)
 }
 
-// Get opens the object; the caller closes the reader.
-func (p *Plugin) Get(_ context.Context, key string) (io.ReadCloser, sdk.ObjectInfo, error) {
+// Get opens the object; the caller closes its Body.
+func (p *Plugin) Get(_ context.Context, req sdk.GetRequest) (sdk.GetResult, error) {
 	st, err := p.configured()
 	if err != nil {
-		return nil, sdk.ObjectInfo{}, err
+		return sdk.GetResult{}, err
 	}
-	if err := checkKey(key); err != nil {
-		return nil, sdk.ObjectInfo{}, err
+	if err := checkKey(req.Key); err != nil {
+		return sdk.GetResult{}, err
 	}
-	f, info, err := p.open(st, key)
+	f, info, err := p.open(st, req.Key)
 	if err != nil {
-		return nil, sdk.ObjectInfo{}, err
+		return sdk.GetResult{}, err
 	}
-	return f, info, nil
+	return sdk.GetResult{Object: info, Body: f}, nil
 }
 
 // Stat describes the object.
-func (p *Plugin) Stat(_ context.Context, key string) (sdk.ObjectInfo, error) {
+func (p *Plugin) Stat(_ context.Context, req sdk.StatRequest) (sdk.StatResult, error) {
 	st, err := p.configured()
 	if err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.StatResult{}, err
 	}
-	if err := checkKey(key); err != nil {
-		return sdk.ObjectInfo{}, err
+	if err := checkKey(req.Key); err != nil {
+		return sdk.StatResult{}, err
 	}
-	f, info, err := p.open(st, key)
+	f, info, err := p.open(st, req.Key)
 	if err != nil {
-		return sdk.ObjectInfo{}, err
+		return sdk.StatResult{}, err
 	}
 	_ = f.Close()
-	return info, nil
+	return sdk.StatResult{Object: info}, nil
 }
 
 // open opens the object with a checked key and describes it. Size, time and
@@ -407,11 +408,12 @@ func listKeys(ctx context.Context, root, prefix, token string) ([]string, error)
 }
 
 // Delete removes the object; a missing key is not an error.
-func (p *Plugin) Delete(_ context.Context, key string) error {
+func (p *Plugin) Delete(_ context.Context, req sdk.DeleteRequest) error {
 	st, err := p.configured()
 	if err != nil {
 		return err
 	}
+	key := req.Key
 	if err := checkKey(key); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/promptctx"
@@ -29,16 +28,9 @@ var (
 // Plugin is the llm-local plugin. Its zero value is ready for Configure and
 // has no side effects; it is safe for concurrent use.
 type Plugin struct {
-	mu  sync.RWMutex
-	cfg *Config
-	log logger
-}
-
-// logger is the part of the hclog.Logger from sdk.ConfigureRequest.Log the
-// plugin uses; naming it here keeps the SDK the plugin's only dependency.
-type logger interface {
-	Debug(msg string, args ...any)
-	Info(msg string, args ...any)
+	// config holds the config and logger Configure was given; it is safe
+	// for concurrent use, so the plugin needs no lock of its own.
+	config sdk.Config[Config]
 }
 
 // Info describes the plugin to dpc (`dpc plugin list`).
@@ -56,18 +48,10 @@ func (p *Plugin) DefaultConfig() any { return DefaultConfig() }
 // Configure receives the decoded config. It may be called again (after a
 // restart, or to apply a new config), so it only replaces state.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*Config)
-	if !ok || cfg == nil {
-		return fmt.Errorf("%s: %w: config of type %T", Name, sdk.ErrInvalidArgument, req.Config)
-	}
-	// The SDK validates decoded configs; a direct caller may not have.
-	if err := cfg.Validate(); err != nil {
+	cfg, log, err := p.config.Set(req)
+	if err != nil {
 		return err
 	}
-	log := req.Log()
-	p.mu.Lock()
-	p.cfg, p.log = cfg, log
-	p.mu.Unlock()
 	log.Info("configured", "max_results", cfg.MaxResults)
 	return nil
 }
@@ -93,11 +77,9 @@ func (p *Plugin) ListModels(context.Context) ([]sdk.Model, error) {
 // occurrence. Temperature and TopP do not apply: the answer is
 // deterministic.
 func (p *Plugin) Generate(ctx context.Context, req sdk.GenerateRequest, emit func(delta string) error) (sdk.GenerateResult, error) {
-	p.mu.RLock()
-	cfg, log := p.cfg, p.log
-	p.mu.RUnlock()
-	if cfg == nil {
-		return sdk.GenerateResult{}, fmt.Errorf("%s: %w", Name, sdk.ErrNotConfigured)
+	cfg, log, err := p.config.Get()
+	if err != nil {
+		return sdk.GenerateResult{}, fmt.Errorf("%s: %w", Name, err)
 	}
 	if req.Model != "" && req.Model != ModelID {
 		return sdk.GenerateResult{}, fmt.Errorf("%s: %w: model %q (this plugin has only %q)", Name, sdk.ErrNotFound, req.Model, ModelID)

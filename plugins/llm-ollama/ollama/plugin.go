@@ -43,7 +43,7 @@ func (p *Plugin) DefaultConfig() any { return DefaultConfig() }
 // Configure sets up the HTTP client. It contacts no server: Ollama may be
 // started after dpc, and a later request says clearly if it is not there.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, err := llmhttp.ConfigOf[Config](Name, req)
+	cfg, err := sdk.ConfigOf[Config](req)
 	if err != nil {
 		return err
 	}

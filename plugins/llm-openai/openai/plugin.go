@@ -45,7 +45,7 @@ func (p *Plugin) DefaultConfig() any { return DefaultConfig() }
 // Configure loads the API key and sets up the HTTP client. It contacts no
 // server: a later request says clearly if it is not there.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, err := llmhttp.ConfigOf[Config](Name, req)
+	cfg, err := sdk.ConfigOf[Config](req)
 	if err != nil {
 		return err
 	}

@@ -2,18 +2,15 @@ package direct
 
 import (
 	"errors"
-	"fmt"
-	"net"
-	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 )
 
 // DefaultPort is the port of a dpc:// URI that names none, and the port the
 // plugin listens on by default.
-const DefaultPort = 8888
+const DefaultPort = dpcuri.DefaultPort
 
 // DefaultListen is the default `listen` list: every IPv4 and every IPv6
 // address on DefaultPort.
@@ -61,8 +58,8 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, a := range c.Listen {
-		if p := listenProblem(a); p != "" {
-			errs = append(errs, sdk.AttributeError([]string{"listen"}, "entry %d: %s", i, p))
+		if err := dpcuri.CheckListenAddress(a); err != nil {
+			errs = append(errs, sdk.AttributeError([]string{"listen"}, "entry %d: %v", i, err))
 			continue
 		}
 		if seen[a] {
@@ -79,8 +76,8 @@ func (c *Config) Validate() error {
 			"must be 0 (off) or a positive number of seconds, got %d", c.KeepaliveSeconds))
 	}
 	for i, a := range c.Advertise {
-		if p := advertiseProblem(a); p != "" {
-			errs = append(errs, sdk.AttributeError([]string{"advertise"}, "entry %d: %s", i, p))
+		if err := dpcuri.CheckDialAddress(a); err != nil {
+			errs = append(errs, sdk.AttributeError([]string{"advertise"}, "entry %d: %v", i, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -98,68 +95,4 @@ func (c *Config) keepAlive() time.Duration {
 		return -1
 	}
 	return time.Duration(c.KeepaliveSeconds) * time.Second
-}
-
-// listenProblem says why s is not an address Listen can bind, or returns "".
-// An empty host means every interface, as in net.Listen.
-func listenProblem(s string) string {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Sprintf(`%q is not a host:port address; want for example "0.0.0.0:8888" or "[::]:8888"`, s)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Sprintf("%q has an invalid port %q; want a number from 0 to 65535", s, port)
-	}
-	if host != "" && !validHost(host) {
-		return fmt.Sprintf("%q has an invalid host %q; want an IP address or a host name", s, host)
-	}
-	return ""
-}
-
-// advertiseProblem says why s is not an address peers could dial, or
-// returns "".
-func advertiseProblem(s string) string {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Sprintf(`%q is not a host:port address; want for example "198.51.100.7:8888" or "[2001:db8::7]:8888"`, s)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return fmt.Sprintf("%q has an invalid port %q; want a number from 1 to 65535", s, port)
-	}
-	if host == "" || !validHost(host) {
-		return fmt.Sprintf("%q has an invalid host %q; want an IP address or a host name", s, host)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
-		return fmt.Sprintf("%q is a wildcard address that peers cannot dial; want this node's public address", s)
-	}
-	return ""
-}
-
-// validHost accepts an IP address (IPv6 with an optional zone) or a
-// syntactically valid DNS name.
-func validHost(h string) bool {
-	if _, err := netip.ParseAddr(h); err == nil {
-		return true
-	}
-	if len(h) > 253 {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-			if label++; label > 63 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return label > 0 || len(h) > 1 // a trailing dot is fine, "." alone is not
 }

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 )
 
 // Dial connects to the peer at req.URI over TCP. The timeout is
@@ -68,59 +65,15 @@ func contextError(ctx context.Context) error {
 
 // ParseURI returns the host:port address to dial for a dpc:// URI such as
 // "dpc://198.51.100.7:8888?node_id=…", "dpc://[2001:db8::7]" or
-// "dpc://peer.example.org:9000". The port defaults to DefaultPort; IPv6
-// addresses must be in brackets; the query is allowed and ignored. Anything
-// else (another scheme, a path, user information, a fragment, a bad host
-// or port) is an error wrapping sdk.ErrInvalidArgument and ErrInvalidURI.
+// "dpc://peer.example.org:9000", parsed by dpcuri.ParseAddress: the port
+// defaults to DefaultPort, IPv6 addresses must be in brackets, and the
+// query is allowed and ignored. Anything else (another scheme, a path, user
+// information, a fragment, a bad host or port, a wildcard address) is an
+// error wrapping sdk.ErrInvalidArgument and ErrInvalidURI.
 func ParseURI(uri string) (string, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%s: %w: %w %q: %s", pluginName, sdk.ErrInvalidArgument, ErrInvalidURI, uri, fmt.Sprintf(format, args...))
-	}
-	u, err := url.Parse(uri)
+	a, err := dpcuri.ParseAddress(uri)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return "", bad("%v", err)
+		return "", fmt.Errorf("%s: %w: %w", pluginName, sdk.ErrInvalidArgument, err)
 	}
-	switch {
-	case u.Scheme != "dpc":
-		return "", bad("want a dpc://host:port URI, got the scheme %q", u.Scheme)
-	case u.Opaque != "" || u.Host == "":
-		return "", bad("want dpc://host:port")
-	case u.User != nil:
-		return "", bad("user information is not allowed")
-	case u.Path != "" || u.RawPath != "":
-		return "", bad("want no path after host:port, got %q", u.Path)
-	case u.Fragment != "" || strings.HasSuffix(uri, "#"):
-		return "", bad("a fragment is not allowed")
-	}
-	if _, err := url.ParseQuery(u.RawQuery); err != nil {
-		return "", bad("malformed query: %v", err)
-	}
-	host := u.Hostname()
-	bracketed := strings.HasPrefix(u.Host, "[")
-	switch {
-	case host == "":
-		return "", bad("no host")
-	case strings.Contains(host, ":") && !bracketed:
-		return "", bad("an IPv6 address must be in brackets, e.g. dpc://[2001:db8::7]:%d", DefaultPort)
-	case !validHost(host):
-		return "", bad("invalid host %q; want an IP address or a host name", host)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
-		return "", bad("%s is a wildcard address, not a peer", host)
-	}
-	port := u.Port()
-	if port == "" {
-		if strings.HasSuffix(u.Host, ":") {
-			return "", bad("empty port")
-		}
-		port = strconv.Itoa(DefaultPort)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return "", bad("invalid port %q; want a number from 1 to 65535", port)
-	}
-	return net.JoinHostPort(host, port), nil
+	return a.String(), nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 )
 
 // maxAcceptBackoff caps the pause after a failed Accept (out of file
@@ -36,8 +37,8 @@ func (p *Plugin) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Listene
 		return nil, fmt.Errorf("%s: %w: no address to listen on", pluginName, sdk.ErrInvalidArgument)
 	}
 	for _, a := range addrs {
-		if prob := listenProblem(a); prob != "" {
-			return nil, fmt.Errorf("%s: %w: %w: %s", pluginName, sdk.ErrInvalidArgument, ErrInvalidAddress, prob)
+		if err := dpcuri.CheckListenAddress(a); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w: %w", pluginName, sdk.ErrInvalidArgument, ErrInvalidAddress, err)
 		}
 	}
 

@@ -32,17 +32,21 @@ var (
 // has no side effects: nothing is bound until Listen. It is safe for
 // concurrent use.
 type Plugin struct {
-	mu    sync.Mutex
-	state *state
+	config sdk.Config[Config]
+
+	mu sync.Mutex
+	// open is true from a successful Configure to Shutdown: a listener or
+	// connection made after Shutdown is closed, not tracked.
+	open bool
 	// listeners and conns are everything Listen, Accept and Dial created
 	// and nobody closed yet; Shutdown closes them.
 	listeners map[*listener]struct{}
 	conns     map[*conn]struct{}
 }
 
-// state is what Configure sets up.
+// state is what the methods need of the configuration.
 type state struct {
-	cfg    Config
+	cfg    *Config
 	logger hclog.Logger
 }
 
@@ -68,24 +72,17 @@ func (p *Plugin) DefaultConfig() any {
 // Configure checks and keeps the configuration. It binds nothing; Listen
 // does. Listeners and connections from an earlier Configure stay open.
 func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, ok := req.Config.(*Config)
-	if !ok || cfg == nil {
-		return fmt.Errorf("%s: %w: config of type %T", pluginName, sdk.ErrInvalidArgument, req.Config)
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, log, err := p.config.Set(req)
+	if err != nil {
 		return err
 	}
-	log := req.Log()
-	st := &state{cfg: *cfg, logger: log}
-	st.cfg.Listen = slices.Clone(cfg.Listen)
-	st.cfg.Advertise = slices.Clone(cfg.Advertise)
 	// The host names the addresses to listen on (node.listen); this list is
 	// only used when it names none, so log it as the default it is.
-	log.Info("configured", "default_listen", st.cfg.Listen, "dial_timeout_ms", st.cfg.DialTimeoutMS,
-		"keepalive_seconds", st.cfg.KeepaliveSeconds, "advertise", st.cfg.Advertise)
+	log.Info("configured", "default_listen", cfg.Listen, "dial_timeout_ms", cfg.DialTimeoutMS,
+		"keepalive_seconds", cfg.KeepaliveSeconds, "advertise", cfg.Advertise)
 
 	p.mu.Lock()
-	p.state = st
+	p.open = true
 	p.mu.Unlock()
 	return nil
 }
@@ -93,10 +90,11 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 // Shutdown closes every listener and connection the plugin created and
 // forgets the configuration. It copes with a plugin never configured.
 func (p *Plugin) Shutdown(context.Context) error {
+	_, log, _ := p.config.Get()
+	p.config.Clear()
 	p.mu.Lock()
-	st := p.state
 	lns, conns := p.listeners, p.conns
-	p.state, p.listeners, p.conns = nil, nil, nil
+	p.open, p.listeners, p.conns = false, nil, nil
 	p.mu.Unlock()
 
 	for l := range lns {
@@ -105,19 +103,18 @@ func (p *Plugin) Shutdown(context.Context) error {
 	for c := range conns {
 		_ = c.Close()
 	}
-	if st != nil {
-		st.logger.Info("shut down", "closed_listeners", len(lns), "closed_connections", len(conns))
+	if log != nil {
+		log.Info("shut down", "closed_listeners", len(lns), "closed_connections", len(conns))
 	}
 	return nil
 }
 
 func (p *Plugin) configured() (*state, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state == nil {
-		return nil, fmt.Errorf("%s: %w", pluginName, sdk.ErrNotConfigured)
+	cfg, log, err := p.config.Get()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pluginName, err)
 	}
-	return p.state, nil
+	return &state{cfg: cfg, logger: log}, nil
 }
 
 // newConn wraps and tracks tc; sil is the silent set of the listener that
@@ -130,7 +127,7 @@ func (p *Plugin) newConn(tc *net.TCPConn, sil *silent) (*conn, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == nil {
+	if !p.open {
 		_ = tc.Close()
 		return nil, fmt.Errorf("%s: %w: shut down", pluginName, sdk.ErrNotConfigured)
 	}
@@ -152,7 +149,7 @@ func (p *Plugin) forgetConn(c *conn) {
 func (p *Plugin) trackListener(l *listener) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == nil {
+	if !p.open {
 		return false
 	}
 	if p.listeners == nil {

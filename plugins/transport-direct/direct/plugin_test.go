@@ -222,6 +222,9 @@ func TestDefaultConfig(t *testing.T) {
 	}
 }
 
+// TestParseURI: the plugin parses with dpcuri.ParseAddress (whose own tests
+// hold the cases of the grammar) and reports a bad URI as
+// sdk.ErrInvalidArgument, so that it crosses the wire as such.
 func TestParseURI(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
@@ -231,36 +234,15 @@ func TestParseURI(t *testing.T) {
 	}{
 		"IPv4 with node_id":     {uri: "dpc://198.51.100.7:8888?node_id=dpc-node-abc", want: "198.51.100.7:8888"},
 		"IPv4 without port":     {uri: "dpc://198.51.100.7", want: "198.51.100.7:8888"},
-		"IPv6":                  {uri: "dpc://[2001:db8::7]:9000?node_id=x", want: "[2001:db8::7]:9000"},
-		"IPv6 without port":     {uri: "dpc://[::1]", want: "[::1]:8888"},
 		"IPv6 with zone":        {uri: "dpc://[fe80::1%25eth0]:1", want: "[fe80::1%eth0]:1"},
 		"host name":             {uri: "dpc://peer.example.org:9000", want: "peer.example.org:9000"},
-		"upper-case scheme":     {uri: "DPC://127.0.0.1:1", want: "127.0.0.1:1"},
-		"empty query":           {uri: "dpc://127.0.0.1:1?", want: "127.0.0.1:1"},
 		"other query":           {uri: "dpc://127.0.0.1:1?node_id=a&hint=b", want: "127.0.0.1:1"},
-		"highest port":          {uri: "dpc://127.0.0.1:65535", want: "127.0.0.1:65535"},
-		"other scheme":          {uri: "tcp://127.0.0.1:8888", wantText: `scheme "tcp"`},
-		"https":                 {uri: "https://127.0.0.1:8888", wantText: `scheme "https"`},
-		"no scheme":             {uri: "127.0.0.1:8888", wantText: "dpc://"},
-		"empty":                 {uri: "", wantText: "dpc://"},
-		"opaque":                {uri: "dpc:127.0.0.1:8888", wantText: "want dpc://host:port"},
-		"path":                  {uri: "dpc://127.0.0.1:8888/peer", wantText: `no path after host:port, got "/peer"`},
-		"trailing slash":        {uri: "dpc://127.0.0.1:8888/", wantText: "no path"},
-		"user":                  {uri: "dpc://me@127.0.0.1:8888", wantText: "user information"},
-		"fragment":              {uri: "dpc://127.0.0.1:8888#x", wantText: "fragment"},
-		"empty fragment":        {uri: "dpc://127.0.0.1:8888#", wantText: "fragment"},
-		"no host":               {uri: "dpc://:8888", wantText: "no host"},
-		"empty port":            {uri: "dpc://127.0.0.1:", wantText: "empty port"},
-		"port 0":                {uri: "dpc://127.0.0.1:0", wantText: "invalid port"},
-		"port too large":        {uri: "dpc://127.0.0.1:65536", wantText: "invalid port"},
-		"port not a number":     {uri: "dpc://127.0.0.1:http", wantText: "invalid port"},
+		"other scheme":          {uri: "tcp://127.0.0.1:8888", wantText: `transport-direct: invalid argument: invalid dpc URI "tcp://127.0.0.1:8888": scheme is "tcp"`},
+		"path":                  {uri: "dpc://127.0.0.1:8888/peer", wantText: `path "/peer" not allowed after host:port`},
+		"port 0":                {uri: "dpc://127.0.0.1:0", wantText: `bad port "0" (want 1-65535)`},
 		"IPv6 without brackets": {uri: "dpc://::1:8888", wantText: "must be in brackets"},
-		"IPv6 bare, no port":    {uri: "dpc://2001:db8::1", wantText: "must be in brackets"},
-		"name in brackets":      {uri: "dpc://[example.org]:1", wantText: "invalid host"},
-		"bad host name":         {uri: "dpc://exa_mple.org:1", wantText: "invalid host"},
+		"bad host name":         {uri: "dpc://exa_mple.org:1", wantText: `bad character '_' in host name`},
 		"IPv4 wildcard":         {uri: "dpc://0.0.0.0:8888", wantText: "wildcard"},
-		"IPv6 wildcard":         {uri: "dpc://[::]:8888", wantText: "wildcard"},
-		"malformed query":       {uri: "dpc://127.0.0.1:1?node_id=%zz", wantText: "malformed query"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -286,7 +268,7 @@ func TestDialRejectsBadURIOverTheWire(t *testing.T) {
 		t.Fatalf("Configure: %v", err)
 	}
 	_, err := h.Client.Transport.Dial(context.Background(), sdk.DialRequest{URI: "tcp://127.0.0.1:1"})
-	if !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), `scheme "tcp"`) {
+	if !errors.Is(err, sdk.ErrInvalidArgument) || !strings.Contains(err.Error(), `scheme is "tcp"`) {
 		t.Errorf("want sdk.ErrInvalidArgument naming the scheme, got %v", err)
 	}
 }

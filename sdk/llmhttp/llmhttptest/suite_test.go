@@ -51,7 +51,7 @@ func (p *toyPlugin) DefaultConfig() any {
 }
 
 func (p *toyPlugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
-	cfg, err := llmhttp.ConfigOf[toyConfig](toyName, req)
+	cfg, err := sdk.ConfigOf[toyConfig](req)
 	if err != nil {
 		return err
 	}

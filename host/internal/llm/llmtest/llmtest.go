@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
 
 // LLM is an in-process sdk.LLM. Its zero value offers no model; it is safe
@@ -108,10 +109,10 @@ func (p Plugins) OfKind(kind sdk.Kind) []string {
 }
 
 // Client returns the running plugin with that id.
-func (p Plugins) Client(id string) (*sdk.PluginClient, bool) {
+func (p Plugins) Client(id string) (*pluginhost.Client, bool) {
 	for _, x := range p {
 		if string(sdk.KindLLM)+"/"+x.Name == id && x.LLM != nil {
-			return &sdk.PluginClient{LLM: x.LLM}, true
+			return &pluginhost.Client{LLM: x.LLM}, true
 		}
 	}
 	return nil, false
