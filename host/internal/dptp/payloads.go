@@ -705,3 +705,16 @@ func checkSHA256(c, field, s string) error {
 	}
 	return nil
 }
+
+// TruncateReason cuts s to at most MaxReasonLen bytes, on a rune boundary,
+// so that an error text this node sends always fits its field.
+func TruncateReason(s string) string {
+	n := MaxReasonLen
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

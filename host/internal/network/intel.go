@@ -50,24 +50,9 @@ const (
 // errSlowPeer cancels a prompt whose answer the peer does not read.
 var errSlowPeer = errors.New("the streamed answer is not being read")
 
-// pendingKey names a request this node sent and awaits answers to.
-type pendingKey struct{ peer, id string }
-
-// pending is a request awaiting answers: frames with its request_id are
-// delivered on ch until the requester gives up (done).
-type pending struct {
-	ch   chan dptp.Payload
-	done chan struct{}
-	// answer is the command of the answer, for D-PC v1 answers that carry
-	// no request_id; "" when answers always carry it.
-	answer string
-	since  time.Time
-}
-
 // intelState is the Network's collaborative-intelligence state.
 type intelState struct {
 	mu       sync.Mutex
-	pending  map[pendingKey]*pending
 	cache    map[string]*cachedContext // by peer
 	running  map[string]int            // inferences in progress, by peer
 	notified map[string]string         // by peer: the context hash it last got from us
@@ -91,7 +76,7 @@ type cachedContext struct {
 
 func (n *Network) intel() *intelState {
 	n.intelOnce.Do(func() {
-		n.is = &intelState{pending: map[pendingKey]*pending{}, cache: map[string]*cachedContext{},
+		n.is = &intelState{cache: map[string]*cachedContext{},
 			running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{},
 			providers: session.NewLimiter(providersEvery, providersBurst)}
 	})
@@ -208,7 +193,7 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 				Error: "the answer was cancelled: " + err.Error()}
 		}
 		resp.RequestID = r.RequestID
-		resp.Error = truncate(resp.Error, dptp.MaxReasonLen)
+		resp.Error = dptp.TruncateReason(resp.Error)
 		err := s.Send(dptp.CmdRemoteInferenceResponse, resp)
 		if errors.Is(err, dptp.ErrFrameTooLarge) || errors.Is(err, dptp.ErrInvalidPayload) {
 			// Nothing was written: the requester still gets an answer.
@@ -406,37 +391,6 @@ func (n *Network) forgetSession(peer string) {
 	is.mu.Unlock()
 }
 
-// deliver routes an answer to the request awaiting it. Answers nobody awaits
-// (late, after a timeout) are dropped.
-func (n *Network) deliver(peer string, p dptp.Payload) {
-	id := dptp.RequestIDOf(p)
-	is := n.intel()
-	is.mu.Lock()
-	var w *pending
-	if id != "" {
-		w = is.pending[pendingKey{peer, id}]
-	} else {
-		// A D-PC v1 answer without request_id: the oldest request from
-		// this node that waits for an answer of its kind.
-		for k, c := range is.pending {
-			if k.peer == peer && c.answer == p.Command() && (w == nil || c.since.Before(w.since)) {
-				w = c
-			}
-		}
-	}
-	is.mu.Unlock()
-	if w == nil {
-		n.log.Debug("dropping an answer nobody awaits", "peer", peer, "command", p.Command(), "request_id", id)
-		return
-	}
-	// Blocking here holds the peer's next frames back until the requester
-	// reads: back-pressure instead of an unbounded buffer.
-	select {
-	case w.ch <- p:
-	case <-w.done:
-	}
-}
-
 // --- asking peers ---
 
 // SharedContext is what a peer shares of its personal context with this node.
@@ -465,9 +419,9 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 	if c != nil && held.fresh && !fresh {
 		return SharedContext{Doc: held.doc, Hash: held.hash, Cached: true}, nil
 	}
-	req := dptp.RequestContext{RequestID: newMessageID(), Query: query, KnownHash: held.hash}
+	req := dptp.RequestContext{RequestID: NewID(), Query: query, KnownHash: held.hash}
 	var resp dptp.ContextResponse
-	err := n.request(ctx, peer, dptp.CmdRequestContext, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+	err := n.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 		r, ok := p.(dptp.ContextResponse)
 		if ok {
 			resp = r
@@ -478,7 +432,7 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 		return SharedContext{}, err
 	}
 	doc := resp.Context
-	if s := n.linkFor(peer).current(); s != nil && s.V1 {
+	if s := n.Session(peer); s != nil && s.V1 {
 		doc = withoutEmpty(doc)
 	}
 	if resp.Unchanged {
@@ -502,9 +456,9 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 
 // Providers asks peer which of its models this node may use.
 func (n *Network) Providers(ctx context.Context, peer string) ([]dptp.Provider, error) {
-	req := dptp.GetProviders{RequestID: newMessageID()}
+	req := dptp.GetProviders{RequestID: NewID()}
 	var out []dptp.Provider
-	err := n.request(ctx, peer, dptp.CmdGetProviders, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+	err := n.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 		r, ok := p.(dptp.ProvidersResponse)
 		if ok {
 			out = r.Providers
@@ -518,15 +472,15 @@ func (n *Network) Providers(ctx context.Context, peer string) ([]dptp.Provider, 
 // piece of the answer as it streams in. A refusal by the peer's firewall is
 // a *PeerError wrapping ErrPeerRefused.
 func (n *Network) RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(text string) error) (dptp.RemoteInferenceResponse, error) {
-	req.RequestID = newMessageID()
+	req.RequestID = NewID()
 	req.Stream = true
-	if s := n.linkFor(peer).current(); s != nil && s.V1 {
+	if s := n.Session(peer); s != nil && s.V1 {
 		// D-PC v1 reads the prompt as one string.
 		req.Prompt, req.Messages = v1Prompt(req.PromptMessages()), nil
 	}
 	var resp dptp.RemoteInferenceResponse
 	next := 0
-	err := n.request(ctx, peer, dptp.CmdRemoteInferenceRequest, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+	err := n.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 		switch r := p.(type) {
 		case dptp.RemoteInferenceChunk:
 			if r.Seq != next {
@@ -551,90 +505,4 @@ func (n *Network) RemoteInference(ctx context.Context, peer string, req dptp.Rem
 		return resp, &PeerError{Peer: peer, Code: code, Message: resp.Error}
 	}
 	return resp, nil
-}
-
-// request sends a request to peer and feeds every answer with its
-// request_id to handle until handle says done, ctx ends, or the session
-// ends. An ERROR answer ends it with a *PeerError.
-func (n *Network) request(ctx context.Context, peer, command, id string, payload dptp.Payload, handle func(dptp.Payload) (done bool, err error)) error {
-	s, err := n.sessionFor(ctx, peer)
-	if err != nil {
-		return err
-	}
-	return n.requestOn(ctx, s, command, id, payload, handle)
-}
-
-// requestOn is request on session s: it ends when s does. Only answers from
-// s's peer with the request's (random, single-use) id reach handle.
-func (n *Network) requestOn(ctx context.Context, s *session.Session, command, id string, payload dptp.Payload, handle func(dptp.Payload) (done bool, err error)) error {
-	peer := s.PeerID
-	is := n.intel()
-	key := pendingKey{peer, id}
-	w := &pending{ch: make(chan dptp.Payload, 64), done: make(chan struct{}), answer: v1Answers[command], since: time.Now()}
-	is.mu.Lock()
-	is.pending[key] = w
-	is.mu.Unlock()
-	defer func() {
-		is.mu.Lock()
-		delete(is.pending, key)
-		is.mu.Unlock()
-		close(w.done)
-	}()
-	if err := s.Send(command, payload); err != nil {
-		return fmt.Errorf("%w: sending %s to %s: %v", ErrPeerOffline, command, peer, err)
-	}
-	l := n.linkFor(peer)
-	ended := time.NewTicker(100 * time.Millisecond)
-	defer ended.Stop()
-	for {
-		select {
-		case p := <-w.ch:
-			if e, ok := p.(dptp.ErrorReply); ok {
-				return &PeerError{Peer: peer, Code: e.Code, Message: e.Message}
-			}
-			done, err := handle(p)
-			if err != nil || done {
-				return err
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %s (%s)", ErrNoAnswer, peer, command)
-		case <-ended.C:
-			if l.current() != s {
-				return fmt.Errorf("%w: the connection to %s ended before it answered %s", ErrPeerOffline, peer, command)
-			}
-		}
-	}
-}
-
-// sessionFor returns the peer's session, dialing a contact that is offline
-// and waiting for it until ctx ends.
-func (n *Network) sessionFor(ctx context.Context, peer string) (*session.Session, error) {
-	l := n.linkFor(peer)
-	if s := l.current(); s != nil {
-		return s, nil
-	}
-	l.kick()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			_, reason, _ := l.state()
-			if reason != "" {
-				return nil, fmt.Errorf("%w: %s: %s", ErrPeerOffline, peer, reason)
-			}
-			return nil, fmt.Errorf("%w: %s", ErrPeerOffline, peer)
-		case <-t.C:
-			if s := l.current(); s != nil {
-				return s, nil
-			}
-		}
-	}
-}
-
-// current returns the link's session, or nil.
-func (l *link) current() *session.Session {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sess
 }

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
@@ -25,11 +24,11 @@ type link struct {
 
 	mu   sync.Mutex
 	sess *session.Session
-	sent map[string]bool // message ids sent on this session
-	// queue holds messages to send on this session, in order. The durable
-	// outbox is read into it once per session (loaded); after that, Send
-	// appends to it, so a send never rereads the outbox.
-	queue    []chat.Message
+	sent map[sentKey]bool // outbox items sent on this session
+	// queue holds outbox items to send on this session, in order. The
+	// durable outboxes are read into it once per session (loaded); after
+	// that, Outbox.Put appends to it, so a send never rereads them.
+	queue    []queued
 	loaded   bool
 	st       string
 	reason   string
@@ -261,7 +260,7 @@ func (n *Network) attach(s *session.Session, uri string) {
 		_ = old.Send(dptp.CmdBye, dptp.Bye{Reason: "duplicate session"})
 		_ = old.Close()
 	}
-	l.sess, l.sent, l.queue, l.loaded = s, map[string]bool{}, nil, false
+	l.sess, l.sent, l.queue, l.loaded = s, map[sentKey]bool{}, nil, false
 	l.mu.Unlock()
 	l.setState("connected", "")
 	n.log.Info("peer connected", "peer", s.PeerID, "name", s.PeerName, "outbound", s.Outbound, "remote", s.Remote)
@@ -278,13 +277,11 @@ func (n *Network) attach(s *session.Session, uri string) {
 		n.serve(l, s)
 	}()
 	l.kick()
-	if s.V1 {
-		// D-PC v1 has its own history and file formats; it asks for
-		// history itself, and this node answers.
-		return
+	for _, h := range n.hooks {
+		if h.Connected != nil {
+			h.Connected(s)
+		}
 	}
-	n.requestHistory(s)
-	n.reoffer(s)
 }
 
 // dialer is the node_id of the side that dialed s.
@@ -304,7 +301,11 @@ func (l *link) detach(s *session.Session, reason string) {
 	}
 	l.mu.Unlock()
 	if current {
-		l.n.forgetSession(l.peer)
+		for _, h := range l.n.hooks {
+			if h.Disconnected != nil {
+				h.Disconnected(l.peer)
+			}
+		}
 		l.setState("offline", reason)
 		l.n.log.Info("peer disconnected", "peer", l.peer, "reason", reason)
 		l.n.dropLink(l)
@@ -337,23 +338,52 @@ func (l *link) closeSession(reason string) {
 	}
 }
 
-// enqueue adds a message the user just stored to this session's queue (a
-// session that has not read the outbox yet will find it there).
-func (l *link) enqueue(m chat.Message) {
+// queued is an outbox item and the outbox it came from.
+type queued struct {
+	box  *Outbox
+	item Outgoing
+}
+
+// sentKey names an item sent on a session.
+type sentKey struct {
+	box *Outbox
+	id  string
+}
+
+// enqueue adds an item the service just stored to this session's queue (a
+// session that has not read the outboxes yet will find it there).
+func (l *link) enqueue(q queued) {
 	l.mu.Lock()
 	if l.sess != nil && l.loaded {
-		l.queue = append(l.queue, m)
+		l.queue = append(l.queue, q)
 	}
 	l.mu.Unlock()
 }
 
-// flush sends the queued messages not yet sent on this session, oldest
-// first; the peer's ACK takes each out of the durable outbox.
+// load reads every outbox's items for the peer, in the order the outboxes
+// were registered.
+func (l *link) load() ([]queued, error) {
+	var out []queued
+	for _, box := range l.n.outboxes {
+		items, err := box.src.Pending(l.peer)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			out = append(out, queued{box, it})
+		}
+	}
+	return out, nil
+}
+
+// flush sends the queued items not yet sent on this session, oldest
+// first; the service takes each out of its durable outbox (on the peer's
+// ACK, for chat).
 func (l *link) flush() {
 	l.mu.Lock()
 	s := l.sess
 	if s != nil && !l.loaded {
-		queued, err := l.n.o.Chat.Outbox(l.peer, l.n.self)
+		queued, err := l.load()
 		if err != nil {
 			l.mu.Unlock()
 			l.n.log.Error("reading the outbox", "peer", l.peer, "error", err)
@@ -364,38 +394,22 @@ func (l *link) flush() {
 	batch := l.queue
 	l.queue = nil
 	l.mu.Unlock()
-	for _, m := range batch {
+	for _, q := range batch {
+		key := sentKey{q.box, q.item.ID}
 		l.mu.Lock()
-		done := l.sess != s || l.sent[m.ID]
+		done := l.sess != s || l.sent[key]
 		if !done {
-			l.sent[m.ID] = true
+			l.sent[key] = true
 		}
 		l.mu.Unlock()
 		if done {
 			continue
 		}
-		if err := s.Send(dptp.CmdSendText, dptp.SendText{MessageID: m.ID, Text: m.Text, SentAt: dptp.NewTimestamp(m.SentAt)}); err != nil {
+		if err := s.Send(q.item.Payload.Command(), q.item.Payload); err != nil {
 			l.n.log.Warn("sending a message failed; it stays queued", "peer", l.peer, "error", err)
 			_ = s.Close()
 			return
 		}
-		if s.V1 {
-			// A v1 peer sends no ACK: written on its session is as far
-			// as delivery can be known.
-			_ = l.n.onAck(s, dptp.Ack{MessageID: m.ID, Status: dptp.AckStored})
-		}
+		q.box.src.Written(s, q.item)
 	}
-}
-
-// outgoingState maps a peer's ACK status to our message state.
-func outgoingState(status string) (chat.State, bool) {
-	switch status {
-	case dptp.AckStored:
-		return chat.StateDelivered, true
-	case dptp.AckHeld:
-		return chat.StateHeldByPeer, true
-	case dptp.AckDenied:
-		return chat.StateDenied, true
-	}
-	return "", false
 }

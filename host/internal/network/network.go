@@ -2,15 +2,12 @@ package network
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 
@@ -91,6 +88,8 @@ type Network struct {
 	// strangers is Options.Strangers with the defaults filled in.
 	strangers StrangerLimits
 
+	chatOut *Outbox
+
 	xferOnce sync.Once
 	xfer     *transfers
 
@@ -99,6 +98,11 @@ type Network struct {
 
 	refusedMu sync.Mutex
 	refused   []Refusal
+
+	router   *Router
+	hooks    []Hooks
+	outboxes []*Outbox
+	requests requests
 }
 
 // Refusal is an incoming connection this node refused, and why.
@@ -144,9 +148,14 @@ func New(o Options) *Network {
 	if o.Bus == nil {
 		o.Bus = NewBus()
 	}
-	return &Network{o: o, log: o.Logger.Named("network"), self: o.Identity.NodeID,
+	log := o.Logger.Named("network")
+	n := &Network{o: o, log: log, self: o.Identity.NodeID,
 		lim: session.DefaultLimiter(), gate: session.NewGate(0, 0), strangers: o.Strangers.withDefaults(), links: map[string]*link{}, listen: map[sdk.Transport]bool{},
-		bound: map[sdk.Transport]Listening{}}
+		bound: map[sdk.Transport]Listening{}, router: newRouter(log), requests: requests{pending: map[pendingKey]*pending{}}}
+	n.router.register(n.router.dptp, dptp.CmdError, n.onError)
+	HandleV1(n.router, dptp.CmdHello, n.onV1Hello)
+	n.registerServices()
+	return n
 }
 
 // acceptOptions are the session options for incoming connections: a D-PC
@@ -209,12 +218,10 @@ func (n *Network) Start(ctx context.Context) error {
 		defer n.wg.Done()
 		n.listenLoop(ctx)
 	}()
-	if n.o.Files != nil {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.expireLoop(ctx)
-		}()
+	for _, h := range n.hooks {
+		if h.Run != nil {
+			n.Go(h.Run)
+		}
 	}
 	n.wg.Add(1)
 	go func() {
@@ -350,40 +357,6 @@ func (n *Network) Listening() []Listening {
 	return out
 }
 
-// newMessageID returns a random id for a message or request.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// maxText is the longest message text, as DPTP allows.
-const maxText = 64 << 10
-
-// Send stores a message to peer durably (conversation + outbox) and returns
-// it; delivery happens in the background, now or whenever the peer is back.
-func (n *Network) Send(to, text string) (chat.Message, error) {
-	if to == n.self {
-		return chat.Message{}, ErrSelf
-	}
-	if !dpcuri.ValidNodeID(to) {
-		return chat.Message{}, fmt.Errorf("%w: %q is not a node_id", ErrInvalidMessage, to)
-	}
-	if text == "" || len(text) > maxText || !utf8.ValidString(text) {
-		return chat.Message{}, fmt.Errorf("%w: text must be 1 to %d bytes of UTF-8", ErrInvalidMessage, maxText)
-	}
-	m := chat.Message{ID: newMessageID(), Peer: to, From: n.self, To: to, Text: text,
-		SentAt: time.Now().UTC().Truncate(time.Millisecond)}
-	if err := n.o.Chat.AddOutgoing(m); err != nil {
-		return chat.Message{}, err
-	}
-	m.State = chat.StateQueued
-	l := n.linkFor(to)
-	l.enqueue(m)
-	l.kick()
-	return m, nil
-}
-
 // ConnectOptions say how to connect to a new contact.
 type ConnectOptions struct {
 	// V1 marks the peer as a D-PC Messenger v1 node: it is dialed with
@@ -418,10 +391,8 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 	}); err != nil {
 		return PeerStatus{}, err
 	}
-	// A new contact may see more of this node's context, and send frames
-	// as large as contacts may.
-	n.ContextChanged()
-	n.trust(u.NodeID)
+	// A new contact may see more, and send frames as large as contacts may.
+	n.becameContact(u.NodeID)
 	l := n.linkFor(u.NodeID)
 	dials := l.dials.Load()
 	l.kick()
@@ -476,41 +447,30 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 	}); err != nil {
 		return PeerStatus{}, err
 	}
-	n.ContextChanged() // as a contact it may see more of this node's context
-	n.trust(node)
-	l := n.linkFor(node)
-	// Page by page: a stranger may have sent many.
-	for pg := (chat.Page{More: true}); pg.More; {
-		if pg, err = n.o.Chat.After(node, pg.Next, chat.MaxPageSize); err != nil {
-			return PeerStatus{}, err
-		}
-		if err := n.release(l, pg.Messages); err != nil {
-			return PeerStatus{}, err
+	n.becameContact(node)
+	for _, h := range n.hooks {
+		if h.Accepted != nil {
+			if err := h.Accepted(node); err != nil {
+				return PeerStatus{}, err
+			}
 		}
 	}
 	if len(p.URIs) > 0 {
-		l.kick()
+		n.linkFor(node).kick()
 	}
 	n.o.Bus.Publish(Event{Type: "peer", Peer: node, Data: "accepted"})
 	return n.status(node)
 }
 
-// release shows the held contact requests among msgs and tells the sender
-// they are delivered.
-func (n *Network) release(l *link, msgs []chat.Message) error {
-	node := l.peer
-	for _, m := range msgs {
-		if m.State == chat.StateRequest {
-			if err := n.o.Chat.SetState(node, m.From, m.ID, chat.StateReceived); err != nil {
-				return err
-			}
-			m.State = chat.StateReceived
-			n.o.Bus.Publish(Event{Type: "message", Peer: node, Data: m})
-			// Tell the sender its message is now really delivered.
-			l.send(dptp.CmdAck, dptp.Ack{MessageID: m.ID, Status: dptp.AckStored})
+// becameContact tells the services that node is now a contact, and lets
+// its live session send frames as large as contacts may.
+func (n *Network) becameContact(node string) {
+	for _, h := range n.hooks {
+		if h.Contact != nil {
+			h.Contact(node)
 		}
 	}
-	return nil
+	n.trust(node)
 }
 
 // PeerStatus is a peer as the user sees it.
@@ -556,18 +516,6 @@ func (n *Network) withState(p peers.Peer) PeerStatus {
 		}
 	}
 	return st
-}
-
-// HistoryBefore returns the page of the conversation with peer that ends
-// before cursor to ("": the latest page).
-func (n *Network) HistoryBefore(peer string, to chat.Cursor, limit int) (chat.Page, error) {
-	return n.o.Chat.Before(peer, to, limit)
-}
-
-// HistoryAfter returns the page of the conversation with peer that starts
-// after cursor from ("": the first page).
-func (n *Network) HistoryAfter(peer string, from chat.Cursor, limit int) (chat.Page, error) {
-	return n.o.Chat.After(peer, from, limit)
 }
 
 // Check asks the firewall about node and resource.

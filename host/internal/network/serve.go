@@ -2,14 +2,12 @@ package network
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 	"unicode/utf8"
 
-	"github.com/hashicorp/go-hclog"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
@@ -18,202 +16,6 @@ import (
 
 // historyLimit is how many messages one history sync asks for.
 const historyLimit = 500
-
-// serve reads the session's frames until it ends.
-func (n *Network) serve(l *link, s *session.Session) {
-	reason := "closed"
-	// ctx ends with the session: work done for the peer stops with it.
-	ctx, cancel := context.WithCancel(n.ctx)
-	defer func() {
-		cancel()
-		_ = s.Close()
-		l.detach(s, reason)
-	}()
-	for {
-		f, err := s.Read()
-		if s.V1 && errors.Is(err, dptp.ErrBadFrame) {
-			// A whole frame was read, so the stream is still in step;
-			// D-PC v1 keeps the connection after such frames, so do we.
-			n.log.Debug("ignoring a malformed frame from a D-PC v1 peer", "peer", s.PeerID, "error", err)
-			continue
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				reason = err.Error()
-			}
-			return
-		}
-		if f.Command == dptp.CmdBye {
-			if b, err := dptp.Decode[dptp.Bye](f); err == nil && b.Reason != "" {
-				reason = "peer said bye: " + b.Reason
-			}
-			return
-		}
-		if err := n.handle(ctx, l, s, f); err != nil {
-			n.log.Warn("bad frame from peer; closing the session", "peer", s.PeerID, "command", f.Command, "error", err)
-			reason = err.Error()
-			return
-		}
-	}
-}
-
-// handle processes one frame. Invalid payloads are answered with ERROR
-// bad_request (see proto/dptp.md); an error returned here — a second HELLO,
-// a failed write — closes the session.
-func (n *Network) handle(ctx context.Context, l *link, s *session.Session, f dptp.Frame) error {
-	if s.V1 {
-		if handled, err := n.handleV1(s, f); handled {
-			return err
-		}
-	}
-	switch f.Command {
-	case dptp.CmdRequestContext:
-		r, err := dptp.Decode[dptp.RequestContext](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onContextRequest(s, r)
-	case dptp.CmdGetProviders:
-		r, err := dptp.Decode[dptp.GetProviders](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		n.onProvidersRequest(ctx, s, r)
-		return nil
-	case dptp.CmdRemoteInferenceRequest:
-		r, err := dptp.Decode[dptp.RemoteInferenceRequest](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onInferenceRequest(ctx, s, r)
-	case dptp.CmdContextUpdated:
-		u, err := dptp.Decode[dptp.ContextUpdated](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		n.onContextUpdated(s, u)
-		return nil
-	case dptp.CmdContextResponse, dptp.CmdProvidersResponse, dptp.CmdRemoteInferenceChunk, dptp.CmdRemoteInferenceResponse:
-		p, err := dptp.DecodePayload(f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		n.deliver(s.PeerID, p)
-		return nil
-	case dptp.CmdSendText:
-		m, err := dptp.Decode[dptp.SendText](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onText(s, m)
-	case dptp.CmdAck:
-		a, err := dptp.Decode[dptp.Ack](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onAck(s, a)
-	case dptp.CmdRequestChatHistory:
-		r, err := dptp.Decode[dptp.RequestChatHistory](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onHistoryRequest(s, r)
-	case dptp.CmdChatHistoryResponse:
-		r, err := dptp.Decode[dptp.ChatHistoryResponse](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		// Taken only as the answer to a request of ours (syncHistory).
-		n.deliver(s.PeerID, r)
-		return nil
-	case dptp.CmdFileOffer:
-		o, err := dptp.Decode[dptp.FileOffer](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onFileOffer(s, o)
-	case dptp.CmdFileAccept:
-		a, err := dptp.Decode[dptp.FileAccept](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onFileAccept(l, s, a)
-	case dptp.CmdFileChunk:
-		c, err := dptp.Decode[dptp.FileChunk](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onFileChunk(s, c)
-	case dptp.CmdFileComplete:
-		c, err := dptp.Decode[dptp.FileComplete](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onFileComplete(s, c)
-	case dptp.CmdFileCancel:
-		c, err := dptp.Decode[dptp.FileCancel](f)
-		if err != nil {
-			return n.badRequest(s, f, err)
-		}
-		return n.onFileCancel(s, c)
-	case dptp.CmdError:
-		e, err := dptp.Decode[dptp.ErrorReply](f)
-		if err != nil {
-			n.log.Warn("unreadable ERROR from peer", "peer", s.PeerID, "error", err)
-			return nil
-		}
-		// A peer whose firewall says no (e.g. it shares no chat history)
-		// is doing its job: that is news, not a fault.
-		level := hclog.Warn
-		if e.Code == dptp.CodePermissionDenied {
-			level = hclog.Info
-		}
-		n.log.Log(level, "peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
-		n.o.Bus.Publish(Event{Type: "error", Peer: s.PeerID, Data: e})
-		n.deliver(s.PeerID, e)
-		return nil
-	case dptp.CmdHello:
-		return fmt.Errorf("%w: a second HELLO", dptp.ErrInvalidPayload)
-	default:
-		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: requestIDIn(f), Code: dptp.CodeUnknownCommand, RefusedCommand: f.Command,
-			Message: "unknown command " + f.Command})
-	}
-}
-
-// badRequest answers a frame whose payload is invalid; the session goes on.
-// A D-PC v1 peer gets no answer: it would not understand one.
-func (n *Network) badRequest(s *session.Session, f dptp.Frame, err error) error {
-	if s.V1 {
-		n.log.Info("ignoring an invalid frame from a D-PC v1 peer", "peer", s.PeerID, "command", f.Command, "error", err)
-		return nil
-	}
-	return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: requestIDIn(f), Code: dptp.CodeBadRequest, RefusedCommand: f.Command,
-		Message: truncate(err.Error(), dptp.MaxReasonLen)})
-}
-
-// requestIDIn digs the request_id out of a frame this node cannot decode
-// otherwise, so that the ERROR answering it ends the sender's request
-// instead of leaving it to time out; "" if there is no valid one.
-func requestIDIn(f dptp.Frame) string {
-	var p struct {
-		RequestID string `json:"request_id"`
-	}
-	if json.Unmarshal(f.Payload, &p) != nil || !dptp.ValidID(p.RequestID) {
-		return ""
-	}
-	return p.RequestID
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
 
 // admit decides what happens to a message from peer: shown, held as a
 // contact request (strangers), or refused (the firewall denies a contact).
@@ -338,10 +140,10 @@ func (n *Network) syncHistory(s *session.Session) {
 		req.Since = dptp.NewTimestamp(last.SentAt)
 	}
 	for {
-		req.RequestID = newMessageID()
+		req.RequestID = NewID()
 		var resp dptp.ChatHistoryResponse
 		ctx, cancel := context.WithTimeout(n.ctx, historyPageWait)
-		err := n.requestOn(ctx, s, dptp.CmdRequestChatHistory, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+		err := n.RequestOn(ctx, s, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 			r, ok := p.(dptp.ChatHistoryResponse)
 			if ok {
 				resp = r
@@ -473,4 +275,54 @@ func (n *Network) mergeHistory(peer string, entries []dptp.ChatMessage) (stored,
 		}
 	}
 	return stored, restored
+}
+
+// outgoingState maps a peer's ACK status to our message state.
+func outgoingState(status string) (chat.State, bool) {
+	switch status {
+	case dptp.AckStored:
+		return chat.StateDelivered, true
+	case dptp.AckHeld:
+		return chat.StateHeldByPeer, true
+	case dptp.AckDenied:
+		return chat.StateDenied, true
+	}
+	return "", false
+}
+
+// maxText is the longest message text, as DPTP allows.
+const maxText = 64 << 10
+
+// Send stores a message to peer durably (conversation + outbox) and returns
+// it; delivery happens in the background, now or whenever the peer is back.
+func (n *Network) Send(to, text string) (chat.Message, error) {
+	if to == n.self {
+		return chat.Message{}, ErrSelf
+	}
+	if !dpcuri.ValidNodeID(to) {
+		return chat.Message{}, fmt.Errorf("%w: %q is not a node_id", ErrInvalidMessage, to)
+	}
+	if text == "" || len(text) > maxText || !utf8.ValidString(text) {
+		return chat.Message{}, fmt.Errorf("%w: text must be 1 to %d bytes of UTF-8", ErrInvalidMessage, maxText)
+	}
+	m := chat.Message{ID: NewID(), Peer: to, From: n.self, To: to, Text: text,
+		SentAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := n.o.Chat.AddOutgoing(m); err != nil {
+		return chat.Message{}, err
+	}
+	m.State = chat.StateQueued
+	n.chatOut.Put(to, outgoingText(m))
+	return m, nil
+}
+
+// HistoryBefore returns the page of the conversation with peer that ends
+// before cursor to ("": the latest page).
+func (n *Network) HistoryBefore(peer string, to chat.Cursor, limit int) (chat.Page, error) {
+	return n.o.Chat.Before(peer, to, limit)
+}
+
+// HistoryAfter returns the page of the conversation with peer that starts
+// after cursor from ("": the first page).
+func (n *Network) HistoryAfter(peer string, from chat.Cursor, limit int) (chat.Page, error) {
+	return n.o.Chat.After(peer, from, limit)
 }

@@ -147,12 +147,12 @@ func (n *Network) pruneStrangers() {
 		n.log.Error("pruning strangers", "error", err)
 	}
 	for _, id := range pruned {
-		held, err := n.o.Chat.DeleteRequests(id)
-		if err != nil {
-			n.log.Error("deleting a stranger's contact requests", "peer", id, "error", err)
-			continue
+		n.log.Info("forgot a stranger not seen for a while", "peer", id, "max_age", n.strangers.MaxAge)
+		for _, h := range n.hooks {
+			if h.Forgotten != nil {
+				h.Forgotten(id)
+			}
 		}
-		n.log.Info("forgot a stranger not seen for a while", "peer", id, "requests_deleted", held, "max_age", n.strangers.MaxAge)
 	}
 }
 

@@ -94,7 +94,7 @@ func (n *Network) SendFile(to, path string) (files.Transfer, error) {
 		return files.Transfer{}, fmt.Errorf("%w: %w", ErrInvalidFile, err)
 	}
 	now := time.Now().UTC()
-	t := files.Transfer{ID: newMessageID(), Peer: to, Direction: files.Outgoing, Name: filepath.Base(abs),
+	t := files.Transfer{ID: NewID(), Peer: to, Direction: files.Outgoing, Name: filepath.Base(abs),
 		Path: abs, Size: size, SHA256: sum, MimeType: files.DetectMime(abs), State: files.StateOffered, Created: now}
 	if err := n.o.Files.Put(t); err != nil {
 		return files.Transfer{}, err
@@ -176,7 +176,7 @@ func (n *Network) finish(t files.Transfer, st files.State, reason string) {
 func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 	cancel := func(reason, msg string) error {
 		n.log.Info("refused a file", "peer", s.PeerID, "file", o.Filename, "reason", reason, "detail", msg)
-		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: o.TransferID, Reason: reason, Message: truncate(msg, dptp.MaxReasonLen)})
+		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: o.TransferID, Reason: reason, Message: dptp.TruncateReason(msg)})
 	}
 	t, err := n.o.Files.Get(o.TransferID)
 	switch {
@@ -332,7 +332,7 @@ func (n *Network) completeIncoming(s *session.Session, t files.Transfer) error {
 }
 
 // onFileAccept starts (or resumes) sending from the offset the peer asks.
-func (n *Network) onFileAccept(l *link, s *session.Session, a dptp.FileAccept) error {
+func (n *Network) onFileAccept(s *session.Session, a dptp.FileAccept) error {
 	t, err := n.o.Files.Get(a.TransferID)
 	if err != nil || t.Peer != s.PeerID || t.Direction != files.Outgoing || t.State.Done() {
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: a.TransferID, Reason: dptp.CancelError, Message: "no such transfer"})

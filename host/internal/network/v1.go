@@ -5,6 +5,7 @@ package network
 // proto/dptp.md ("Differences from D-PC v1").
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,37 +21,23 @@ import (
 	"github.com/dpc-go/dpc/host/internal/session"
 )
 
-// handleV1 takes the frames of a v1 peer that differ from dptp/1's; handled
-// is false for the ones the common handlers take.
-func (n *Network) handleV1(s *session.Session, f dptp.Frame) (handled bool, err error) {
-	switch f.Command {
-	case dptp.CmdSendText:
-		return true, n.onV1Text(s, f)
-	case dptp.CmdHello:
-		// The post-connect name exchange of the full D-PC client.
-		var h struct {
-			Name *string `json:"name"`
-		}
-		if json.Unmarshal(f.Payload, &h) != nil || h.Name == nil {
-			return true, nil
-		}
-		if err := dptp.CheckName(*h.Name); err != nil {
-			n.log.Info("ignoring the name a D-PC v1 peer sent", "peer", s.PeerID, "error", err)
-			return true, nil
-		}
-		s.PeerName = *h.Name
-		if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) { p.Name = *h.Name }); err != nil {
-			n.log.Error("recording a peer's name", "peer", s.PeerID, "error", err)
-		}
-		return true, nil
+// onV1Hello takes the post-connect name exchange of the full D-PC client.
+func (n *Network) onV1Hello(_ context.Context, s *session.Session, f dptp.Frame) error {
+	var h struct {
+		Name *string `json:"name"`
 	}
-	if !dptp.Known(f.Command) {
-		// D-PC answers unknown commands with silence and keeps the
-		// connection; so does this node for a v1 peer (GROUP_SYNC, …).
-		n.log.Debug("ignoring a D-PC v1 command this node does not handle", "peer", s.PeerID, "command", f.Command)
-		return true, nil
+	if json.Unmarshal(f.Payload, &h) != nil || h.Name == nil {
+		return nil
 	}
-	return false, nil
+	if err := dptp.CheckName(*h.Name); err != nil {
+		n.log.Info("ignoring the name a D-PC v1 peer sent", "peer", s.PeerID, "error", err)
+		return nil
+	}
+	s.PeerName = *h.Name
+	if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) { p.Name = *h.Name }); err != nil {
+		n.log.Error("recording a peer's name", "peer", s.PeerID, "error", err)
+	}
+	return nil
 }
 
 // v1MessageID is the id D-PC gives a message it receives, since v1 sends
@@ -281,7 +268,3 @@ func v1Prompt(msgs []dptp.PromptMessage) string {
 	}
 	return b.String()
 }
-
-// v1Answers maps a request command to the command of its answer, for
-// answers a v1 peer sends without the request_id (PROVIDERS_RESPONSE).
-var v1Answers = map[string]string{dptp.CmdGetProviders: dptp.CmdProvidersResponse}
