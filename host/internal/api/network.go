@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net/http"
-	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,12 +35,6 @@ type ConnectRequest struct {
 type ConnectResponse struct {
 	Peer  network.PeerStatus `json:"peer"`
 	Error string             `json:"error,omitempty"`
-}
-
-// SendRequest is the body of POST /v1/messages.
-type SendRequest struct {
-	To   string `json:"to"`
-	Text string `json:"text"`
 }
 
 // SendFileRequest is the body of POST /v1/files.
@@ -108,31 +100,6 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hc
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
-	})
-	mux.HandleFunc("POST /v1/messages", func(w http.ResponseWriter, r *http.Request) {
-		var req SendRequest
-		if !readJSON(w, r, &req) {
-			return
-		}
-		m, err := n.Send(req.To, req.Text)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, m)
-	})
-	mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
-		peer := r.URL.Query().Get("peer")
-		if !dpcuri.ValidNodeID(peer) {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "peer must be a node_id (dpc-node- and 32 hex digits)"})
-			return
-		}
-		page, err := historyPage(n, peer, r.URL.Query())
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, page)
 	})
 	mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
 		var req SendFileRequest
@@ -238,50 +205,6 @@ func outsideHome(path, home string) (string, error) {
 	return real, nil
 }
 
-// historySource pages through conversations (a *network.Network).
-type historySource interface {
-	HistoryBefore(peer string, to chat.Cursor, limit int) (chat.Page, error)
-	HistoryAfter(peer string, from chat.Cursor, limit int) (chat.Page, error)
-}
-
-// historyPage answers GET /v1/messages: one page of at most limit messages
-// (default chat.DefaultPageSize, at most chat.MaxPageSize), oldest first.
-// Without before, after or since it is the latest page; before=CURSOR
-// gives the page before it, after=CURSOR the page after it, and
-// since=RFC3339 the first page sent at or after that time. A whole
-// conversation is never loaded at once.
-func historyPage(n historySource, peer string, q url.Values) (chat.Page, error) {
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		l, err := strconv.Atoi(v)
-		if err != nil || l < 0 || l > chat.MaxPageSize {
-			return chat.Page{}, fmt.Errorf("%w: limit must be 0 (default %d) to %d, got %q", ErrBadQuery, chat.DefaultPageSize, chat.MaxPageSize, v)
-		}
-		limit = l
-	}
-	set := 0
-	for _, k := range []string{"before", "after", "since"} {
-		if q.Has(k) {
-			set++
-		}
-	}
-	if set > 1 {
-		return chat.Page{}, fmt.Errorf("%w: give at most one of before, after and since", ErrBadQuery)
-	}
-	switch {
-	case q.Has("after"):
-		return n.HistoryAfter(peer, chat.Cursor(q.Get("after")), limit)
-	case q.Has("since"):
-		t, err := time.Parse(time.RFC3339, q.Get("since"))
-		if err != nil {
-			return chat.Page{}, fmt.Errorf("%w: since must be an RFC 3339 time like 2026-03-01T09:30:00Z, got %q", ErrBadQuery, q.Get("since"))
-		}
-		return n.HistoryAfter(peer, chat.SinceCursor(t), limit)
-	default:
-		return n.HistoryBefore(peer, chat.Cursor(q.Get("before")), limit)
-	}
-}
-
 // maxBody bounds request bodies (a message is at most 64 KiB of text).
 const maxBody = 256 << 10
 
@@ -299,7 +222,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, network.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
+	case errors.Is(err, chat.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
 		errors.Is(err, ErrBadQuery), errors.Is(err, chat.ErrBadCursor),
 		errors.Is(err, dpcuri.ErrInvalidURI),
 		errors.Is(err, network.ErrInvalidFile), errors.Is(err, network.ErrV1Off):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 )
@@ -47,6 +48,8 @@ type ServerOptions struct {
 	// Network serves peers, messages and the firewall check; nil leaves
 	// those routes out.
 	Network *network.Network
+	// Chat serves /v1/messages; nil leaves it out.
+	Chat *chat.Service
 	// Asker and Models serve /v1/ask and /v1/models; nil leaves them out.
 	Asker  Asker
 	Models Models
@@ -75,6 +78,9 @@ func NewServer(o ServerOptions) *Server {
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
 	if o.Network != nil {
 		registerNetwork(mux, o.Network, o.Home, o.Logger)
+	}
+	if o.Chat != nil {
+		registerChat(mux, o.Chat)
 	}
 	if o.Context != nil {
 		registerContext(mux, o.Context)

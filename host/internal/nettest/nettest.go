@@ -148,6 +148,8 @@ type Node struct {
 	Port     int // the loopback port it listens on
 	Net      *network.Network
 	Chat     *chat.Store
+	Chats    *chat.Service
+	Files    *files.Store
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -169,6 +171,11 @@ type Options struct {
 	KeyType identity.KeyType
 	// DPCv1 lets D-PC Messenger v1 peers connect and be dialed.
 	DPCv1 bool
+	// Loopback runs the node on an in-process TCP transport instead of
+	// the transport-direct plugin.
+	Loopback bool
+	// Edit, if set, changes the network's options before it is built.
+	Edit func(*network.Options)
 }
 
 // NewNode builds a node listening on a free loopback port, started until
@@ -203,21 +210,39 @@ func NewNode(tb testing.TB, o Options) *Node {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n := &Node{ID: id, Name: o.Name, Chat: chat.New(st), Peers: ps, Firewall: fw}
-	// Port 0: the kernel picks a free port as the node binds it, so no
-	// other test can take it in between; Port is learned from the listener.
-	watch := &listenWatch{Transport: DirectTransport(tb), bound: make(chan []string, 1)}
+	n := &Node{ID: id, Name: o.Name, Chat: chat.New(st), Files: files.New(st, filepath.Join(dir, "files")), Peers: ps, Firewall: fw}
+	var watch *listenWatch
+	var tr network.Transports
+	listen := []string{"127.0.0.1:0"}
+	if o.Loopback {
+		// Bound before the node starts: it accepts connections (in the
+		// kernel's backlog) from its first moment.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n.Port = ln.Addr().(*net.TCPAddr).Port
+		tr = loopback{ln: ln}
+	} else {
+		// Port 0: the kernel picks a free port as the node binds it, so no
+		// other test can take it in between; Port is learned from the listener.
+		watch = &listenWatch{Transport: DirectTransport(tb), bound: make(chan []string, 1)}
+		tr = transports{watch}
+	}
 	opts := network.Options{
 		Identity: id, Name: o.Name, Software: "dpc-go/nettest", Logger: hclog.NewNullLogger(),
-		Listen: []string{"127.0.0.1:0"}, Transports: transports{watch},
-		Peers: ps, Chat: n.Chat, Files: files.New(st, filepath.Join(dir, "files")), Firewall: fw,
+		Listen: listen, Transports: tr, Peers: ps, Files: n.Files, Firewall: fw,
 		// A failed first dial (the other side not listening yet) is retried quickly.
 		RedialMin: 50 * time.Millisecond, RedialMax: time.Second, DPCv1: o.DPCv1,
 	}
 	if o.Intel != nil {
 		opts.Intel = o.Intel(n)
 	}
+	if o.Edit != nil {
+		o.Edit(&opts)
+	}
 	n.Net = network.New(opts)
+	n.Chats = chat.NewService(chat.ServiceOptions{Net: n.Net, Store: n.Chat, Peers: ps, Logger: opts.Logger})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Registered after the plugin's and the store's cleanups, so it runs
@@ -234,6 +259,9 @@ func NewNode(tb testing.TB, o Options) *Node {
 	})
 	if err := n.Net.Start(ctx); err != nil {
 		tb.Fatal(err)
+	}
+	if watch == nil {
+		return n
 	}
 	select {
 	case addrs := <-watch.bound:

@@ -57,7 +57,7 @@ func BenchmarkHostToHostThroughput(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			for range b.N {
-				if _, err := p.a.Net.Send(p.b.ID.NodeID, text); err != nil {
+				if _, err := p.a.Chats.Send(p.b.ID.NodeID, text); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -91,7 +91,7 @@ func BenchmarkHostToHostLatency(b *testing.B) {
 	// up as a higher p50 at a longer -benchtime.
 	for b.Loop() {
 		t0 := time.Now()
-		m, err := p.a.Net.Send(p.b.ID.NodeID, text)
+		m, err := p.a.Chats.Send(p.b.ID.NodeID, text)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,8 +7,6 @@ var (
 	ErrNoTransport = errors.New("no transport plugin is running")
 	// ErrSelf means the user tried to connect to or message this node.
 	ErrSelf = errors.New("that is this node's own node_id")
-	// ErrInvalidMessage means a message the user wrote cannot be sent.
-	ErrInvalidMessage = errors.New("invalid message")
 	// ErrPeerOffline means a request could not be sent: the peer is not
 	// connected and could not be reached in time.
 	ErrPeerOffline = errors.New("peer is not connected")

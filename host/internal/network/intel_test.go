@@ -63,7 +63,7 @@ func TestContextCacheFollowsUpdates(t *testing.T) {
 	defer stop()
 	carolCtx.set(map[string]any{"profile": map[string]any{"name": "Carol", "email": "new@example.org"}})
 	carol.Net.ContextChanged()
-	if _, err := carol.Net.Send(alice.ID.NodeID, "after the withheld change"); err != nil {
+	if _, err := carol.Chats.Send(alice.ID.NodeID, "after the withheld change"); err != nil {
 		t.Fatal(err)
 	}
 	for e := nextEvent(t, events, "context_updated", "message"); e.Type != "message"; e = nextEvent(t, events, "context_updated", "message") {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
@@ -39,7 +38,6 @@ type Options struct {
 	Listen     []string
 	Transports Transports
 	Peers      *peers.Store
-	Chat       *chat.Store
 	Files      *files.Store
 	Firewall   *firewall.Engine
 	// Intel answers peers' requests for context and compute; nil shares
@@ -87,8 +85,6 @@ type Network struct {
 
 	// strangers is Options.Strangers with the defaults filled in.
 	strangers StrangerLimits
-
-	chatOut *Outbox
 
 	xferOnce sync.Once
 	xfer     *transfers

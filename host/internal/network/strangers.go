@@ -3,10 +3,8 @@ package network
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
@@ -43,6 +41,9 @@ type StrangerLimits struct {
 	MaxAge time.Duration
 }
 
+// StrangerLimits are the bounds in force, defaults filled in.
+func (n *Network) StrangerLimits() StrangerLimits { return n.strangers }
+
 func (sl StrangerLimits) withDefaults() StrangerLimits {
 	if sl.RequestMessages <= 0 {
 		sl.RequestMessages = DefaultRequestMessages
@@ -57,28 +58,6 @@ func (sl StrangerLimits) withDefaults() StrangerLimits {
 		sl.MaxAge = DefaultStrangerMaxAge
 	}
 	return sl
-}
-
-// Refusal reasons a stranger reads in the ACK of a message it may not
-// leave.
-const (
-	reasonRequestQuota     = "quota_exceeded: this node holds at most %d messages (%d KiB) from someone who is not a contact until its user accepts you; wait for that"
-	reasonTooManyStrangers = "quota_exceeded: this node holds too many contact requests from strangers right now; try again later or ask its user to add you"
-)
-
-// hold stores m, a stranger's message, as a contact request within the
-// quotas; refusal is the ACK reason when it is not stored for a quota.
-func (n *Network) hold(m chat.Message) (dup bool, refusal string, err error) {
-	if !n.o.Peers.Known(m.Peer) {
-		return false, reasonTooManyStrangers, nil
-	}
-	q := chat.Quota{Messages: n.strangers.RequestMessages, Bytes: n.strangers.RequestBytes}
-	dup, err = n.o.Chat.AddRequest(m, q)
-	if errors.Is(err, chat.ErrQuota) {
-		n.log.Info("refused a contact request over its quota", "peer", m.Peer, "reason", err)
-		return false, fmt.Sprintf(reasonRequestQuota, q.Messages, q.Bytes>>10), nil
-	}
-	return dup, "", err
 }
 
 // recordPeer records that s's peer was seen; for a stranger, only while

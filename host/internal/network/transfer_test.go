@@ -1,4 +1,4 @@
-package network
+package network_test
 
 import (
 	"errors"
@@ -10,16 +10,18 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/files"
+	"github.com/dpc-go/dpc/host/internal/nettest"
+	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
 
 // contactSession is a raw DPTP session to tn from a peer tn has as a
 // contact, so that the default firewall lets it send files.
-func contactSession(t *testing.T, tn *testNode) *session.Session {
+func contactSession(t *testing.T, tn *nettest.Node) *session.Session {
 	t.Helper()
-	s, id := rawSession(t, tn)
-	if _, err := tn.peers.Update(id.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
+	s, id := nettest.RawSession(t, tn)
+	if _, err := tn.Peers.Update(id.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -36,7 +38,7 @@ func offer(id, name string, size int64) dptp.FileOffer {
 // accepted and saved under that name.
 func TestFileNameBidiOverrideOfferCancelled(t *testing.T) {
 	t.Parallel()
-	b := newTestNode(t, "bob")
+	b := nettest.Loopback(t, "bob", nil)
 	s := contactSession(t, b)
 	tests := []struct{ name, filename string }{
 		{"right-to-left override", "invoice\u202egpj.exe"},
@@ -48,11 +50,11 @@ func TestFileNameBidiOverrideOfferCancelled(t *testing.T) {
 		if err := s.Send(dptp.CmdFileOffer, offer(tid, tc.filename, 10)); err != nil {
 			t.Fatal(err)
 		}
-		c, err := dptp.Decode[dptp.FileCancel](next(t, s, dptp.CmdFileCancel))
+		c, err := dptp.Decode[dptp.FileCancel](nettest.Next(t, s, dptp.CmdFileCancel))
 		if err != nil || c.TransferID != tid || c.Reason != dptp.CancelInvalidName {
 			t.Errorf("%s: want FILE_CANCEL %s for %s, got %+v (%v)", tc.name, dptp.CancelInvalidName, tid, c, err)
 		}
-		if _, err := b.o.Files.Get(tid); !errors.Is(err, files.ErrNotFound) {
+		if _, err := b.Files.Get(tid); !errors.Is(err, files.ErrNotFound) {
 			t.Errorf("%s: want no transfer recorded, got %v", tc.name, err)
 		}
 	}
@@ -61,8 +63,8 @@ func TestFileNameBidiOverrideOfferCancelled(t *testing.T) {
 	if err := os.WriteFile(src, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.SendFile("dpc-node-0123456789abcdef0123456789abcdef", src); !errors.Is(err, ErrInvalidFile) || !errors.Is(err, files.ErrUnsafeName) {
-		t.Errorf("SendFile of CON.txt: want ErrInvalidFile wrapping ErrUnsafeName, got %v", err)
+	if _, err := b.Net.SendFile("dpc-node-0123456789abcdef0123456789abcdef", src); !errors.Is(err, network.ErrInvalidFile) || !errors.Is(err, files.ErrUnsafeName) {
+		t.Errorf("SendFile of CON.txt: want network.ErrInvalidFile wrapping ErrUnsafeName, got %v", err)
 	}
 }
 
@@ -73,7 +75,7 @@ func TestFileNameBidiOverrideOfferCancelled(t *testing.T) {
 // accepted at once.
 func TestLargeFileOfferWaitsForUser(t *testing.T) {
 	t.Parallel()
-	b := newTestNode(t, "bob")
+	b := nettest.Loopback(t, "bob", nil)
 	s := contactSession(t, b)
 	const big = 100<<20 + 1
 	// Frames are handled in order: the ACK of a message sent after the
@@ -98,28 +100,28 @@ func TestLargeFileOfferWaitsForUser(t *testing.T) {
 			break
 		}
 	}
-	tr, err := b.o.Files.Get("big1")
+	tr, err := b.Files.Get("big1")
 	if err != nil || tr.State != files.StateWaiting || tr.Size != big {
 		t.Fatalf("want the transfer waiting for the user, got %+v (%v)", tr, err)
 	}
-	if _, err := b.AcceptTransfer("nope"); !errors.Is(err, files.ErrNotFound) {
+	if _, err := b.Net.AcceptTransfer("nope"); !errors.Is(err, files.ErrNotFound) {
 		t.Errorf("accepting an unknown transfer: want ErrNotFound, got %v", err)
 	}
-	if tr, err = b.AcceptTransfer("big1"); err != nil || tr.State != files.StateTransferring {
+	if tr, err = b.Net.AcceptTransfer("big1"); err != nil || tr.State != files.StateTransferring {
 		t.Fatalf("AcceptTransfer: want transferring, got %+v (%v)", tr, err)
 	}
-	a, err := dptp.Decode[dptp.FileAccept](next(t, s, dptp.CmdFileAccept))
+	a, err := dptp.Decode[dptp.FileAccept](nettest.Next(t, s, dptp.CmdFileAccept))
 	if err != nil || a.TransferID != "big1" || a.Offset != 0 {
 		t.Errorf("want FILE_ACCEPT big1 from 0, got %+v (%v)", a, err)
 	}
-	if _, err := b.AcceptTransfer("big1"); !errors.Is(err, ErrNotWaiting) {
-		t.Errorf("accepting twice: want ErrNotWaiting, got %v", err)
+	if _, err := b.Net.AcceptTransfer("big1"); !errors.Is(err, network.ErrNotWaiting) {
+		t.Errorf("accepting twice: want network.ErrNotWaiting, got %v", err)
 	}
 	// A small offer is still accepted at once.
 	if err := s.Send(dptp.CmdFileOffer, offer("small1", "note.txt", 10)); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := dptp.Decode[dptp.FileAccept](next(t, s, dptp.CmdFileAccept)); err != nil || a.TransferID != "small1" {
+	if a, err := dptp.Decode[dptp.FileAccept](nettest.Next(t, s, dptp.CmdFileAccept)); err != nil || a.TransferID != "small1" {
 		t.Errorf("want FILE_ACCEPT small1, got %+v (%v)", a, err)
 	}
 }

@@ -6,16 +6,10 @@ package network
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"strings"
-	"time"
-	"unicode/utf8"
 
-	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
@@ -36,50 +30,6 @@ func (n *Network) onV1Hello(_ context.Context, s *session.Session, f dptp.Frame)
 	s.PeerName = *h.Name
 	if _, err := n.o.Peers.Update(s.PeerID, func(p *peers.Peer) { p.Name = *h.Name }); err != nil {
 		n.log.Error("recording a peer's name", "peer", s.PeerID, "error", err)
-	}
-	return nil
-}
-
-// v1MessageID is the id D-PC gives a message it receives, since v1 sends
-// none: the first 16 hex of SHA-256("sender:text:milliseconds").
-func v1MessageID(sender, text string, at time.Time) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s:%s:%d", sender, text, at.UnixMilli()))
-	return hex.EncodeToString(sum[:8])
-}
-
-// onV1Text stores a v1 SEND_TEXT ({text} only). A v1 peer expects no ACK.
-func (n *Network) onV1Text(s *session.Session, f dptp.Frame) error {
-	var p struct {
-		Text string `json:"text"`
-	}
-	if err := json.Unmarshal(f.Payload, &p); err != nil || p.Text == "" || len(p.Text) > dptp.MaxTextLen || !utf8.ValidString(p.Text) {
-		n.log.Info("ignoring an unreadable SEND_TEXT from a D-PC v1 peer", "peer", s.PeerID)
-		return nil
-	}
-	state, refusal := n.admit(s.PeerID)
-	if refusal != "" {
-		return nil // D-PC v1 has no way to hear a refusal
-	}
-	now := time.Now().UTC()
-	m := chat.Message{ID: v1MessageID(s.PeerID, p.Text, now), Peer: s.PeerID, From: s.PeerID, To: n.self, Text: p.Text,
-		SentAt: now, State: state}
-	var dup bool
-	var err error
-	if state == chat.StateRequest {
-		dup, refusal, err = n.hold(m)
-	} else {
-		dup, err = n.o.Chat.AddIncoming(m)
-	}
-	switch {
-	case refusal != "":
-		n.log.Info("dropping a D-PC v1 stranger's message over its quota (v1 has no way to hear a refusal)", "peer", s.PeerID)
-	case err != nil:
-		n.log.Error("storing a message", "peer", s.PeerID, "error", err)
-	case dup:
-	case state == chat.StateRequest:
-		n.o.Bus.Publish(Event{Type: "contact_request", Peer: s.PeerID, Data: m})
-	default:
-		n.o.Bus.Publish(Event{Type: "message", Peer: s.PeerID, Data: m})
 	}
 	return nil
 }

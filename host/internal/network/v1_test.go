@@ -225,7 +225,7 @@ func TestWeDialV1Peer(t *testing.T) {
 		t.Errorf("want the peer marked %s, got %q", peers.ProtocolV1, st.Protocol)
 	}
 
-	m, err := ours.Net.Send(refID.NodeID, "hello from go")
+	m, err := ours.Chats.Send(refID.NodeID, "hello from go")
 	if err != nil {
 		t.Fatal(err)
 	}

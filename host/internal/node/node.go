@@ -123,10 +123,11 @@ func Run(ctx context.Context, o Options) error {
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
-		Chat: chat.New(st), Files: files.New(st, o.Home.Files()), Firewall: fw, DPCv1: o.Config.Node.DPCv1,
+		Files: files.New(st, o.Home.Files()), Firewall: fw, DPCv1: o.Config.Node.DPCv1,
 		Intel:    &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
 		Listened: firstListen.report,
 	})
+	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	// What a peer may see changes with the context or the firewall; the
 	// network tells the peers whose view changed.
 	fw.OnChange(net.ContextChanged)
@@ -149,7 +150,7 @@ func Run(ctx context.Context, o Options) error {
 		Peers: net, PeerName: peerStore.Name, Log: log.Named("ask")}
 
 	srv := api.NewServer(api.ServerOptions{
-		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net,
+		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net, Chat: chats,
 		Asker: asker, Models: models, Context: pc,
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},

@@ -1,6 +1,7 @@
-package network
+package chat_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,12 +10,14 @@ import (
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/nettest"
+	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
 
 // subscribe returns tn's events from now on.
-func subscribe(t *testing.T, n *Network) <-chan Event {
+func subscribe(t *testing.T, n *network.Network) <-chan network.Event {
 	t.Helper()
 	ch, done := n.Bus().Subscribe()
 	t.Cleanup(done)
@@ -22,7 +25,7 @@ func subscribe(t *testing.T, n *Network) <-chan Event {
 }
 
 // waitEvent waits for the next event of type typ about peer.
-func waitEvent(t *testing.T, events <-chan Event, typ, peer string) Event {
+func waitEvent(t *testing.T, events <-chan network.Event, typ, peer string) network.Event {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
@@ -38,9 +41,9 @@ func waitEvent(t *testing.T, events <-chan Event, typ, peer string) Event {
 }
 
 // makeContact makes id a contact of tn (so tn syncs history with it).
-func makeContact(t *testing.T, tn *testNode, id *identity.Identity) {
+func makeContact(t *testing.T, tn *nettest.Node, id *identity.Identity) {
 	t.Helper()
-	if _, err := tn.peers.Update(id.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
+	if _, err := tn.Peers.Update(id.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -53,7 +56,7 @@ func settle(t *testing.T, s *session.Session, id string) {
 		t.Fatal(err)
 	}
 	for {
-		a, err := dptp.Decode[dptp.Ack](next(t, s, dptp.CmdAck))
+		a, err := dptp.Decode[dptp.Ack](nettest.Next(t, s, dptp.CmdAck))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,9 +71,9 @@ func entry(id, from, to, text string) dptp.ChatMessage {
 }
 
 // textsOf lists a conversation as "id:state:text".
-func textsOf(t *testing.T, tn *testNode, peer string) []string {
+func textsOf(t *testing.T, tn *nettest.Node, peer string) []string {
 	t.Helper()
-	h, err := tn.chat.History(peer, time.Time{}, chat.MaxPageSize)
+	h, err := tn.Chat.History(peer, time.Time{}, chat.MaxPageSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,16 +96,16 @@ func TestUnsolicitedHistoryResponseIgnored(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := newTestNode(t, "bob")
-			id := rawIdentity(t)
+			b := nettest.Loopback(t, "bob", nil)
+			id := nettest.RawIdentity(t)
 			if tc.contact {
 				makeContact(t, b, id)
 			}
-			s := rawSessionAs(t, b, id)
+			s := nettest.RawSessionAs(t, b, id)
 			for _, reqID := range []string{"never-asked", "also-never-asked"} {
 				forged := dptp.ChatHistoryResponse{RequestID: reqID, Messages: []dptp.ChatMessage{
-					entry("f1-"+reqID, b.id.NodeID, id.NodeID, "I owe you 1000 EUR"),
-					entry("f2-"+reqID, id.NodeID, b.id.NodeID, "injected"),
+					entry("f1-"+reqID, b.ID.NodeID, id.NodeID, "I owe you 1000 EUR"),
+					entry("f2-"+reqID, id.NodeID, b.ID.NodeID, "injected"),
 				}}
 				if err := s.Send(dptp.CmdChatHistoryResponse, forged); err != nil {
 					t.Fatal(err)
@@ -121,33 +124,33 @@ func TestUnsolicitedHistoryResponseIgnored(t *testing.T) {
 // counts only when X sends it, even if another peer learnt its request_id.
 func TestHistoryResponseFromOtherPeerIgnored(t *testing.T) {
 	t.Parallel()
-	b := newTestNode(t, "bob")
-	xID, yID := rawIdentity(t), rawIdentity(t)
+	b := nettest.Loopback(t, "bob", nil)
+	xID, yID := nettest.RawIdentity(t), nettest.RawIdentity(t)
 	makeContact(t, b, xID)
 	makeContact(t, b, yID)
-	events := subscribe(t, b.Network)
-	x := rawSessionAs(t, b, xID)
-	req, err := dptp.Decode[dptp.RequestChatHistory](next(t, x, dptp.CmdRequestChatHistory))
+	events := subscribe(t, b.Net)
+	x := nettest.RawSessionAs(t, b, xID)
+	req, err := dptp.Decode[dptp.RequestChatHistory](nettest.Next(t, x, dptp.CmdRequestChatHistory))
 	if err != nil {
 		t.Fatal(err)
 	}
-	y := rawSessionAs(t, b, yID)
+	y := nettest.RawSessionAs(t, b, yID)
 	// Y answers Bob's request to X, with words put in X's mouth.
 	if err := y.Send(dptp.CmdChatHistoryResponse, dptp.ChatHistoryResponse{RequestID: req.RequestID, Messages: []dptp.ChatMessage{
-		entry("put-in-x-mouth", xID.NodeID, b.id.NodeID, "X never said this"),
-		entry("from-y", yID.NodeID, b.id.NodeID, "Y's entry"),
+		entry("put-in-x-mouth", xID.NodeID, b.ID.NodeID, "X never said this"),
+		entry("from-y", yID.NodeID, b.ID.NodeID, "Y's entry"),
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, y, "y-marker")
 	// X's own answer is still awaited, and taken.
 	if err := x.Send(dptp.CmdChatHistoryResponse, dptp.ChatHistoryResponse{RequestID: req.RequestID, Messages: []dptp.ChatMessage{
-		entry("real", xID.NodeID, b.id.NodeID, "X said this"),
+		entry("real", xID.NodeID, b.ID.NodeID, "X said this"),
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	e := waitEvent(t, events, "history_synced", xID.NodeID)
-	if res := e.Data.(HistorySynced); res.Taken != 1 || res.Stored != 1 || res.Error != "" {
+	if res := e.Data.(chat.HistorySynced); res.Taken != 1 || res.Stored != 1 || res.Error != "" {
 		t.Errorf("sync with X: want one message taken and stored, got %+v", res)
 	}
 	if got := textsOf(t, b, xID.NodeID); len(got) != 1 || got[0] != "real:received:X said this" {
@@ -164,34 +167,34 @@ func TestHistoryResponseFromOtherPeerIgnored(t *testing.T) {
 // a message we sent.
 func TestHistoryFromMeNotInStoreMarkedRestored(t *testing.T) {
 	t.Parallel()
-	b := newTestNode(t, "bob")
-	xID := rawIdentity(t)
+	b := nettest.Loopback(t, "bob", nil)
+	xID := nettest.RawIdentity(t)
 	makeContact(t, b, xID)
-	known := chat.Message{ID: "known", Peer: xID.NodeID, From: b.id.NodeID, To: xID.NodeID, Text: "what I wrote",
+	known := chat.Message{ID: "known", Peer: xID.NodeID, From: b.ID.NodeID, To: xID.NodeID, Text: "what I wrote",
 		SentAt: time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)}
-	if err := b.chat.AddOutgoing(known); err != nil {
+	if err := b.Chat.AddOutgoing(known); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.chat.Acknowledge(xID.NodeID, b.id.NodeID, "known", chat.StateDelivered, ""); err != nil {
+	if _, err := b.Chat.Acknowledge(xID.NodeID, b.ID.NodeID, "known", chat.StateDelivered, ""); err != nil {
 		t.Fatal(err)
 	}
-	events := subscribe(t, b.Network)
-	x := rawSessionAs(t, b, xID)
-	req, err := dptp.Decode[dptp.RequestChatHistory](next(t, x, dptp.CmdRequestChatHistory))
+	events := subscribe(t, b.Net)
+	x := nettest.RawSessionAs(t, b, xID)
+	req, err := dptp.Decode[dptp.RequestChatHistory](nettest.Next(t, x, dptp.CmdRequestChatHistory))
 	if err != nil {
 		t.Fatal(err)
 	}
-	altered := entry("known", b.id.NodeID, xID.NodeID, "what X says I wrote")
+	altered := entry("known", b.ID.NodeID, xID.NodeID, "what X says I wrote")
 	altered.SentAt = dptp.NewTimestamp(known.SentAt)
 	if err := x.Send(dptp.CmdChatHistoryResponse, dptp.ChatHistoryResponse{RequestID: req.RequestID, Messages: []dptp.ChatMessage{
 		altered,
-		entry("unknown", b.id.NodeID, xID.NodeID, "X says I wrote this"),
-		entry("x1", xID.NodeID, b.id.NodeID, "X wrote this"),
+		entry("unknown", b.ID.NodeID, xID.NodeID, "X says I wrote this"),
+		entry("x1", xID.NodeID, b.ID.NodeID, "X wrote this"),
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	e := waitEvent(t, events, "history_synced", xID.NodeID)
-	if res := e.Data.(HistorySynced); res.Taken != 3 || res.Stored != 2 || res.Restored != 1 {
+	if res := e.Data.(chat.HistorySynced); res.Taken != 3 || res.Stored != 2 || res.Restored != 1 {
 		t.Errorf("sync: want 3 taken, 2 stored, 1 restored, got %+v", res)
 	}
 	// X "acknowledges" the restored message, as if we had sent it.
@@ -222,30 +225,30 @@ func TestHistoryFromMeNotInStoreMarkedRestored(t *testing.T) {
 // than a page however much is asked for.
 func TestHistorySyncFollowsTheCursor(t *testing.T) {
 	t.Parallel()
-	a, b := newTestNode(t, "alice"), newTestNode(t, "bob")
+	a, b := nettest.Loopback(t, "alice", nil), nettest.Loopback(t, "bob", nil)
 	const total = 2*chat.MaxPageSize + 17
 	when := time.Now().UTC().Truncate(time.Millisecond)
 	for i := range total {
 		// Many share a sent time: paging by time alone would stall.
-		m := chat.Message{ID: fmt.Sprintf("m%05d", i), Peer: a.id.NodeID, From: b.id.NodeID, To: a.id.NodeID,
+		m := chat.Message{ID: fmt.Sprintf("m%05d", i), Peer: a.ID.NodeID, From: b.ID.NodeID, To: a.ID.NodeID,
 			Text: "page me", SentAt: when.Add(time.Duration(i/700) * time.Millisecond), State: chat.StateDelivered}
-		if _, err := b.chat.AddIncoming(m); err != nil {
+		if _, err := b.Chat.AddIncoming(m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	makeContact(t, b, a.id)
-	events := subscribe(t, a.Network)
-	if _, err := a.Connect(t.Context(), b.uri(), ConnectOptions{}); err != nil {
+	makeContact(t, b, a.ID)
+	events := subscribe(t, a.Net)
+	if _, err := a.Net.Connect(t.Context(), b.URI(), network.ConnectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e := waitEvent(t, events, "history_synced", b.id.NodeID)
-	if res := e.Data.(HistorySynced); res.Taken != total || res.Stored != total || res.Error != "" {
+	e := waitEvent(t, events, "history_synced", b.ID.NodeID)
+	if res := e.Data.(chat.HistorySynced); res.Taken != total || res.Stored != total || res.Error != "" {
 		t.Fatalf("sync: want %d taken and stored, got %+v", total, res)
 	}
 	var n int
 	for p := (chat.Page{More: true}); p.More; n += len(p.Messages) {
 		var err error
-		if p, err = a.chat.After(b.id.NodeID, p.Next, chat.MaxPageSize); err != nil {
+		if p, err = a.Chat.After(b.ID.NodeID, p.Next, chat.MaxPageSize); err != nil {
 			t.Fatal(err)
 		}
 		for i, m := range p.Messages {
@@ -263,17 +266,17 @@ func TestHistorySyncFollowsTheCursor(t *testing.T) {
 // cursor that goes on, and ERROR bad_request for a cursor we never gave.
 func TestHistoryResponderPages(t *testing.T) {
 	t.Parallel()
-	b := newTestNode(t, "bob")
-	xID := rawIdentity(t)
+	b := nettest.Loopback(t, "bob", nil)
+	xID := nettest.RawIdentity(t)
 	makeContact(t, b, xID)
 	when := time.Now().UTC().Truncate(time.Millisecond)
 	for i := range chat.MaxPageSize + 3 {
-		m := chat.Message{ID: fmt.Sprintf("m%04d", i), Peer: xID.NodeID, From: xID.NodeID, To: b.id.NodeID, Text: "t", SentAt: when, State: chat.StateReceived}
-		if _, err := b.chat.AddIncoming(m); err != nil {
+		m := chat.Message{ID: fmt.Sprintf("m%04d", i), Peer: xID.NodeID, From: xID.NodeID, To: b.ID.NodeID, Text: "t", SentAt: when, State: chat.StateReceived}
+		if _, err := b.Chat.AddIncoming(m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	x := rawSessionAs(t, b, xID)
+	x := nettest.RawSessionAs(t, b, xID)
 	tests := []struct {
 		name     string
 		req      dptp.RequestChatHistory
@@ -321,5 +324,53 @@ func TestHistoryResponderPages(t *testing.T) {
 			cursor = r.Cursor
 			break
 		}
+	}
+}
+
+func TestDuplicateMessagesAreStoredOnce(t *testing.T) {
+	t.Parallel()
+	b := nettest.Loopback(t, "bob", nil)
+	s, raw := nettest.RawSession(t, b)
+	sent := dptp.Now()
+	for range 3 {
+		if err := s.Send(dptp.CmdSendText, dptp.SendText{MessageID: "same", Text: "once", SentAt: sent}); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := dptp.Decode[dptp.Ack](nettest.Next(t, s, dptp.CmdAck)); err != nil || a.MessageID != "same" {
+			t.Fatalf("want every copy acknowledged, got %+v (err %v)", a, err)
+		}
+	}
+	h, err := b.Chat.History(raw.NodeID, time.Time{}, 0)
+	if err != nil || len(h) != 1 {
+		t.Errorf("want the message stored once, got %d (err %v)", len(h), err)
+	}
+}
+
+func TestHistorySyncTakesOnlyOurConversation(t *testing.T) {
+	t.Parallel()
+	a, b := nettest.Loopback(t, "alice", nil), nettest.Loopback(t, "bob", nil)
+	// Bob has a message to Alice she never got, and a forged entry claiming
+	// to be from a third node.
+	third := "dpc-node-33333333333333333333333333333333"
+	when := time.Now().UTC().Truncate(time.Millisecond)
+	for _, m := range []chat.Message{
+		{ID: "missed", Peer: a.ID.NodeID, From: b.ID.NodeID, To: a.ID.NodeID, Text: "you missed this", SentAt: when, State: chat.StateDelivered},
+		{ID: "forged", Peer: a.ID.NodeID, From: third, To: a.ID.NodeID, Text: "forged", SentAt: when, State: chat.StateReceived},
+	} {
+		if _, err := b.Chat.AddIncoming(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Peers.Update(a.ID.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
+		t.Fatal(err)
+	}
+	events := subscribe(t, a.Net)
+	if _, err := a.Net.Connect(context.Background(), b.URI(), network.ConnectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, "history_synced", b.ID.NodeID)
+	h, _ := a.Chat.History(b.ID.NodeID, time.Time{}, 0)
+	if len(h) != 1 || h[0].ID != "missed" || h[0].State != chat.StateReceived {
+		t.Errorf("want only the missed message, got %+v", h)
 	}
 }
