@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"net/http"
-	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
@@ -35,12 +34,6 @@ type ConnectRequest struct {
 type ConnectResponse struct {
 	Peer  network.PeerStatus `json:"peer"`
 	Error string             `json:"error,omitempty"`
-}
-
-// SendFileRequest is the body of POST /v1/files.
-type SendFileRequest struct {
-	To   string `json:"to"`
-	Path string `json:"path"`
 }
 
 // FirewallStatus is what GET /v1/firewall answers.
@@ -101,39 +94,6 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hc
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
-	mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
-		var req SendFileRequest
-		if !readJSON(w, r, &req) {
-			return
-		}
-		path, err := outsideHome(req.Path, home)
-		if err != nil {
-			writeJSON(w, http.StatusForbidden, errorBody{Error: err.Error()})
-			return
-		}
-		t, err := n.SendFile(req.To, path)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, t)
-	})
-	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, _ *http.Request) {
-		list, err := n.Transfers()
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, list)
-	})
-	mux.HandleFunc("POST /v1/files/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
-		t, err := n.AcceptTransfer(r.PathValue("id"))
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, t)
-	})
 	mux.HandleFunc("GET /v1/firewall", func(w http.ResponseWriter, _ *http.Request) {
 		fw := n.Firewall()
 		st := FirewallStatus{Path: fw.Path()}
@@ -179,32 +139,6 @@ func registerNetwork(mux *http.ServeMux, n *network.Network, home string, log hc
 	})
 }
 
-// outsideHome resolves path (symbolic links included) and refuses it if it
-// lies inside the data directory home: the keys, the store and the token
-// must never leave through a file transfer, whoever asks. The resolved path
-// is what is sent, so a link changed after the check leads nowhere new.
-func outsideHome(path, home string) (string, error) {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		// SendFile explains a missing file; nothing of home can be named
-		// by a path that does not resolve.
-		return path, nil
-	}
-	real, err = filepath.Abs(real)
-	if err != nil {
-		return "", err
-	}
-	realHome, err := filepath.EvalSymlinks(home)
-	if err != nil {
-		return "", fmt.Errorf("data directory %s: %w", home, err)
-	}
-	if rel, err := filepath.Rel(realHome, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%w: %s is inside %s, which holds the node's keys, store and API token; "+
-			"copy the file out of it to send it", ErrInsideHome, path, home)
-	}
-	return real, nil
-}
-
 // maxBody bounds request bodies (a message is at most 64 KiB of text).
 const maxBody = 256 << 10
 
@@ -225,9 +159,9 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, chat.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
 		errors.Is(err, ErrBadQuery), errors.Is(err, chat.ErrBadCursor),
 		errors.Is(err, dpcuri.ErrInvalidURI),
-		errors.Is(err, network.ErrInvalidFile), errors.Is(err, network.ErrV1Off):
+		errors.Is(err, files.ErrInvalidFile), errors.Is(err, network.ErrV1Off):
 		code = http.StatusBadRequest
-	case errors.Is(err, network.ErrWrongPeer), errors.Is(err, session.ErrV1Downgrade), errors.Is(err, network.ErrNotWaiting):
+	case errors.Is(err, network.ErrWrongPeer), errors.Is(err, session.ErrV1Downgrade), errors.Is(err, files.ErrNotWaiting):
 		code = http.StatusConflict
 	case errors.Is(err, peers.ErrUnknownPeer), errors.Is(err, files.ErrNotFound):
 		code = http.StatusNotFound

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/host/internal/chat"
+	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 )
@@ -50,6 +51,8 @@ type ServerOptions struct {
 	Network *network.Network
 	// Chat serves /v1/messages; nil leaves it out.
 	Chat *chat.Service
+	// Files serves /v1/files; nil leaves it out.
+	Files *files.Service
 	// Asker and Models serve /v1/ask and /v1/models; nil leaves them out.
 	Asker  Asker
 	Models Models
@@ -81,6 +84,9 @@ func NewServer(o ServerOptions) *Server {
 	}
 	if o.Chat != nil {
 		registerChat(mux, o.Chat)
+	}
+	if o.Files != nil {
+		registerFiles(mux, o.Files, o.Home)
 	}
 	if o.Context != nil {
 		registerContext(mux, o.Context)

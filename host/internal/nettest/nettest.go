@@ -150,6 +150,7 @@ type Node struct {
 	Chat     *chat.Store
 	Chats    *chat.Service
 	Files    *files.Store
+	Xfers    *files.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -231,7 +232,7 @@ func NewNode(tb testing.TB, o Options) *Node {
 	}
 	opts := network.Options{
 		Identity: id, Name: o.Name, Software: "dpc-go/nettest", Logger: hclog.NewNullLogger(),
-		Listen: listen, Transports: tr, Peers: ps, Files: n.Files, Firewall: fw,
+		Listen: listen, Transports: tr, Peers: ps, Firewall: fw,
 		// A failed first dial (the other side not listening yet) is retried quickly.
 		RedialMin: 50 * time.Millisecond, RedialMax: time.Second, DPCv1: o.DPCv1,
 	}
@@ -243,6 +244,7 @@ func NewNode(tb testing.TB, o Options) *Node {
 	}
 	n.Net = network.New(opts)
 	n.Chats = chat.NewService(chat.ServiceOptions{Net: n.Net, Store: n.Chat, Peers: ps, Logger: opts.Logger})
+	n.Xfers = files.NewService(files.ServiceOptions{Net: n.Net, Store: n.Files, Peers: ps, Firewall: fw, Logger: opts.Logger})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Registered after the plugin's and the store's cleanups, so it runs

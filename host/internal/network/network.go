@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
-	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/peers"
@@ -38,7 +37,6 @@ type Options struct {
 	Listen     []string
 	Transports Transports
 	Peers      *peers.Store
-	Files      *files.Store
 	Firewall   *firewall.Engine
 	// Intel answers peers' requests for context and compute; nil shares
 	// nothing and runs nothing for them.
@@ -85,9 +83,6 @@ type Network struct {
 
 	// strangers is Options.Strangers with the defaults filled in.
 	strangers StrangerLimits
-
-	xferOnce sync.Once
-	xfer     *transfers
 
 	intelOnce sync.Once
 	is        *intelState

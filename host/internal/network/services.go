@@ -11,21 +11,6 @@ import (
 // router, hooks and outbox.
 func (n *Network) registerServices() {
 	r := n.router
-	// files
-	Handle(r, func(_ context.Context, s *session.Session, o dptp.FileOffer) error { return n.onFileOffer(s, o) })
-	Handle(r, func(_ context.Context, s *session.Session, a dptp.FileAccept) error { return n.onFileAccept(s, a) })
-	Handle(r, func(_ context.Context, s *session.Session, c dptp.FileChunk) error { return n.onFileChunk(s, c) })
-	Handle(r, func(_ context.Context, s *session.Session, c dptp.FileComplete) error { return n.onFileComplete(s, c) })
-	Handle(r, func(_ context.Context, s *session.Session, c dptp.FileCancel) error { return n.onFileCancel(s, c) })
-	h := Hooks{Connected: func(s *session.Session) {
-		if !s.V1 { // D-PC v1 has its own file format
-			n.reoffer(s)
-		}
-	}}
-	if n.o.Files != nil {
-		h.Run = n.expireLoop
-	}
-	n.AddHooks(h)
 	// intel
 	Handle(r, func(_ context.Context, s *session.Session, q dptp.RequestContext) error {
 		return n.onContextRequest(s, q)

@@ -123,11 +123,12 @@ func Run(ctx context.Context, o Options) error {
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
-		Files: files.New(st, o.Home.Files()), Firewall: fw, DPCv1: o.Config.Node.DPCv1,
+		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
 		Intel:    &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
 		Listened: firstListen.report,
 	})
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
+	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
 	// What a peer may see changes with the context or the firewall; the
 	// network tells the peers whose view changed.
 	fw.OnChange(net.ContextChanged)
@@ -150,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		Peers: net, PeerName: peerStore.Name, Log: log.Named("ask")}
 
 	srv := api.NewServer(api.ServerOptions{
-		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net, Chat: chats,
+		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net, Chat: chats, Files: transfers,
 		Asker: asker, Models: models, Context: pc,
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},

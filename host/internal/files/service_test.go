@@ -1,4 +1,4 @@
-package network_test
+package files_test
 
 import (
 	"errors"
@@ -11,7 +11,6 @@ import (
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/nettest"
-	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
@@ -63,8 +62,8 @@ func TestFileNameBidiOverrideOfferCancelled(t *testing.T) {
 	if err := os.WriteFile(src, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Net.SendFile("dpc-node-0123456789abcdef0123456789abcdef", src); !errors.Is(err, network.ErrInvalidFile) || !errors.Is(err, files.ErrUnsafeName) {
-		t.Errorf("SendFile of CON.txt: want network.ErrInvalidFile wrapping ErrUnsafeName, got %v", err)
+	if _, err := b.Xfers.SendFile("dpc-node-0123456789abcdef0123456789abcdef", src); !errors.Is(err, files.ErrInvalidFile) || !errors.Is(err, files.ErrUnsafeName) {
+		t.Errorf("SendFile of CON.txt: want files.ErrInvalidFile wrapping ErrUnsafeName, got %v", err)
 	}
 }
 
@@ -104,18 +103,18 @@ func TestLargeFileOfferWaitsForUser(t *testing.T) {
 	if err != nil || tr.State != files.StateWaiting || tr.Size != big {
 		t.Fatalf("want the transfer waiting for the user, got %+v (%v)", tr, err)
 	}
-	if _, err := b.Net.AcceptTransfer("nope"); !errors.Is(err, files.ErrNotFound) {
+	if _, err := b.Xfers.AcceptTransfer("nope"); !errors.Is(err, files.ErrNotFound) {
 		t.Errorf("accepting an unknown transfer: want ErrNotFound, got %v", err)
 	}
-	if tr, err = b.Net.AcceptTransfer("big1"); err != nil || tr.State != files.StateTransferring {
+	if tr, err = b.Xfers.AcceptTransfer("big1"); err != nil || tr.State != files.StateTransferring {
 		t.Fatalf("AcceptTransfer: want transferring, got %+v (%v)", tr, err)
 	}
 	a, err := dptp.Decode[dptp.FileAccept](nettest.Next(t, s, dptp.CmdFileAccept))
 	if err != nil || a.TransferID != "big1" || a.Offset != 0 {
 		t.Errorf("want FILE_ACCEPT big1 from 0, got %+v (%v)", a, err)
 	}
-	if _, err := b.Net.AcceptTransfer("big1"); !errors.Is(err, network.ErrNotWaiting) {
-		t.Errorf("accepting twice: want network.ErrNotWaiting, got %v", err)
+	if _, err := b.Xfers.AcceptTransfer("big1"); !errors.Is(err, files.ErrNotWaiting) {
+		t.Errorf("accepting twice: want files.ErrNotWaiting, got %v", err)
 	}
 	// A small offer is still accepted at once.
 	if err := s.Send(dptp.CmdFileOffer, offer("small1", "note.txt", 10)); err != nil {

@@ -1,4 +1,7 @@
-package network
+package files
+
+// The files service: FILE_OFFER/ACCEPT/CHUNK/COMPLETE/CANCEL, offers sent
+// again on reconnect so transfers resume, and stale partial files expired.
 
 import (
 	"context"
@@ -10,12 +13,58 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dpc-go/dpc/sdk/dpcuri"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
-	"github.com/dpc-go/dpc/host/internal/files"
+	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
+	"github.com/dpc-go/dpc/sdk/dpcuri"
 )
+
+// ServiceOptions configure a Service.
+type ServiceOptions struct {
+	Net      *network.Network
+	Store    *Store
+	Peers    *peers.Store
+	Firewall *firewall.Engine
+	Logger   hclog.Logger
+}
+
+// Service is the file-transfer capability on the network core.
+type Service struct {
+	net   *network.Network
+	store *Store
+	peers *peers.Store
+	fw    *firewall.Engine
+	log   hclog.Logger
+	x     *transfers
+}
+
+// NewService registers the file commands and hooks with o.Net (before it
+// starts).
+func NewService(o ServiceOptions) *Service {
+	svc := &Service{net: o.Net, store: o.Store, peers: o.Peers, fw: o.Firewall, log: o.Logger.Named("files"),
+		x: &transfers{sending: map[string]*sender{}, lastNote: map[string]time.Time{}}}
+	r := svc.net.Router()
+	network.Handle(r, func(_ context.Context, s *session.Session, o dptp.FileOffer) error { return svc.onFileOffer(s, o) })
+	network.Handle(r, func(_ context.Context, s *session.Session, a dptp.FileAccept) error { return svc.onFileAccept(s, a) })
+	network.Handle(r, func(_ context.Context, s *session.Session, c dptp.FileChunk) error { return svc.onFileChunk(s, c) })
+	network.Handle(r, func(_ context.Context, s *session.Session, c dptp.FileComplete) error {
+		return svc.onFileComplete(s, c)
+	})
+	network.Handle(r, func(_ context.Context, s *session.Session, c dptp.FileCancel) error { return svc.onFileCancel(s, c) })
+	svc.net.AddHooks(network.Hooks{
+		Connected: func(s *session.Session) {
+			if !s.V1 { // D-PC v1 has its own file format
+				svc.reoffer(s)
+			}
+		},
+		Run: svc.expireLoop,
+	})
+	return svc
+}
 
 // chunkSize is the data carried by one FILE_CHUNK.
 const chunkSize = 64 << 10
@@ -27,7 +76,7 @@ const progressEvery = 200 * time.Millisecond
 var ErrInvalidFile = errors.New("cannot send this file")
 
 // transfers tracks what is moving right now (the durable state is in
-// files.Store).
+// Store).
 type transfers struct {
 	mu       sync.Mutex
 	sending  map[string]*sender   // outgoing transfers being streamed
@@ -41,17 +90,10 @@ type sender struct {
 	restart chan int64
 }
 
-func (n *Network) xfers() *transfers {
-	n.xferOnce.Do(func() {
-		n.xfer = &transfers{sending: map[string]*sender{}, lastNote: map[string]time.Time{}}
-	})
-	return n.xfer
-}
-
 // publishTransfer tells the user about t; progress-only updates are
 // throttled.
-func (n *Network) publishTransfer(t files.Transfer, progressOnly bool) {
-	x := n.xfers()
+func (svc *Service) publishTransfer(t Transfer, progressOnly bool) {
+	x := svc.x
 	x.mu.Lock()
 	if progressOnly && time.Since(x.lastNote[t.ID]) < progressEvery {
 		x.mu.Unlock()
@@ -62,71 +104,68 @@ func (n *Network) publishTransfer(t files.Transfer, progressOnly bool) {
 		delete(x.lastNote, t.ID)
 	}
 	x.mu.Unlock()
-	n.o.Bus.Publish(Event{Type: "transfer", Peer: t.Peer, Data: t})
+	svc.net.Bus().Publish(network.Event{Type: "transfer", Peer: t.Peer, Data: t})
 }
 
 // SendFile offers the file at path to peer. It returns once the offer is
 // recorded; the file moves when the peer accepts (now or after reconnecting).
-func (n *Network) SendFile(to, path string) (files.Transfer, error) {
-	if to == n.self {
-		return files.Transfer{}, ErrSelf
+func (svc *Service) SendFile(to, path string) (Transfer, error) {
+	if to == svc.net.Self() {
+		return Transfer{}, network.ErrSelf
 	}
 	if !dpcuri.ValidNodeID(to) {
-		return files.Transfer{}, fmt.Errorf("%w: %q is not a node_id", ErrInvalidFile, to)
+		return Transfer{}, fmt.Errorf("%w: %q is not a node_id", ErrInvalidFile, to)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return files.Transfer{}, err
+		return Transfer{}, err
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return files.Transfer{}, fmt.Errorf("%w: %w", ErrInvalidFile, err)
+		return Transfer{}, fmt.Errorf("%w: %w", ErrInvalidFile, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return files.Transfer{}, fmt.Errorf("%w: %s is not a regular file", ErrInvalidFile, abs)
+		return Transfer{}, fmt.Errorf("%w: %s is not a regular file", ErrInvalidFile, abs)
 	}
-	if err := files.CheckName(filepath.Base(abs)); err != nil {
+	if err := CheckName(filepath.Base(abs)); err != nil {
 		// The peer would refuse it; better to say so now.
-		return files.Transfer{}, fmt.Errorf("%w: %w; peers refuse such names, so rename the file first", ErrInvalidFile, err)
+		return Transfer{}, fmt.Errorf("%w: %w; peers refuse such names, so rename the file first", ErrInvalidFile, err)
 	}
-	sum, size, err := files.HashFile(abs)
+	sum, size, err := HashFile(abs)
 	if err != nil {
-		return files.Transfer{}, fmt.Errorf("%w: %w", ErrInvalidFile, err)
+		return Transfer{}, fmt.Errorf("%w: %w", ErrInvalidFile, err)
 	}
 	now := time.Now().UTC()
-	t := files.Transfer{ID: NewID(), Peer: to, Direction: files.Outgoing, Name: filepath.Base(abs),
-		Path: abs, Size: size, SHA256: sum, MimeType: files.DetectMime(abs), State: files.StateOffered, Created: now}
-	if err := n.o.Files.Put(t); err != nil {
-		return files.Transfer{}, err
+	t := Transfer{ID: network.NewID(), Peer: to, Direction: Outgoing, Name: filepath.Base(abs),
+		Path: abs, Size: size, SHA256: sum, MimeType: DetectMime(abs), State: StateOffered, Created: now}
+	if err := svc.store.Put(t); err != nil {
+		return Transfer{}, err
 	}
-	n.publishTransfer(t, false)
-	n.linkFor(to).send(dptp.CmdFileOffer, offerOf(t))
-	n.linkFor(to).kick()
+	svc.publishTransfer(t, false)
+	svc.net.SendTo(to, dptp.CmdFileOffer, offerOf(t))
+	svc.net.Wake(to)
 	return t, nil
 }
 
-func offerOf(t files.Transfer) dptp.FileOffer {
+func offerOf(t Transfer) dptp.FileOffer {
 	return dptp.FileOffer{TransferID: t.ID, Filename: t.Name, SizeBytes: t.Size, SHA256: t.SHA256,
 		MIMEType: t.MimeType, ChunkSize: chunkSize}
 }
 
 // Transfers lists every transfer, newest first.
-func (n *Network) Transfers() ([]files.Transfer, error) { return n.o.Files.List() }
+func (svc *Service) Transfers() ([]Transfer, error) { return svc.store.List() }
 
 // reoffer sends again the offers of unfinished outgoing transfers to the
 // peer of a new session; the peer answers with the offset to resume from.
-func (n *Network) reoffer(s *session.Session) {
-	if n.o.Files == nil {
-		return
-	}
-	list, err := n.o.Files.List()
+func (svc *Service) reoffer(s *session.Session) {
+	list, err := svc.store.List()
 	if err != nil {
-		n.log.Error("listing transfers", "error", err)
+		svc.log.Error("listing transfers", "error", err)
 		return
 	}
 	for i := len(list) - 1; i >= 0; i-- { // oldest first
 		t := list[i]
-		if t.Peer == s.PeerID && t.Direction == files.Outgoing && !t.State.Done() {
+		if t.Peer == s.PeerID && t.Direction == Outgoing && !t.State.Done() {
 			if err := s.Send(dptp.CmdFileOffer, offerOf(t)); err != nil {
 				return
 			}
@@ -138,18 +177,18 @@ func (n *Network) reoffer(s *session.Session) {
 const expireEvery = time.Hour
 
 // expireLoop removes partial files that received nothing for
-// files.PartialMaxAge, at start and then every expireEvery.
-func (n *Network) expireLoop(ctx context.Context) {
+// PartialMaxAge, at start and then every expireEvery.
+func (svc *Service) expireLoop(ctx context.Context) {
 	t := time.NewTicker(expireEvery)
 	defer t.Stop()
 	for {
-		expired, err := n.o.Files.ExpirePartials(time.Now())
+		expired, err := svc.store.ExpirePartials(time.Now())
 		if err != nil {
-			n.log.Error("removing stale partial files", "error", err)
+			svc.log.Error("removing stale partial files", "error", err)
 		}
 		for _, x := range expired {
-			n.log.Info("a file transfer expired", "peer", x.Peer, "file", x.Name, "reason", x.Reason)
-			n.publishTransfer(x, false)
+			svc.log.Info("a file transfer expired", "peer", x.Peer, "file", x.Name, "reason", x.Reason)
+			svc.publishTransfer(x, false)
 		}
 		select {
 		case <-ctx.Done():
@@ -160,41 +199,41 @@ func (n *Network) expireLoop(ctx context.Context) {
 }
 
 // finish records the end of a transfer.
-func (n *Network) finish(t files.Transfer, st files.State, reason string) {
+func (svc *Service) finish(t Transfer, st State, reason string) {
 	t.State, t.Reason = st, reason
-	if err := n.o.Files.Put(t); err != nil {
-		n.log.Error("recording a transfer", "transfer", t.ID, "error", err)
+	if err := svc.store.Put(t); err != nil {
+		svc.log.Error("recording a transfer", "transfer", t.ID, "error", err)
 	}
-	n.publishTransfer(t, false)
+	svc.publishTransfer(t, false)
 }
 
 // onFileOffer decides on an incoming file: its name must be safe
-// (files.CheckName) and the firewall and its limits must allow it; then it
+// (CheckName) and the firewall and its limits must allow it; then it
 // is accepted at once, resuming any partial copy, unless it is larger than
 // ask_above_mb: such an offer waits, unanswered, for the user
 // (AcceptTransfer).
-func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
+func (svc *Service) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 	cancel := func(reason, msg string) error {
-		n.log.Info("refused a file", "peer", s.PeerID, "file", o.Filename, "reason", reason, "detail", msg)
+		svc.log.Info("refused a file", "peer", s.PeerID, "file", o.Filename, "reason", reason, "detail", msg)
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: o.TransferID, Reason: reason, Message: dptp.TruncateReason(msg)})
 	}
-	t, err := n.o.Files.Get(o.TransferID)
+	t, err := svc.store.Get(o.TransferID)
 	switch {
-	case err == nil && (t.Peer != s.PeerID || t.Direction != files.Incoming):
+	case err == nil && (t.Peer != s.PeerID || t.Direction != Incoming):
 		return cancel(dptp.CancelError, "transfer id already in use")
 	case err == nil && t.State.Done():
-		if t.State == files.StateCompleted {
+		if t.State == StateCompleted {
 			return s.Send(dptp.CmdFileComplete, dptp.FileComplete{TransferID: t.ID, SHA256: t.SHA256})
 		}
 		return cancel(dptp.CancelError, "transfer was cancelled: "+t.Reason)
-	case err == nil && t.State == files.StateWaiting:
+	case err == nil && t.State == StateWaiting:
 		return nil // offered again; still waiting for the user
-	case errors.Is(err, files.ErrNotFound):
-		if d := n.Check(s.PeerID, "files"); !d.Allowed {
-			n.log.Info("firewall refused a file", "peer", s.PeerID, "rule", d.Rule)
+	case errors.Is(err, ErrNotFound):
+		if d := svc.net.Check(s.PeerID, "files"); !d.Allowed {
+			svc.log.Info("firewall refused a file", "peer", s.PeerID, "rule", d.Rule)
 			return cancel(dptp.CancelFirewallDenied, "this node does not accept files from you")
 		}
-		lim := n.o.Firewall.Rules().FileLimits(s.PeerID, n.o.Peers)
+		lim := svc.fw.Rules().FileLimits(s.PeerID, svc.peers)
 		if ok, why := lim.Allows(o.SizeBytes, o.MIMEType); !ok {
 			reason := dptp.CancelSizeLimitExceeded
 			if o.SizeBytes <= lim.MaxSizeBytes || lim.MaxSizeBytes == 0 {
@@ -202,45 +241,45 @@ func (n *Network) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 			}
 			return cancel(reason, why)
 		}
-		if err := files.CheckName(o.Filename); err != nil {
+		if err := CheckName(o.Filename); err != nil {
 			return cancel(dptp.CancelInvalidName, err.Error())
 		}
-		t = files.Transfer{ID: o.TransferID, Peer: s.PeerID, Direction: files.Incoming, Name: o.Filename,
-			Size: o.SizeBytes, SHA256: o.SHA256, MimeType: o.MIMEType, State: files.StateTransferring,
+		t = Transfer{ID: o.TransferID, Peer: s.PeerID, Direction: Incoming, Name: o.Filename,
+			Size: o.SizeBytes, SHA256: o.SHA256, MimeType: o.MIMEType, State: StateTransferring,
 			Created: time.Now().UTC()}
 		if lim.AsksUser(o.SizeBytes) {
-			t.State = files.StateWaiting
-			if err := n.o.Files.Put(t); err != nil {
+			t.State = StateWaiting
+			if err := svc.store.Put(t); err != nil {
 				return cancel(dptp.CancelError, "cannot store the file")
 			}
-			n.log.Info("a file waits for the user: larger than ask_above_mb", "peer", s.PeerID, "file", t.Name,
+			svc.log.Info("a file waits for the user: larger than ask_above_mb", "peer", s.PeerID, "file", t.Name,
 				"bytes", t.Size, "accept", "dpc transfers accept "+t.ID)
-			n.publishTransfer(t, false)
+			svc.publishTransfer(t, false)
 			return nil
 		}
 	case err != nil:
 		return err
 	}
-	f, have, err := n.o.Files.OpenPartial(t)
+	f, have, err := svc.store.OpenPartial(t)
 	if err != nil {
-		n.log.Error("opening a partial file", "error", err)
+		svc.log.Error("opening a partial file", "error", err)
 		return cancel(dptp.CancelError, "cannot store the file")
 	}
 	_ = f.Close()
 	if have > t.Size {
-		n.o.Files.Discard(t)
+		svc.store.Discard(t)
 		have = 0
 	}
 	t.Offset = have
 	if have > 0 {
-		n.log.Info("resuming a file transfer", "peer", s.PeerID, "file", t.Name, "offset", have, "size", t.Size)
+		svc.log.Info("resuming a file transfer", "peer", s.PeerID, "file", t.Name, "offset", have, "size", t.Size)
 	}
-	if err := n.o.Files.Put(t); err != nil {
+	if err := svc.store.Put(t); err != nil {
 		return cancel(dptp.CancelError, "cannot store the file")
 	}
-	n.publishTransfer(t, false)
+	svc.publishTransfer(t, false)
 	if have == t.Size {
-		return n.completeIncoming(s, t)
+		return svc.completeIncoming(s, t)
 	}
 	return s.Send(dptp.CmdFileAccept, dptp.FileAccept{TransferID: t.ID, Offset: have})
 }
@@ -253,36 +292,36 @@ var ErrNotWaiting = errors.New("transfer is not waiting for you")
 // than the firewall's ask_above_mb). If the peer is connected it is asked
 // for the data now; otherwise it will be when it offers the file again on
 // reconnecting.
-func (n *Network) AcceptTransfer(id string) (files.Transfer, error) {
-	t, err := n.o.Files.Get(id)
+func (svc *Service) AcceptTransfer(id string) (Transfer, error) {
+	t, err := svc.store.Get(id)
 	if err != nil {
-		return files.Transfer{}, err
+		return Transfer{}, err
 	}
-	if t.Direction != files.Incoming || t.State != files.StateWaiting {
-		return files.Transfer{}, fmt.Errorf("%w: transfer %s is %s %s; dpc transfers lists the ones waiting", ErrNotWaiting, id, t.Direction, t.State)
+	if t.Direction != Incoming || t.State != StateWaiting {
+		return Transfer{}, fmt.Errorf("%w: transfer %s is %s %s; dpc transfers lists the ones waiting", ErrNotWaiting, id, t.Direction, t.State)
 	}
-	t.State = files.StateTransferring
-	if err := n.o.Files.Put(t); err != nil {
-		return files.Transfer{}, err
+	t.State = StateTransferring
+	if err := svc.store.Put(t); err != nil {
+		return Transfer{}, err
 	}
-	n.log.Info("the user accepted a file", "peer", t.Peer, "file", t.Name, "bytes", t.Size)
-	n.publishTransfer(t, false)
-	n.linkFor(t.Peer).send(dptp.CmdFileAccept, dptp.FileAccept{TransferID: t.ID, Offset: 0})
+	svc.log.Info("the user accepted a file", "peer", t.Peer, "file", t.Name, "bytes", t.Size)
+	svc.publishTransfer(t, false)
+	svc.net.SendTo(t.Peer, dptp.CmdFileAccept, dptp.FileAccept{TransferID: t.ID, Offset: 0})
 	return t, nil
 }
 
 // onFileChunk appends a chunk; the partial file's size says where we are.
-func (n *Network) onFileChunk(s *session.Session, c dptp.FileChunk) error {
-	t, err := n.o.Files.Get(c.TransferID)
-	if err != nil || t.Peer != s.PeerID || t.Direction != files.Incoming || t.State.Done() {
+func (svc *Service) onFileChunk(s *session.Session, c dptp.FileChunk) error {
+	t, err := svc.store.Get(c.TransferID)
+	if err != nil || t.Peer != s.PeerID || t.Direction != Incoming || t.State.Done() {
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: c.TransferID, Reason: dptp.CancelError, Message: "no such transfer"})
 	}
 	fail := func() error {
-		n.o.Files.Discard(t)
-		n.finish(t, files.StateCancelled, "cannot write the file")
+		svc.store.Discard(t)
+		svc.finish(t, StateCancelled, "cannot write the file")
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "cannot write the file"})
 	}
-	f, have, err := n.o.Files.OpenPartial(t)
+	f, have, err := svc.store.OpenPartial(t)
 	if err != nil {
 		return fail()
 	}
@@ -297,50 +336,50 @@ func (n *Network) onFileChunk(s *session.Session, c dptp.FileChunk) error {
 	}
 	t.Offset = have + int64(len(c.Data))
 	if t.Offset < t.Size {
-		n.publishTransfer(t, true)
+		svc.publishTransfer(t, true)
 		return nil
 	}
-	return n.completeIncoming(s, t)
+	return svc.completeIncoming(s, t)
 }
 
 // completeIncoming verifies the whole file and publishes it. The bytes and
 // the final name are synced to disk before FILE_COMPLETE tells the sender
 // it may forget the file.
-func (n *Network) completeIncoming(s *session.Session, t files.Transfer) error {
-	if err := n.o.Files.SyncPartial(t); err != nil {
-		n.log.Error("syncing a received file", "error", err)
-		n.finish(t, files.StateCancelled, "cannot save the file")
+func (svc *Service) completeIncoming(s *session.Session, t Transfer) error {
+	if err := svc.store.SyncPartial(t); err != nil {
+		svc.log.Error("syncing a received file", "error", err)
+		svc.finish(t, StateCancelled, "cannot save the file")
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "cannot save the file"})
 	}
-	sum, size, err := files.HashFile(n.o.Files.PartialPath(t))
+	sum, size, err := HashFile(svc.store.PartialPath(t))
 	if err != nil || sum != t.SHA256 || size != t.Size {
-		n.o.Files.Discard(t)
-		n.finish(t, files.StateCancelled, dptp.CancelHashMismatch)
+		svc.store.Discard(t)
+		svc.finish(t, StateCancelled, dptp.CancelHashMismatch)
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelHashMismatch,
 			Message: "the received bytes do not match the offered sha256"})
 	}
-	path, err := n.o.Files.Finalize(t)
+	path, err := svc.store.Finalize(t)
 	if err != nil {
-		n.log.Error("saving a received file", "error", err)
-		n.finish(t, files.StateCancelled, "cannot save the file")
+		svc.log.Error("saving a received file", "error", err)
+		svc.finish(t, StateCancelled, "cannot save the file")
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "cannot save the file"})
 	}
 	t.Path, t.Offset = path, t.Size
-	n.finish(t, files.StateCompleted, "")
-	n.log.Info("file received", "peer", s.PeerID, "path", path, "bytes", t.Size)
+	svc.finish(t, StateCompleted, "")
+	svc.log.Info("file received", "peer", s.PeerID, "path", path, "bytes", t.Size)
 	return s.Send(dptp.CmdFileComplete, dptp.FileComplete{TransferID: t.ID, SHA256: sum})
 }
 
 // onFileAccept starts (or resumes) sending from the offset the peer asks.
-func (n *Network) onFileAccept(s *session.Session, a dptp.FileAccept) error {
-	t, err := n.o.Files.Get(a.TransferID)
-	if err != nil || t.Peer != s.PeerID || t.Direction != files.Outgoing || t.State.Done() {
+func (svc *Service) onFileAccept(s *session.Session, a dptp.FileAccept) error {
+	t, err := svc.store.Get(a.TransferID)
+	if err != nil || t.Peer != s.PeerID || t.Direction != Outgoing || t.State.Done() {
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: a.TransferID, Reason: dptp.CancelError, Message: "no such transfer"})
 	}
 	if a.Offset > t.Size {
 		return s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "offset beyond the end"})
 	}
-	x := n.xfers()
+	x := svc.x
 	x.mu.Lock()
 	if cur := x.sending[t.ID]; cur != nil && cur.s == s {
 		x.mu.Unlock()
@@ -354,11 +393,9 @@ func (n *Network) onFileAccept(s *session.Session, a dptp.FileAccept) error {
 	snd := &sender{s: s, restart: make(chan int64, 1)}
 	x.sending[t.ID] = snd
 	x.mu.Unlock()
-	t.State, t.Offset = files.StateTransferring, a.Offset
-	_ = n.o.Files.Put(t)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	t.State, t.Offset = StateTransferring, a.Offset
+	_ = svc.store.Put(t)
+	svc.net.Go(func(context.Context) {
 		defer func() {
 			x.mu.Lock()
 			if x.sending[t.ID] == snd {
@@ -366,18 +403,18 @@ func (n *Network) onFileAccept(s *session.Session, a dptp.FileAccept) error {
 			}
 			x.mu.Unlock()
 		}()
-		n.sendChunks(snd, t)
-	}()
+		svc.sendChunks(snd, t)
+	})
 	return nil
 }
 
 // sendChunks streams the file from t.Offset; the receiver's FILE_COMPLETE
 // ends the transfer.
-func (n *Network) sendChunks(snd *sender, t files.Transfer) {
+func (svc *Service) sendChunks(snd *sender, t Transfer) {
 	s := snd.s
 	f, err := os.Open(t.Path)
 	if err != nil {
-		n.finish(t, files.StateCancelled, "source file unavailable: "+err.Error())
+		svc.finish(t, StateCancelled, "source file unavailable: "+err.Error())
 		_ = s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "the sender lost the file"})
 		return
 	}
@@ -391,7 +428,7 @@ func (n *Network) sendChunks(snd *sender, t files.Transfer) {
 		}
 		k, err := f.ReadAt(buf[:min(int64(chunkSize), t.Size-off)], off)
 		if err != nil && !errors.Is(err, io.EOF) || k == 0 {
-			n.finish(t, files.StateCancelled, "reading the source file failed")
+			svc.finish(t, StateCancelled, "reading the source file failed")
 			_ = s.Send(dptp.CmdFileCancel, dptp.FileCancel{TransferID: t.ID, Reason: dptp.CancelError, Message: "the sender cannot read the file"})
 			return
 		}
@@ -400,30 +437,30 @@ func (n *Network) sendChunks(snd *sender, t files.Transfer) {
 		}
 		off += int64(k)
 		t.Offset = off
-		n.publishTransfer(t, true)
+		svc.publishTransfer(t, true)
 	}
 	// Done sending; a late FILE_ACCEPT starts a new sender.
-	_ = n.o.Files.Put(t)
+	_ = svc.store.Put(t)
 }
 
 // onFileComplete: the receiver verified the file.
-func (n *Network) onFileComplete(s *session.Session, c dptp.FileComplete) error {
-	t, err := n.o.Files.Get(c.TransferID)
-	if err != nil || t.Peer != s.PeerID || t.Direction != files.Outgoing || t.State.Done() {
+func (svc *Service) onFileComplete(s *session.Session, c dptp.FileComplete) error {
+	t, err := svc.store.Get(c.TransferID)
+	if err != nil || t.Peer != s.PeerID || t.Direction != Outgoing || t.State.Done() {
 		return nil
 	}
 	if c.SHA256 != t.SHA256 {
-		n.finish(t, files.StateCancelled, dptp.CancelHashMismatch)
+		svc.finish(t, StateCancelled, dptp.CancelHashMismatch)
 		return nil
 	}
 	t.Offset = t.Size
-	n.finish(t, files.StateCompleted, "")
+	svc.finish(t, StateCompleted, "")
 	return nil
 }
 
 // onFileCancel: the other side gave up or refused.
-func (n *Network) onFileCancel(s *session.Session, c dptp.FileCancel) error {
-	t, err := n.o.Files.Get(c.TransferID)
+func (svc *Service) onFileCancel(s *session.Session, c dptp.FileCancel) error {
+	t, err := svc.store.Get(c.TransferID)
 	if err != nil || t.Peer != s.PeerID || t.State.Done() {
 		return nil
 	}
@@ -431,10 +468,10 @@ func (n *Network) onFileCancel(s *session.Session, c dptp.FileCancel) error {
 	if c.Message != "" {
 		reason += ": " + c.Message
 	}
-	if t.Direction == files.Incoming {
-		n.o.Files.Discard(t)
+	if t.Direction == Incoming {
+		svc.store.Discard(t)
 	}
-	n.log.Info("transfer cancelled by peer", "peer", s.PeerID, "file", t.Name, "reason", reason)
-	n.finish(t, files.StateCancelled, reason)
+	svc.log.Info("transfer cancelled by peer", "peer", s.PeerID, "file", t.Name, "reason", reason)
+	svc.finish(t, StateCancelled, reason)
 	return nil
 }
