@@ -43,7 +43,7 @@ const MaxQuestionLen = 16 << 10
 
 // Peers is what the Asker needs of the network.
 type Peers interface {
-	PeerContext(ctx context.Context, peer, query string, fresh bool) (network.SharedContext, error)
+	PeerContext(ctx context.Context, peer, query string, fresh bool) (SharedContext, error)
 	RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(string) error) (dptp.RemoteInferenceResponse, error)
 }
 
@@ -219,7 +219,7 @@ func (a *Asker) assemble(ctx context.Context, req Request, sum *Summary, emit fu
 		timeout = DefaultPeerTimeout
 	}
 	type answer struct {
-		shared network.SharedContext
+		shared SharedContext
 		err    error
 	}
 	answers := make([]answer, len(req.Peers))

@@ -33,11 +33,11 @@ type fakePeers struct {
 	refuse   error
 }
 
-func (f *fakePeers) PeerContext(_ context.Context, peer, _ string, _ bool) (network.SharedContext, error) {
+func (f *fakePeers) PeerContext(_ context.Context, peer, _ string, _ bool) (intel.SharedContext, error) {
 	if err := f.errs[peer]; err != nil {
-		return network.SharedContext{}, err
+		return intel.SharedContext{}, err
 	}
-	return network.SharedContext{Doc: f.contexts[peer]}, nil
+	return intel.SharedContext{Doc: f.contexts[peer]}, nil
 }
 
 func (f *fakePeers) RemoteInference(_ context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(string) error) (dptp.RemoteInferenceResponse, error) {

@@ -12,7 +12,6 @@ import (
 	"github.com/dpc-go/dpc/host/internal/llm"
 	"github.com/dpc-go/dpc/host/internal/llm/llmtest"
 	"github.com/dpc-go/dpc/host/internal/nettest"
-	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/sdk"
 )
 
@@ -31,7 +30,7 @@ rule "scope" "default" { allow = ["context:*"] }`
 // "unchanged" by hash. The model is an in-process stub that answers at once.
 func BenchmarkAskAssembly(b *testing.B) {
 	doc := loadContext(b, "../personal/testdata/personal.json")
-	responder := func(n *nettest.Node) network.Intel {
+	responder := func(n *nettest.Node) intel.Answerer {
 		return &intel.Responder{Context: newFixedContext(doc), Firewall: n.Firewall, Contacts: n.Peers,
 			Models: llm.New(llmtest.Plugins{}, nil)}
 	}
@@ -44,7 +43,7 @@ func BenchmarkAskAssembly(b *testing.B) {
 	}
 	a := &intel.Asker{NodeID: alice.ID.NodeID, Name: "Alice", Context: newFixedContext(doc), Firewall: alice.Firewall,
 		Models: llm.New(llmtest.Plugins{{Name: "llm-echo", LLM: &llmtest.LLM{Models: []sdk.Model{{ID: "echo"}},
-			Reply: func(sdk.GenerateRequest) string { return "ok" }}}}, nil), Peers: alice.Net, PeerName: alice.Peers.Name}
+			Reply: func(sdk.GenerateRequest) string { return "ok" }}}}, nil), Peers: alice.Intel, PeerName: alice.Peers.Name}
 
 	for _, mode := range []struct {
 		name  string

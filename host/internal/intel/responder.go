@@ -11,7 +11,6 @@ import (
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/llm"
-	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/personal"
 	"github.com/dpc-go/dpc/sdk"
 )
@@ -44,7 +43,7 @@ type Responder struct {
 	Timeout time.Duration
 }
 
-var _ network.Intel = (*Responder)(nil)
+var _ Answerer = (*Responder)(nil)
 
 // ContextFor returns what peer may see of the personal context.
 func (r *Responder) ContextFor(peer string) (map[string]any, string) {

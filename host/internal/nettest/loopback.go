@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,11 +68,11 @@ func Loopback(tb testing.TB, name string, edit func(*network.Options)) *Node {
 	return NewNode(tb, Options{Name: name, Loopback: true, Edit: edit})
 }
 
-// WaitFor polls ok, a real condition, for up to waitLimit: a safety net
+// WaitFor polls ok, a real condition, for up to WaitLimit: a safety net
 // far above what a loaded machine needs.
 func WaitFor(tb testing.TB, what string, ok func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(WaitLimit)
 	for time.Now().Before(deadline) {
 		if ok() {
 			return
@@ -138,4 +139,21 @@ func SendText(t testing.TB, s *session.Session, id, text string) dptp.Ack {
 		t.Fatalf("want the ACK of %s, got %+v (err %v)", id, a, err)
 	}
 	return a
+}
+
+// NextEvent returns the next event on events of one of types, skipping
+// others.
+func NextEvent(t testing.TB, events <-chan network.Event, types ...string) network.Event {
+	t.Helper()
+	timeout := time.After(WaitLimit)
+	for {
+		select {
+		case e := <-events:
+			if slices.Contains(types, e.Type) {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %q event within %s", types, WaitLimit)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/plugins"
@@ -136,10 +137,10 @@ func (w *listenWatch) Listen(ctx context.Context, req sdk.ListenRequest) (sdk.Li
 	return ln, nil
 }
 
-// waitLimit bounds each wait of this package for an event (a node
+// WaitLimit bounds each wait of this package for an event (a node
 // listening, connected, stopped): a safety net far above what a loaded
 // machine needs, not a pace.
-const waitLimit = 60 * time.Second
+const WaitLimit = 60 * time.Second
 
 // Node is one node.
 type Node struct {
@@ -151,6 +152,7 @@ type Node struct {
 	Chats    *chat.Service
 	Files    *files.Store
 	Xfers    *files.Service
+	Intel    *intel.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -167,7 +169,7 @@ type Options struct {
 	Firewall string
 	// Intel, if set, builds what answers peers' context and compute
 	// requests, from the node's parts.
-	Intel func(*Node) network.Intel
+	Intel func(*Node) intel.Answerer
 	// KeyType is the node key's type; "" means Ed25519.
 	KeyType identity.KeyType
 	// DPCv1 lets D-PC Messenger v1 peers connect and be dialed.
@@ -236,15 +238,17 @@ func NewNode(tb testing.TB, o Options) *Node {
 		// A failed first dial (the other side not listening yet) is retried quickly.
 		RedialMin: 50 * time.Millisecond, RedialMax: time.Second, DPCv1: o.DPCv1,
 	}
-	if o.Intel != nil {
-		opts.Intel = o.Intel(n)
-	}
 	if o.Edit != nil {
 		o.Edit(&opts)
 	}
 	n.Net = network.New(opts)
 	n.Chats = chat.NewService(chat.ServiceOptions{Net: n.Net, Store: n.Chat, Peers: ps, Logger: opts.Logger})
 	n.Xfers = files.NewService(files.ServiceOptions{Net: n.Net, Store: n.Files, Peers: ps, Firewall: fw, Logger: opts.Logger})
+	var answer intel.Answerer
+	if o.Intel != nil {
+		answer = o.Intel(n)
+	}
+	n.Intel = intel.NewService(intel.ServiceOptions{Net: n.Net, Answerer: answer, Logger: opts.Logger})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Registered after the plugin's and the store's cleanups, so it runs
@@ -255,8 +259,8 @@ func NewNode(tb testing.TB, o Options) *Node {
 		go func() { n.Net.Stop(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(waitLimit):
-			tb.Errorf("Network.Stop of %s did not return within %s", id.NodeID, waitLimit)
+		case <-time.After(WaitLimit):
+			tb.Errorf("Network.Stop of %s did not return within %s", id.NodeID, WaitLimit)
 		}
 	})
 	if err := n.Net.Start(ctx); err != nil {
@@ -277,10 +281,10 @@ func NewNode(tb testing.TB, o Options) *Node {
 		if err != nil {
 			tb.Fatalf("node %s listens on %q: %v", o.Name, addrs[0], err)
 		}
-	case <-time.After(waitLimit):
+	case <-time.After(WaitLimit):
 		watch.mu.Lock()
 		defer watch.mu.Unlock()
-		tb.Fatalf("node %s did not listen within %s (last error: %v)", o.Name, waitLimit, watch.err)
+		tb.Fatalf("node %s did not listen within %s (last error: %v)", o.Name, WaitLimit, watch.err)
 	}
 	return n
 }
@@ -296,7 +300,7 @@ func Connect(tb testing.TB, a, b *Node) {
 	// b is listening (NewNode waited for it); each Connect waits for the
 	// outcome of a dial attempt, and a failed one (a handshake slowed past
 	// its timeout on a loaded machine) is retried until the deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
 	defer cancel()
 	for {
 		st, err := a.Net.Connect(ctx, b.URI(), network.ConnectOptions{})

@@ -38,10 +38,7 @@ type Options struct {
 	Transports Transports
 	Peers      *peers.Store
 	Firewall   *firewall.Engine
-	// Intel answers peers' requests for context and compute; nil shares
-	// nothing and runs nothing for them.
-	Intel Intel
-	Bus   *Bus
+	Bus        *Bus
 	// Redial bounds the backoff between dial attempts to a contact.
 	RedialMin, RedialMax time.Duration
 	// GiveUpAfter is how many failed dials in a row a contact that was
@@ -83,9 +80,6 @@ type Network struct {
 
 	// strangers is Options.Strangers with the defaults filled in.
 	strangers StrangerLimits
-
-	intelOnce sync.Once
-	is        *intelState
 
 	refusedMu sync.Mutex
 	refused   []Refusal
@@ -145,7 +139,6 @@ func New(o Options) *Network {
 		bound: map[sdk.Transport]Listening{}, router: newRouter(log), requests: requests{pending: map[pendingKey]*pending{}}}
 	n.router.register(n.router.dptp, dptp.CmdError, n.onError)
 	HandleV1(n.router, dptp.CmdHello, n.onV1Hello)
-	n.registerServices()
 	return n
 }
 

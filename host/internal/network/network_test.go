@@ -55,7 +55,7 @@ func TestSimultaneousDialsKeepOneSession(t *testing.T) {
 	if _, err := a.Chats.Send(b.ID.NodeID, "after the race"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery over the surviving session", func() bool {
+	nettest.WaitFor(t, "delivery over the surviving session", func() bool {
 		h, _ := a.Chat.History(b.ID.NodeID, time.Time{}, 0)
 		return len(h) == 1 && h[0].State == chat.StateDelivered
 	})

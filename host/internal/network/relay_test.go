@@ -184,7 +184,7 @@ func TestV1RelayImpersonation(t *testing.T) {
 				t.Errorf("A signed B's nonce for M: %v, want %v (relay: %v)", out.signed, tc.wantSigned, out.err)
 			}
 			if tc.wantRefusal != "" {
-				waitFor(t, "B's refusal of the relayed HELLO", func() bool {
+				nettest.WaitFor(t, "B's refusal of the relayed HELLO", func() bool {
 					return slices.ContainsFunc(b.Net.Refusals(), func(r network.Refusal) bool { return strings.Contains(r.Reason, tc.wantRefusal) })
 				})
 			}

@@ -61,7 +61,7 @@ func TestStrangerLinksEndWithTheirSessions(t *testing.T) {
 		gone = append(gone, network.LinkGone(b.Net, raw.NodeID))
 		_ = s.Close()
 	}
-	waitFor(t, "every stranger's link forgotten", func() bool { return network.LinkCount(b.Net) == 0 })
+	nettest.WaitFor(t, "every stranger's link forgotten", func() bool { return network.LinkCount(b.Net) == 0 })
 	for i, g := range gone {
 		if g == nil {
 			t.Fatalf("stranger %d had no link while connected", i)

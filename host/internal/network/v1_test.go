@@ -25,7 +25,6 @@ import (
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/personal"
-	"github.com/dpc-go/dpc/sdk"
 )
 
 // ourContext is our node's personal context; the firewall shares only
@@ -44,20 +43,13 @@ type staticContext struct{ doc map[string]any }
 
 func (s staticContext) View() (map[string]any, string) { return s.doc, personal.Hash(s.doc) }
 
-// echoPlugins is one in-process LLM plugin, "llm-echo", offering model
-// "echo", which answers "echo: " and the last message.
-func echoPlugins() llmtest.Plugins {
-	return llmtest.Plugins{{Name: "llm-echo", LLM: &llmtest.LLM{Models: []sdk.Model{{ID: "echo", ContextLength: 4096}},
-		Reply: func(req sdk.GenerateRequest) string { return "echo: " + req.Messages[len(req.Messages)-1].Content }}}}
-}
-
 // newRSANode is one of our nodes, RSA, with D-PC v1 compatibility as given.
 func newRSANode(t *testing.T, kt identity.KeyType, v1 bool) *nettest.Node {
 	t.Helper()
 	return nettest.NewNode(t, nettest.Options{Name: "Gopher", KeyType: kt, DPCv1: v1, Firewall: v1Rules,
-		Intel: func(n *nettest.Node) network.Intel {
+		Intel: func(n *nettest.Node) intel.Answerer {
 			return &intel.Responder{Context: staticContext{ourContext}, Firewall: n.Firewall, Contacts: n.Peers,
-				Models: llm.New(echoPlugins(), nil)}
+				Models: llm.New(llmtest.Echo(), nil)}
 		}})
 }
 
@@ -78,39 +70,6 @@ func makeV1Contact(t *testing.T, n *nettest.Node, id string) {
 	}
 }
 
-// waitLimit bounds each wait for an event: a safety net far above what a
-// loaded machine needs.
-const waitLimit = 60 * time.Second
-
-// waitFor polls cond, a real condition, until it holds or waitLimit passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// nextEvent returns the next event on events of one of types, skipping
-// others.
-func nextEvent(t *testing.T, events <-chan network.Event, types ...string) network.Event {
-	t.Helper()
-	timeout := time.After(waitLimit)
-	for {
-		select {
-		case e := <-events:
-			if slices.Contains(types, e.Type) {
-				return e
-			}
-		case <-timeout:
-			t.Fatalf("no %q event within %s", types, waitLimit)
-		}
-	}
-}
-
 func addr(n *nettest.Node) string { return fmt.Sprintf("127.0.0.1:%d", n.Port) }
 
 func TestV1PeerDialsUs(t *testing.T) {
@@ -124,7 +83,7 @@ func TestV1PeerDialsUs(t *testing.T) {
 	t.Cleanup(func() { _ = ref.Close() })
 	makeV1Contact(t, ours, refID.NodeID)
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
 	defer cancel()
 	conn, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID)
 	if err != nil {
@@ -136,7 +95,7 @@ func TestV1PeerDialsUs(t *testing.T) {
 	if err := conn.Send("SEND_TEXT", map[string]any{"text": "hello from python"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the v1 message in our history", func() bool {
+	nettest.WaitFor(t, "the v1 message in our history", func() bool {
 		h, _ := ours.Chat.History(refID.NodeID, time.Time{}, 0)
 		return len(h) == 1 && h[0].Text == "hello from python" && h[0].State == chat.StateReceived
 	})
@@ -215,7 +174,7 @@ func TestWeDialV1Peer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ref.Close() })
 
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
 	defer cancel()
 	st, err := ours.Net.Connect(ctx, "dpc://"+ref.Addr()+"?node_id="+refID.NodeID, network.ConnectOptions{V1: true})
 	if err != nil || st.State != "connected" {
@@ -236,12 +195,12 @@ func TestWeDialV1Peer(t *testing.T) {
 	if f.Payload["text"] != "hello from go" {
 		t.Errorf("SEND_TEXT: want the text, got %s", f.Raw)
 	}
-	waitFor(t, "the message marked delivered without an ACK", func() bool {
+	nettest.WaitFor(t, "the message marked delivered without an ACK", func() bool {
 		h, _ := ours.Chat.History(refID.NodeID, time.Time{}, 0)
 		return len(h) == 1 && h[0].ID == m.ID && h[0].State == chat.StateDelivered
 	})
 
-	shared, err := ours.Net.PeerContext(ctx, refID.NodeID, "who are you?", false)
+	shared, err := ours.Intel.PeerContext(ctx, refID.NodeID, "who are you?", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +208,7 @@ func TestWeDialV1Peer(t *testing.T) {
 		t.Errorf("the v1 peer's context: want only its profile (empty fields dropped), got %v", shared.Doc)
 	}
 
-	providers, err := ours.Net.Providers(ctx, refID.NodeID)
+	providers, err := ours.Intel.Providers(ctx, refID.NodeID)
 	if err != nil {
 		t.Fatalf("GET_PROVIDERS to a v1 peer (its answer has no request_id): %v", err)
 	}
@@ -258,7 +217,7 @@ func TestWeDialV1Peer(t *testing.T) {
 	}
 
 	var streamed string
-	resp, err := ours.Net.RemoteInference(ctx, refID.NodeID, dptp.RemoteInferenceRequest{Model: "llama3.1:8b",
+	resp, err := ours.Intel.RemoteInference(ctx, refID.NodeID, dptp.RemoteInferenceRequest{Model: "llama3.1:8b",
 		Messages: []dptp.PromptMessage{{Role: "system", Content: "context here"}, {Role: "user", Content: "what is up?"}}},
 		func(s string) error { streamed += s; return nil })
 	if err != nil || resp.Response != "the python answer" || streamed != "" {
@@ -317,14 +276,14 @@ func TestV1HandshakeRefusals(t *testing.T) {
 			t.Cleanup(func() { _ = ref.Close() })
 			events, stop := ours.Net.Bus().Subscribe()
 			defer stop()
-			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
 			defer cancel()
 			if _, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID); err == nil {
 				t.Fatal("want the handshake refused, it succeeded")
 			}
 			// The v1 peer may see the connection end before our node has
 			// recorded why: wait for the refusal's event.
-			r := nextEvent(t, events, "connection_refused").Data.(network.Refusal)
+			r := nettest.NextEvent(t, events, "connection_refused").Data.(network.Refusal)
 			if !strings.Contains(r.Reason, tc.wantReason) {
 				t.Errorf("want a refusal with %q, got %q", tc.wantReason, r.Reason)
 			}
@@ -367,7 +326,7 @@ func TestV1PostConnectNameWithEscapesIgnored(t *testing.T) {
 	if err := conn.Send("SEND_TEXT", map[string]any{"text": "after the names"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the v1 message in our history", func() bool {
+	nettest.WaitFor(t, "the v1 message in our history", func() bool {
 		h, _ := ours.Chat.History(refID.NodeID, time.Time{}, 0)
 		return len(h) == 1
 	})

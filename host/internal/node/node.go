@@ -124,16 +124,17 @@ func Run(ctx context.Context, o Options) error {
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
 		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
-		Intel:    &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")},
 		Listened: firstListen.report,
 	})
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
+	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log,
+		Answerer: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}})
 	// What a peer may see changes with the context or the firewall; the
-	// network tells the peers whose view changed.
-	fw.OnChange(net.ContextChanged)
+	// intel service tells the peers whose view changed.
+	fw.OnChange(intels.ContextChanged)
 	go fw.Watch(ctx)
-	go pc.Watch(ctx, func(string) { net.ContextChanged() })
+	go pc.Watch(ctx, func(string) { intels.ContextChanged() })
 	if err := net.Start(ctx); err != nil {
 		return err
 	}
@@ -148,7 +149,7 @@ func Run(ctx context.Context, o Options) error {
 			listenList(o.Config.Node.Listen), err)
 	}
 	asker := &intel.Asker{NodeID: id.NodeID, Name: o.Config.Node.Name, Context: pc, Firewall: fw, Models: models,
-		Peers: net, PeerName: peerStore.Name, Log: log.Named("ask")}
+		Peers: intels, PeerName: peerStore.Name, Log: log.Named("ask")}
 
 	srv := api.NewServer(api.ServerOptions{
 		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net, Chat: chats, Files: transfers,

@@ -117,3 +117,10 @@ func (p Plugins) Client(id string) (*pluginhost.Client, bool) {
 	}
 	return nil, false
 }
+
+// Echo is one in-process LLM plugin, "llm-echo", offering model "echo",
+// which answers "echo: " and the last message.
+func Echo() Plugins {
+	return Plugins{{Name: "llm-echo", LLM: &LLM{Models: []sdk.Model{{ID: "echo", ContextLength: 4096}},
+		Reply: func(req sdk.GenerateRequest) string { return "echo: " + req.Messages[len(req.Messages)-1].Content }}}}
+}

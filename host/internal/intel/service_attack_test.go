@@ -1,4 +1,4 @@
-package network_test
+package intel_test
 
 // Costs a peer can make this node bear: listing models, and streaming an
 // answer to a peer that does not read it.
@@ -17,20 +17,19 @@ import (
 	"github.com/dpc-go/dpc/host/internal/llm"
 	"github.com/dpc-go/dpc/host/internal/llm/llmtest"
 	"github.com/dpc-go/dpc/host/internal/nettest"
-	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
 	"github.com/dpc-go/dpc/sdk"
 )
 
-const computeRules = `rule "group" "contacts" { allow = ["compute", "model:echo", "model:firehose"] }
+const wireComputeRules = `rule "group" "contacts" { allow = ["compute", "model:echo", "model:firehose"] }
 rule "scope" "default" { allow = ["context:*"] }`
 
 // computeNode is a node running prompts for its contacts on plugins.
 func computeNode(t *testing.T, plugins llmtest.Plugins) *nettest.Node {
 	t.Helper()
-	return nettest.NewNode(t, nettest.Options{Name: "Carol", Firewall: computeRules, Intel: func(n *nettest.Node) network.Intel {
-		return &intel.Responder{Context: staticContext{map[string]any{}}, Firewall: n.Firewall, Contacts: n.Peers, Models: llm.New(plugins, nil)}
+	return nettest.NewNode(t, nettest.Options{Name: "Carol", Firewall: wireComputeRules, Intel: func(n *nettest.Node) intel.Answerer {
+		return &intel.Responder{Context: newFixedContext(map[string]any{}), Firewall: n.Firewall, Contacts: n.Peers, Models: llm.New(plugins, nil)}
 	}})
 }
 
@@ -143,8 +142,8 @@ func (f *firehose) Infer(_ context.Context, _ string, _ dptp.RemoteInferenceRequ
 func TestSlowPeerStreamBounded(t *testing.T) {
 	t.Parallel()
 	model := &firehose{stopped: make(chan firehoseStop, 1)}
-	carol := nettest.NewNode(t, nettest.Options{Name: "Carol", Intel: func(*nettest.Node) network.Intel { return model }})
-	network.SetSlowPeerStall(carol.Net, 500*time.Millisecond)
+	carol := nettest.NewNode(t, nettest.Options{Name: "Carol", Intel: func(*nettest.Node) intel.Answerer { return model }})
+	intel.SetSlowPeerStall(carol.Intel, 500*time.Millisecond)
 	s := rawContact(t, carol)
 	req := dptp.RemoteInferenceRequest{RequestID: "slow-1", Prompt: "write forever", Model: "firehose", Stream: true}
 	if err := s.Send(dptp.CmdRemoteInferenceRequest, req); err != nil {

@@ -1,4 +1,4 @@
-package network
+package intel
 
 import (
 	"encoding/json"

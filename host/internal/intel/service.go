@@ -1,8 +1,9 @@
-package network
+package intel
 
-// Collaborative intelligence on the wire: answering peers' requests for
-// context, providers and inference (through Options.Intel, which applies the
-// firewall), and making such requests, with answers matched by request_id.
+// The intel service on the wire: answering peers' requests for context,
+// providers and inference (through an Answerer, which applies the
+// firewall), asking peers for theirs with answers matched by request_id,
+// and telling peers when what they may see of this node's context changed.
 
 import (
 	"context"
@@ -11,13 +12,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/session"
 )
 
-// Intel answers what peers ask of this node's context and models. Every
+// Answerer answers what peers ask of this node's context and models. Every
 // method gets the peer's verified node_id and applies the firewall itself.
-type Intel interface {
+type Answerer interface {
 	// ContextFor returns what peer may see of the personal context, and its
 	// hash (the same document always has the same hash).
 	ContextFor(peer string) (doc map[string]any, hash string)
@@ -27,6 +31,68 @@ type Intel interface {
 	// answer, and returns the final response (status "error" with a code
 	// when it is refused or fails).
 	Infer(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, emit func(text string) error) dptp.RemoteInferenceResponse
+}
+
+// ServiceOptions configure a Service.
+type ServiceOptions struct {
+	Net *network.Network
+	// Answerer answers peers' requests for context and compute; nil
+	// shares nothing and runs nothing for them.
+	Answerer Answerer
+	Logger   hclog.Logger
+}
+
+// Service is the context and inference capability on the network core.
+type Service struct {
+	net    *network.Network
+	answer Answerer
+	log    hclog.Logger
+
+	mu       sync.Mutex
+	cache    map[string]*cachedContext // by peer
+	running  map[string]int            // inferences in progress, by peer
+	notified map[string]string         // by peer: the context hash it last got from us
+	// updates counts each peer's CONTEXT_UPDATED frames, so that an answer
+	// overtaken by an update is not kept as fresh.
+	updates map[string]int
+	// providers rate-limits each peer's GET_PROVIDERS.
+	providers *session.Limiter
+	// stall is how long a streamed answer waits for a peer that reads
+	// nothing (0: slowPeerStall; tests shorten it).
+	stall time.Duration
+}
+
+// NewService registers the context and inference commands and hooks with
+// o.Net (before it starts).
+func NewService(o ServiceOptions) *Service {
+	is := &Service{net: o.Net, answer: o.Answerer, log: o.Logger.Named("intel"),
+		cache: map[string]*cachedContext{}, running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{},
+		providers: session.NewLimiter(providersEvery, providersBurst)}
+	r := is.net.Router()
+	network.Handle(r, func(_ context.Context, s *session.Session, q dptp.RequestContext) error {
+		return is.onContextRequest(s, q)
+	})
+	network.Handle(r, func(ctx context.Context, s *session.Session, q dptp.GetProviders) error {
+		is.onProvidersRequest(ctx, s, q)
+		return nil
+	})
+	network.Handle(r, is.onInferenceRequest)
+	network.Handle(r, func(_ context.Context, s *session.Session, u dptp.ContextUpdated) error {
+		is.onContextUpdated(s, u)
+		return nil
+	})
+	network.Answer[dptp.ContextResponse](is.net)
+	network.Answer[dptp.ProvidersResponse](is.net)
+	network.Answer[dptp.RemoteInferenceChunk](is.net)
+	network.Answer[dptp.RemoteInferenceResponse](is.net)
+	// D-PC v1 answers GET_PROVIDERS without the request_id.
+	r.V1Answer(dptp.CmdGetProviders, dptp.CmdProvidersResponse)
+	is.net.AddHooks(network.Hooks{
+		Disconnected: is.forgetSession,
+		// A new contact may see more of this node's context.
+		Contact: func(string) { is.ContextChanged() },
+	})
+	return is
 }
 
 // maxInferencesPerPeer bounds the prompts one peer may run here at once.
@@ -50,22 +116,6 @@ const (
 // errSlowPeer cancels a prompt whose answer the peer does not read.
 var errSlowPeer = errors.New("the streamed answer is not being read")
 
-// intelState is the Network's collaborative-intelligence state.
-type intelState struct {
-	mu       sync.Mutex
-	cache    map[string]*cachedContext // by peer
-	running  map[string]int            // inferences in progress, by peer
-	notified map[string]string         // by peer: the context hash it last got from us
-	// updates counts each peer's CONTEXT_UPDATED frames, so that an answer
-	// overtaken by an update is not kept as fresh.
-	updates map[string]int
-	// providers rate-limits each peer's GET_PROVIDERS.
-	providers *session.Limiter
-	// stall is how long a streamed answer waits for a peer that reads
-	// nothing (0: slowPeerStall; tests shorten it).
-	stall time.Duration
-}
-
 // cachedContext is a peer's context as it last sent it.
 type cachedContext struct {
 	doc  map[string]any
@@ -74,23 +124,13 @@ type cachedContext struct {
 	fresh bool
 }
 
-func (n *Network) intel() *intelState {
-	n.intelOnce.Do(func() {
-		n.is = &intelState{cache: map[string]*cachedContext{},
-			running: map[string]int{}, notified: map[string]string{}, updates: map[string]int{},
-			providers: session.NewLimiter(providersEvery, providersBurst)}
-	})
-	return n.is
-}
-
 // --- answering peers ---
 
-func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) error {
-	if n.o.Intel == nil {
+func (is *Service) onContextRequest(s *session.Session, r dptp.RequestContext) error {
+	if is.answer == nil {
 		return s.Send(dptp.CmdContextResponse, dptp.ContextResponse{RequestID: r.RequestID, Context: map[string]any{}, Query: r.Query})
 	}
-	doc, hash := n.o.Intel.ContextFor(s.PeerID)
-	is := n.intel()
+	doc, hash := is.answer.ContextFor(s.PeerID)
 	is.mu.Lock()
 	is.notified[s.PeerID] = hash
 	is.mu.Unlock()
@@ -103,11 +143,11 @@ func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) er
 	default:
 		resp.Context = doc
 	}
-	n.log.Info("answered a context request", "peer", s.PeerID, "shared_top_level_fields", len(doc), "unchanged", resp.Unchanged)
+	is.log.Info("answered a context request", "peer", s.PeerID, "shared_top_level_fields", len(doc), "unchanged", resp.Unchanged)
 	err := s.Send(dptp.CmdContextResponse, resp)
 	if errors.Is(err, dptp.ErrFrameTooLarge) {
 		// Nothing was written: refuse this request, keep the session.
-		n.log.Warn("the context shared with a peer does not fit in a frame", "peer", s.PeerID)
+		is.log.Warn("the context shared with a peer does not fit in a frame", "peer", s.PeerID)
 		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, RefusedCommand: dptp.CmdRequestContext,
 			Code: dptp.CodeInternal, Message: "the shared context is too large to send"})
 	}
@@ -115,43 +155,40 @@ func (n *Network) onContextRequest(s *session.Session, r dptp.RequestContext) er
 }
 
 // onProvidersRequest answers in the background: listing models asks plugins.
-func (n *Network) onProvidersRequest(ctx context.Context, s *session.Session, r dptp.GetProviders) {
-	if !n.intel().providers.Allow(s.PeerID) {
-		n.log.Info("GET_PROVIDERS over the rate limit", "peer", s.PeerID)
+func (is *Service) onProvidersRequest(ctx context.Context, s *session.Session, r dptp.GetProviders) {
+	if !is.providers.Allow(s.PeerID) {
+		is.log.Info("GET_PROVIDERS over the rate limit", "peer", s.PeerID)
 		err := s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: r.RequestID, RefusedCommand: dptp.CmdGetProviders, Code: dptp.CodeRateLimited,
 			Message: fmt.Sprintf("too many GET_PROVIDERS: at most %d at once, then one every %s", providersBurst, providersEvery)})
 		if err != nil {
-			n.log.Warn("answering GET_PROVIDERS", "peer", s.PeerID, "error", err)
+			is.log.Warn("answering GET_PROVIDERS", "peer", s.PeerID, "error", err)
 		}
 		return
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	is.net.Go(func(context.Context) {
 		var list []dptp.Provider
-		if n.o.Intel != nil {
-			list = n.o.Intel.ProvidersFor(ctx, s.PeerID)
+		if is.answer != nil {
+			list = is.answer.ProvidersFor(ctx, s.PeerID)
 		}
 		if list == nil {
 			list = []dptp.Provider{}
 		}
 		if err := s.Send(dptp.CmdProvidersResponse, dptp.ProvidersResponse{RequestID: r.RequestID, Providers: list}); err != nil {
-			n.log.Warn("answering GET_PROVIDERS", "peer", s.PeerID, "error", err)
+			is.log.Warn("answering GET_PROVIDERS", "peer", s.PeerID, "error", err)
 		}
-	}()
+	})
 }
 
 // onInferenceRequest runs a peer's prompt in the background, streaming the
 // answer, until it ends or the session does.
-func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r dptp.RemoteInferenceRequest) error {
+func (is *Service) onInferenceRequest(ctx context.Context, s *session.Session, r dptp.RemoteInferenceRequest) error {
 	fail := func(code, msg string) error {
 		return s.Send(dptp.CmdRemoteInferenceResponse, dptp.RemoteInferenceResponse{RequestID: r.RequestID,
 			Status: dptp.StatusError, Code: code, Error: msg})
 	}
-	if n.o.Intel == nil {
+	if is.answer == nil {
 		return fail(dptp.CodePermissionDenied, "this node runs no prompts for other nodes")
 	}
-	is := n.intel()
 	is.mu.Lock()
 	if is.running[s.PeerID] >= maxInferencesPerPeer {
 		is.mu.Unlock()
@@ -163,9 +200,7 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 	if stall == 0 {
 		stall = slowPeerStall
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	is.net.Go(func(context.Context) {
 		defer func() {
 			is.mu.Lock()
 			is.running[s.PeerID]--
@@ -177,18 +212,18 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 			c.RequestID = r.RequestID
 			return s.Send(dptp.CmdRemoteInferenceChunk, c)
 		}
-		out := newOutbox(send, maxUnsentAnswer, stall, cancel)
+		out := newStream(send, maxUnsentAnswer, stall, cancel)
 		emit := func(text string) error {
 			if !r.Stream || text == "" {
 				return nil
 			}
 			return out.put(ctx, text)
 		}
-		resp := n.o.Intel.Infer(ctx, s.PeerID, r, emit)
+		resp := is.answer.Infer(ctx, s.PeerID, r, emit)
 		if err := out.close(); err != nil {
 			// The answer was cut short: the peer gets why, not a
 			// response whose chunks it never had.
-			n.log.Warn("cancelled a remote inference", "peer", s.PeerID, "reason", err)
+			is.log.Warn("cancelled a remote inference", "peer", s.PeerID, "reason", err)
 			resp = dptp.RemoteInferenceResponse{Status: dptp.StatusError, Code: dptp.CodeInternal,
 				Error: "the answer was cancelled: " + err.Error()}
 		}
@@ -201,19 +236,19 @@ func (n *Network) onInferenceRequest(ctx context.Context, s *session.Session, r 
 				Status: dptp.StatusError, Code: dptp.CodeInternal, Error: "the answer is too large to send"})
 		}
 		if err != nil {
-			n.log.Warn("answering a remote inference", "peer", s.PeerID, "error", err)
+			is.log.Warn("answering a remote inference", "peer", s.PeerID, "error", err)
 		}
-	}()
+	})
 	return nil
 }
 
-// outbox holds a streamed answer's chunks between the model, which writes
+// stream holds a streamed answer's chunks between the model, which writes
 // them as fast as it makes them, and the peer, which reads at its own pace.
 // It holds at most max bytes (or one chunk, if larger); a model that gets
 // ahead waits for room, and if the peer reads nothing for stall while the
 // box is full the prompt is cancelled: a peer that stops reading neither
 // holds the model nor fills this node's memory.
-type outbox struct {
+type stream struct {
 	send   func(dptp.RemoteInferenceChunk) error
 	max    int
 	stall  time.Duration
@@ -229,8 +264,8 @@ type outbox struct {
 	done     chan struct{} // closed when the sender has finished
 }
 
-func newOutbox(send func(dptp.RemoteInferenceChunk) error, max int, stall time.Duration, cancel context.CancelCauseFunc) *outbox {
-	o := &outbox{send: send, max: max, stall: stall, cancel: cancel,
+func newStream(send func(dptp.RemoteInferenceChunk) error, max int, stall time.Duration, cancel context.CancelCauseFunc) *stream {
+	o := &stream{send: send, max: max, stall: stall, cancel: cancel,
 		wake: make(chan struct{}, 1), progress: make(chan struct{}), done: make(chan struct{})}
 	go o.run()
 	return o
@@ -239,7 +274,7 @@ func newOutbox(send func(dptp.RemoteInferenceChunk) error, max int, stall time.D
 // put queues a chunk, waiting while the box is full. It fails, and cancels
 // the prompt, when the peer reads nothing for stall meanwhile, or sending
 // failed; it returns ctx's error when ctx ends first.
-func (o *outbox) put(ctx context.Context, text string) error {
+func (o *stream) put(ctx context.Context, text string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for o.err == nil && o.bytes > 0 && o.bytes+len(text) > o.max {
@@ -272,7 +307,7 @@ func (o *outbox) put(ctx context.Context, text string) error {
 
 // fail records why the stream ended, drops what was not sent and cancels
 // the prompt; o.mu is held.
-func (o *outbox) fail(err error) {
+func (o *stream) fail(err error) {
 	if o.err == nil {
 		o.err = err
 		o.queue, o.bytes = nil, 0
@@ -280,7 +315,7 @@ func (o *outbox) fail(err error) {
 	}
 }
 
-func (o *outbox) signal() {
+func (o *stream) signal() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -289,7 +324,7 @@ func (o *outbox) signal() {
 
 // run sends the queued chunks in order until the box is closed and empty,
 // or the stream failed.
-func (o *outbox) run() {
+func (o *stream) run() {
 	defer close(o.done)
 	seq := 0
 	for {
@@ -322,7 +357,7 @@ func (o *outbox) run() {
 
 // close waits until every queued chunk is sent, and returns why the stream
 // ended early, if it did.
-func (o *outbox) close() error {
+func (o *stream) close() error {
 	o.mu.Lock()
 	o.closed = true
 	o.signal()
@@ -335,54 +370,50 @@ func (o *outbox) close() error {
 
 // onContextUpdated marks the peer's cached context stale, unless the new
 // hash is the one already held.
-func (n *Network) onContextUpdated(s *session.Session, u dptp.ContextUpdated) {
-	is := n.intel()
+func (is *Service) onContextUpdated(s *session.Session, u dptp.ContextUpdated) {
 	is.mu.Lock()
 	is.updates[s.PeerID]++
 	if c := is.cache[s.PeerID]; c != nil {
 		c.fresh = c.hash == u.ContextHash
 	}
 	is.mu.Unlock()
-	n.o.Bus.Publish(Event{Type: "context_updated", Peer: s.PeerID, Data: map[string]string{"context_hash": u.ContextHash}})
+	is.net.Bus().Publish(network.Event{Type: "context_updated", Peer: s.PeerID, Data: map[string]string{"context_hash": u.ContextHash}})
 }
 
 // ContextChanged tells every connected peer that fetched this node's context
 // and may now see something else (the personal context or the firewall
 // changed) to drop its copy. Peers whose view did not change hear nothing,
 // so an edit of a withheld field leaks nothing.
-func (n *Network) ContextChanged() {
-	if n.o.Intel == nil {
+func (is *Service) ContextChanged() {
+	if is.answer == nil {
 		return
 	}
-	is := n.intel()
-	n.mu.Lock()
-	links := make([]*link, 0, len(n.links))
-	for _, l := range n.links {
-		links = append(links, l)
+	is.mu.Lock()
+	told := make([]string, 0, len(is.notified))
+	for peer := range is.notified {
+		told = append(told, peer)
 	}
-	n.mu.Unlock()
-	for _, l := range links {
-		is.mu.Lock()
-		last, ok := is.notified[l.peer]
-		is.mu.Unlock()
-		if !ok || !l.connected() {
+	is.mu.Unlock()
+	for _, peer := range told {
+		if is.net.Session(peer) == nil {
 			continue
 		}
-		_, hash := n.o.Intel.ContextFor(l.peer)
-		if hash == last {
+		_, hash := is.answer.ContextFor(peer)
+		is.mu.Lock()
+		last, ok := is.notified[peer]
+		if !ok || hash == last {
+			is.mu.Unlock()
 			continue
 		}
-		is.mu.Lock()
-		is.notified[l.peer] = hash
+		is.notified[peer] = hash
 		is.mu.Unlock()
-		l.send(dptp.CmdContextUpdated, dptp.ContextUpdated{NodeID: n.self, ContextHash: hash, Timestamp: dptp.NewTimestamp(time.Now())})
+		is.net.SendTo(peer, dptp.CmdContextUpdated, dptp.ContextUpdated{NodeID: is.net.Self(), ContextHash: hash, Timestamp: dptp.NewTimestamp(time.Now())})
 	}
 }
 
 // forgetSession drops what a session's end makes stale: the peer's cached
 // context must be revalidated, and it will ask for ours again.
-func (n *Network) forgetSession(peer string) {
-	is := n.intel()
+func (is *Service) forgetSession(peer string) {
 	is.mu.Lock()
 	if c := is.cache[peer]; c != nil {
 		c.fresh = false
@@ -406,8 +437,7 @@ type SharedContext struct {
 // used without asking, unless fresh is set; otherwise the peer is asked,
 // with the hash of the copy held so that an unchanged context is not sent
 // again.
-func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh bool) (SharedContext, error) {
-	is := n.intel()
+func (is *Service) PeerContext(ctx context.Context, peer, query string, fresh bool) (SharedContext, error) {
 	is.mu.Lock()
 	c := is.cache[peer]
 	var held cachedContext
@@ -419,9 +449,9 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 	if c != nil && held.fresh && !fresh {
 		return SharedContext{Doc: held.doc, Hash: held.hash, Cached: true}, nil
 	}
-	req := dptp.RequestContext{RequestID: NewID(), Query: query, KnownHash: held.hash}
+	req := dptp.RequestContext{RequestID: network.NewID(), Query: query, KnownHash: held.hash}
 	var resp dptp.ContextResponse
-	err := n.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+	err := is.net.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 		r, ok := p.(dptp.ContextResponse)
 		if ok {
 			resp = r
@@ -432,12 +462,12 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 		return SharedContext{}, err
 	}
 	doc := resp.Context
-	if s := n.Session(peer); s != nil && s.V1 {
+	if s := is.net.Session(peer); s != nil && s.V1 {
 		doc = withoutEmpty(doc)
 	}
 	if resp.Unchanged {
 		if resp.ContextHash != held.hash || c == nil {
-			return SharedContext{}, fmt.Errorf("%w: %s said unchanged for a context this node does not hold", ErrPeerFailed, peer)
+			return SharedContext{}, fmt.Errorf("%w: %s said unchanged for a context this node does not hold", network.ErrPeerFailed, peer)
 		}
 		doc = held.doc
 	}
@@ -455,10 +485,10 @@ func (n *Network) PeerContext(ctx context.Context, peer, query string, fresh boo
 }
 
 // Providers asks peer which of its models this node may use.
-func (n *Network) Providers(ctx context.Context, peer string) ([]dptp.Provider, error) {
-	req := dptp.GetProviders{RequestID: NewID()}
+func (is *Service) Providers(ctx context.Context, peer string) ([]dptp.Provider, error) {
+	req := dptp.GetProviders{RequestID: network.NewID()}
 	var out []dptp.Provider
-	err := n.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+	err := is.net.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 		r, ok := p.(dptp.ProvidersResponse)
 		if ok {
 			out = r.Providers
@@ -471,20 +501,20 @@ func (n *Network) Providers(ctx context.Context, peer string) ([]dptp.Provider, 
 // RemoteInference runs a prompt on peer's model, calling onChunk with each
 // piece of the answer as it streams in. A refusal by the peer's firewall is
 // a *PeerError wrapping ErrPeerRefused.
-func (n *Network) RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(text string) error) (dptp.RemoteInferenceResponse, error) {
-	req.RequestID = NewID()
+func (is *Service) RemoteInference(ctx context.Context, peer string, req dptp.RemoteInferenceRequest, onChunk func(text string) error) (dptp.RemoteInferenceResponse, error) {
+	req.RequestID = network.NewID()
 	req.Stream = true
-	if s := n.Session(peer); s != nil && s.V1 {
+	if s := is.net.Session(peer); s != nil && s.V1 {
 		// D-PC v1 reads the prompt as one string.
 		req.Prompt, req.Messages = v1Prompt(req.PromptMessages()), nil
 	}
 	var resp dptp.RemoteInferenceResponse
 	next := 0
-	err := n.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
+	err := is.net.Request(ctx, peer, req.RequestID, req, func(p dptp.Payload) (bool, error) {
 		switch r := p.(type) {
 		case dptp.RemoteInferenceChunk:
 			if r.Seq != next {
-				return true, fmt.Errorf("%w: %s streamed piece %d of the answer where %d was due", ErrPeerFailed, peer, r.Seq, next)
+				return true, fmt.Errorf("%w: %s streamed piece %d of the answer where %d was due", network.ErrPeerFailed, peer, r.Seq, next)
 			}
 			next++
 			return false, onChunk(r.Text)
@@ -502,7 +532,7 @@ func (n *Network) RemoteInference(ctx context.Context, peer string, req dptp.Rem
 		if code == "" {
 			code = dptp.CodeInternal
 		}
-		return resp, &PeerError{Peer: peer, Code: code, Message: resp.Error}
+		return resp, &network.PeerError{Peer: peer, Code: code, Message: resp.Error}
 	}
 	return resp, nil
 }
