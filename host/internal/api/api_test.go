@@ -46,6 +46,12 @@ func TestNewTokenRotates(t *testing.T) {
 // serve runs a Server on a TCP port and a socket in dir.
 func serve(t *testing.T, dir string) (tcpAddr, token string) {
 	t.Helper()
+	return serveWith(t, dir)
+}
+
+// serveWith is serve with the capabilities' routes mounted.
+func serveWith(t *testing.T, dir string, routes ...Routes) (tcpAddr, token string) {
+	t.Helper()
 	lns, err := Listen("127.0.0.1:0", filepath.Join(dir, "api.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +60,7 @@ func serve(t *testing.T, dir string) (tcpAddr, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: fakePlugins{}})
+	srv := NewServer(ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: fakePlugins{}, Routes: routes})
 	srv.Start()
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return lns.TCPAddr(), tok

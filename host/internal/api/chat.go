@@ -21,33 +21,35 @@ type SendRequest struct {
 	Text string `json:"text"`
 }
 
-// registerChat mounts the chat routes.
-func registerChat(mux *http.ServeMux, c *chat.Service) {
-	mux.HandleFunc("POST /v1/messages", func(w http.ResponseWriter, r *http.Request) {
-		var req SendRequest
-		if !readJSON(w, r, &req) {
-			return
-		}
-		m, err := c.Send(req.To, req.Text)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, m)
-	})
-	mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
-		peer := r.URL.Query().Get("peer")
-		if !dpcuri.ValidNodeID(peer) {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "peer must be a node_id (dpc-node- and 32 hex digits)"})
-			return
-		}
-		page, err := historyPage(c, peer, r.URL.Query())
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, page)
-	})
+// ChatRoutes are /v1/messages, served by the chat service.
+func ChatRoutes(c *chat.Service) Routes {
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /v1/messages", func(w http.ResponseWriter, r *http.Request) {
+			var req SendRequest
+			if !readJSON(w, r, &req) {
+				return
+			}
+			m, err := c.Send(req.To, req.Text)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusCreated, m)
+		})
+		mux.HandleFunc("GET /v1/messages", func(w http.ResponseWriter, r *http.Request) {
+			peer := r.URL.Query().Get("peer")
+			if !dpcuri.ValidNodeID(peer) {
+				writeJSON(w, http.StatusBadRequest, errorBody{Error: "peer must be a node_id (dpc-node- and 32 hex digits)"})
+				return
+			}
+			page, err := historyPage(c, peer, r.URL.Query())
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, page)
+		})
+	}
 }
 
 // historySource pages through conversations (a *chat.Service).

@@ -16,17 +16,19 @@ type ContextReload struct {
 	Error string `json:"error,omitempty"`
 }
 
-// registerContext adds POST /v1/context/reload, which `dpc context set`
+// ContextRoutes are POST /v1/context/reload, which `dpc context set`
 // and `edit` call after writing personal.json, so that they return only
 // once the node uses what they wrote rather than when its file watcher
 // notices.
-func registerContext(mux *http.ServeMux, c ContextReloader) {
-	mux.HandleFunc("POST /v1/context/reload", func(w http.ResponseWriter, _ *http.Request) {
-		hash, err := c.Reload()
-		r := ContextReload{Hash: hash}
-		if err != nil {
-			r.Error = err.Error()
-		}
-		writeJSON(w, http.StatusOK, r)
-	})
+func ContextRoutes(c ContextReloader) Routes {
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /v1/context/reload", func(w http.ResponseWriter, _ *http.Request) {
+			hash, err := c.Reload()
+			r := ContextReload{Hash: hash}
+			if err != nil {
+				r.Error = err.Error()
+			}
+			writeJSON(w, http.StatusOK, r)
+		})
+	}
 }

@@ -18,42 +18,44 @@ type SendFileRequest struct {
 	Path string `json:"path"`
 }
 
-// registerFiles mounts the file-transfer routes; home is the data
-// directory, whose files are never sent.
-func registerFiles(mux *http.ServeMux, fs *files.Service, home string) {
-	mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
-		var req SendFileRequest
-		if !readJSON(w, r, &req) {
-			return
-		}
-		path, err := outsideHome(req.Path, home)
-		if err != nil {
-			writeJSON(w, http.StatusForbidden, errorBody{Error: err.Error()})
-			return
-		}
-		t, err := fs.SendFile(req.To, path)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, t)
-	})
-	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, _ *http.Request) {
-		list, err := fs.Transfers()
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, list)
-	})
-	mux.HandleFunc("POST /v1/files/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
-		t, err := fs.AcceptTransfer(r.PathValue("id"))
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, t)
-	})
+// FileRoutes are /v1/files, served by the files service; home is the
+// data directory, whose files are never sent.
+func FileRoutes(fs *files.Service, home string) Routes {
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
+			var req SendFileRequest
+			if !readJSON(w, r, &req) {
+				return
+			}
+			path, err := outsideHome(req.Path, home)
+			if err != nil {
+				writeJSON(w, http.StatusForbidden, errorBody{Error: err.Error()})
+				return
+			}
+			t, err := fs.SendFile(req.To, path)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusCreated, t)
+		})
+		mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, _ *http.Request) {
+			list, err := fs.Transfers()
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, list)
+		})
+		mux.HandleFunc("POST /v1/files/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
+			t, err := fs.AcceptTransfer(r.PathValue("id"))
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, t)
+		})
+	}
 }
 
 // outsideHome resolves path (symbolic links included) and refuses it if it

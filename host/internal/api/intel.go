@@ -22,41 +22,43 @@ type Models interface {
 	Models(ctx context.Context) []llm.Model
 }
 
-// registerIntel adds POST /v1/ask and GET /v1/models.
+// IntelRoutes are POST /v1/ask and GET /v1/models.
 //
 // POST /v1/ask answers with newline-delimited JSON (application/x-ndjson):
 // one intel.Event per line as the answer is made, the last one "done", or
 // "error" with the reason no answer came.
-func registerIntel(mux *http.ServeMux, a Asker, m Models, log hclog.Logger) {
-	mux.HandleFunc("POST /v1/ask", func(w http.ResponseWriter, r *http.Request) {
-		var req intel.Request
-		if !readJSON(w, r, &req) {
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(http.StatusOK)
-		enc := json.NewEncoder(w)
-		flusher, _ := w.(http.Flusher)
-		emit := func(e intel.Event) {
-			if err := enc.Encode(e); err != nil {
-				return // the client went away; r.Context() ends the ask
+func IntelRoutes(a Asker, m Models, log hclog.Logger) Routes {
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /v1/ask", func(w http.ResponseWriter, r *http.Request) {
+			var req intel.Request
+			if !readJSON(w, r, &req) {
+				return
 			}
-			if flusher != nil {
-				flusher.Flush()
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+			enc := json.NewEncoder(w)
+			flusher, _ := w.(http.Flusher)
+			emit := func(e intel.Event) {
+				if err := enc.Encode(e); err != nil {
+					return // the client went away; r.Context() ends the ask
+				}
+				if flusher != nil {
+					flusher.Flush()
+				}
 			}
-		}
-		if err := a.Ask(r.Context(), req, emit); err != nil {
-			if !errors.Is(err, context.Canceled) {
-				log.Info("ask failed", "error", err)
+			if err := a.Ask(r.Context(), req, emit); err != nil {
+				if !errors.Is(err, context.Canceled) {
+					log.Info("ask failed", "error", err)
+				}
+				emit(intel.Event{Type: "error", Text: err.Error()})
 			}
-			emit(intel.Event{Type: "error", Text: err.Error()})
-		}
-	})
-	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
-		list := m.Models(r.Context())
-		if list == nil {
-			list = []llm.Model{}
-		}
-		writeJSON(w, http.StatusOK, list)
-	})
+		})
+		mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
+			list := m.Models(r.Context())
+			if list == nil {
+				list = []llm.Model{}
+			}
+			writeJSON(w, http.StatusOK, list)
+		})
+	}
 }

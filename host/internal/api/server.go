@@ -12,8 +12,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dpc-go/dpc/host/internal/chat"
-	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 )
@@ -41,24 +39,20 @@ type ServerOptions struct {
 	// Listeners are where to serve (see Listen).
 	Listeners *Listeners
 	Token     string
-	// Home is the data directory: POST /v1/files refuses paths inside it.
-	Home    string
-	Logger  hclog.Logger
-	Node    NodeInfo
-	Plugins PluginSource
-	// Network serves peers, messages and the firewall check; nil leaves
-	// those routes out.
-	Network *network.Network
-	// Chat serves /v1/messages; nil leaves it out.
-	Chat *chat.Service
-	// Files serves /v1/files; nil leaves it out.
-	Files *files.Service
-	// Asker and Models serve /v1/ask and /v1/models; nil leaves them out.
-	Asker  Asker
-	Models Models
-	// Context serves /v1/context/reload; nil leaves it out.
-	Context ContextReloader
+	Logger    hclog.Logger
+	Node      NodeInfo
+	Plugins   PluginSource
+	// Listening reports what the transports listen on, for GET /v1/node;
+	// nil reports nothing.
+	Listening func() []network.Listening
+	// Routes are the capabilities' routes, mounted in order.
+	Routes []Routes
 }
+
+// Routes mount one capability's routes: each file of this package that
+// serves a capability (peers.go, chat.go, files.go, …) makes one, and the
+// node picks what to mount.
+type Routes func(mux *http.ServeMux)
 
 // Server is the local API server.
 type Server struct {
@@ -72,27 +66,15 @@ func NewServer(o ServerOptions) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) {
 		info := o.Node
-		if o.Network != nil {
-			info.Listening = o.Network.Listening()
+		if o.Listening != nil {
+			info.Listening = o.Listening()
 		}
 		writeJSON(w, http.StatusOK, info)
 	})
 	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Status()) })
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
-	if o.Network != nil {
-		registerNetwork(mux, o.Network, o.Home, o.Logger)
-	}
-	if o.Chat != nil {
-		registerChat(mux, o.Chat)
-	}
-	if o.Files != nil {
-		registerFiles(mux, o.Files, o.Home)
-	}
-	if o.Context != nil {
-		registerContext(mux, o.Context)
-	}
-	if o.Asker != nil && o.Models != nil {
-		registerIntel(mux, o.Asker, o.Models, o.Logger)
+	for _, mount := range o.Routes {
+		mount(mux)
 	}
 	s.http = &http.Server{Handler: s.auth(mux), ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: o.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}

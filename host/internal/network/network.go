@@ -515,8 +515,5 @@ func protocolOf(s *session.Session) string {
 	return peers.ProtocolDPTP
 }
 
-// Firewall is the node's firewall.
-func (n *Network) Firewall() *firewall.Engine { return n.o.Firewall }
-
 // Bus is the node's event bus.
 func (n *Network) Bus() *Bus { return n.o.Bus }

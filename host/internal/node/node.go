@@ -152,8 +152,12 @@ func Run(ctx context.Context, o Options) error {
 		Peers: intels, PeerName: peerStore.Name, Log: log.Named("ask")}
 
 	srv := api.NewServer(api.ServerOptions{
-		Listeners: lns, Token: token, Home: o.Home.String(), Logger: log.Named("api"), Plugins: mgr, Network: net, Chat: chats, Files: transfers,
-		Asker: asker, Models: models, Context: pc,
+		Listeners: lns, Token: token, Logger: log.Named("api"), Plugins: mgr, Listening: net.Listening,
+		Routes: []api.Routes{
+			api.PeerRoutes(net), api.StreamRoutes(net.Bus(), log.Named("api")), api.FirewallRoutes(fw, net.Check),
+			api.ChatRoutes(chats), api.FileRoutes(transfers, o.Home.String()),
+			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
+		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
 	})
