@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -63,10 +64,50 @@ type peersJSON struct {
 	Refusals []network.Refusal    `json:"refusals"`
 	// FirewallError says why firewall.hcl as it is now is not in force.
 	FirewallError string `json:"firewall_error,omitempty"`
+	// RTT holds, with --rtt, each connected peer's round trip.
+	RTT []peerRTT `json:"rtt,omitempty"`
+}
+
+// peerRTT is one connected peer's round trip, or why there is none.
+type peerRTT struct {
+	api.RTT
+	Error string `json:"error,omitempty"`
+}
+
+// measureRTT pings each connected peer of list once.
+func measureRTT(ctx context.Context, c *api.Client, list []network.PeerStatus) []peerRTT {
+	var out []peerRTT
+	for _, p := range list {
+		if p.State != "connected" {
+			continue
+		}
+		r := peerRTT{RTT: api.RTT{Peer: p.NodeID}}
+		if err := c.Get(ctx, "/v1/peers/"+p.NodeID+"/rtt", &r.RTT); err != nil {
+			r.Error = err.Error()
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// printRTT prints the round trips measured by measureRTT.
+func printRTT(w io.Writer, rtts []peerRTT) {
+	fmt.Fprintln(w, "\nRound trips (PING):")
+	if len(rtts) == 0 {
+		fmt.Fprintln(w, "  no peer is connected")
+		return
+	}
+	for _, r := range rtts {
+		if r.Error != "" {
+			fmt.Fprintf(w, "  %s  -  %s\n", r.Peer, textsafe.Line(r.Error))
+			continue
+		}
+		fmt.Fprintf(w, "  %s  %.2f ms\n", r.Peer, r.Millis)
+	}
 }
 
 func newPeersCmd(g *globals) *cobra.Command {
-	var asJSON bool
+	var asJSON, rtt bool
 	cmd := &cobra.Command{
 		Use:   "peers",
 		Short: "List known peers, their connection state and contact requests",
@@ -88,11 +129,18 @@ func newPeersCmd(g *globals) *cobra.Command {
 			if err := c.Get(cmd.Context(), "/v1/firewall", &fw); err != nil {
 				return err
 			}
+			var rtts []peerRTT
+			if rtt {
+				rtts = measureRTT(cmd.Context(), c, list)
+			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), peersJSON{Peers: nonNil(list), Refusals: nonNil(refused), FirewallError: fw.Error})
+				return printJSON(cmd.OutOrStdout(), peersJSON{Peers: nonNil(list), Refusals: nonNil(refused), FirewallError: fw.Error, RTT: rtts})
 			}
 			printFirewallProblem(cmd.ErrOrStderr(), fw)
 			printPeers(cmd.OutOrStdout(), list)
+			if rtt {
+				printRTT(cmd.OutOrStdout(), rtts)
+			}
 			if len(refused) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "\nRecently refused incoming connections:")
 				for _, r := range refused[max(0, len(refused)-10):] {
@@ -103,6 +151,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the peers, recent refusals and any firewall.hcl problem as one JSON object")
+	cmd.Flags().BoolVar(&rtt, "rtt", false, "also measure the round trip to each connected peer (one PING each)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "remove NODE_ID",
 		Short: "Forget a peer: end its session and stop dialing it (the conversation stays)",

@@ -71,6 +71,9 @@ var decoders = map[string]func(Frame) (Payload, error){
 	CmdRemoteInferenceRequest:  decodeAs[RemoteInferenceRequest],
 	CmdRemoteInferenceChunk:    decodeAs[RemoteInferenceChunk],
 	CmdRemoteInferenceResponse: decodeAs[RemoteInferenceResponse],
+
+	CmdPing: decodeAs[Ping],
+	CmdPong: decodeAs[Pong],
 }
 
 func decodeAs[T Payload](f Frame) (Payload, error) {

@@ -258,3 +258,11 @@ func FuzzDecodeRemoteInferenceResponse(f *testing.F) {
 	fuzzDecode[RemoteInferenceResponse](f, `{"request_id":"r","status":"error","error":"no such model"}`,
 		`{"request_id":"r","status":"success","response":"hi","tokens_used":3,"thinking":"x"}`)
 }
+
+func FuzzDecodePing(f *testing.F) {
+	fuzzDecode[Ping](f, `{"request_id":"r"}`, `{"request_id":""}`, `{"request_id":"r","Request_ID":"s"}`)
+}
+
+func FuzzDecodePong(f *testing.F) {
+	fuzzDecode[Pong](f, `{"request_id":"r"}`, `{"request_id":7}`)
+}

@@ -49,6 +49,9 @@ func samplePayloads() map[string]Payload {
 			Messages: []PromptMessage{{Role: "system", Content: "context"}, {Role: "user", Content: "what does Carol cook?"}}},
 		CmdRemoteInferenceChunk:    RemoteInferenceChunk{RequestID: "req-4", Seq: 3, Text: "pasta "},
 		CmdRemoteInferenceResponse: RemoteInferenceResponse{RequestID: "req-4", Status: StatusSuccess, Response: "pasta", Model: "retrieval", Provider: "llm-local", PromptTokens: 12, ResponseTokens: 1, TokensUsed: 13},
+
+		CmdPing: Ping{RequestID: "req-5"},
+		CmdPong: Pong{RequestID: "req-5"},
 	}
 }
 

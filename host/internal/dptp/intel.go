@@ -423,6 +423,8 @@ func RequestIDOf(p Payload) string {
 		return p.RequestID
 	case ErrorReply:
 		return p.RequestID
+	case Pong:
+		return p.RequestID
 	}
 	return ""
 }

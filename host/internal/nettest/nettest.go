@@ -21,6 +21,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
+	"github.com/dpc-go/dpc/host/internal/ping"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/store"
 	"github.com/dpc-go/dpc/sdk"
@@ -153,6 +154,7 @@ type Node struct {
 	Files    *files.Store
 	Xfers    *files.Service
 	Intel    *intel.Service
+	Ping     *ping.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -249,6 +251,7 @@ func NewNode(tb testing.TB, o Options) *Node {
 		answer = o.Intel(n)
 	}
 	n.Intel = intel.NewService(intel.ServiceOptions{Net: n.Net, Answerer: answer, Logger: opts.Logger})
+	n.Ping = ping.NewService(n.Net)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Registered after the plugin's and the store's cleanups, so it runs

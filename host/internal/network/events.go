@@ -9,7 +9,7 @@ import (
 type Event struct {
 	Time time.Time `json:"time"`
 	// Type: "message", "message_state", "peer", "contact_request", "transfer",
-	// "history_synced" (Data: HistorySynced).
+	// "history_synced" (Data: chat.HistorySynced).
 	Type string `json:"type"`
 	Peer string `json:"peer,omitempty"`
 	Data any    `json:"data,omitempty"`

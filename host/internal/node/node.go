@@ -23,6 +23,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/personal"
+	"github.com/dpc-go/dpc/host/internal/ping"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/store"
 	"github.com/dpc-go/dpc/sdk"
@@ -128,6 +129,7 @@ func Run(ctx context.Context, o Options) error {
 	})
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
+	pings := ping.NewService(net)
 	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log,
 		Answerer: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}})
 	// What a peer may see changes with the context or the firewall; the
@@ -157,6 +159,7 @@ func Run(ctx context.Context, o Options) error {
 			api.PeerRoutes(net), api.StreamRoutes(net.Bus(), log.Named("api")), api.FirewallRoutes(fw, net.Check),
 			api.ChatRoutes(chats), api.FileRoutes(transfers, o.Home.String()),
 			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
+			api.PingRoutes(pings),
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
