@@ -229,25 +229,14 @@ func (svc *Service) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 	case err == nil && t.State == StateWaiting:
 		return nil // offered again; still waiting for the user
 	case errors.Is(err, ErrNotFound):
-		if d := svc.net.Check(s.PeerID, "files"); !d.Allowed {
-			svc.log.Info("firewall refused a file", "peer", s.PeerID, "rule", d.Rule)
-			return cancel(dptp.CancelFirewallDenied, "this node does not accept files from you")
-		}
-		lim := svc.fw.Rules().FileLimits(s.PeerID, svc.peers)
-		if ok, why := lim.Allows(o.SizeBytes, o.MIMEType); !ok {
-			reason := dptp.CancelSizeLimitExceeded
-			if o.SizeBytes <= lim.MaxSizeBytes || lim.MaxSizeBytes == 0 {
-				reason = dptp.CancelTypeNotAllowed
-			}
-			return cancel(reason, why)
-		}
-		if err := CheckName(o.Filename); err != nil {
-			return cancel(dptp.CancelInvalidName, err.Error())
+		reason, msg, ask := svc.judgeOffer(s.PeerID, o)
+		if reason != "" {
+			return cancel(reason, msg)
 		}
 		t = Transfer{ID: o.TransferID, Peer: s.PeerID, Direction: Incoming, Name: o.Filename,
 			Size: o.SizeBytes, SHA256: o.SHA256, MimeType: o.MIMEType, State: StateTransferring,
 			Created: time.Now().UTC()}
-		if lim.AsksUser(o.SizeBytes) {
+		if ask {
 			t.State = StateWaiting
 			if err := svc.store.Put(t); err != nil {
 				return cancel(dptp.CancelError, "cannot store the file")
@@ -282,6 +271,28 @@ func (svc *Service) onFileOffer(s *session.Session, o dptp.FileOffer) error {
 		return svc.completeIncoming(s, t)
 	}
 	return s.Send(dptp.CmdFileAccept, dptp.FileAccept{TransferID: t.ID, Offset: have})
+}
+
+// judgeOffer decides on a new offer from peer: reason (a FILE_CANCEL
+// reason) and msg say why it is refused, "" if it is not; ask is set when
+// it must wait for the user (larger than ask_above_mb).
+func (svc *Service) judgeOffer(peer string, o dptp.FileOffer) (reason, msg string, ask bool) {
+	if d := svc.net.Check(peer, "files"); !d.Allowed {
+		svc.log.Info("firewall refused a file", "peer", peer, "rule", d.Rule)
+		return dptp.CancelFirewallDenied, "this node does not accept files from you", false
+	}
+	lim := svc.fw.Rules().FileLimits(peer, svc.peers)
+	if ok, why := lim.Allows(o.SizeBytes, o.MIMEType); !ok {
+		reason := dptp.CancelSizeLimitExceeded
+		if o.SizeBytes <= lim.MaxSizeBytes || lim.MaxSizeBytes == 0 {
+			reason = dptp.CancelTypeNotAllowed
+		}
+		return reason, why, false
+	}
+	if err := CheckName(o.Filename); err != nil {
+		return dptp.CancelInvalidName, err.Error(), false
+	}
+	return "", "", lim.AsksUser(o.SizeBytes)
 }
 
 // ErrNotWaiting means a transfer is not an incoming offer waiting for the

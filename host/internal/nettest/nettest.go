@@ -216,24 +216,8 @@ func NewNode(tb testing.TB, o Options) *Node {
 		tb.Fatal(err)
 	}
 	n := &Node{ID: id, Name: o.Name, Chat: chat.New(st), Files: files.New(st, filepath.Join(dir, "files")), Peers: ps, Firewall: fw}
-	var watch *listenWatch
-	var tr network.Transports
+	tr, watch := nodeTransport(tb, o, n)
 	listen := []string{"127.0.0.1:0"}
-	if o.Loopback {
-		// Bound before the node starts: it accepts connections (in the
-		// kernel's backlog) from its first moment.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		n.Port = ln.Addr().(*net.TCPAddr).Port
-		tr = loopback{ln: ln}
-	} else {
-		// Port 0: the kernel picks a free port as the node binds it, so no
-		// other test can take it in between; Port is learned from the listener.
-		watch = &listenWatch{Transport: DirectTransport(tb), bound: make(chan []string, 1)}
-		tr = transports{watch}
-	}
 	opts := network.Options{
 		Identity: id, Name: o.Name, Software: "dpc-go/nettest", Logger: hclog.NewNullLogger(),
 		Listen: listen, Transports: tr, Peers: ps, Firewall: fw,
@@ -290,6 +274,27 @@ func NewNode(tb testing.TB, o Options) *Node {
 		tb.Fatalf("node %s did not listen within %s (last error: %v)", o.Name, WaitLimit, watch.err)
 	}
 	return n
+}
+
+// nodeTransport is n's transport: the in-process loopback (its port known
+// at once) or the transport-direct plugin, whose listenWatch reports the
+// port it binds.
+func nodeTransport(tb testing.TB, o Options, n *Node) (network.Transports, *listenWatch) {
+	tb.Helper()
+	if o.Loopback {
+		// Bound before the node starts: it accepts connections (in the
+		// kernel's backlog) from its first moment.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n.Port = ln.Addr().(*net.TCPAddr).Port
+		return loopback{ln: ln}, nil
+	}
+	// Port 0: the kernel picks a free port as the node binds it, so no
+	// other test can take it in between; Port is learned from the listener.
+	watch := &listenWatch{Transport: DirectTransport(tb), bound: make(chan []string, 1)}
+	return transports{watch}, watch
 }
 
 // Connect makes a and b contacts of each other and connects a to b.
