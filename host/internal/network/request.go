@@ -42,9 +42,9 @@ type requests struct {
 	pending map[pendingKey]*pending
 }
 
-// Deliver routes an answer to the request awaiting it. Answers nobody awaits
+// deliver routes an answer to the request awaiting it. Answers nobody awaits
 // (late, after a timeout) are dropped.
-func (n *Network) Deliver(peer string, p dptp.Payload) {
+func (n *Network) deliver(peer string, p dptp.Payload) {
 	id := dptp.RequestIDOf(p)
 	rq := &n.requests
 	rq.mu.Lock()

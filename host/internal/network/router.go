@@ -171,7 +171,7 @@ func (n *Network) onError(_ context.Context, s *session.Session, f dptp.Frame) e
 	}
 	n.log.Log(level, "peer answered with an error", "peer", s.PeerID, "code", e.Code, "message", e.Message, "request_id", e.RequestID)
 	n.o.Bus.Publish(Event{Type: "error", Peer: s.PeerID, Data: e})
-	n.Deliver(s.PeerID, e)
+	n.deliver(s.PeerID, e)
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (n *Network) onError(_ context.Context, s *session.Session, f dptp.Frame) e
 // dropped.
 func Answer[T dptp.Payload](n *Network) {
 	Handle(n.router, func(_ context.Context, s *session.Session, msg T) error {
-		n.Deliver(s.PeerID, msg)
+		n.deliver(s.PeerID, msg)
 		return nil
 	})
 }
