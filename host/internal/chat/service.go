@@ -284,7 +284,8 @@ func (c *Service) onHistoryRequest(s *session.Session, r dptp.RequestChatHistory
 		resp.Cursor = string(CursorOf(sent[len(resp.Messages)-1]))
 	}
 	if s.V1 {
-		resp.TotalCount = len(resp.Messages)
+		total := len(resp.Messages)
+		resp.TotalCount = &total
 		resp.Cursor = ""
 	}
 	return s.Send(dptp.CmdChatHistoryResponse, resp)

@@ -280,9 +280,10 @@ type ChatHistoryResponse struct {
 	// Cursor is where the next page starts (optional): the requester sends
 	// it back in its next REQUEST_CHAT_HISTORY.
 	Cursor string `json:"cursor,omitempty"`
-	// ConversationID and TotalCount are D-PC v1's fields, sent to v1 peers.
+	// ConversationID and TotalCount are D-PC v1's fields, sent to v1 peers;
+	// D-PC sends total_count even when it is 0, so a v1 peer gets it always.
 	ConversationID string `json:"conversation_id,omitempty"`
-	TotalCount     int    `json:"total_count,omitempty"`
+	TotalCount     *int   `json:"total_count,omitempty"`
 }
 
 // Command returns CmdChatHistoryResponse.

@@ -161,6 +161,34 @@ func TestV1PeerDialsUs(t *testing.T) {
 	}
 }
 
+// TestV1HistoryOfNothingCarriesTotalCount: D-PC always sends total_count,
+// 0 included, and reads it from the answer; an empty history once went
+// out without it (omitempty).
+func TestV1HistoryOfNothingCarriesTotalCount(t *testing.T) {
+	t.Parallel()
+	ours := newRSANode(t, identity.KeyRSA, true)
+	refID := newRefIdentity(t)
+	ref, err := dpcv1ref.Listen("127.0.0.1:0", dpcv1ref.Options{Identity: refID, Name: "Pythonista", Unsolicited: true, Log: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ref.Close() })
+	makeV1Contact(t, ours, refID.NodeID)
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	if _, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID); err != nil {
+		t.Fatalf("the v1 peer's handshake with our node: %v", err)
+	}
+	// Its unsolicited REQUEST_CHAT_HISTORY, with nothing to answer.
+	f, err := ref.WaitFor(ctx, "CHAT_HISTORY_RESPONSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, ok := f.Payload["total_count"]; !ok || total != float64(0) || f.Payload["conversation_id"] == nil {
+		t.Errorf("CHAT_HISTORY_RESPONSE of an empty history: want total_count 0 and conversation_id, got %s", f.Raw)
+	}
+}
+
 func TestWeDialV1Peer(t *testing.T) {
 	t.Parallel()
 	ours := newRSANode(t, identity.KeyRSA, true)
