@@ -11,7 +11,7 @@ DEV_HOME ?= $(CURDIR)/.dpc-dev
 # The race detector needs cgo and a C compiler; without them the tests run without it.
 RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null && echo -race)
 
-.PHONY: all build plugins run demo test bench proto lint check-modules clean
+.PHONY: all build plugins run demo test test-fast bench proto lint staticcheck check-modules clean
 
 all: build
 
@@ -51,6 +51,15 @@ test:
 	done; \
 	if [ -n "$$failed" ]; then echo "== FAILED modules:$$failed"; exit 1; fi
 
+## test-fast: the edit-test loop: every module's unit tests with -short (no
+## e2e suite, no long network or soak tests, no -race), well under a minute
+test-fast:
+	@failed=""; for m in $(MODULES); do \
+		echo "== test-fast $${m#$(CURDIR)/}"; \
+		(cd $$m && $(GO) test -short -timeout 5m ./...) || failed="$$failed $${m#$(CURDIR)/}"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== FAILED modules:$$failed"; exit 1; fi
+
 ## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
@@ -63,10 +72,22 @@ bench:
 proto:
 	proto/scripts/generate.sh
 
-## lint: gofmt, go vet, and standalone builds of the published modules
+## lint: gofmt, go vet, staticcheck, and standalone builds of the published modules
 lint: check-modules
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@$(MAKE) --no-print-directory staticcheck
+
+## staticcheck: staticcheck (the version pinned by the tool directive in
+## tools/go.mod, built through the module proxy) over every module; every
+## module runs, then the failing ones are listed
+staticcheck:
+	@sc=$$(cd tools && GOWORK=off $(GO) tool -n staticcheck) || exit 1; \
+	failed=""; for m in $(MODULES); do \
+		echo "== staticcheck $${m#$(CURDIR)/}"; \
+		(cd $$m && $$sc ./...) || failed="$$failed $${m#$(CURDIR)/}"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== staticcheck FAILED modules:$$failed"; exit 1; fi
 
 check-modules:
 	@set -e; for m in $(PUBLISHED); do \

@@ -83,10 +83,12 @@ type optionalAndRequired struct {
 	Max  int    `hcl:"max,optional"`
 	Tags []string
 	// skipped: untagged, unexported, labels, remain and empty names.
-	Name       string `hcl:"name,label"`
-	Rest       any    `hcl:",remain"`
-	hidden     string `hcl:"hidden"`
-	EmptyName  string `hcl:",optional"`
+	Name string `hcl:"name,label"`
+	Rest any    `hcl:",remain"`
+	//lint:ignore U1000 the schema must skip an unexported field even when tagged.
+	hidden    string `hcl:"hidden"`
+	EmptyName string `hcl:",optional"`
+	//lint:ignore U1000 the schema must skip an unexported field.
 	unexported int
 }
 

@@ -8,6 +8,8 @@ import (
 
 // ErrContextShape is returned by [ParseContext] for a context D-PC v0.27
 // cannot build its PersonalContext from.
+//
+//lint:ignore ST1005 the text is D-PC v0.27's own error, word for word.
 var ErrContextShape = errors.New("Error deserializing context from peer")
 
 // The fields of D-PC v0.27's strict dataclasses (pcm_core.py), built with
