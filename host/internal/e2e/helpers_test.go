@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,13 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	// The suite runs real nodes and plugins as subprocesses and takes
+	// minutes: go test -short (make test-fast) skips it before building.
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped with -short (make test runs it)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "dpc-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
