@@ -6,19 +6,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dpc-go/dpc/host/internal/fixtureplugin"
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/nettest"
-	"github.com/dpc-go/dpc/plugins/llm-local/llmlocal"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/promptctx"
 )
 
 // BenchmarkFirstToken is the first-token latency the plugin path adds to a
-// streamed answer: the same llm-local plugin answers the same prompt (a
-// question and 4 context blocks of D-PC's sample personal.json), called
-// in-process and through its real subprocess (gRPC over the AutoMTLS
-// socket). first-token = from the Generate call to the first piece of the
-// answer; extra-µs = the plugin path's p50 minus in-process p50.
+// streamed answer: the same prompt (a question and 4 context blocks of
+// D-PC's sample personal.json) goes to the fixture model, which echoes it
+// and does no work of its own, called in-process and through its real
+// subprocess (gRPC over the AutoMTLS socket), and to the real llm-local
+// plugin through its subprocess. The plugins are built from the workspace,
+// never imported (host/go.mod does not require them). first-token = from
+// the Generate call to the first piece of the answer; extra-µs = the
+// fixture's plugin p50 minus its in-process p50.
 func BenchmarkFirstToken(b *testing.B) {
 	doc := loadContext(b, "../personal/testdata/personal.json")
 	var blocks []promptctx.Block
@@ -33,25 +36,25 @@ func BenchmarkFirstToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := sdk.GenerateRequest{Model: "retrieval", Messages: msgs}
-
-	inProc := &llmlocal.Plugin{}
-	if err := inProc.Configure(context.Background(), sdk.ConfigureRequest{Config: llmlocal.DefaultConfig()}); err != nil {
-		b.Fatal(err)
-	}
-	viaPlugin := nettest.Launch(b, "llm-local", "").LLM
 
 	p50 := map[string]time.Duration{}
 	for _, path := range []struct {
-		name string
-		llm  sdk.LLM
-	}{{"in-process", inProc}, {"plugin", viaPlugin}} {
+		name  string
+		model string
+		llm   func(testing.TB) sdk.LLM
+	}{
+		{"in-process", "echo", func(testing.TB) sdk.LLM { return fixtureplugin.LLM{} }},
+		{"plugin", "echo", nettest.FixtureLLM},
+		{"llm-local-plugin", "retrieval", func(tb testing.TB) sdk.LLM { return nettest.Launch(tb, "llm-local", "").LLM }},
+	} {
 		b.Run(path.name, func(b *testing.B) {
+			llm := path.llm(b)
+			req := sdk.GenerateRequest{Model: path.model, Messages: msgs}
 			var first []time.Duration
 			for b.Loop() {
 				start := time.Now()
 				var t time.Duration
-				_, err := path.llm.Generate(context.Background(), req, func(string) error {
+				_, err := llm.Generate(context.Background(), req, func(string) error {
 					if t == 0 {
 						t = time.Since(start)
 					}

@@ -17,6 +17,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/fixtureplugin"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/network"
@@ -51,8 +52,16 @@ func Cleanup() {
 }
 
 // PluginBinary builds the first-party plugin plugins/<name> once per test
-// binary and returns it with its sha256.
+// binary and returns it with its sha256. It is built from the workspace,
+// never imported: host/go.mod does not require the plugin modules.
 func PluginBinary(tb testing.TB, name string) (plugins.Binary, string) {
+	tb.Helper()
+	return packageBinary(tb, name, "github.com/dpc-go/dpc/plugins/"+name)
+}
+
+// packageBinary builds the plugin whose main package is pkg, named name,
+// once per test binary and returns it with its sha256.
+func packageBinary(tb testing.TB, name, pkg string) (plugins.Binary, string) {
 	tb.Helper()
 	built.mu.Lock()
 	defer built.mu.Unlock()
@@ -67,7 +76,7 @@ func PluginBinary(tb testing.TB, name string) (plugins.Binary, string) {
 		built.dir, built.bins = dir, map[string]builtPlugin{}
 	}
 	bin := plugins.Binary{Name: name, Path: filepath.Join(built.dir, plugins.BinaryPrefix+name)}
-	out, err := exec.Command("go", "build", "-o", bin.Path, "github.com/dpc-go/dpc/plugins/"+name).CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin.Path, pkg).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("building plugin %s: %v\n%s", name, err, out)
 	}
@@ -84,6 +93,21 @@ func PluginBinary(tb testing.TB, name string) (plugins.Binary, string) {
 func Launch(tb testing.TB, name, configJSON string) *pluginhost.Client {
 	tb.Helper()
 	bin, sum := PluginBinary(tb, name)
+	return launch(tb, bin, sum, configJSON)
+}
+
+// FixtureLLM starts the fixture model (fixtureplugin.LLM) as a plugin
+// subprocess, stopped when the test ends.
+func FixtureLLM(tb testing.TB) sdk.LLM {
+	tb.Helper()
+	bin, sum := packageBinary(tb, fixtureplugin.LLMName, "github.com/dpc-go/dpc/host/internal/fixtureplugin/cmd/dpc-plugin-fixture-llm")
+	return launch(tb, bin, sum, "").LLM
+}
+
+// launch starts a built plugin, configured with configJSON ("" for {}),
+// stopped when the test ends.
+func launch(tb testing.TB, bin plugins.Binary, sum, configJSON string) *sdk.PluginClient {
+	tb.Helper()
 	ctx := context.Background()
 	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
 	if err != nil {
