@@ -106,7 +106,7 @@ func FixtureLLM(tb testing.TB) sdk.LLM {
 
 // launch starts a built plugin, configured with configJSON ("" for {}),
 // stopped when the test ends.
-func launch(tb testing.TB, bin plugins.Binary, sum, configJSON string) *sdk.PluginClient {
+func launch(tb testing.TB, bin plugins.Binary, sum, configJSON string) *pluginhost.Client {
 	tb.Helper()
 	ctx := context.Background()
 	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
