@@ -43,12 +43,8 @@ const (
 )
 
 const (
-	// nodeIDHexLen is the number of hex characters of the SHA-256 kept in a node_id.
-	nodeIDHexLen = 32
 	// rsaBits is the size of generated RSA keys.
 	rsaBits = 2048
-	// maxRSABits bounds RSA keys accepted by Load and verification.
-	maxRSABits = 4096
 	// certValidity is the lifetime of a generated certificate (D-PC: 3650 days).
 	certValidity = 3650 * 24 * time.Hour
 	// certBackdate tolerates peers whose clocks are a little behind.

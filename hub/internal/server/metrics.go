@@ -1,6 +1,9 @@
 package server
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
 
 // metrics are the hub's Prometheus series, on a registry of their own.
 type metrics struct {
@@ -49,6 +52,6 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.logins, m.refreshes, m.rateLimited, m.connections, m.relayed,
 		m.relayFailed, m.slowDropped, m.replacements,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
