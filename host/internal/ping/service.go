@@ -20,6 +20,7 @@ type Service struct{ net *network.Network }
 // NewService registers PING and its answer with net (before it starts).
 func NewService(net *network.Network) *Service {
 	network.Handle(net.Router(), func(_ context.Context, s *session.Session, p dptp.Ping) error {
+		//lint:ignore S1016 a PONG carries the request id alone, whatever a PING may carry later.
 		return s.Send(dptp.CmdPong, dptp.Pong{RequestID: p.RequestID})
 	})
 	network.Answer[dptp.Pong](net)
