@@ -51,10 +51,9 @@ test:
 	done; \
 	if [ -n "$$failed" ]; then echo "== FAILED modules:$$failed"; exit 1; fi
 
-## test-fast: the edit-test loop, well under a minute: every module's unit
-## tests with -short (no e2e suite, no -race; vet runs in make lint), in one
-## go test over the workspace so that packages of different modules build
-## and run side by side
+## test-fast: the edit-test loop: every module's unit tests with -short (no
+## e2e suites, no -race; vet runs in make lint), in one go test over the
+## workspace so that packages of different modules build and run side by side
 test-fast:
 	$(GO) test -short -vet=off -timeout 5m $(addsuffix /...,$(shell $(GO) list -m))
 
