@@ -201,6 +201,7 @@ func TestCrashLoopingPluginIsGivenUp(t *testing.T) {
 	// The node itself keeps running.
 	select {
 	case err := <-d.done:
+		d.done <- err // for the cleanup, which waits for the exit too
 		t.Fatalf("dpc run exited (%v); a crash-looping plugin must not take the node down", err)
 	default:
 	}

@@ -190,6 +190,7 @@ func (n *node) waitStatus(d *daemon, id string, timeout time.Duration, what stri
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-d.done:
+			d.done <- err // for the cleanup, which waits for the exit too
 			n.t.Fatalf("dpc run exited (%v) while waiting for %s\nstderr:\n%s", err, what, d.stderr)
 		default:
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 	"github.com/dpc-go/dpc/sdk/promptctx"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 // newFakeLLM is an HTTP server speaking the OpenAI chat completions wire
@@ -236,7 +237,7 @@ func TestFreshNodeAnswersWithLLMLocal(t *testing.T) {
 	n.must("init", "--name", "Dana")
 	n.must("plugin", "lock")
 	n.must("context", "set", "knowledge.cooking.summary", "Dana bakes sourdough bread")
-	d := n.start("--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--api", "127.0.0.1:0")
+	d := n.start("--listen", fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t)), "--api", "127.0.0.1:0")
 	n.waitStatus(d, "llm/llm-local", 60*time.Second, "llm-local running", func(s plugins.Status) bool { return s.State == "running" })
 	out := n.must("ask", "what bread do I bake?")
 	for _, want := range []string{"Answer by retrieval", "Dana bakes sourdough bread", "Model: llm-local/retrieval on this node"} {

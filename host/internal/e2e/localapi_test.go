@@ -285,6 +285,7 @@ func (n *node) runAndWaitFor(d *daemon) {
 	for {
 		select {
 		case err := <-d.done:
+			d.done <- err // for the cleanup, which waits for the exit too
 			n.t.Fatalf("dpc run exited (%v) before its API answered\nstderr:\n%s", err, d.stderr)
 		default:
 		}

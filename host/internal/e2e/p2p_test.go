@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,18 +11,8 @@ import (
 	"time"
 
 	"github.com/dpc-go/dpc/host/internal/plugins"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // peer is a node that talks to others over transport-direct on loopback.
 type peer struct {
@@ -45,7 +34,7 @@ func newPeerWith(t *testing.T, name, morePlugins string) *peer {
 	n := newNode(t)
 	out := n.must("init", "--name", name)
 	n.name = name
-	p := &peer{node: n, id: nodeIDRE.FindString(out), port: freePort(t)}
+	p := &peer{node: n, id: nodeIDRE.FindString(out), port: sdktest.ReservePort(t)}
 	n.writeConfig("plugin \"transport\" \"transport-direct\" {}\n" + morePlugins)
 	n.must("plugin", "lock")
 	return p

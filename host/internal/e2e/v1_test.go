@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dpc-go/dpc/host/internal/dpcv1ref"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 func TestDPCv1PeerThroughTheCLI(t *testing.T) {
@@ -18,7 +19,7 @@ func TestDPCv1PeerThroughTheCLI(t *testing.T) {
 	n := newNode(t)
 	out := n.must("init", "--key", "rsa", "--name", "Gopher")
 	n.name, n.nodeAttrs = "Gopher", "dpc_v1 = true"
-	p := &peer{node: n, id: nodeIDRE.FindString(out), port: freePort(t)}
+	p := &peer{node: n, id: nodeIDRE.FindString(out), port: sdktest.ReservePort(t)}
 	n.writeConfig("plugin \"transport\" \"transport-direct\" {}\n")
 	n.must("plugin", "lock")
 	p.run()
