@@ -26,6 +26,8 @@ import (
 // (SaveHubSession fails): it then needs a new Login after a restart.
 type Hub interface {
 	Plugin
+	// Login signs in. Before the first Login or Resume (and after Logout),
+	// the calls that need a login fail with ErrPermissionDenied.
 	Login(ctx context.Context) (LoginResult, error)
 	// Resume takes up a session a Login returned earlier (possibly in another
 	// process) without signing in again. A session the hub no longer accepts
