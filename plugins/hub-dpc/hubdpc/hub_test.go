@@ -375,3 +375,51 @@ func sessionToken(t *testing.T, s sdk.HubSession) string {
 	}
 	return d.RefreshToken
 }
+
+// TestBackoffFullJitter: every wait lies in [0, min(30 s, 250 ms·2^n)], and
+// the waits spread over that range instead of all nodes waiting the same.
+func TestBackoffFullJitter(t *testing.T) {
+	t.Parallel()
+	for n := range 24 {
+		ceil := backoffMax
+		if n < 16 && backoffBase<<n < backoffMax {
+			ceil = backoffBase << n
+		}
+		var high bool
+		for range 200 {
+			d := backoff(n)
+			if d < 0 || d > ceil {
+				t.Fatalf("attempt %d: wait %s outside [0, %s]", n, d, ceil)
+			}
+			high = high || d > ceil/2
+		}
+		if !high {
+			t.Errorf("attempt %d: 200 waits all under half of %s: no jitter", n, ceil)
+		}
+	}
+}
+
+// TestSignalsEndsWithContextWhileHubDown: a stream retrying a dead hub
+// stops as soon as its context ends.
+func TestSignalsEndsWithContextWhileHubDown(t *testing.T) {
+	t.Parallel()
+	hub := startHub(t, "127.0.0.1:0", t.TempDir())
+	alice := newNode(t, hub.URL, "Alice", nil)
+	alice.login(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- alice.hub.Signals(ctx, func(sdk.IncomingSignal) error { return nil }) }()
+	waitEvents(t, alice.h.Host, EventConnected, 1)
+	hub.stop(t)
+	waitEvents(t, alice.h.Host, EventDisconnected, 1)
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("want nil or context.Canceled, got %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Signals kept retrying after its context ended")
+	}
+}
