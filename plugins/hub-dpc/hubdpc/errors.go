@@ -28,6 +28,10 @@ var (
 	ErrReplaced = errors.New("the signaling stream was replaced by a newer connection of this node")
 	// ErrNoStream: SendSignal needs the stream Signals holds open.
 	ErrNoStream = errors.New("the signaling stream is not open")
+	// errAccessExpired: the hub closed the signaling socket because the
+	// access token it was opened with expired; reconnect at once with a
+	// fresh one.
+	errAccessExpired = errors.New("the signaling socket's access token expired")
 	// ErrBadResponse: the hub's answer could not be decoded.
 	ErrBadResponse = errors.New("malformed answer from the hub")
 )

@@ -58,14 +58,15 @@ type hubProc struct {
 var listeningRE = regexp.MustCompile(`listening: addr=(\S+)`)
 
 // startHub starts dpc-hub on listen (host:port; port 0 picks one) with its
-// data in data, rate limits off, and waits for its "listening" line.
-func startHub(t *testing.T, listen, data string) *hubProc {
+// data in data, rate limits off, more flags in extra, and waits for its "listening" line.
+func startHub(t *testing.T, listen, data string, extra ...string) *hubProc {
 	t.Helper()
 	if hubBin == "" {
 		t.Skip("needs the dpc-hub binary, which is not built under -short")
 	}
-	cmd := exec.Command(hubBin, "--listen", listen, "--data", data,
-		"--rate-login", "0", "--rate-api", "0", "--rate-ip", "0", "--rate-signal", "0")
+	args := append([]string{"--listen", listen, "--data", data,
+		"--rate-login", "0", "--rate-api", "0", "--rate-ip", "0", "--rate-signal", "0"}, extra...)
+	cmd := exec.Command(hubBin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

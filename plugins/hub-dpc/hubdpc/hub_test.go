@@ -423,3 +423,35 @@ func TestSignalsEndsWithContextWhileHubDown(t *testing.T) {
 		t.Fatal("Signals kept retrying after its context ended")
 	}
 }
+
+// TestSignalsRenewExpiredAccessToken: the hub closes a socket when the
+// access token it was opened with expires; the plugin refreshes the token
+// (handing the rotated session to the host) and reconnects at once, without
+// reporting the hub as gone. The hub's shortest token lifetime is a minute:
+// the test waits for that event, not for a fixed time.
+func TestSignalsRenewExpiredAccessToken(t *testing.T) {
+	t.Parallel()
+	hub := startHub(t, "127.0.0.1:0", t.TempDir(), "--access-ttl", "1m")
+	alice := newNode(t, hub.URL, "Alice", nil)
+	alice.login(t)
+	aliceIn, _ := alice.signals(t)
+	waitEvents(t, alice.h.Host, EventConnected, 1)
+	waitEvents(t, alice.h.Host, EventConnected, 2)
+	if n := countEvents(alice.h.Host, EventDisconnected); n != 0 {
+		t.Errorf("want no hub.disconnected for a token renewal, got %d", n)
+	}
+	if s := lastSession(t, alice.h.Host); len(s.Data) == 0 {
+		t.Errorf("want the rotated session handed to the host, got an empty one")
+	}
+
+	bob := newNode(t, hub.URL, "Bob", nil)
+	bob.login(t)
+	bob.signals(t)
+	waitEvents(t, bob.h.Host, EventConnected, 1)
+	if err := bob.hub.SendSignal(context.Background(), sdk.SendSignalRequest{TargetNodeID: alice.ident.NodeID, Type: "offer", Payload: []byte(`{}`)}); err != nil {
+		t.Fatalf("SendSignal: %v", err)
+	}
+	if s := recv(t, aliceIn); s.SenderNodeID != bob.ident.NodeID {
+		t.Errorf("after the renewal: want bob's signal, got %+v", s)
+	}
+}

@@ -62,6 +62,9 @@ func (p *Plugin) Signals(ctx context.Context, fn func(sdk.IncomingSignal) error)
 		if connected {
 			attempt = 0
 		}
+		if errors.Is(err, errAccessExpired) {
+			continue
+		}
 		_, log, _ := p.config.Get()
 		wait := backoff(attempt)
 		attempt++
@@ -134,6 +137,14 @@ func (p *Plugin) signalOnce(ctx context.Context, fn func(sdk.IncomingSignal) err
 	go ping(pingCtx, conn)
 
 	err = p.readSignals(ctx, conn, fn)
+	if errors.Is(err, errAccessExpired) {
+		// The hub ends every socket with its token: refresh and come back
+		// at once, without telling the host the hub went away.
+		if _, rerr := p.refresh(ctx, s.access); rerr != nil {
+			return true, rerr
+		}
+		return true, err
+	}
 	if ctx.Err() == nil {
 		var fe fnError
 		if !errors.As(err, &fe) {
@@ -168,6 +179,12 @@ func (p *Plugin) readSignals(ctx context.Context, conn *websocket.Conn, fn func(
 	for {
 		_, raw, err := conn.Read(ctx)
 		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusPolicyViolation {
+				var cerr websocket.CloseError
+				if errors.As(err, &cerr) && strings.Contains(cerr.Reason, "access token expired") {
+					return errAccessExpired
+				}
+			}
 			if ce := websocket.CloseStatus(err); ce == websocket.StatusNormalClosure {
 				var cerr websocket.CloseError
 				if errors.As(err, &cerr) && strings.Contains(cerr.Reason, "replaced") {
