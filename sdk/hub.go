@@ -49,6 +49,22 @@ type Hub interface {
 	MailboxAck(ctx context.Context, req MailboxAckRequest) error
 }
 
+// Events a hub plugin emits (Host.EmitEvent) so that the host can tell
+// whether the node is reachable through the hub.
+const (
+	// EventHubConnected: the signaling stream is open; the hub shows the
+	// node online.
+	EventHubConnected = "hub.connected"
+	// EventHubDisconnected: the signaling stream was lost; the plugin is
+	// reconnecting by itself (a planned renewal, such as a new access
+	// token, is not reported).
+	EventHubDisconnected = "hub.disconnected"
+	// EventHubSessionEnded: the hub ended the login (logged out elsewhere,
+	// revoked, expired); a new Login is needed. The plugin has also saved
+	// an empty session.
+	EventHubSessionEnded = "hub.session_ended"
+)
+
 // LoginResult is the outcome of a hub login.
 type LoginResult struct {
 	NodeID string

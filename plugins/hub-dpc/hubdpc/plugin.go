@@ -27,16 +27,14 @@ const pluginName = "hub-dpc"
 // Version is the plugin's version.
 const Version = "0.1.0"
 
-// Event types the plugin emits through the host.
+// Event types the plugin emits through the host: the sdk's hub events, and
+// one of its own.
 const (
-	// EventConnected: the signaling stream is open; the node shows online.
-	EventConnected = "hub.connected"
-	// EventDisconnected: the signaling stream closed; the plugin reconnects.
-	EventDisconnected = "hub.disconnected"
+	EventConnected    = sdk.EventHubConnected
+	EventDisconnected = sdk.EventHubDisconnected
+	EventSessionEnded = sdk.EventHubSessionEnded
 	// EventSignalError: the hub could not relay a signal (target offline…).
 	EventSignalError = "hub.signal_error"
-	// EventSessionEnded: the hub refused the login's refresh token.
-	EventSessionEnded = "hub.session_ended"
 )
 
 // maxSearchLimit is dpc-hub's largest search page.
