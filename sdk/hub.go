@@ -21,9 +21,10 @@ import (
 //     once, and with an empty one when it ends (Logout, revoked by the hub);
 //   - after a restart the host passes the last session it saved to Resume.
 //
-// The host keeps only the latest session, encrypted at rest, and never
-// reads inside it. A plugin keeps working when the host cannot save it
-// (SaveHubSession fails): it then needs a new Login after a restart.
+// A host that keeps sessions keeps only the latest one, encrypted at rest,
+// and never reads inside it; one that keeps none answers SaveHubSession
+// with ErrUnsupported. A plugin keeps working when the host cannot save the
+// session (SaveHubSession fails): it then needs a new Login after a restart.
 type Hub interface {
 	Plugin
 	// Login signs in. Before the first Login or Resume (and after Logout),
