@@ -16,6 +16,10 @@ type Host interface {
 	RouteSignal(ctx context.Context, s Signal) error
 	// EmitEvent reports something the user should see.
 	EmitEvent(ctx context.Context, e Event) error
+	// SaveHubSession hands the host a hub plugin's current session each time
+	// it changes, and an empty one when it ends; see Hub. Other kinds are
+	// refused with ErrPermissionDenied.
+	SaveHubSession(ctx context.Context, s HubSession) error
 }
 
 // PurposeHubLogin is the signing purpose hub connectors use to answer a

@@ -10,9 +10,32 @@ import (
 // the node key: Login asks the host to sign the hub's challenge with
 // Host.Sign(ctx, PurposeHubLogin, challenge). As in every kind, a method's
 // arguments come in a request struct and its answer in a result struct.
+//
+// Sessions: a login's state (for a hub of this project, its refresh token)
+// lives in the plugin's memory, and the plugin hands a copy to the host as
+// an opaque HubSession, so that a restarted plugin or host can go on
+// without a new login:
+//   - Login and Resume return the session in LoginResult.Session;
+//   - whenever the session changes afterwards (a refresh token rotates on
+//     every use), the plugin calls Host.SaveHubSession with the new one at
+//     once, and with an empty one when it ends (Logout, revoked by the hub);
+//   - after a restart the host passes the last session it saved to Resume.
+//
+// A host that keeps sessions keeps only the latest one, encrypted at rest,
+// and never reads inside it; one that keeps none answers SaveHubSession
+// with ErrUnsupported. A plugin keeps working when the host cannot save the
+// session (SaveHubSession fails): it then needs a new Login after a restart.
 type Hub interface {
 	Plugin
+	// Login signs in. Before the first Login or Resume (and after Logout),
+	// the calls that need a login fail with ErrPermissionDenied.
 	Login(ctx context.Context) (LoginResult, error)
+	// Resume takes up a session a Login returned earlier (possibly in another
+	// process) without signing in again. A session the hub no longer accepts
+	// is an error wrapping ErrPermissionDenied, one for another hub or not
+	// made by this plugin one wrapping ErrInvalidArgument: the host then
+	// forgets it and calls Login.
+	Resume(ctx context.Context, req ResumeRequest) (LoginResult, error)
 	Logout(ctx context.Context) error
 	PublishPresence(ctx context.Context, req PublishPresenceRequest) error
 	// LookupPeer finds one peer; ErrNotFound if the hub does not know it.
@@ -27,10 +50,43 @@ type Hub interface {
 	MailboxAck(ctx context.Context, req MailboxAckRequest) error
 }
 
+// Events a hub plugin emits (Host.EmitEvent) so that the host can tell
+// whether the node is reachable through the hub.
+const (
+	// EventHubConnected: the signaling stream is open; the hub shows the
+	// node online.
+	EventHubConnected = "hub.connected"
+	// EventHubDisconnected: the signaling stream was lost; the plugin is
+	// reconnecting by itself (a planned renewal, such as a new access
+	// token, is not reported).
+	EventHubDisconnected = "hub.disconnected"
+	// EventHubSessionEnded: the hub ended the login (logged out elsewhere,
+	// revoked, expired); a new Login is needed. The plugin has also saved
+	// an empty session.
+	EventHubSessionEnded = "hub.session_ended"
+)
+
 // LoginResult is the outcome of a hub login.
 type LoginResult struct {
-	NodeID  string
+	NodeID string
+	// Expires is when the current access ends; the plugin renews it by itself.
 	Expires time.Time
+	// Session is the state to resume from later; see Hub.
+	Session HubSession
+}
+
+// HubSession is a hub connector's login state, opaque to the host. Data is
+// a secret (it logs in as this node): keep it encrypted at rest, never log it.
+type HubSession struct {
+	Data []byte
+	// Expires is when Data becomes useless (the refresh token's expiry);
+	// zero when unknown.
+	Expires time.Time
+}
+
+// ResumeRequest carries the session to take up.
+type ResumeRequest struct {
+	Session HubSession
 }
 
 // PublishPresenceRequest is what this node publishes about itself.

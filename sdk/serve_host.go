@@ -47,6 +47,11 @@ func (h hostClient) EmitEvent(ctx context.Context, e Event) error {
 	return wire.FromStatus(err)
 }
 
+func (h hostClient) SaveHubSession(ctx context.Context, s HubSession) error {
+	_, err := h.c.SaveHubSession(ctx, &hostv1.SaveHubSessionRequest{Session: hubSessionToProto(s)})
+	return wire.FromStatus(err)
+}
+
 func signalFromProto(s *basev1.Signal) Signal {
 	return Signal{From: s.GetFrom(), To: s.GetTo(), Type: s.GetType(), Payload: s.GetPayload(), PeerNodeID: s.GetPeerNodeId()}
 }

@@ -21,12 +21,32 @@ type hubServer struct {
 	impl Hub
 }
 
+func hubSessionToProto(s HubSession) *hubv1.HubSession {
+	return &hubv1.HubSession{Data: s.Data, ExpiresUnixMs: wire.UnixMs(s.Expires)}
+}
+
+func hubSessionFromProto(s *hubv1.HubSession) HubSession {
+	return HubSession{Data: s.GetData(), Expires: wire.FromUnixMs(s.GetExpiresUnixMs())}
+}
+
+func loginToProto(r LoginResult) *hubv1.LoginResponse {
+	return &hubv1.LoginResponse{NodeId: r.NodeID, ExpiresUnixMs: wire.UnixMs(r.Expires), Session: hubSessionToProto(r.Session)}
+}
+
 func (s *hubServer) Login(ctx context.Context, _ *hubv1.LoginRequest) (*hubv1.LoginResponse, error) {
 	r, err := s.impl.Login(ctx)
 	if err != nil {
 		return nil, wire.ToStatus(err)
 	}
-	return &hubv1.LoginResponse{NodeId: r.NodeID, ExpiresUnixMs: wire.UnixMs(r.Expires)}, nil
+	return loginToProto(r), nil
+}
+
+func (s *hubServer) Resume(ctx context.Context, req *hubv1.ResumeRequest) (*hubv1.LoginResponse, error) {
+	r, err := s.impl.Resume(ctx, ResumeRequest{Session: hubSessionFromProto(req.GetSession())})
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return loginToProto(r), nil
 }
 
 func (s *hubServer) Logout(ctx context.Context, _ *hubv1.LogoutRequest) (*hubv1.LogoutResponse, error) {

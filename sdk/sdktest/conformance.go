@@ -25,8 +25,8 @@ type Options struct {
 	// struct, or json.RawMessage). Nil means the plugin's DefaultConfig.
 	Config func(t testing.TB) any
 	// SkipKindChecks skips the kind-specific round trips, for plugins whose
-	// backend the test does not provide. Hub plugins always skip them: they
-	// need a hub.
+	// backend the test does not provide. The Hub checks need no hub: they
+	// cover what a connector must do before it has logged in.
 	SkipKindChecks bool
 }
 
@@ -145,6 +145,12 @@ func Conformance(t *testing.T, newImpl func() sdk.Plugin, opts Options) {
 			h := New(t, newImpl())
 			mustConfigure(t, h, config(t))
 			checkTransport(t, h.Client.Transport)
+		})
+	case sdk.KindHub:
+		t.Run("hub_before_login", func(t *testing.T) {
+			h := New(t, newImpl())
+			mustConfigure(t, h, config(t))
+			checkHubBeforeLogin(t, h.Client.Hub)
 		})
 	}
 }
@@ -304,4 +310,38 @@ func checkTransport(t *testing.T, tr sdk.Transport) {
 	if err != nil || string(back) != "pong" {
 		t.Errorf("acceptor→dialer: want %q then EOF, got %q (err %v)", "pong", back, err)
 	}
+}
+
+// checkHubBeforeLogin checks the contract of sdk.Hub that holds before any
+// login: calls that need one fail with ErrPermissionDenied, a session the
+// plugin did not make is refused with ErrInvalidArgument, and nothing hangs.
+func checkHubBeforeLogin(t *testing.T, hub sdk.Hub) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	peer := "dpc-node-0123456789abcdef0123456789abcdef"
+	calls := map[string]func() error{
+		"Logout": func() error { return hub.Logout(ctx) },
+		"PublishPresence": func() error {
+			return hub.PublishPresence(ctx, sdk.PublishPresenceRequest{Status: "online", ProfileJSON: []byte(`{"name":"n"}`)})
+		},
+		"LookupPeer":  func() error { _, err := hub.LookupPeer(ctx, sdk.LookupPeerRequest{NodeID: peer}); return err },
+		"SearchPeers": func() error { _, err := hub.SearchPeers(ctx, sdk.SearchPeersRequest{Query: "go"}); return err },
+		"Signals":     func() error { return hub.Signals(ctx, func(sdk.IncomingSignal) error { return nil }) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, sdk.ErrPermissionDenied) {
+			t.Errorf("%s before Login: want an error wrapping sdk.ErrPermissionDenied, got %v", name, err)
+		}
+	}
+	for name, data := range map[string][]byte{"empty": nil, "random": randomBytes(64), "json": []byte(`{"v":1}`)} {
+		if _, err := hub.Resume(ctx, sdk.ResumeRequest{Session: sdk.HubSession{Data: data}}); !errors.Is(err, sdk.ErrInvalidArgument) {
+			t.Errorf("Resume with a %s session: want an error wrapping sdk.ErrInvalidArgument, got %v", name, err)
+		}
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
 }

@@ -341,6 +341,7 @@ type mockHub struct {
 	ConfigureF       func(ctx context.Context, req sdk.ConfigureRequest) error
 	ShutdownF        func(ctx context.Context) error
 	LoginF           func(ctx context.Context) (sdk.LoginResult, error)
+	ResumeF          func(ctx context.Context, req sdk.ResumeRequest) (sdk.LoginResult, error)
 	LogoutF          func(ctx context.Context) error
 	PublishPresenceF func(ctx context.Context, req sdk.PublishPresenceRequest) error
 	LookupPeerF      func(ctx context.Context, req sdk.LookupPeerRequest) (sdk.LookupPeerResult, error)
@@ -380,6 +381,13 @@ func (h *mockHub) Login(ctx context.Context) (sdk.LoginResult, error) {
 		return sdk.LoginResult{}, unsupported("Login")
 	}
 	return h.LoginF(ctx)
+}
+
+func (h *mockHub) Resume(ctx context.Context, req sdk.ResumeRequest) (sdk.LoginResult, error) {
+	if h.ResumeF == nil {
+		return sdk.LoginResult{}, unsupported("Resume")
+	}
+	return h.ResumeF(ctx, req)
 }
 
 func (h *mockHub) Logout(ctx context.Context) error {

@@ -53,6 +53,6 @@ func (h *Harness) Plugin() sdk.Plugin { return h.Client.Impl() }
 func (h *Harness) Configure(t testing.TB, cfg any) error {
 	t.Helper()
 	return h.Plugin().Configure(context.Background(), sdk.ConfigureRequest{
-		Config: cfg, Host: h.Host, NodeID: TestNodeID, DataDir: t.TempDir(), APIVersion: sdk.APIVersion,
+		Config: cfg, Host: h.Host, NodeID: h.Host.nodeID(), DataDir: t.TempDir(), APIVersion: sdk.APIVersion,
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/sdktest"
@@ -28,6 +29,7 @@ type callbackResults struct {
 	identErr  error
 	eventErr  error
 	routeErr  error
+	saveErr   error
 	loginSig  sdk.Signature
 	loginErr  error
 	configure int
@@ -54,6 +56,7 @@ func callbackHub(res *callbackResults, mu *sync.Mutex) *mockHub {
 			Message: "connected", Attributes: map[string]string{"hub": "hub.example.org"}})
 		res.routeErr = host.RouteSignal(ctx, sdk.Signal{To: "transport/webrtc", Type: "offer",
 			Payload: binary, PeerNodeID: "dpc-node-peer"})
+		res.saveErr = host.SaveHubSession(ctx, sdk.HubSession{Data: binary, Expires: time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)})
 		return nil
 	}
 	m.LoginF = func(ctx context.Context) (sdk.LoginResult, error) {
@@ -133,6 +136,13 @@ func TestHostCallbacks(t *testing.T) {
 	if e.Type != "hub.connected" || e.Level != sdk.EventWarning || e.Message != "connected" ||
 		!maps.Equal(e.Attributes, map[string]string{"hub": "hub.example.org"}) {
 		t.Errorf("event: want the one emitted, got %+v", e)
+	}
+
+	if res.saveErr != nil {
+		t.Errorf("SaveHubSession: want no error, got %v", res.saveErr)
+	}
+	if s := h.Host.HubSessions(); len(s) != 2 || !bytes.Equal(s[0].Data, binary) || !s[0].Expires.Equal(time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Errorf("hub sessions: want 2 carrying the bytes and expiry saved, got %+v", s)
 	}
 
 	if res.routeErr != nil {

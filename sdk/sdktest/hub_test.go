@@ -68,6 +68,41 @@ func TestHubWire(t *testing.T) {
 				}
 			},
 		},
+		"login carries the session to the host": {
+			mock: &mockHub{LoginF: func(context.Context) (sdk.LoginResult, error) {
+				return sdk.LoginResult{NodeID: "n", Session: sdk.HubSession{Data: binary, Expires: when}}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.Login(ctx)
+				if err != nil || !bytes.Equal(got.Session.Data, binary) || !sameTime(when, got.Session.Expires) {
+					t.Errorf("want session %x expiring %v, got %+v (err %v)", binary, when, got.Session, err)
+				}
+			},
+		},
+		"resume hands the session to the plugin": {
+			mock: &mockHub{ResumeF: func(_ context.Context, req sdk.ResumeRequest) (sdk.LoginResult, error) {
+				if !bytes.Equal(req.Session.Data, binary) || !sameTime(when, req.Session.Expires) {
+					return sdk.LoginResult{}, fmt.Errorf("%w: session %+v", sdk.ErrInvalidArgument, req.Session)
+				}
+				return sdk.LoginResult{NodeID: "n", Session: sdk.HubSession{Data: []byte("next")}}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.Resume(ctx, sdk.ResumeRequest{Session: sdk.HubSession{Data: binary, Expires: when}})
+				if err != nil || string(got.Session.Data) != "next" {
+					t.Errorf("want the next session, got %+v (err %v)", got, err)
+				}
+			},
+		},
+		"resume refused keeps the sentinel": {
+			mock: &mockHub{ResumeF: func(context.Context, sdk.ResumeRequest) (sdk.LoginResult, error) {
+				return sdk.LoginResult{}, fmt.Errorf("%w: the hub refused the session", sdk.ErrPermissionDenied)
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				if _, err := hub.Resume(ctx, sdk.ResumeRequest{}); !errors.Is(err, sdk.ErrPermissionDenied) {
+					t.Errorf("want ErrPermissionDenied, got %v", err)
+				}
+			},
+		},
 		"logout": {
 			mock: &mockHub{LogoutF: func(context.Context) error { return nil }},
 			check: func(t *testing.T, hub sdk.Hub) {

@@ -69,6 +69,16 @@ func (h *hostService) EmitEvent(_ context.Context, e sdk.Event) error {
 	return nil
 }
 
+// SaveHubSession is refused: only hub plugins may hand over a session, and
+// this host does not keep hub sessions across restarts yet, so a hub plugin
+// logs in again after one (the plugin keeps working without it).
+func (h *hostService) SaveHubSession(context.Context, sdk.HubSession) error {
+	if h.kind != sdk.KindHub {
+		return fmt.Errorf("%w: a %s plugin has no hub session to save", sdk.ErrPermissionDenied, h.kind)
+	}
+	return fmt.Errorf("%w: this host does not keep hub sessions across restarts", sdk.ErrUnsupported)
+}
+
 func levelName(l sdk.EventLevel) string {
 	switch l {
 	case sdk.EventError:

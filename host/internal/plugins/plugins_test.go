@@ -262,6 +262,31 @@ func TestCheckInfo(t *testing.T) {
 	}
 }
 
+// TestHostServiceHubSessions: only a hub plugin may hand over a hub
+// session, and until the host keeps them (offline mode) it says so instead
+// of pretending to have stored it.
+func TestHostServiceHubSessions(t *testing.T) {
+	t.Parallel()
+	m := NewManager(ManagerOptions{})
+	tests := map[string]struct {
+		kind sdk.Kind
+		want error
+	}{
+		"a transport may not save a hub session":   {sdk.KindTransport, sdk.ErrPermissionDenied},
+		"an llm plugin may not save a hub session": {sdk.KindLLM, sdk.ErrPermissionDenied},
+		"a hub plugin is told it is not kept":      {sdk.KindHub, sdk.ErrUnsupported},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := &hostService{m: m, self: string(tc.kind) + "/x", kind: tc.kind, log: hclog.NewNullLogger()}
+			err := h.SaveHubSession(context.Background(), sdk.HubSession{Data: []byte("secret")})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("want %v, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
 // edSigner signs like the identity package, for the host service tests.
 type edSigner struct{ key ed25519.PrivateKey }
 

@@ -71,6 +71,13 @@ func (h *hostServer) EmitEvent(ctx context.Context, req *hostv1.EmitEventRequest
 	return &hostv1.EmitEventResponse{}, nil
 }
 
+func (h *hostServer) SaveHubSession(ctx context.Context, req *hostv1.SaveHubSessionRequest) (*hostv1.SaveHubSessionResponse, error) {
+	if err := h.get().SaveHubSession(ctx, hubSessionFromProto(req.GetSession())); err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &hostv1.SaveHubSessionResponse{}, nil
+}
+
 func signalFromProto(s *basev1.Signal) sdk.Signal {
 	return sdk.Signal{From: s.GetFrom(), To: s.GetTo(), Type: s.GetType(), Payload: s.GetPayload(), PeerNodeID: s.GetPeerNodeId()}
 }

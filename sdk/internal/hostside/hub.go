@@ -26,12 +26,28 @@ func newHubClient(base *Base, raw any) sdk.Hub {
 	return &hubClient{remotePlugin: remotePlugin{base: base}, c: raw.(hubv1.HubClient)}
 }
 
+func hubSessionFromProto(s *hubv1.HubSession) sdk.HubSession {
+	return sdk.HubSession{Data: s.GetData(), Expires: wire.FromUnixMs(s.GetExpiresUnixMs())}
+}
+
+func loginFromProto(r *hubv1.LoginResponse) sdk.LoginResult {
+	return sdk.LoginResult{NodeID: r.GetNodeId(), Expires: wire.FromUnixMs(r.GetExpiresUnixMs()), Session: hubSessionFromProto(r.GetSession())}
+}
+
 func (h *hubClient) Login(ctx context.Context) (sdk.LoginResult, error) {
 	r, err := h.c.Login(ctx, &hubv1.LoginRequest{})
 	if err != nil {
 		return sdk.LoginResult{}, wire.FromStatus(err)
 	}
-	return sdk.LoginResult{NodeID: r.GetNodeId(), Expires: wire.FromUnixMs(r.GetExpiresUnixMs())}, nil
+	return loginFromProto(r), nil
+}
+
+func (h *hubClient) Resume(ctx context.Context, req sdk.ResumeRequest) (sdk.LoginResult, error) {
+	r, err := h.c.Resume(ctx, &hubv1.ResumeRequest{Session: &hubv1.HubSession{Data: req.Session.Data, ExpiresUnixMs: wire.UnixMs(req.Session.Expires)}})
+	if err != nil {
+		return sdk.LoginResult{}, wire.FromStatus(err)
+	}
+	return loginFromProto(r), nil
 }
 
 func (h *hubClient) Logout(ctx context.Context) error {

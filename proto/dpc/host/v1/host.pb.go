@@ -12,6 +12,7 @@ package hostv1
 
 import (
 	v1 "github.com/dpc-go/dpc/proto/dpc/base/v1"
+	v11 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -544,11 +545,91 @@ func (*EmitEventResponse) Descriptor() ([]byte, []int) {
 	return file_dpc_host_v1_host_proto_rawDescGZIP(), []int{8}
 }
 
+type SaveHubSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       *v11.HubSession        `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveHubSessionRequest) Reset() {
+	*x = SaveHubSessionRequest{}
+	mi := &file_dpc_host_v1_host_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveHubSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveHubSessionRequest) ProtoMessage() {}
+
+func (x *SaveHubSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_host_v1_host_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveHubSessionRequest.ProtoReflect.Descriptor instead.
+func (*SaveHubSessionRequest) Descriptor() ([]byte, []int) {
+	return file_dpc_host_v1_host_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SaveHubSessionRequest) GetSession() *v11.HubSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+type SaveHubSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveHubSessionResponse) Reset() {
+	*x = SaveHubSessionResponse{}
+	mi := &file_dpc_host_v1_host_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveHubSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveHubSessionResponse) ProtoMessage() {}
+
+func (x *SaveHubSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_host_v1_host_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveHubSessionResponse.ProtoReflect.Descriptor instead.
+func (*SaveHubSessionResponse) Descriptor() ([]byte, []int) {
+	return file_dpc_host_v1_host_proto_rawDescGZIP(), []int{10}
+}
+
 var File_dpc_host_v1_host_proto protoreflect.FileDescriptor
 
 const file_dpc_host_v1_host_proto_rawDesc = "" +
 	"\n" +
-	"\x16dpc/host/v1/host.proto\x12\vdpc.host.v1\x1a\x16dpc/base/v1/base.proto\";\n" +
+	"\x16dpc/host/v1/host.proto\x12\vdpc.host.v1\x1a\x16dpc/base/v1/base.proto\x1a\x14dpc/hub/v1/hub.proto\";\n" +
 	"\vSignRequest\x12\x18\n" +
 	"\apurpose\x18\x01 \x01(\tR\apurpose\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"q\n" +
@@ -585,12 +666,16 @@ const file_dpc_host_v1_host_proto_rawDesc = "" +
 	"LEVEL_INFO\x10\x01\x12\x11\n" +
 	"\rLEVEL_WARNING\x10\x02\x12\x0f\n" +
 	"\vLEVEL_ERROR\x10\x03\"\x13\n" +
-	"\x11EmitEventResponse2\xb3\x02\n" +
+	"\x11EmitEventResponse\"I\n" +
+	"\x15SaveHubSessionRequest\x120\n" +
+	"\asession\x18\x01 \x01(\v2\x16.dpc.hub.v1.HubSessionR\asession\"\x18\n" +
+	"\x16SaveHubSessionResponse2\x8e\x03\n" +
 	"\x04Host\x12;\n" +
 	"\x04Sign\x12\x18.dpc.host.v1.SignRequest\x1a\x19.dpc.host.v1.SignResponse\x12P\n" +
 	"\vGetIdentity\x12\x1f.dpc.host.v1.GetIdentityRequest\x1a .dpc.host.v1.GetIdentityResponse\x12P\n" +
 	"\vRouteSignal\x12\x1f.dpc.host.v1.RouteSignalRequest\x1a .dpc.host.v1.RouteSignalResponse\x12J\n" +
-	"\tEmitEvent\x12\x1d.dpc.host.v1.EmitEventRequest\x1a\x1e.dpc.host.v1.EmitEventResponseB0Z.github.com/dpc-go/dpc/proto/dpc/host/v1;hostv1b\x06proto3"
+	"\tEmitEvent\x12\x1d.dpc.host.v1.EmitEventRequest\x1a\x1e.dpc.host.v1.EmitEventResponse\x12Y\n" +
+	"\x0eSaveHubSession\x12\".dpc.host.v1.SaveHubSessionRequest\x1a#.dpc.host.v1.SaveHubSessionResponseB0Z.github.com/dpc-go/dpc/proto/dpc/host/v1;hostv1b\x06proto3"
 
 var (
 	file_dpc_host_v1_host_proto_rawDescOnce sync.Once
@@ -605,39 +690,45 @@ func file_dpc_host_v1_host_proto_rawDescGZIP() []byte {
 }
 
 var file_dpc_host_v1_host_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_dpc_host_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_dpc_host_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_dpc_host_v1_host_proto_goTypes = []any{
-	(Event_Level)(0),            // 0: dpc.host.v1.Event.Level
-	(*SignRequest)(nil),         // 1: dpc.host.v1.SignRequest
-	(*SignResponse)(nil),        // 2: dpc.host.v1.SignResponse
-	(*GetIdentityRequest)(nil),  // 3: dpc.host.v1.GetIdentityRequest
-	(*GetIdentityResponse)(nil), // 4: dpc.host.v1.GetIdentityResponse
-	(*RouteSignalRequest)(nil),  // 5: dpc.host.v1.RouteSignalRequest
-	(*RouteSignalResponse)(nil), // 6: dpc.host.v1.RouteSignalResponse
-	(*EmitEventRequest)(nil),    // 7: dpc.host.v1.EmitEventRequest
-	(*Event)(nil),               // 8: dpc.host.v1.Event
-	(*EmitEventResponse)(nil),   // 9: dpc.host.v1.EmitEventResponse
-	nil,                         // 10: dpc.host.v1.Event.AttributesEntry
-	(*v1.Signal)(nil),           // 11: dpc.base.v1.Signal
+	(Event_Level)(0),               // 0: dpc.host.v1.Event.Level
+	(*SignRequest)(nil),            // 1: dpc.host.v1.SignRequest
+	(*SignResponse)(nil),           // 2: dpc.host.v1.SignResponse
+	(*GetIdentityRequest)(nil),     // 3: dpc.host.v1.GetIdentityRequest
+	(*GetIdentityResponse)(nil),    // 4: dpc.host.v1.GetIdentityResponse
+	(*RouteSignalRequest)(nil),     // 5: dpc.host.v1.RouteSignalRequest
+	(*RouteSignalResponse)(nil),    // 6: dpc.host.v1.RouteSignalResponse
+	(*EmitEventRequest)(nil),       // 7: dpc.host.v1.EmitEventRequest
+	(*Event)(nil),                  // 8: dpc.host.v1.Event
+	(*EmitEventResponse)(nil),      // 9: dpc.host.v1.EmitEventResponse
+	(*SaveHubSessionRequest)(nil),  // 10: dpc.host.v1.SaveHubSessionRequest
+	(*SaveHubSessionResponse)(nil), // 11: dpc.host.v1.SaveHubSessionResponse
+	nil,                            // 12: dpc.host.v1.Event.AttributesEntry
+	(*v1.Signal)(nil),              // 13: dpc.base.v1.Signal
+	(*v11.HubSession)(nil),         // 14: dpc.hub.v1.HubSession
 }
 var file_dpc_host_v1_host_proto_depIdxs = []int32{
-	11, // 0: dpc.host.v1.RouteSignalRequest.signal:type_name -> dpc.base.v1.Signal
+	13, // 0: dpc.host.v1.RouteSignalRequest.signal:type_name -> dpc.base.v1.Signal
 	8,  // 1: dpc.host.v1.EmitEventRequest.event:type_name -> dpc.host.v1.Event
 	0,  // 2: dpc.host.v1.Event.level:type_name -> dpc.host.v1.Event.Level
-	10, // 3: dpc.host.v1.Event.attributes:type_name -> dpc.host.v1.Event.AttributesEntry
-	1,  // 4: dpc.host.v1.Host.Sign:input_type -> dpc.host.v1.SignRequest
-	3,  // 5: dpc.host.v1.Host.GetIdentity:input_type -> dpc.host.v1.GetIdentityRequest
-	5,  // 6: dpc.host.v1.Host.RouteSignal:input_type -> dpc.host.v1.RouteSignalRequest
-	7,  // 7: dpc.host.v1.Host.EmitEvent:input_type -> dpc.host.v1.EmitEventRequest
-	2,  // 8: dpc.host.v1.Host.Sign:output_type -> dpc.host.v1.SignResponse
-	4,  // 9: dpc.host.v1.Host.GetIdentity:output_type -> dpc.host.v1.GetIdentityResponse
-	6,  // 10: dpc.host.v1.Host.RouteSignal:output_type -> dpc.host.v1.RouteSignalResponse
-	9,  // 11: dpc.host.v1.Host.EmitEvent:output_type -> dpc.host.v1.EmitEventResponse
-	8,  // [8:12] is the sub-list for method output_type
-	4,  // [4:8] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	12, // 3: dpc.host.v1.Event.attributes:type_name -> dpc.host.v1.Event.AttributesEntry
+	14, // 4: dpc.host.v1.SaveHubSessionRequest.session:type_name -> dpc.hub.v1.HubSession
+	1,  // 5: dpc.host.v1.Host.Sign:input_type -> dpc.host.v1.SignRequest
+	3,  // 6: dpc.host.v1.Host.GetIdentity:input_type -> dpc.host.v1.GetIdentityRequest
+	5,  // 7: dpc.host.v1.Host.RouteSignal:input_type -> dpc.host.v1.RouteSignalRequest
+	7,  // 8: dpc.host.v1.Host.EmitEvent:input_type -> dpc.host.v1.EmitEventRequest
+	10, // 9: dpc.host.v1.Host.SaveHubSession:input_type -> dpc.host.v1.SaveHubSessionRequest
+	2,  // 10: dpc.host.v1.Host.Sign:output_type -> dpc.host.v1.SignResponse
+	4,  // 11: dpc.host.v1.Host.GetIdentity:output_type -> dpc.host.v1.GetIdentityResponse
+	6,  // 12: dpc.host.v1.Host.RouteSignal:output_type -> dpc.host.v1.RouteSignalResponse
+	9,  // 13: dpc.host.v1.Host.EmitEvent:output_type -> dpc.host.v1.EmitEventResponse
+	11, // 14: dpc.host.v1.Host.SaveHubSession:output_type -> dpc.host.v1.SaveHubSessionResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_dpc_host_v1_host_proto_init() }
@@ -651,7 +742,7 @@ func file_dpc_host_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dpc_host_v1_host_proto_rawDesc), len(file_dpc_host_v1_host_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,10 +23,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Host_Sign_FullMethodName        = "/dpc.host.v1.Host/Sign"
-	Host_GetIdentity_FullMethodName = "/dpc.host.v1.Host/GetIdentity"
-	Host_RouteSignal_FullMethodName = "/dpc.host.v1.Host/RouteSignal"
-	Host_EmitEvent_FullMethodName   = "/dpc.host.v1.Host/EmitEvent"
+	Host_Sign_FullMethodName           = "/dpc.host.v1.Host/Sign"
+	Host_GetIdentity_FullMethodName    = "/dpc.host.v1.Host/GetIdentity"
+	Host_RouteSignal_FullMethodName    = "/dpc.host.v1.Host/RouteSignal"
+	Host_EmitEvent_FullMethodName      = "/dpc.host.v1.Host/EmitEvent"
+	Host_SaveHubSession_FullMethodName = "/dpc.host.v1.Host/SaveHubSession"
 )
 
 // HostClient is the client API for Host service.
@@ -45,6 +46,12 @@ type HostClient interface {
 	// EmitEvent reports something the user should see (a state change, a
 	// warning); the host records it and passes it to its event stream.
 	EmitEvent(ctx context.Context, in *EmitEventRequest, opts ...grpc.CallOption) (*EmitEventResponse, error)
+	// SaveHubSession hands the host a hub connector's new session whenever it
+	// changes (each refresh rotates it), so that the host can keep it
+	// encrypted at rest and pass it to dpc.hub.v1.Hub.Resume after a restart.
+	// An empty session means the session ended (logout, revoked): forget it.
+	// Only hub plugins may call it.
+	SaveHubSession(ctx context.Context, in *SaveHubSessionRequest, opts ...grpc.CallOption) (*SaveHubSessionResponse, error)
 }
 
 type hostClient struct {
@@ -95,6 +102,16 @@ func (c *hostClient) EmitEvent(ctx context.Context, in *EmitEventRequest, opts .
 	return out, nil
 }
 
+func (c *hostClient) SaveHubSession(ctx context.Context, in *SaveHubSessionRequest, opts ...grpc.CallOption) (*SaveHubSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SaveHubSessionResponse)
+	err := c.cc.Invoke(ctx, Host_SaveHubSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -111,6 +128,12 @@ type HostServer interface {
 	// EmitEvent reports something the user should see (a state change, a
 	// warning); the host records it and passes it to its event stream.
 	EmitEvent(context.Context, *EmitEventRequest) (*EmitEventResponse, error)
+	// SaveHubSession hands the host a hub connector's new session whenever it
+	// changes (each refresh rotates it), so that the host can keep it
+	// encrypted at rest and pass it to dpc.hub.v1.Hub.Resume after a restart.
+	// An empty session means the session ended (logout, revoked): forget it.
+	// Only hub plugins may call it.
+	SaveHubSession(context.Context, *SaveHubSessionRequest) (*SaveHubSessionResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -132,6 +155,9 @@ func (UnimplementedHostServer) RouteSignal(context.Context, *RouteSignalRequest)
 }
 func (UnimplementedHostServer) EmitEvent(context.Context, *EmitEventRequest) (*EmitEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmitEvent not implemented")
+}
+func (UnimplementedHostServer) SaveHubSession(context.Context, *SaveHubSessionRequest) (*SaveHubSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveHubSession not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -226,6 +252,24 @@ func _Host_EmitEvent_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_SaveHubSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SaveHubSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).SaveHubSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_SaveHubSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).SaveHubSession(ctx, req.(*SaveHubSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -248,6 +292,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmitEvent",
 			Handler:    _Host_EmitEvent_Handler,
+		},
+		{
+			MethodName: "SaveHubSession",
+			Handler:    _Host_SaveHubSession_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -67,6 +67,10 @@ type LoginResponse struct {
 	// node_id the hub now knows this connection as.
 	NodeId        string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	ExpiresUnixMs int64  `protobuf:"varint,2,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+	// session is the connector's opaque login state (e.g. its refresh token):
+	// a secret the host keeps encrypted at rest and passes back to Resume.
+	// Empty when the connector has nothing to resume from.
+	Session       *HubSession `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,6 +119,112 @@ func (x *LoginResponse) GetExpiresUnixMs() int64 {
 	return 0
 }
 
+func (x *LoginResponse) GetSession() *HubSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// HubSession is a hub connector's login state as the host keeps it.
+type HubSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// expires_unix_ms is when data becomes useless (the refresh token's
+	// expiry); 0 when unknown.
+	ExpiresUnixMs int64 `protobuf:"varint,2,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HubSession) Reset() {
+	*x = HubSession{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HubSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HubSession) ProtoMessage() {}
+
+func (x *HubSession) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HubSession.ProtoReflect.Descriptor instead.
+func (*HubSession) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *HubSession) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *HubSession) GetExpiresUnixMs() int64 {
+	if x != nil {
+		return x.ExpiresUnixMs
+	}
+	return 0
+}
+
+type ResumeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       *HubSession            `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeRequest) Reset() {
+	*x = ResumeRequest{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeRequest) ProtoMessage() {}
+
+func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
+func (*ResumeRequest) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ResumeRequest) GetSession() *HubSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
 type LogoutRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -123,7 +233,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[2]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -135,7 +245,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[2]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -148,7 +258,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{2}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{4}
 }
 
 type LogoutResponse struct {
@@ -159,7 +269,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[3]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +281,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[3]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +294,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{3}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{5}
 }
 
 type PublishPresenceRequest struct {
@@ -201,7 +311,7 @@ type PublishPresenceRequest struct {
 
 func (x *PublishPresenceRequest) Reset() {
 	*x = PublishPresenceRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +323,7 @@ func (x *PublishPresenceRequest) String() string {
 func (*PublishPresenceRequest) ProtoMessage() {}
 
 func (x *PublishPresenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +336,7 @@ func (x *PublishPresenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPresenceRequest.ProtoReflect.Descriptor instead.
 func (*PublishPresenceRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PublishPresenceRequest) GetStatus() string {
@@ -258,7 +368,7 @@ type PublishPresenceResponse struct {
 
 func (x *PublishPresenceResponse) Reset() {
 	*x = PublishPresenceResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -270,7 +380,7 @@ func (x *PublishPresenceResponse) String() string {
 func (*PublishPresenceResponse) ProtoMessage() {}
 
 func (x *PublishPresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -283,7 +393,7 @@ func (x *PublishPresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPresenceResponse.ProtoReflect.Descriptor instead.
 func (*PublishPresenceResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{5}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{7}
 }
 
 type LookupPeerRequest struct {
@@ -295,7 +405,7 @@ type LookupPeerRequest struct {
 
 func (x *LookupPeerRequest) Reset() {
 	*x = LookupPeerRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +417,7 @@ func (x *LookupPeerRequest) String() string {
 func (*LookupPeerRequest) ProtoMessage() {}
 
 func (x *LookupPeerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +430,7 @@ func (x *LookupPeerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupPeerRequest.ProtoReflect.Descriptor instead.
 func (*LookupPeerRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LookupPeerRequest) GetNodeId() string {
@@ -339,7 +449,7 @@ type LookupPeerResponse struct {
 
 func (x *LookupPeerResponse) Reset() {
 	*x = LookupPeerResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +461,7 @@ func (x *LookupPeerResponse) String() string {
 func (*LookupPeerResponse) ProtoMessage() {}
 
 func (x *LookupPeerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +474,7 @@ func (x *LookupPeerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupPeerResponse.ProtoReflect.Descriptor instead.
 func (*LookupPeerResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{7}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LookupPeerResponse) GetPeer() *PeerRecord {
@@ -390,7 +500,7 @@ type PeerRecord struct {
 
 func (x *PeerRecord) Reset() {
 	*x = PeerRecord{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +512,7 @@ func (x *PeerRecord) String() string {
 func (*PeerRecord) ProtoMessage() {}
 
 func (x *PeerRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +525,7 @@ func (x *PeerRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerRecord.ProtoReflect.Descriptor instead.
 func (*PeerRecord) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{8}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PeerRecord) GetNodeId() string {
@@ -470,7 +580,7 @@ type SearchPeersRequest struct {
 
 func (x *SearchPeersRequest) Reset() {
 	*x = SearchPeersRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +592,7 @@ func (x *SearchPeersRequest) String() string {
 func (*SearchPeersRequest) ProtoMessage() {}
 
 func (x *SearchPeersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +605,7 @@ func (x *SearchPeersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPeersRequest.ProtoReflect.Descriptor instead.
 func (*SearchPeersRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{9}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SearchPeersRequest) GetQuery() string {
@@ -521,7 +631,7 @@ type SearchPeersResponse struct {
 
 func (x *SearchPeersResponse) Reset() {
 	*x = SearchPeersResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +643,7 @@ func (x *SearchPeersResponse) String() string {
 func (*SearchPeersResponse) ProtoMessage() {}
 
 func (x *SearchPeersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +656,7 @@ func (x *SearchPeersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPeersResponse.ProtoReflect.Descriptor instead.
 func (*SearchPeersResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SearchPeersResponse) GetPeers() []*PeerRecord {
@@ -567,7 +677,7 @@ type SendSignalRequest struct {
 
 func (x *SendSignalRequest) Reset() {
 	*x = SendSignalRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +689,7 @@ func (x *SendSignalRequest) String() string {
 func (*SendSignalRequest) ProtoMessage() {}
 
 func (x *SendSignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +702,7 @@ func (x *SendSignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendSignalRequest.ProtoReflect.Descriptor instead.
 func (*SendSignalRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{11}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SendSignalRequest) GetTargetNodeId() string {
@@ -624,7 +734,7 @@ type SendSignalResponse struct {
 
 func (x *SendSignalResponse) Reset() {
 	*x = SendSignalResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +746,7 @@ func (x *SendSignalResponse) String() string {
 func (*SendSignalResponse) ProtoMessage() {}
 
 func (x *SendSignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +759,7 @@ func (x *SendSignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendSignalResponse.ProtoReflect.Descriptor instead.
 func (*SendSignalResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{12}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{14}
 }
 
 type SignalsRequest struct {
@@ -660,7 +770,7 @@ type SignalsRequest struct {
 
 func (x *SignalsRequest) Reset() {
 	*x = SignalsRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +782,7 @@ func (x *SignalsRequest) String() string {
 func (*SignalsRequest) ProtoMessage() {}
 
 func (x *SignalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +795,7 @@ func (x *SignalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalsRequest.ProtoReflect.Descriptor instead.
 func (*SignalsRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{13}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{15}
 }
 
 type IncomingSignal struct {
@@ -700,7 +810,7 @@ type IncomingSignal struct {
 
 func (x *IncomingSignal) Reset() {
 	*x = IncomingSignal{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +822,7 @@ func (x *IncomingSignal) String() string {
 func (*IncomingSignal) ProtoMessage() {}
 
 func (x *IncomingSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +835,7 @@ func (x *IncomingSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IncomingSignal.ProtoReflect.Descriptor instead.
 func (*IncomingSignal) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{14}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IncomingSignal) GetSenderNodeId() string {
@@ -757,7 +867,7 @@ type GetIceServersRequest struct {
 
 func (x *GetIceServersRequest) Reset() {
 	*x = GetIceServersRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +879,7 @@ func (x *GetIceServersRequest) String() string {
 func (*GetIceServersRequest) ProtoMessage() {}
 
 func (x *GetIceServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +892,7 @@ func (x *GetIceServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIceServersRequest.ProtoReflect.Descriptor instead.
 func (*GetIceServersRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{15}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 type GetIceServersResponse struct {
@@ -794,7 +904,7 @@ type GetIceServersResponse struct {
 
 func (x *GetIceServersResponse) Reset() {
 	*x = GetIceServersResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +916,7 @@ func (x *GetIceServersResponse) String() string {
 func (*GetIceServersResponse) ProtoMessage() {}
 
 func (x *GetIceServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +929,7 @@ func (x *GetIceServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIceServersResponse.ProtoReflect.Descriptor instead.
 func (*GetIceServersResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{16}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetIceServersResponse) GetServers() []*IceServer {
@@ -841,7 +951,7 @@ type IceServer struct {
 
 func (x *IceServer) Reset() {
 	*x = IceServer{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +963,7 @@ func (x *IceServer) String() string {
 func (*IceServer) ProtoMessage() {}
 
 func (x *IceServer) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +976,7 @@ func (x *IceServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
 func (*IceServer) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{17}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IceServer) GetUrls() []string {
@@ -909,7 +1019,7 @@ type MailboxPutRequest struct {
 
 func (x *MailboxPutRequest) Reset() {
 	*x = MailboxPutRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1031,7 @@ func (x *MailboxPutRequest) String() string {
 func (*MailboxPutRequest) ProtoMessage() {}
 
 func (x *MailboxPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1044,7 @@ func (x *MailboxPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxPutRequest.ProtoReflect.Descriptor instead.
 func (*MailboxPutRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{18}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MailboxPutRequest) GetRecipientNodeId() string {
@@ -967,7 +1077,7 @@ type MailboxPutResponse struct {
 
 func (x *MailboxPutResponse) Reset() {
 	*x = MailboxPutResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[19]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1089,7 @@ func (x *MailboxPutResponse) String() string {
 func (*MailboxPutResponse) ProtoMessage() {}
 
 func (x *MailboxPutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[19]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1102,7 @@ func (x *MailboxPutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxPutResponse.ProtoReflect.Descriptor instead.
 func (*MailboxPutResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{19}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MailboxPutResponse) GetEnvelopeId() string {
@@ -1011,7 +1121,7 @@ type MailboxFetchRequest struct {
 
 func (x *MailboxFetchRequest) Reset() {
 	*x = MailboxFetchRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1133,7 @@ func (x *MailboxFetchRequest) String() string {
 func (*MailboxFetchRequest) ProtoMessage() {}
 
 func (x *MailboxFetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1146,7 @@ func (x *MailboxFetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxFetchRequest.ProtoReflect.Descriptor instead.
 func (*MailboxFetchRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{20}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MailboxFetchRequest) GetLimit() uint32 {
@@ -1055,7 +1165,7 @@ type MailboxFetchResponse struct {
 
 func (x *MailboxFetchResponse) Reset() {
 	*x = MailboxFetchResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1177,7 @@ func (x *MailboxFetchResponse) String() string {
 func (*MailboxFetchResponse) ProtoMessage() {}
 
 func (x *MailboxFetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1190,7 @@ func (x *MailboxFetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxFetchResponse.ProtoReflect.Descriptor instead.
 func (*MailboxFetchResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{21}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MailboxFetchResponse) GetEnvelopes() []*MailboxEnvelope {
@@ -1101,7 +1211,7 @@ type MailboxEnvelope struct {
 
 func (x *MailboxEnvelope) Reset() {
 	*x = MailboxEnvelope{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1223,7 @@ func (x *MailboxEnvelope) String() string {
 func (*MailboxEnvelope) ProtoMessage() {}
 
 func (x *MailboxEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1236,7 @@ func (x *MailboxEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxEnvelope.ProtoReflect.Descriptor instead.
 func (*MailboxEnvelope) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{22}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MailboxEnvelope) GetEnvelopeId() string {
@@ -1159,7 +1269,7 @@ type MailboxAckRequest struct {
 
 func (x *MailboxAckRequest) Reset() {
 	*x = MailboxAckRequest{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1281,7 @@ func (x *MailboxAckRequest) String() string {
 func (*MailboxAckRequest) ProtoMessage() {}
 
 func (x *MailboxAckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1294,7 @@ func (x *MailboxAckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxAckRequest.ProtoReflect.Descriptor instead.
 func (*MailboxAckRequest) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{23}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MailboxAckRequest) GetEnvelopeIds() []string {
@@ -1202,7 +1312,7 @@ type MailboxAckResponse struct {
 
 func (x *MailboxAckResponse) Reset() {
 	*x = MailboxAckResponse{}
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1324,7 @@ func (x *MailboxAckResponse) String() string {
 func (*MailboxAckResponse) ProtoMessage() {}
 
 func (x *MailboxAckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dpc_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1337,7 @@ func (x *MailboxAckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxAckResponse.ProtoReflect.Descriptor instead.
 func (*MailboxAckResponse) Descriptor() ([]byte, []int) {
-	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{24}
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{26}
 }
 
 var File_dpc_hub_v1_hub_proto protoreflect.FileDescriptor
@@ -1236,10 +1346,17 @@ const file_dpc_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"\x14dpc/hub/v1/hub.proto\x12\n" +
 	"dpc.hub.v1\"\x0e\n" +
-	"\fLoginRequest\"P\n" +
+	"\fLoginRequest\"\x82\x01\n" +
 	"\rLoginResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12&\n" +
-	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\"\x0f\n" +
+	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\x120\n" +
+	"\asession\x18\x03 \x01(\v2\x16.dpc.hub.v1.HubSessionR\asession\"H\n" +
+	"\n" +
+	"HubSession\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12&\n" +
+	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\"A\n" +
+	"\rResumeRequest\x120\n" +
+	"\asession\x18\x01 \x01(\v2\x16.dpc.hub.v1.HubSessionR\asession\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +
 	"\x0eLogoutResponse\"g\n" +
 	"\x16PublishPresenceRequest\x12\x16\n" +
@@ -1303,9 +1420,10 @@ const file_dpc_hub_v1_hub_proto_rawDesc = "" +
 	"\x10received_unix_ms\x18\x03 \x01(\x03R\x0ereceivedUnixMs\"6\n" +
 	"\x11MailboxAckRequest\x12!\n" +
 	"\fenvelope_ids\x18\x01 \x03(\tR\venvelopeIds\"\x14\n" +
-	"\x12MailboxAckResponse2\xd2\x06\n" +
+	"\x12MailboxAckResponse2\x92\a\n" +
 	"\x03Hub\x12<\n" +
-	"\x05Login\x12\x18.dpc.hub.v1.LoginRequest\x1a\x19.dpc.hub.v1.LoginResponse\x12?\n" +
+	"\x05Login\x12\x18.dpc.hub.v1.LoginRequest\x1a\x19.dpc.hub.v1.LoginResponse\x12>\n" +
+	"\x06Resume\x12\x19.dpc.hub.v1.ResumeRequest\x1a\x19.dpc.hub.v1.LoginResponse\x12?\n" +
 	"\x06Logout\x12\x19.dpc.hub.v1.LogoutRequest\x1a\x1a.dpc.hub.v1.LogoutResponse\x12Z\n" +
 	"\x0fPublishPresence\x12\".dpc.hub.v1.PublishPresenceRequest\x1a#.dpc.hub.v1.PublishPresenceResponse\x12K\n" +
 	"\n" +
@@ -1333,66 +1451,72 @@ func file_dpc_hub_v1_hub_proto_rawDescGZIP() []byte {
 	return file_dpc_hub_v1_hub_proto_rawDescData
 }
 
-var file_dpc_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_dpc_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_dpc_hub_v1_hub_proto_goTypes = []any{
 	(*LoginRequest)(nil),            // 0: dpc.hub.v1.LoginRequest
 	(*LoginResponse)(nil),           // 1: dpc.hub.v1.LoginResponse
-	(*LogoutRequest)(nil),           // 2: dpc.hub.v1.LogoutRequest
-	(*LogoutResponse)(nil),          // 3: dpc.hub.v1.LogoutResponse
-	(*PublishPresenceRequest)(nil),  // 4: dpc.hub.v1.PublishPresenceRequest
-	(*PublishPresenceResponse)(nil), // 5: dpc.hub.v1.PublishPresenceResponse
-	(*LookupPeerRequest)(nil),       // 6: dpc.hub.v1.LookupPeerRequest
-	(*LookupPeerResponse)(nil),      // 7: dpc.hub.v1.LookupPeerResponse
-	(*PeerRecord)(nil),              // 8: dpc.hub.v1.PeerRecord
-	(*SearchPeersRequest)(nil),      // 9: dpc.hub.v1.SearchPeersRequest
-	(*SearchPeersResponse)(nil),     // 10: dpc.hub.v1.SearchPeersResponse
-	(*SendSignalRequest)(nil),       // 11: dpc.hub.v1.SendSignalRequest
-	(*SendSignalResponse)(nil),      // 12: dpc.hub.v1.SendSignalResponse
-	(*SignalsRequest)(nil),          // 13: dpc.hub.v1.SignalsRequest
-	(*IncomingSignal)(nil),          // 14: dpc.hub.v1.IncomingSignal
-	(*GetIceServersRequest)(nil),    // 15: dpc.hub.v1.GetIceServersRequest
-	(*GetIceServersResponse)(nil),   // 16: dpc.hub.v1.GetIceServersResponse
-	(*IceServer)(nil),               // 17: dpc.hub.v1.IceServer
-	(*MailboxPutRequest)(nil),       // 18: dpc.hub.v1.MailboxPutRequest
-	(*MailboxPutResponse)(nil),      // 19: dpc.hub.v1.MailboxPutResponse
-	(*MailboxFetchRequest)(nil),     // 20: dpc.hub.v1.MailboxFetchRequest
-	(*MailboxFetchResponse)(nil),    // 21: dpc.hub.v1.MailboxFetchResponse
-	(*MailboxEnvelope)(nil),         // 22: dpc.hub.v1.MailboxEnvelope
-	(*MailboxAckRequest)(nil),       // 23: dpc.hub.v1.MailboxAckRequest
-	(*MailboxAckResponse)(nil),      // 24: dpc.hub.v1.MailboxAckResponse
+	(*HubSession)(nil),              // 2: dpc.hub.v1.HubSession
+	(*ResumeRequest)(nil),           // 3: dpc.hub.v1.ResumeRequest
+	(*LogoutRequest)(nil),           // 4: dpc.hub.v1.LogoutRequest
+	(*LogoutResponse)(nil),          // 5: dpc.hub.v1.LogoutResponse
+	(*PublishPresenceRequest)(nil),  // 6: dpc.hub.v1.PublishPresenceRequest
+	(*PublishPresenceResponse)(nil), // 7: dpc.hub.v1.PublishPresenceResponse
+	(*LookupPeerRequest)(nil),       // 8: dpc.hub.v1.LookupPeerRequest
+	(*LookupPeerResponse)(nil),      // 9: dpc.hub.v1.LookupPeerResponse
+	(*PeerRecord)(nil),              // 10: dpc.hub.v1.PeerRecord
+	(*SearchPeersRequest)(nil),      // 11: dpc.hub.v1.SearchPeersRequest
+	(*SearchPeersResponse)(nil),     // 12: dpc.hub.v1.SearchPeersResponse
+	(*SendSignalRequest)(nil),       // 13: dpc.hub.v1.SendSignalRequest
+	(*SendSignalResponse)(nil),      // 14: dpc.hub.v1.SendSignalResponse
+	(*SignalsRequest)(nil),          // 15: dpc.hub.v1.SignalsRequest
+	(*IncomingSignal)(nil),          // 16: dpc.hub.v1.IncomingSignal
+	(*GetIceServersRequest)(nil),    // 17: dpc.hub.v1.GetIceServersRequest
+	(*GetIceServersResponse)(nil),   // 18: dpc.hub.v1.GetIceServersResponse
+	(*IceServer)(nil),               // 19: dpc.hub.v1.IceServer
+	(*MailboxPutRequest)(nil),       // 20: dpc.hub.v1.MailboxPutRequest
+	(*MailboxPutResponse)(nil),      // 21: dpc.hub.v1.MailboxPutResponse
+	(*MailboxFetchRequest)(nil),     // 22: dpc.hub.v1.MailboxFetchRequest
+	(*MailboxFetchResponse)(nil),    // 23: dpc.hub.v1.MailboxFetchResponse
+	(*MailboxEnvelope)(nil),         // 24: dpc.hub.v1.MailboxEnvelope
+	(*MailboxAckRequest)(nil),       // 25: dpc.hub.v1.MailboxAckRequest
+	(*MailboxAckResponse)(nil),      // 26: dpc.hub.v1.MailboxAckResponse
 }
 var file_dpc_hub_v1_hub_proto_depIdxs = []int32{
-	8,  // 0: dpc.hub.v1.LookupPeerResponse.peer:type_name -> dpc.hub.v1.PeerRecord
-	8,  // 1: dpc.hub.v1.SearchPeersResponse.peers:type_name -> dpc.hub.v1.PeerRecord
-	17, // 2: dpc.hub.v1.GetIceServersResponse.servers:type_name -> dpc.hub.v1.IceServer
-	22, // 3: dpc.hub.v1.MailboxFetchResponse.envelopes:type_name -> dpc.hub.v1.MailboxEnvelope
-	0,  // 4: dpc.hub.v1.Hub.Login:input_type -> dpc.hub.v1.LoginRequest
-	2,  // 5: dpc.hub.v1.Hub.Logout:input_type -> dpc.hub.v1.LogoutRequest
-	4,  // 6: dpc.hub.v1.Hub.PublishPresence:input_type -> dpc.hub.v1.PublishPresenceRequest
-	6,  // 7: dpc.hub.v1.Hub.LookupPeer:input_type -> dpc.hub.v1.LookupPeerRequest
-	9,  // 8: dpc.hub.v1.Hub.SearchPeers:input_type -> dpc.hub.v1.SearchPeersRequest
-	11, // 9: dpc.hub.v1.Hub.SendSignal:input_type -> dpc.hub.v1.SendSignalRequest
-	13, // 10: dpc.hub.v1.Hub.Signals:input_type -> dpc.hub.v1.SignalsRequest
-	15, // 11: dpc.hub.v1.Hub.GetIceServers:input_type -> dpc.hub.v1.GetIceServersRequest
-	18, // 12: dpc.hub.v1.Hub.MailboxPut:input_type -> dpc.hub.v1.MailboxPutRequest
-	20, // 13: dpc.hub.v1.Hub.MailboxFetch:input_type -> dpc.hub.v1.MailboxFetchRequest
-	23, // 14: dpc.hub.v1.Hub.MailboxAck:input_type -> dpc.hub.v1.MailboxAckRequest
-	1,  // 15: dpc.hub.v1.Hub.Login:output_type -> dpc.hub.v1.LoginResponse
-	3,  // 16: dpc.hub.v1.Hub.Logout:output_type -> dpc.hub.v1.LogoutResponse
-	5,  // 17: dpc.hub.v1.Hub.PublishPresence:output_type -> dpc.hub.v1.PublishPresenceResponse
-	7,  // 18: dpc.hub.v1.Hub.LookupPeer:output_type -> dpc.hub.v1.LookupPeerResponse
-	10, // 19: dpc.hub.v1.Hub.SearchPeers:output_type -> dpc.hub.v1.SearchPeersResponse
-	12, // 20: dpc.hub.v1.Hub.SendSignal:output_type -> dpc.hub.v1.SendSignalResponse
-	14, // 21: dpc.hub.v1.Hub.Signals:output_type -> dpc.hub.v1.IncomingSignal
-	16, // 22: dpc.hub.v1.Hub.GetIceServers:output_type -> dpc.hub.v1.GetIceServersResponse
-	19, // 23: dpc.hub.v1.Hub.MailboxPut:output_type -> dpc.hub.v1.MailboxPutResponse
-	21, // 24: dpc.hub.v1.Hub.MailboxFetch:output_type -> dpc.hub.v1.MailboxFetchResponse
-	24, // 25: dpc.hub.v1.Hub.MailboxAck:output_type -> dpc.hub.v1.MailboxAckResponse
-	15, // [15:26] is the sub-list for method output_type
-	4,  // [4:15] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	2,  // 0: dpc.hub.v1.LoginResponse.session:type_name -> dpc.hub.v1.HubSession
+	2,  // 1: dpc.hub.v1.ResumeRequest.session:type_name -> dpc.hub.v1.HubSession
+	10, // 2: dpc.hub.v1.LookupPeerResponse.peer:type_name -> dpc.hub.v1.PeerRecord
+	10, // 3: dpc.hub.v1.SearchPeersResponse.peers:type_name -> dpc.hub.v1.PeerRecord
+	19, // 4: dpc.hub.v1.GetIceServersResponse.servers:type_name -> dpc.hub.v1.IceServer
+	24, // 5: dpc.hub.v1.MailboxFetchResponse.envelopes:type_name -> dpc.hub.v1.MailboxEnvelope
+	0,  // 6: dpc.hub.v1.Hub.Login:input_type -> dpc.hub.v1.LoginRequest
+	3,  // 7: dpc.hub.v1.Hub.Resume:input_type -> dpc.hub.v1.ResumeRequest
+	4,  // 8: dpc.hub.v1.Hub.Logout:input_type -> dpc.hub.v1.LogoutRequest
+	6,  // 9: dpc.hub.v1.Hub.PublishPresence:input_type -> dpc.hub.v1.PublishPresenceRequest
+	8,  // 10: dpc.hub.v1.Hub.LookupPeer:input_type -> dpc.hub.v1.LookupPeerRequest
+	11, // 11: dpc.hub.v1.Hub.SearchPeers:input_type -> dpc.hub.v1.SearchPeersRequest
+	13, // 12: dpc.hub.v1.Hub.SendSignal:input_type -> dpc.hub.v1.SendSignalRequest
+	15, // 13: dpc.hub.v1.Hub.Signals:input_type -> dpc.hub.v1.SignalsRequest
+	17, // 14: dpc.hub.v1.Hub.GetIceServers:input_type -> dpc.hub.v1.GetIceServersRequest
+	20, // 15: dpc.hub.v1.Hub.MailboxPut:input_type -> dpc.hub.v1.MailboxPutRequest
+	22, // 16: dpc.hub.v1.Hub.MailboxFetch:input_type -> dpc.hub.v1.MailboxFetchRequest
+	25, // 17: dpc.hub.v1.Hub.MailboxAck:input_type -> dpc.hub.v1.MailboxAckRequest
+	1,  // 18: dpc.hub.v1.Hub.Login:output_type -> dpc.hub.v1.LoginResponse
+	1,  // 19: dpc.hub.v1.Hub.Resume:output_type -> dpc.hub.v1.LoginResponse
+	5,  // 20: dpc.hub.v1.Hub.Logout:output_type -> dpc.hub.v1.LogoutResponse
+	7,  // 21: dpc.hub.v1.Hub.PublishPresence:output_type -> dpc.hub.v1.PublishPresenceResponse
+	9,  // 22: dpc.hub.v1.Hub.LookupPeer:output_type -> dpc.hub.v1.LookupPeerResponse
+	12, // 23: dpc.hub.v1.Hub.SearchPeers:output_type -> dpc.hub.v1.SearchPeersResponse
+	14, // 24: dpc.hub.v1.Hub.SendSignal:output_type -> dpc.hub.v1.SendSignalResponse
+	16, // 25: dpc.hub.v1.Hub.Signals:output_type -> dpc.hub.v1.IncomingSignal
+	18, // 26: dpc.hub.v1.Hub.GetIceServers:output_type -> dpc.hub.v1.GetIceServersResponse
+	21, // 27: dpc.hub.v1.Hub.MailboxPut:output_type -> dpc.hub.v1.MailboxPutResponse
+	23, // 28: dpc.hub.v1.Hub.MailboxFetch:output_type -> dpc.hub.v1.MailboxFetchResponse
+	26, // 29: dpc.hub.v1.Hub.MailboxAck:output_type -> dpc.hub.v1.MailboxAckResponse
+	18, // [18:30] is the sub-list for method output_type
+	6,  // [6:18] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_dpc_hub_v1_hub_proto_init() }
@@ -1406,7 +1530,7 @@ func file_dpc_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dpc_hub_v1_hub_proto_rawDesc), len(file_dpc_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

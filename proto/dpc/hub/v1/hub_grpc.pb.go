@@ -25,6 +25,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Hub_Login_FullMethodName           = "/dpc.hub.v1.Hub/Login"
+	Hub_Resume_FullMethodName          = "/dpc.hub.v1.Hub/Resume"
 	Hub_Logout_FullMethodName          = "/dpc.hub.v1.Hub/Logout"
 	Hub_PublishPresence_FullMethodName = "/dpc.hub.v1.Hub/PublishPresence"
 	Hub_LookupPeer_FullMethodName      = "/dpc.hub.v1.Hub/LookupPeer"
@@ -42,6 +43,10 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type HubClient interface {
 	Login(ctx context.Context, in *LoginRequest, opts ...grpc.CallOption) (*LoginResponse, error)
+	// Resume takes up a session a previous Login (or a plugin process before a
+	// restart) handed to the host, without a new login. A session the hub no
+	// longer accepts answers UNAUTHENTICATED: the host then calls Login.
+	Resume(ctx context.Context, in *ResumeRequest, opts ...grpc.CallOption) (*LoginResponse, error)
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
 	PublishPresence(ctx context.Context, in *PublishPresenceRequest, opts ...grpc.CallOption) (*PublishPresenceResponse, error)
 	LookupPeer(ctx context.Context, in *LookupPeerRequest, opts ...grpc.CallOption) (*LookupPeerResponse, error)
@@ -68,6 +73,16 @@ func (c *hubClient) Login(ctx context.Context, in *LoginRequest, opts ...grpc.Ca
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(LoginResponse)
 	err := c.cc.Invoke(ctx, Hub_Login_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubClient) Resume(ctx context.Context, in *ResumeRequest, opts ...grpc.CallOption) (*LoginResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoginResponse)
+	err := c.cc.Invoke(ctx, Hub_Resume_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +203,10 @@ func (c *hubClient) MailboxAck(ctx context.Context, in *MailboxAckRequest, opts 
 // for forward compatibility.
 type HubServer interface {
 	Login(context.Context, *LoginRequest) (*LoginResponse, error)
+	// Resume takes up a session a previous Login (or a plugin process before a
+	// restart) handed to the host, without a new login. A session the hub no
+	// longer accepts answers UNAUTHENTICATED: the host then calls Login.
+	Resume(context.Context, *ResumeRequest) (*LoginResponse, error)
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
 	PublishPresence(context.Context, *PublishPresenceRequest) (*PublishPresenceResponse, error)
 	LookupPeer(context.Context, *LookupPeerRequest) (*LookupPeerResponse, error)
@@ -212,6 +231,9 @@ type UnimplementedHubServer struct{}
 
 func (UnimplementedHubServer) Login(context.Context, *LoginRequest) (*LoginResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Login not implemented")
+}
+func (UnimplementedHubServer) Resume(context.Context, *ResumeRequest) (*LoginResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Resume not implemented")
 }
 func (UnimplementedHubServer) Logout(context.Context, *LogoutRequest) (*LogoutResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Logout not implemented")
@@ -278,6 +300,24 @@ func _Hub_Login_Handler(srv interface{}, ctx context.Context, dec func(interface
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(HubServer).Login(ctx, req.(*LoginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Hub_Resume_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServer).Resume(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Hub_Resume_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServer).Resume(ctx, req.(*ResumeRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -465,6 +505,10 @@ var Hub_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Login",
 			Handler:    _Hub_Login_Handler,
+		},
+		{
+			MethodName: "Resume",
+			Handler:    _Hub_Resume_Handler,
 		},
 		{
 			MethodName: "Logout",

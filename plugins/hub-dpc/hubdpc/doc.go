@@ -1,0 +1,37 @@
+// Package hubdpc is D-PC's hub connector plugin for dpc-hub (hub/API.md).
+// Start with Plugin (the sdk.Hub implementation) and Config (its
+// `config {}` block: the hub's url).
+//
+// # Login without a key
+//
+// The plugin never holds the node key. Login asks the hub for a challenge,
+// builds the signed data with sdk/hublogin (bound to the hub's URL, the
+// node_id and the nonce) and asks the host to sign it
+// (Host.Sign(ctx, sdk.PurposeHubLogin, data)); the hub answers with an
+// access token and a refresh token.
+//
+// # Tokens and sessions
+//
+// Tokens live in the plugin's memory. The hub rotates the refresh token on
+// every use and revokes the whole login when a spent one comes back, so
+// refreshes are serialised and each new refresh token is stored at once and
+// handed to the host (Host.SaveHubSession) as the session it keeps for
+// Resume. An access token that is about to expire, or that the hub refuses,
+// is refreshed before the request or socket that needs it. A refresh token
+// the hub refuses ends the login: the host is told (an empty session and a
+// hub.session_ended event) and must Login again.
+//
+// # Signaling
+//
+// dpc-hub keeps one signaling socket per node, so Signals holds the socket
+// and SendSignal writes to it. A lost socket is reopened with exponential
+// backoff and full jitter; the host sees hub.connected and
+// hub.disconnected events, and the node shows online on the hub while the
+// socket is open. A socket replaced by a newer connection of the same node
+// ends Signals instead of fighting over the node.
+//
+// # What dpc-hub does not offer
+//
+// IceServers and the Mailbox methods answer errors wrapping
+// sdk.ErrUnsupported: this hub has neither.
+package hubdpc
