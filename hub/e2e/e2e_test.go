@@ -21,6 +21,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/dpc-go/dpc/hub/internal/testnode"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 var binDir string
@@ -250,7 +251,8 @@ func TestE2EKeyLoginSignalingAndDiscovery(t *testing.T) {
 
 func TestE2ELogoutSurvivesHubRestart(t *testing.T) {
 	data := t.TempDir()
-	h := startHub(t, "127.0.0.1:0", data)
+	// Restarted on the same address: a port no other socket can take meanwhile.
+	h := startHub(t, fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t)), data)
 	n := dpcInit(t, "Carol", "ed25519")
 	loggedOut := keyLogin(t, h.URL, n)
 	kept := keyLogin(t, h.URL, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -100,7 +101,8 @@ func TestLoginLookupSearchSignal(t *testing.T) {
 func TestSignalsReconnectAfterHubRestart(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	hub := startHub(t, "127.0.0.1:0", data)
+	// Restarted on the same address: a port no other socket can take meanwhile.
+	hub := startHub(t, fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t)), data)
 	alice := newNode(t, hub.URL, "Alice", nil)
 	alice.login(t)
 	_, errc := alice.signals(t)
