@@ -72,23 +72,30 @@ func makeV1Contact(t *testing.T, n *nettest.Node, id string) {
 
 func addr(n *nettest.Node) string { return fmt.Sprintf("127.0.0.1:%d", n.Port) }
 
-func TestV1PeerDialsUs(t *testing.T) {
-	t.Parallel()
-	ours := newRSANode(t, identity.KeyRSA, true)
-	refID := newRefIdentity(t)
+// v1PeerDialsUs connects a D-PC v1 reference peer, a contact marked v1
+// that sends D-PC's unsolicited requests, to a new RSA node of ours.
+func v1PeerDialsUs(t *testing.T, ctx context.Context) (ours *nettest.Node, refID *dpcv1ref.Identity, ref *dpcv1ref.Peer, conn *dpcv1ref.Conn) {
+	t.Helper()
+	ours = newRSANode(t, identity.KeyRSA, true)
+	refID = newRefIdentity(t)
 	ref, err := dpcv1ref.Listen("127.0.0.1:0", dpcv1ref.Options{Identity: refID, Name: "Pythonista", Unsolicited: true, Log: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ref.Close() })
 	makeV1Contact(t, ours, refID.NodeID)
-
-	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
-	defer cancel()
-	conn, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID)
+	conn, err = ref.Dial(ctx, addr(ours), ours.ID.NodeID)
 	if err != nil {
 		t.Fatalf("the v1 peer's handshake with our node: %v", err)
 	}
+	return ours, refID, ref, conn
+}
+
+func TestV1PeerDialsUs(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	ours, refID, ref, conn := v1PeerDialsUs(t, ctx)
 
 	// Its unsolicited GET_PROVIDERS, REQUEST_CHAT_HISTORY, GROUP_SYNC and a
 	// non-object frame do not cost the connection: text still gets through.
@@ -166,19 +173,9 @@ func TestV1PeerDialsUs(t *testing.T) {
 // out without it (omitempty).
 func TestV1HistoryOfNothingCarriesTotalCount(t *testing.T) {
 	t.Parallel()
-	ours := newRSANode(t, identity.KeyRSA, true)
-	refID := newRefIdentity(t)
-	ref, err := dpcv1ref.Listen("127.0.0.1:0", dpcv1ref.Options{Identity: refID, Name: "Pythonista", Unsolicited: true, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ref.Close() })
-	makeV1Contact(t, ours, refID.NodeID)
 	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
 	defer cancel()
-	if _, err := ref.Dial(ctx, addr(ours), ours.ID.NodeID); err != nil {
-		t.Fatalf("the v1 peer's handshake with our node: %v", err)
-	}
+	_, _, ref, _ := v1PeerDialsUs(t, ctx)
 	// Its unsolicited REQUEST_CHAT_HISTORY, with nothing to answer.
 	f, err := ref.WaitFor(ctx, "CHAT_HISTORY_RESPONSE")
 	if err != nil {
