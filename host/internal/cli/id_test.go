@@ -28,7 +28,7 @@ func TestNodeURIs(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := nodeURIs(tc.listen, id)
+			got := network.NodeURIs(tc.listen, id)
 			if tc.wantAny != "" {
 				if !slices.Contains(got, tc.wantAny) {
 					t.Errorf("want %q among %v", tc.wantAny, got)
@@ -75,7 +75,7 @@ func TestListeningURIs(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if got := listeningURIs(tc.listening, id); !slices.Equal(got, tc.want) {
+			if got := network.ListeningURIs(tc.listening, id); !slices.Equal(got, tc.want) {
 				t.Errorf("want %v, got %v", tc.want, got)
 			}
 		})
