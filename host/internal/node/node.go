@@ -17,6 +17,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/home"
+	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/llm"
@@ -86,7 +87,16 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
+	// The hub service keeps the hub plugin's sessions, so it exists before
+	// the plugins start; the node's URIs are known once the network is.
+	var uris func() []string
+	hubs, err := hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubProfile(o.Config), Logger: log,
+		URIs: func() []string { return uris() }})
+	if err != nil {
+		return err
+	}
 	mgr := plugins.NewManager(plugins.ManagerOptions{
+		HubSessions: hubs, OnEvent: hubs.OnEvent,
 		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
 		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
 		Identity: sdk.HostIdentity{
@@ -106,6 +116,8 @@ func Run(ctx context.Context, o Options) error {
 		defer cancel()
 		mgr.Stop(sctx)
 	}()
+	hubs.Start(ctx, mgr)
+	defer hubs.Stop()
 
 	fw, err := firewall.Load(o.Home.Firewall(), log.Named("firewall"))
 	if err != nil {
@@ -130,6 +142,7 @@ func Run(ctx context.Context, o Options) error {
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
 	pings := ping.NewService(net)
+	uris = func() []string { return network.ListeningURIs(net.Listening(), id.NodeID) }
 	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log,
 		Answerer: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}})
 	// What a peer may see changes with the context or the firewall; the
@@ -159,7 +172,7 @@ func Run(ctx context.Context, o Options) error {
 			api.PeerRoutes(net), api.StreamRoutes(net.Bus(), log.Named("api")), api.FirewallRoutes(fw, net.Check),
 			api.ChatRoutes(chats), api.FileRoutes(transfers, o.Home.String()),
 			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
-			api.PingRoutes(pings),
+			api.PingRoutes(pings), api.HubRoutes(hubs),
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
@@ -272,4 +285,9 @@ func listenList(addrs []string) string {
 		return "the transports' default addresses"
 	}
 	return strings.Join(addrs, ", ")
+}
+
+// hubProfile is what dpc.hcl says to publish on a hub.
+func hubProfile(c *config.Config) hubsvc.Profile {
+	return hubsvc.Profile{Name: c.Node.Name}
 }

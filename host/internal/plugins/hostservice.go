@@ -65,18 +65,26 @@ func (h *hostService) EmitEvent(_ context.Context, e sdk.Event) error {
 	default:
 		h.log.Info(e.Message, args...)
 	}
-	h.m.events.add(Event{Time: time.Now(), Plugin: h.self, Type: e.Type, Level: levelName(e.Level), Message: e.Message, Attributes: e.Attributes})
+	ev := Event{Time: time.Now(), Plugin: h.self, Type: e.Type, Level: levelName(e.Level), Message: e.Message, Attributes: e.Attributes}
+	h.m.events.add(ev)
+	if h.m.o.OnEvent != nil {
+		h.m.o.OnEvent(ev)
+	}
 	return nil
 }
 
-// SaveHubSession is refused: only hub plugins may hand over a session, and
-// this host does not keep hub sessions across restarts yet, so a hub plugin
-// logs in again after one (the plugin keeps working without it).
-func (h *hostService) SaveHubSession(context.Context, sdk.HubSession) error {
+// SaveHubSession hands a hub plugin's session to the keeper (the hub
+// service), under the plugin's own id: a plugin can only ever replace its
+// own session. Other kinds have none to save; a manager without a keeper
+// says so, and the plugin logs in again after a restart.
+func (h *hostService) SaveHubSession(_ context.Context, s sdk.HubSession) error {
 	if h.kind != sdk.KindHub {
 		return fmt.Errorf("%w: a %s plugin has no hub session to save", sdk.ErrPermissionDenied, h.kind)
 	}
-	return fmt.Errorf("%w: this host does not keep hub sessions across restarts", sdk.ErrUnsupported)
+	if h.m.o.HubSessions == nil {
+		return fmt.Errorf("%w: this host does not keep hub sessions across restarts", sdk.ErrUnsupported)
+	}
+	return h.m.o.HubSessions.SaveHubSession(h.self, s)
 }
 
 func levelName(l sdk.EventLevel) string {

@@ -114,6 +114,17 @@ type ManagerOptions struct {
 	ExecDir     string
 	EvalContext *hcl.EvalContext
 	Policy      RestartPolicy
+	// HubSessions keeps hub plugins' sessions; nil: the host keeps none.
+	HubSessions HubSessionKeeper
+	// OnEvent, when set, sees every event a plugin emits (the hub service
+	// builds its status on them).
+	OnEvent func(Event)
+}
+
+// HubSessionKeeper keeps the latest session of each hub plugin (by id),
+// encrypted at rest; an empty session forgets it.
+type HubSessionKeeper interface {
+	SaveHubSession(plugin string, s sdk.HubSession) error
 }
 
 // Manager runs and supervises the configured plugins.

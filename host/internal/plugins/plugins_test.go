@@ -263,28 +263,46 @@ func TestCheckInfo(t *testing.T) {
 }
 
 // TestHostServiceHubSessions: only a hub plugin may hand over a hub
-// session, and until the host keeps them (offline mode) it says so instead
-// of pretending to have stored it.
+// session, it is kept under the plugin's own id, and a host without a
+// keeper says so instead of pretending to have stored it.
 func TestHostServiceHubSessions(t *testing.T) {
 	t.Parallel()
-	m := NewManager(ManagerOptions{})
 	tests := map[string]struct {
-		kind sdk.Kind
-		want error
+		kind    sdk.Kind
+		keeper  bool
+		want    error
+		savedAs string
 	}{
-		"a transport may not save a hub session":   {sdk.KindTransport, sdk.ErrPermissionDenied},
-		"an llm plugin may not save a hub session": {sdk.KindLLM, sdk.ErrPermissionDenied},
-		"a hub plugin is told it is not kept":      {sdk.KindHub, sdk.ErrUnsupported},
+		"a transport may not save a hub session":           {kind: sdk.KindTransport, keeper: true, want: sdk.ErrPermissionDenied},
+		"an llm plugin may not save a hub session":         {kind: sdk.KindLLM, keeper: true, want: sdk.ErrPermissionDenied},
+		"a hub plugin is told it is not kept by no keeper": {kind: sdk.KindHub, want: sdk.ErrUnsupported},
+		"a hub plugin's session is kept under its own id":  {kind: sdk.KindHub, keeper: true, savedAs: "hub/x"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := &hostService{m: m, self: string(tc.kind) + "/x", kind: tc.kind, log: hclog.NewNullLogger()}
+			k := &fakeKeeper{}
+			o := ManagerOptions{}
+			if tc.keeper {
+				o.HubSessions = k
+			}
+			h := &hostService{m: NewManager(o), self: string(tc.kind) + "/x", kind: tc.kind, log: hclog.NewNullLogger()}
 			err := h.SaveHubSession(context.Background(), sdk.HubSession{Data: []byte("secret")})
 			if !errors.Is(err, tc.want) {
 				t.Errorf("want %v, got %v", tc.want, err)
 			}
+			if k.plugin != tc.savedAs {
+				t.Errorf("saved as %q, want %q", k.plugin, tc.savedAs)
+			}
 		})
 	}
+}
+
+// fakeKeeper records the last session saved.
+type fakeKeeper struct{ plugin string }
+
+func (k *fakeKeeper) SaveHubSession(plugin string, _ sdk.HubSession) error {
+	k.plugin = plugin
+	return nil
 }
 
 // edSigner signs like the identity package, for the host service tests.
