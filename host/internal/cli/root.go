@@ -47,7 +47,8 @@ its node_id will do. Shell completion: dpc completion --help.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (default info for run, warn otherwise)")
 	root.AddCommand(newInitCmd(g), newIDCmd(g), newRunCmd(g), newPluginCmd(g),
 		newConnectCmd(g), newPeersCmd(g), newSendCmd(g), newHistoryCmd(g), newChatCmd(g), newFirewallCmd(g), newSendFileCmd(g), newTransfersCmd(g),
-		newAskCmd(g), newModelsCmd(g), newContextCmd(g))
+		newAskCmd(g), newModelsCmd(g), newContextCmd(g),
+		newHubCmd(g), newLookupCmd(g), newSearchCmd(g), newProfileCmd(g))
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return withUsage(cmd, err) })
 	addUsageToArgErrors(root)
 	g.registerPeerCompletion(root)

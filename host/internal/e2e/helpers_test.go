@@ -46,6 +46,8 @@ func TestMain(m *testing.M) {
 		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-local"), "github.com/dpc-go/dpc/plugins/llm-local"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-openai"), "github.com/dpc-go/dpc/plugins/llm-openai"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-ollama"), "github.com/dpc-go/dpc/plugins/llm-ollama"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-hub-dpc"), "github.com/dpc-go/dpc/plugins/hub-dpc"},
+		{filepath.Join(binDir, "dpc-hub"), "github.com/dpc-go/dpc/hub/cmd/dpc-hub"},
 	}
 	for _, b := range builds {
 		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
