@@ -134,26 +134,27 @@ func (s *Service) SaveHubSession(plugin string, sess sdk.HubSession) error {
 }
 
 // cached returns the plugin's cached session; ok is false when there is
-// none worth resuming (missing, expired, or unreadable: then forgotten).
-func (s *Service) cached(plugin string) (sdk.HubSession, bool) {
+// none worth resuming (missing, expired, or unreadable: then forgotten,
+// and why says so).
+func (s *Service) cached(plugin string) (sess sdk.HubSession, why string, ok bool) {
 	blob, err := s.o.Store.Get(sessionKey(plugin))
 	if errors.Is(err, store.ErrNotFound) {
-		return sdk.HubSession{}, false
+		return sdk.HubSession{}, "", false
 	}
 	if err != nil {
 		s.log.Error("reading the cached hub session", "error", err)
-		return sdk.HubSession{}, false
+		return sdk.HubSession{}, "the cached hub login cannot be read: " + err.Error(), false
 	}
-	sess, err := s.seal.open(plugin, blob)
+	sess, err = s.seal.open(plugin, blob)
 	if err == nil && !sess.Expires.IsZero() && !time.Now().Before(sess.Expires) {
 		err = fmt.Errorf("it expired at %s", sess.Expires.UTC().Format(time.RFC3339))
 	}
 	if err != nil {
 		s.log.Warn("forgetting the cached hub session", "error", err)
 		_ = s.o.Store.Delete(sessionKey(plugin))
-		return sdk.HubSession{}, false
+		return sdk.HubSession{}, "forgot the cached hub login (" + err.Error() + "): run dpc hub login", false
 	}
-	return sess, true
+	return sess, "", true
 }
 
 // Start picks the first configured hub plugin and resumes its cached
@@ -169,8 +170,11 @@ func (s *Service) Start(ctx context.Context, p Plugins) {
 	if s.id == "" {
 		return
 	}
-	sess, ok := s.cached(s.id)
+	sess, why, ok := s.cached(s.id)
 	if !ok {
+		if why != "" {
+			s.setLocked(StatusOffline, why)
+		}
 		return
 	}
 	s.state.SessionExpires = sess.Expires
@@ -277,6 +281,7 @@ func (s *Service) Login(ctx context.Context) (State, error) {
 		s.cancel()
 		s.cancel = nil
 	}
+	id := s.id
 	s.mu.Unlock()
 	res, err := h.Login(ctx)
 	if err != nil {
@@ -285,7 +290,7 @@ func (s *Service) Login(ctx context.Context) (State, error) {
 		s.mu.Unlock()
 		return s.State(), fmt.Errorf("hub login: %w", err)
 	}
-	if err := s.SaveHubSession(s.id, res.Session); err != nil {
+	if err := s.SaveHubSession(id, res.Session); err != nil {
 		s.log.Error("the hub login works but will not survive a restart", "error", err)
 	}
 	s.publishQuietly(ctx, h)
@@ -388,11 +393,14 @@ func (s *Service) resume(ctx context.Context, gen int) bool {
 	s.mu.Lock()
 	id := s.id
 	s.mu.Unlock()
-	sess, ok := s.cached(id)
+	sess, why, ok := s.cached(id)
 	if !ok {
+		if why == "" {
+			why = "no cached hub login to resume: run dpc hub login"
+		}
 		s.mu.Lock()
 		if gen == s.gen {
-			s.endLocked("no cached hub login to resume: run dpc hub login")
+			s.endLocked(why)
 		}
 		s.mu.Unlock()
 		return false
