@@ -73,6 +73,8 @@ type Config struct {
 	API  API
 	// Plugins lists the plugin blocks of the file, in file order.
 	Plugins []Plugin
+	// Profile is the profile block: what a hub login publishes.
+	Profile Profile
 
 	ctx *hcl.EvalContext
 }
@@ -158,9 +160,10 @@ func load(src []byte, opts LoadOptions) (*Config, error) {
 		diags   hcl.Diagnostics
 		fileMap = map[string]any{}
 		plugins []Plugin
+		profile Profile
 	)
 	if src != nil {
-		fileMap, plugins, diags = parseFile(src, opts.Path, ctx)
+		fileMap, plugins, profile, diags = parseFile(src, opts.Path, ctx)
 	}
 
 	k := koanf.New(".")
@@ -200,7 +203,7 @@ func load(src []byte, opts LoadOptions) (*Config, error) {
 	if err := k.UnmarshalWithConf("", &l, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return &Config{Path: opts.Path, Node: l.Node, API: l.API, Plugins: plugins, ctx: ctx}, nil
+	return &Config{Path: opts.Path, Node: l.Node, API: l.API, Plugins: plugins, Profile: profile, ctx: ctx}, nil
 }
 
 // overlay checks one env or flag value v for key and returns the koanf

@@ -63,6 +63,9 @@ func render(c *Config) string {
 		}
 		fmt.Fprintf(&b, "plugin %s enabled=%v at %s config=%s\n", p.ID(), p.Enabled, Pos(p.DeclRange), cfg)
 	}
+	if pr := c.Profile; pr.Name != "" || pr.Description != "" || pr.Expertise != nil || pr.PublishURIs {
+		fmt.Fprintf(&b, "profile     = name %q description %q expertise %v publish_uris %v\n", pr.Name, pr.Description, pr.Expertise, pr.PublishURIs)
+	}
 	return b.String()
 }
 

@@ -16,6 +16,7 @@ var (
 	rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "node"},
 		{Type: "api"},
+		{Type: "profile"},
 		{Type: "plugin", LabelNames: []string{"kind", "name"}},
 	}}
 	nodeSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "name"}, {Name: "listen"}, {Name: "dpc_v1"}}}
@@ -43,21 +44,32 @@ func ParseKind(kind string) (basev1.Kind, bool) {
 }
 
 // parseFile decodes dpc.hcl. It returns the node/api values the file sets,
-// as flat koanf keys, and the plugin blocks.
-func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, []Plugin, hcl.Diagnostics) {
+// as flat koanf keys, the plugin blocks and the profile block.
+func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, []Plugin, Profile, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
 		// Decoding a broken file would only add confusing follow-on errors.
-		return nil, nil, diags
+		return nil, nil, Profile{}, diags
 	}
 	content, d := f.Body.Content(rootSchema)
 	diags = append(diags, d...)
 
 	values := map[string]any{}
 	var plugins []Plugin
-	first := map[string]*hcl.Block{} // first node/api block, or plugin block by name
+	var profile Profile
+	first := map[string]*hcl.Block{} // first node/api/profile block, or plugin block by name
 	for _, b := range content.Blocks {
 		switch b.Type {
+		case "profile":
+			if prev, ok := first[b.Type]; ok {
+				diags = append(diags, DiagAt(b.DefRange, "Duplicate profile block",
+					fmt.Sprintf("Only one profile block is allowed; the first was defined at %s.", Pos(prev.DefRange))))
+				continue
+			}
+			first[b.Type] = b
+			var d hcl.Diagnostics
+			profile, d = decodeProfile(b.Body, ctx)
+			diags = append(diags, d...)
 		case "node", "api":
 			if prev, ok := first[b.Type]; ok {
 				diags = append(diags, DiagAt(b.DefRange, "Duplicate "+b.Type+" block",
@@ -84,7 +96,7 @@ func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, [
 			plugins = append(plugins, p)
 		}
 	}
-	return values, plugins, diags
+	return values, plugins, profile, diags
 }
 
 func decodeNode(body hcl.Body, ctx *hcl.EvalContext, values map[string]any) hcl.Diagnostics {

@@ -1,0 +1,2 @@
+profile { name = "a" }
+profile { name = "b" }
