@@ -116,9 +116,46 @@ func TestHubLoginStatusAndLookup(t *testing.T) {
 	if !strings.Contains(out, "bob") || !strings.Contains(out, "online") {
 		t.Errorf("lookup: want bob's name and online, got:\n%s", out)
 	}
+	// bob's dpc.hcl has no profile block: his display name is published,
+	// his URIs are not.
+	if strings.Contains(out, "dpc connect") {
+		t.Errorf("lookup: bob published no URIs, got:\n%s", out)
+	}
+	if out := a.must("search", "bob"); !strings.Contains(out, b.id) || !strings.Contains(out, "bob") {
+		t.Errorf("search bob: want bob's node, got:\n%s", out)
+	}
 	a.must("hub", "logout")
 	if out := a.must("hub", "status"); !strings.HasPrefix(out, "status   offline") {
 		t.Errorf("hub status after logout: want offline, got:\n%s", out)
+	}
+}
+
+// TestProfileFromConfigIsPublished: what dpc.hcl's profile block says,
+// and only that, is what others find, with the direct URIs when it says so.
+func TestProfileFromConfigIsPublished(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	profile := "profile {\n  description = \"Go and Rust\"\n  expertise = { golang = 4 }\n  publish_uris = true\n}\n"
+	a, b := newPeerWith(t, "alice", hubPlugin(h.url())+profile), newPeerWith(t, "bob", hubPlugin(h.url()))
+	a.run()
+	b.run()
+	if out := a.must("profile", "show"); !strings.Contains(out, "Go and Rust") || !strings.Contains(out, a.uri()) {
+		t.Errorf("profile show: want the description and the URI, got:\n%s", out)
+	}
+	if _, errs, code := a.dpc("profile", "publish"); code == 0 || !strings.Contains(errs, "dpc hub login") {
+		t.Errorf("profile publish before login: want an error saying to log in, got exit %d: %s", code, errs)
+	}
+	a.must("hub", "login")
+	b.must("hub", "login")
+	a.must("profile", "publish")
+	out := b.must("lookup", a.id)
+	for _, want := range []string{"alice", "Go and Rust", "golang=4", "dpc connect '" + a.uri() + "'"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lookup: want %q, got:\n%s", want, out)
+		}
+	}
+	if out := b.must("search", "golang", "--json"); !strings.Contains(out, a.id) {
+		t.Errorf("search golang: want alice, got:\n%s", out)
 	}
 }
 

@@ -287,7 +287,12 @@ func listenList(addrs []string) string {
 	return strings.Join(addrs, ", ")
 }
 
-// hubProfile is what dpc.hcl says to publish on a hub.
+// hubProfile is what dpc.hcl's profile block says to publish on a hub;
+// the name defaults to the node's display name.
 func hubProfile(c *config.Config) hubsvc.Profile {
-	return hubsvc.Profile{Name: c.Node.Name}
+	p := c.Profile
+	if p.Name == "" {
+		p.Name = c.Node.Name
+	}
+	return hubsvc.Profile{Name: p.Name, Description: p.Description, Expertise: p.Expertise, PublishURIs: p.PublishURIs}
 }
