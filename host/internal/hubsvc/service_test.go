@@ -113,11 +113,12 @@ type fakeHub struct {
 }
 
 func (h *fakeHub) Resume(_ context.Context, req sdk.ResumeRequest) (sdk.LoginResult, error) {
-	h.resumed <- req.Session
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.resumeErr != nil {
-		return sdk.LoginResult{}, h.resumeErr
+	err := h.resumeErr
+	h.mu.Unlock()
+	h.resumed <- req.Session // after the answer is decided, so a test can change the next one
+	if err != nil {
+		return sdk.LoginResult{}, err
 	}
 	return sdk.LoginResult{Session: sdk.HubSession{Data: append(req.Session.Data, '+'), Expires: req.Session.Expires}}, nil
 }
@@ -242,4 +243,68 @@ func TestStatusFollowsHubEvents(t *testing.T) {
 			t.Fatalf("%s: status %s, want %s", st.name, got, st.want)
 		}
 	}
+}
+
+// TestUnreachableHubAtStartIsRetried: a resume that fails because the hub
+// cannot be reached shows hub_offline, keeps the cached login and tries
+// again until the hub answers.
+func TestUnreachableHubAtStartIsRetried(t *testing.T) {
+	t.Parallel()
+	key, st := newKey(t), newStore(t)
+	if err := newService(t, st, key).SaveHubSession(hubID, sdk.HubSession{Data: []byte("s1"), Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	h := &fakeHub{resumeErr: errors.New("connection refused"), resumed: make(chan sdk.HubSession, 1), signals: make(chan struct{}, 1)}
+	s := newService(t, st, key)
+	s.Start(context.Background(), fakePlugins{h})
+	<-h.resumed
+	if got := s.State().Status; got != StatusHubOffline {
+		t.Errorf("while the hub is unreachable: status %s, want hub_offline", got)
+	}
+	h.mu.Lock()
+	h.resumeErr = nil // the hub is back
+	h.mu.Unlock()
+	if got := <-h.resumed; string(got.Data) != "s1" {
+		t.Fatalf("retried with %q, want the cached s1", got.Data)
+	}
+	<-h.signals
+	if got := s.State().Status; got != StatusOnline {
+		t.Errorf("after the hub came back: status %s, want online", got)
+	}
+}
+
+// TestLogoutForgetsTheCachedLogin: after dpc hub logout nothing is left to
+// resume, even when the hub could not be told.
+func TestLogoutForgetsTheCachedLogin(t *testing.T) {
+	t.Parallel()
+	h := &logoutFailsHub{fakeHub{resumed: make(chan sdk.HubSession, 1), signals: make(chan struct{}, 1)}}
+	s := newService(t, newStore(t), newKey(t))
+	s.Start(context.Background(), fakeHubPlugins{h})
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := s.cached(hubID); !ok {
+		t.Fatal("the login was not cached")
+	}
+	if _, err := s.Logout(context.Background()); err == nil {
+		t.Error("a logout the hub did not get: want an error saying so")
+	}
+	if _, _, ok := s.cached(hubID); ok {
+		t.Error("the login is still cached after logout")
+	}
+	if got := s.State().Status; got != StatusOffline {
+		t.Errorf("status %s after logout, want offline", got)
+	}
+}
+
+type logoutFailsHub struct{ fakeHub }
+
+func (h *logoutFailsHub) Logout(context.Context) error { return errors.New("connection refused") }
+
+type fakeHubPlugins struct{ hub sdk.Hub }
+
+func (p fakeHubPlugins) OfKind(k sdk.Kind) []string { return fakePlugins{}.OfKind(k) }
+
+func (p fakeHubPlugins) Client(id string) (*pluginhost.Client, bool) {
+	return &pluginhost.Client{Hub: p.hub}, id == hubID
 }
