@@ -80,6 +80,21 @@ plugin "backup" "backup-file" {
     dir = "${home}/backups"
   }
 }
+
+# A federation hub finds friends by node_id or search (dpc hub login, dpc
+# lookup, dpc search); it never sees a message. The profile block is what it
+# shows of you (default: node.name only); publish_uris lets whoever finds you
+# connect directly.
+# plugin "hub" "hub-dpc" {
+#   config {
+#     url = "https://hub.example.org"
+#   }
+# }
+# profile {
+#   description  = "Go and Rust"
+#   expertise    = { golang = 4 }
+#   publish_uris = true
+# }
 `
 
 // DefaultFileContent returns the commented dpc.hcl that `dpc init` writes
