@@ -124,10 +124,15 @@ func TestHubLoginStatusAndLookup(t *testing.T) {
 	if out := a.must("search", "bob"); !strings.Contains(out, b.id) || !strings.Contains(out, "bob") {
 		t.Errorf("search bob: want bob's node, got:\n%s", out)
 	}
-	a.must("hub", "logout")
-	if out := a.must("hub", "status"); !strings.HasPrefix(out, "status   offline") {
+	// Once bob logs out, the hub shows him offline with when it last saw him.
+	b.must("hub", "logout")
+	if out := b.must("hub", "status"); !strings.HasPrefix(out, "status   offline") {
 		t.Errorf("hub status after logout: want offline, got:\n%s", out)
 	}
+	waitFor(t, 2*time.Minute, "bob offline, last seen, in alice's lookup", func() bool {
+		out, _, _ := a.dpc("lookup", b.id)
+		return strings.Contains(out, "offline, last seen")
+	})
 }
 
 // TestProfileFromConfigIsPublished: what dpc.hcl's profile block says,
