@@ -116,6 +116,11 @@ func (s *Service) SaveHubSession(plugin string, sess sdk.HubSession) error {
 		if err := s.o.Store.Delete(sessionKey(plugin)); err != nil {
 			return fmt.Errorf("forgetting the hub session: %w", err)
 		}
+		s.mu.Lock()
+		if plugin == s.id {
+			s.state.SessionExpires = time.Time{} // no login is kept any more
+		}
+		s.mu.Unlock()
 		return nil
 	}
 	blob, err := s.seal.seal(plugin, sess)

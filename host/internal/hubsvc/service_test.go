@@ -292,8 +292,8 @@ func TestLogoutForgetsTheCachedLogin(t *testing.T) {
 	if _, _, ok := s.cached(hubID); ok {
 		t.Error("the login is still cached after logout")
 	}
-	if got := s.State().Status; got != StatusOffline {
-		t.Errorf("status %s after logout, want offline", got)
+	if st := s.State(); st.Status != StatusOffline || !st.SessionExpires.IsZero() {
+		t.Errorf("after logout: status %s, login kept until %v; want offline and no login kept", st.Status, st.SessionExpires)
 	}
 }
 
