@@ -46,8 +46,9 @@ func ParseKind(kind string) (basev1.Kind, bool) {
 // parseFile decodes dpc.hcl. It returns the node/api values the file sets,
 // as flat koanf keys, the plugin blocks and the profile block.
 func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, []Plugin, Profile, hcl.Diagnostics) {
-	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
-	if diags.HasErrors() {
+	src, lifted, diags := liftOneLineConfigs(src, path)
+	f, d := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags = append(diags, d...); diags.HasErrors() {
 		// Decoding a broken file would only add confusing follow-on errors.
 		return nil, nil, Profile{}, diags
 	}
@@ -85,6 +86,9 @@ func parseFile(src []byte, path string, ctx *hcl.EvalContext) (map[string]any, [
 		case "plugin":
 			p, d := decodePlugin(b, ctx)
 			diags = append(diags, d...)
+			if c, ok := lifted[b.DefRange.Start.Line]; ok && p.Config == nil {
+				p.Config, p.ConfigRange = c.body, c.defRange
+			}
 			key := "plugin " + p.Name
 			if prev, ok := first[key]; ok {
 				diags = append(diags, DiagAt(b.DefRange, "Duplicate plugin block",
