@@ -20,6 +20,10 @@ type Host interface {
 	// it changes, and an empty one when it ends; see Hub. Other kinds are
 	// refused with ErrPermissionDenied.
 	SaveHubSession(ctx context.Context, s HubSession) error
+	// IceServers returns the STUN/TURN servers, with short-lived
+	// credentials, of the hub the node is logged in to (transports only).
+	// It fails with ErrUnavailable when the node has no hub login now.
+	IceServers(ctx context.Context) ([]IceServer, error)
 }
 
 // PurposeHubLogin is the signing purpose hub connectors use to answer a

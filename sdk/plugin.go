@@ -106,16 +106,35 @@ type SignalHandler interface {
 	HandleSignal(ctx context.Context, s Signal) error
 }
 
-// Signal is an opaque message between two plugins of one host.
+// Signal is an opaque message between two plugins of one host, or, with
+// To set to SignalViaHub, between a transport and its counterpart on another
+// node, carried by the node's hub.
 type Signal struct {
-	// From is "<kind>/<name>" of the sender, set by the host.
+	// From is "<kind>/<name>" of the sender, set by the host; SignalViaHub
+	// for a signal that came through the hub.
 	From string
-	// To is "<kind>/<name>" of the target plugin.
-	To         string
-	Type       string
-	Payload    []byte
+	// To is "<kind>/<name>" of the target plugin, or SignalViaHub.
+	To   string
+	Type string
+	// Payload travelling via the hub must be a JSON object (hubs relay JSON).
+	Payload []byte
+	// PeerNodeID is the other node: the target of a signal sent via the hub,
+	// or the sender the hub claims for one received (a claim, not a proof:
+	// the host's TLS checks identity end to end).
 	PeerNodeID string
 }
+
+// SignalViaHub as Signal.To asks the host to send the signal through the
+// hub the node is logged in to, to node PeerNodeID; only transports may.
+// On that node the host hands it to every transport with the
+// CapabilityDialByNodeID capability, with From set to SignalViaHub.
+const SignalViaHub = "hub"
+
+// CapabilityDialByNodeID (in Info.Capabilities) marks a transport that
+// reaches a peer by node_id alone, through signaling via the hub (WebRTC):
+// the host dials it with an empty DialRequest.URI, after the direct paths,
+// and routes the signals that arrive through the hub to it.
+const CapabilityDialByNodeID = "dial-by-node-id"
 
 // KindOf says which kind impl implements ("" if none, or more than one).
 func KindOf(impl Plugin) Kind {

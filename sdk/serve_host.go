@@ -7,6 +7,7 @@ import (
 
 	basev1 "github.com/dpc-go/dpc/proto/dpc/base/v1"
 	hostv1 "github.com/dpc-go/dpc/proto/dpc/host/v1"
+	hubv1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
 
@@ -58,4 +59,30 @@ func signalFromProto(s *basev1.Signal) Signal {
 
 func signalToProto(s Signal) *basev1.Signal {
 	return &basev1.Signal{From: s.From, To: s.To, Type: s.Type, Payload: s.Payload, PeerNodeId: s.PeerNodeID}
+}
+
+func (h hostClient) IceServers(ctx context.Context) ([]IceServer, error) {
+	r, err := h.c.GetIceServers(ctx, &hubv1.GetIceServersRequest{})
+	if err != nil {
+		return nil, wire.FromStatus(err)
+	}
+	return iceServersFromProto(r.GetServers()), nil
+}
+
+func iceServersFromProto(in []*hubv1.IceServer) []IceServer {
+	var out []IceServer
+	for _, s := range in {
+		out = append(out, IceServer{URLs: s.GetUrls(), Username: s.GetUsername(), Credential: s.GetCredential(),
+			Expires: wire.FromUnixMs(s.GetExpiresUnixMs())})
+	}
+	return out
+}
+
+func iceServersToProto(in []IceServer) []*hubv1.IceServer {
+	var out []*hubv1.IceServer
+	for _, is := range in {
+		out = append(out, &hubv1.IceServer{Urls: is.URLs, Username: is.Username,
+			Credential: is.Credential, ExpiresUnixMs: wire.UnixMs(is.Expires)})
+	}
+	return out
 }

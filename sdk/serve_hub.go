@@ -98,12 +98,7 @@ func (s *hubServer) GetIceServers(ctx context.Context, _ *hubv1.GetIceServersReq
 	if err != nil {
 		return nil, wire.ToStatus(err)
 	}
-	out := &hubv1.GetIceServersResponse{}
-	for _, is := range servers {
-		out.Servers = append(out.Servers, &hubv1.IceServer{Urls: is.URLs, Username: is.Username,
-			Credential: is.Credential, ExpiresUnixMs: wire.UnixMs(is.Expires)})
-	}
-	return out, nil
+	return &hubv1.GetIceServersResponse{Servers: iceServersToProto(servers)}, nil
 }
 
 func (s *hubServer) MailboxPut(ctx context.Context, req *hubv1.MailboxPutRequest) (*hubv1.MailboxPutResponse, error) {

@@ -100,7 +100,11 @@ func (s *transportServer) Listen(req *transportv1.ListenRequest, stream grpc.Ser
 }
 
 func endpoints(c Conn) *transportv1.Endpoints {
-	return &transportv1.Endpoints{LocalAddress: c.LocalAddress(), RemoteAddress: c.RemoteAddress()}
+	ep := &transportv1.Endpoints{LocalAddress: c.LocalAddress(), RemoteAddress: c.RemoteAddress()}
+	if p, ok := c.(PathReporter); ok {
+		ep.Path = p.Path()
+	}
+	return ep
 }
 
 func (s *transportServer) Dial(ctx context.Context, req *transportv1.DialRequest) (*transportv1.DialResponse, error) {

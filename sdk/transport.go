@@ -27,9 +27,12 @@ type ListenRequest struct {
 
 // DialRequest says whom to dial.
 type DialRequest struct {
-	// URI is a dpc:// URI, e.g. "dpc://198.51.100.7:8888?node_id=…".
+	// URI is a dpc:// URI, e.g. "dpc://198.51.100.7:8888?node_id=…". It is
+	// empty when the host dials a CapabilityDialByNodeID transport by node_id
+	// alone.
 	URI string
-	// ExpectedNodeID is informational: the host's TLS checks identity.
+	// ExpectedNodeID is the node the host wants; the host's TLS checks
+	// identity. A CapabilityDialByNodeID transport signals to it via the hub.
 	ExpectedNodeID string
 	// Timeout bounds the dial; zero means the transport's default.
 	Timeout time.Duration
@@ -45,6 +48,19 @@ type Listener interface {
 	// reached; may be empty if the transport cannot tell.
 	URIs() []string
 	Close() error
+}
+
+// Paths a connection can take, as `dpc peers` shows them.
+const (
+	PathDirect      = "direct"
+	PathWebRTC      = "webrtc"
+	PathWebRTCRelay = "webrtc-relay"
+)
+
+// PathReporter is implemented by a Conn that can say how its bytes travel
+// (PathDirect, PathWebRTC, PathWebRTCRelay); the host shows it per session.
+type PathReporter interface {
+	Path() string
 }
 
 // Conn is one connection's byte stream, like net.Conn without deadlines.

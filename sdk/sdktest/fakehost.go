@@ -24,6 +24,10 @@ import (
 type FakeHost struct {
 	// AllowedPurposes lists the signing purposes it accepts.
 	AllowedPurposes []string
+	// OnRouteSignal, when set, is called with each signal RouteSignal has
+	// recorded, and its error returned: tests wire two plugins together
+	// with it (as two hosts and a hub would).
+	OnRouteSignal func(sdk.Signal) error
 
 	key      ed25519.PrivateKey
 	mu       sync.Mutex
@@ -31,6 +35,7 @@ type FakeHost struct {
 	sig      []sdk.Signal
 	ev       []sdk.Event
 	sessions []sdk.HubSession
+	ice      []sdk.IceServer
 	// changed is closed (and replaced) whenever something is recorded.
 	changed chan struct{}
 }
@@ -133,13 +138,34 @@ func (h *FakeHost) HubSessions() []sdk.HubSession {
 	return slices.Clone(h.sessions)
 }
 
-// RouteSignal records the signal.
+// RouteSignal records the signal, then hands it to OnRouteSignal if set.
 func (h *FakeHost) RouteSignal(_ context.Context, s sdk.Signal) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.sig = append(h.sig, s)
 	h.notifyLocked()
+	h.mu.Unlock()
+	if h.OnRouteSignal != nil {
+		return h.OnRouteSignal(s)
+	}
 	return nil
+}
+
+// SetIceServers sets what IceServers answers.
+func (h *FakeHost) SetIceServers(servers []sdk.IceServer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ice = slices.Clone(servers)
+}
+
+// IceServers answers what SetIceServers set, or sdk.ErrUnavailable (no hub
+// login) before that.
+func (h *FakeHost) IceServers(context.Context) ([]sdk.IceServer, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ice == nil {
+		return nil, fmt.Errorf("%w: the fake host has no ICE servers (SetIceServers)", sdk.ErrUnavailable)
+	}
+	return slices.Clone(h.ice), nil
 }
 
 // EmitEvent records the event.

@@ -45,11 +45,38 @@ func (h *hostService) Identity(context.Context) (sdk.HostIdentity, error) { retu
 
 func (h *hostService) RouteSignal(ctx context.Context, s sdk.Signal) error {
 	s.From = h.self // the host, not the plugin, says who sent it
+	if s.To == sdk.SignalViaHub {
+		hub, err := h.hubRelay("send signals to other nodes")
+		if err != nil {
+			return err
+		}
+		return hub.SendSignal(ctx, sdk.SendSignalRequest{TargetNodeID: s.PeerNodeID, Type: s.Type, Payload: s.Payload})
+	}
 	target, ok := h.m.Client(s.To)
 	if !ok {
 		return fmt.Errorf("%w: %w %q", sdk.ErrNotFound, ErrUnknownPlugin, s.To)
 	}
 	return target.HandleSignal(ctx, s)
+}
+
+// IceServers hands a transport the STUN/TURN servers of the node's hub.
+func (h *hostService) IceServers(ctx context.Context) ([]sdk.IceServer, error) {
+	hub, err := h.hubRelay("ask for ICE servers")
+	if err != nil {
+		return nil, err
+	}
+	return hub.IceServers(ctx)
+}
+
+// hubRelay is the node's hub, for a transport only.
+func (h *hostService) hubRelay(what string) (HubRelay, error) {
+	if h.kind != sdk.KindTransport {
+		return nil, fmt.Errorf("%w: only transports may %s through the hub, not a %s plugin", sdk.ErrPermissionDenied, what, h.kind)
+	}
+	if h.m.o.Hub == nil {
+		return nil, fmt.Errorf("%w: this host has no hub to %s through", sdk.ErrUnavailable, what)
+	}
+	return h.m.o.Hub, nil
 }
 
 func (h *hostService) EmitEvent(_ context.Context, e sdk.Event) error {

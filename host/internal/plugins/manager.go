@@ -116,6 +116,9 @@ type ManagerOptions struct {
 	Policy      RestartPolicy
 	// HubSessions keeps hub plugins' sessions; nil: the host keeps none.
 	HubSessions HubSessionKeeper
+	// Hub carries transports' signals and ICE servers through the node's
+	// hub login; nil: transports get neither.
+	Hub HubRelay
 	// OnEvent, when set, sees every event a plugin emits (the hub service
 	// builds its status on them).
 	OnEvent func(Event)
@@ -125,6 +128,13 @@ type ManagerOptions struct {
 // encrypted at rest; an empty session forgets it.
 type HubSessionKeeper interface {
 	SaveHubSession(plugin string, s sdk.HubSession) error
+}
+
+// HubRelay is what transports may use of the node's hub login: sending
+// signals to another node, and the hub's STUN/TURN servers.
+type HubRelay interface {
+	SendSignal(ctx context.Context, req sdk.SendSignalRequest) error
+	IceServers(ctx context.Context) ([]sdk.IceServer, error)
 }
 
 // Manager runs and supervises the configured plugins.

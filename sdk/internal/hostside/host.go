@@ -8,6 +8,7 @@ import (
 
 	basev1 "github.com/dpc-go/dpc/proto/dpc/base/v1"
 	hostv1 "github.com/dpc-go/dpc/proto/dpc/host/v1"
+	hubv1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/internal/wire"
 )
@@ -84,4 +85,30 @@ func signalFromProto(s *basev1.Signal) sdk.Signal {
 
 func signalToProto(s sdk.Signal) *basev1.Signal {
 	return &basev1.Signal{From: s.From, To: s.To, Type: s.Type, Payload: s.Payload, PeerNodeId: s.PeerNodeID}
+}
+
+func (h *hostServer) GetIceServers(ctx context.Context, _ *hubv1.GetIceServersRequest) (*hubv1.GetIceServersResponse, error) {
+	servers, err := h.get().IceServers(ctx)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &hubv1.GetIceServersResponse{Servers: iceServersToProto(servers)}, nil
+}
+
+func iceServersFromProto(in []*hubv1.IceServer) []sdk.IceServer {
+	var out []sdk.IceServer
+	for _, s := range in {
+		out = append(out, sdk.IceServer{URLs: s.GetUrls(), Username: s.GetUsername(), Credential: s.GetCredential(),
+			Expires: wire.FromUnixMs(s.GetExpiresUnixMs())})
+	}
+	return out
+}
+
+func iceServersToProto(in []sdk.IceServer) []*hubv1.IceServer {
+	var out []*hubv1.IceServer
+	for _, is := range in {
+		out = append(out, &hubv1.IceServer{Urls: is.URLs, Username: is.Username,
+			Credential: is.Credential, ExpiresUnixMs: wire.UnixMs(is.Expires)})
+	}
+	return out
 }

@@ -111,12 +111,7 @@ func (h *hubClient) IceServers(ctx context.Context) ([]sdk.IceServer, error) {
 	if err != nil {
 		return nil, wire.FromStatus(err)
 	}
-	var out []sdk.IceServer
-	for _, s := range r.GetServers() {
-		out = append(out, sdk.IceServer{URLs: s.GetUrls(), Username: s.GetUsername(), Credential: s.GetCredential(),
-			Expires: wire.FromUnixMs(s.GetExpiresUnixMs())})
-	}
-	return out, nil
+	return iceServersFromProto(r.GetServers()), nil
 }
 
 func (h *hubClient) MailboxPut(ctx context.Context, req sdk.MailboxPutRequest) (sdk.MailboxPutResult, error) {

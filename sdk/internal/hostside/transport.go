@@ -79,7 +79,7 @@ func (t *transportClient) attach(id string, ep *transportv1.Endpoints) (sdk.Conn
 		cancel()
 		return nil, wire.FromStatus(err)
 	}
-	return &remoteConn{stream: stream, cancel: cancel, local: ep.GetLocalAddress(), remote: ep.GetRemoteAddress()}, nil
+	return &remoteConn{stream: stream, cancel: cancel, local: ep.GetLocalAddress(), remote: ep.GetRemoteAddress(), path: ep.GetPath()}, nil
 }
 
 type acceptResult struct {
@@ -151,6 +151,7 @@ type remoteConn struct {
 	stream        grpc.BidiStreamingClient[transportv1.ConnectionFrame, transportv1.ConnectionFrame]
 	cancel        context.CancelFunc
 	local, remote string
+	path          string
 
 	rmu     sync.Mutex
 	pending []byte
@@ -245,3 +246,6 @@ func (c *remoteConn) Close() error {
 
 func (c *remoteConn) LocalAddress() string  { return c.local }
 func (c *remoteConn) RemoteAddress() string { return c.remote }
+
+// Path is how the plugin says the bytes travel (sdk.PathReporter).
+func (c *remoteConn) Path() string { return c.path }

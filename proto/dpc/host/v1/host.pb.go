@@ -669,13 +669,14 @@ const file_dpc_host_v1_host_proto_rawDesc = "" +
 	"\x11EmitEventResponse\"I\n" +
 	"\x15SaveHubSessionRequest\x120\n" +
 	"\asession\x18\x01 \x01(\v2\x16.dpc.hub.v1.HubSessionR\asession\"\x18\n" +
-	"\x16SaveHubSessionResponse2\x8e\x03\n" +
+	"\x16SaveHubSessionResponse2\xe4\x03\n" +
 	"\x04Host\x12;\n" +
 	"\x04Sign\x12\x18.dpc.host.v1.SignRequest\x1a\x19.dpc.host.v1.SignResponse\x12P\n" +
 	"\vGetIdentity\x12\x1f.dpc.host.v1.GetIdentityRequest\x1a .dpc.host.v1.GetIdentityResponse\x12P\n" +
 	"\vRouteSignal\x12\x1f.dpc.host.v1.RouteSignalRequest\x1a .dpc.host.v1.RouteSignalResponse\x12J\n" +
 	"\tEmitEvent\x12\x1d.dpc.host.v1.EmitEventRequest\x1a\x1e.dpc.host.v1.EmitEventResponse\x12Y\n" +
-	"\x0eSaveHubSession\x12\".dpc.host.v1.SaveHubSessionRequest\x1a#.dpc.host.v1.SaveHubSessionResponseB0Z.github.com/dpc-go/dpc/proto/dpc/host/v1;hostv1b\x06proto3"
+	"\x0eSaveHubSession\x12\".dpc.host.v1.SaveHubSessionRequest\x1a#.dpc.host.v1.SaveHubSessionResponse\x12T\n" +
+	"\rGetIceServers\x12 .dpc.hub.v1.GetIceServersRequest\x1a!.dpc.hub.v1.GetIceServersResponseB0Z.github.com/dpc-go/dpc/proto/dpc/host/v1;hostv1b\x06proto3"
 
 var (
 	file_dpc_host_v1_host_proto_rawDescOnce sync.Once
@@ -692,21 +693,23 @@ func file_dpc_host_v1_host_proto_rawDescGZIP() []byte {
 var file_dpc_host_v1_host_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_dpc_host_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_dpc_host_v1_host_proto_goTypes = []any{
-	(Event_Level)(0),               // 0: dpc.host.v1.Event.Level
-	(*SignRequest)(nil),            // 1: dpc.host.v1.SignRequest
-	(*SignResponse)(nil),           // 2: dpc.host.v1.SignResponse
-	(*GetIdentityRequest)(nil),     // 3: dpc.host.v1.GetIdentityRequest
-	(*GetIdentityResponse)(nil),    // 4: dpc.host.v1.GetIdentityResponse
-	(*RouteSignalRequest)(nil),     // 5: dpc.host.v1.RouteSignalRequest
-	(*RouteSignalResponse)(nil),    // 6: dpc.host.v1.RouteSignalResponse
-	(*EmitEventRequest)(nil),       // 7: dpc.host.v1.EmitEventRequest
-	(*Event)(nil),                  // 8: dpc.host.v1.Event
-	(*EmitEventResponse)(nil),      // 9: dpc.host.v1.EmitEventResponse
-	(*SaveHubSessionRequest)(nil),  // 10: dpc.host.v1.SaveHubSessionRequest
-	(*SaveHubSessionResponse)(nil), // 11: dpc.host.v1.SaveHubSessionResponse
-	nil,                            // 12: dpc.host.v1.Event.AttributesEntry
-	(*v1.Signal)(nil),              // 13: dpc.base.v1.Signal
-	(*v11.HubSession)(nil),         // 14: dpc.hub.v1.HubSession
+	(Event_Level)(0),                  // 0: dpc.host.v1.Event.Level
+	(*SignRequest)(nil),               // 1: dpc.host.v1.SignRequest
+	(*SignResponse)(nil),              // 2: dpc.host.v1.SignResponse
+	(*GetIdentityRequest)(nil),        // 3: dpc.host.v1.GetIdentityRequest
+	(*GetIdentityResponse)(nil),       // 4: dpc.host.v1.GetIdentityResponse
+	(*RouteSignalRequest)(nil),        // 5: dpc.host.v1.RouteSignalRequest
+	(*RouteSignalResponse)(nil),       // 6: dpc.host.v1.RouteSignalResponse
+	(*EmitEventRequest)(nil),          // 7: dpc.host.v1.EmitEventRequest
+	(*Event)(nil),                     // 8: dpc.host.v1.Event
+	(*EmitEventResponse)(nil),         // 9: dpc.host.v1.EmitEventResponse
+	(*SaveHubSessionRequest)(nil),     // 10: dpc.host.v1.SaveHubSessionRequest
+	(*SaveHubSessionResponse)(nil),    // 11: dpc.host.v1.SaveHubSessionResponse
+	nil,                               // 12: dpc.host.v1.Event.AttributesEntry
+	(*v1.Signal)(nil),                 // 13: dpc.base.v1.Signal
+	(*v11.HubSession)(nil),            // 14: dpc.hub.v1.HubSession
+	(*v11.GetIceServersRequest)(nil),  // 15: dpc.hub.v1.GetIceServersRequest
+	(*v11.GetIceServersResponse)(nil), // 16: dpc.hub.v1.GetIceServersResponse
 }
 var file_dpc_host_v1_host_proto_depIdxs = []int32{
 	13, // 0: dpc.host.v1.RouteSignalRequest.signal:type_name -> dpc.base.v1.Signal
@@ -719,13 +722,15 @@ var file_dpc_host_v1_host_proto_depIdxs = []int32{
 	5,  // 7: dpc.host.v1.Host.RouteSignal:input_type -> dpc.host.v1.RouteSignalRequest
 	7,  // 8: dpc.host.v1.Host.EmitEvent:input_type -> dpc.host.v1.EmitEventRequest
 	10, // 9: dpc.host.v1.Host.SaveHubSession:input_type -> dpc.host.v1.SaveHubSessionRequest
-	2,  // 10: dpc.host.v1.Host.Sign:output_type -> dpc.host.v1.SignResponse
-	4,  // 11: dpc.host.v1.Host.GetIdentity:output_type -> dpc.host.v1.GetIdentityResponse
-	6,  // 12: dpc.host.v1.Host.RouteSignal:output_type -> dpc.host.v1.RouteSignalResponse
-	9,  // 13: dpc.host.v1.Host.EmitEvent:output_type -> dpc.host.v1.EmitEventResponse
-	11, // 14: dpc.host.v1.Host.SaveHubSession:output_type -> dpc.host.v1.SaveHubSessionResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
+	15, // 10: dpc.host.v1.Host.GetIceServers:input_type -> dpc.hub.v1.GetIceServersRequest
+	2,  // 11: dpc.host.v1.Host.Sign:output_type -> dpc.host.v1.SignResponse
+	4,  // 12: dpc.host.v1.Host.GetIdentity:output_type -> dpc.host.v1.GetIdentityResponse
+	6,  // 13: dpc.host.v1.Host.RouteSignal:output_type -> dpc.host.v1.RouteSignalResponse
+	9,  // 14: dpc.host.v1.Host.EmitEvent:output_type -> dpc.host.v1.EmitEventResponse
+	11, // 15: dpc.host.v1.Host.SaveHubSession:output_type -> dpc.host.v1.SaveHubSessionResponse
+	16, // 16: dpc.host.v1.Host.GetIceServers:output_type -> dpc.hub.v1.GetIceServersResponse
+	11, // [11:17] is the sub-list for method output_type
+	5,  // [5:11] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name

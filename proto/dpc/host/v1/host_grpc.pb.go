@@ -12,6 +12,7 @@ package hostv1
 
 import (
 	context "context"
+	v1 "github.com/dpc-go/dpc/proto/dpc/hub/v1"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -28,6 +29,7 @@ const (
 	Host_RouteSignal_FullMethodName    = "/dpc.host.v1.Host/RouteSignal"
 	Host_EmitEvent_FullMethodName      = "/dpc.host.v1.Host/EmitEvent"
 	Host_SaveHubSession_FullMethodName = "/dpc.host.v1.Host/SaveHubSession"
+	Host_GetIceServers_FullMethodName  = "/dpc.host.v1.Host/GetIceServers"
 )
 
 // HostClient is the client API for Host service.
@@ -52,6 +54,9 @@ type HostClient interface {
 	// An empty session means the session ended (logout, revoked): forget it.
 	// Only hub plugins may call it.
 	SaveHubSession(ctx context.Context, in *SaveHubSessionRequest, opts ...grpc.CallOption) (*SaveHubSessionResponse, error)
+	// GetIceServers returns the STUN/TURN servers (with short-lived
+	// credentials) of the hub the node is logged in to; transports only.
+	GetIceServers(ctx context.Context, in *v1.GetIceServersRequest, opts ...grpc.CallOption) (*v1.GetIceServersResponse, error)
 }
 
 type hostClient struct {
@@ -112,6 +117,16 @@ func (c *hostClient) SaveHubSession(ctx context.Context, in *SaveHubSessionReque
 	return out, nil
 }
 
+func (c *hostClient) GetIceServers(ctx context.Context, in *v1.GetIceServersRequest, opts ...grpc.CallOption) (*v1.GetIceServersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.GetIceServersResponse)
+	err := c.cc.Invoke(ctx, Host_GetIceServers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -134,6 +149,9 @@ type HostServer interface {
 	// An empty session means the session ended (logout, revoked): forget it.
 	// Only hub plugins may call it.
 	SaveHubSession(context.Context, *SaveHubSessionRequest) (*SaveHubSessionResponse, error)
+	// GetIceServers returns the STUN/TURN servers (with short-lived
+	// credentials) of the hub the node is logged in to; transports only.
+	GetIceServers(context.Context, *v1.GetIceServersRequest) (*v1.GetIceServersResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -158,6 +176,9 @@ func (UnimplementedHostServer) EmitEvent(context.Context, *EmitEventRequest) (*E
 }
 func (UnimplementedHostServer) SaveHubSession(context.Context, *SaveHubSessionRequest) (*SaveHubSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SaveHubSession not implemented")
+}
+func (UnimplementedHostServer) GetIceServers(context.Context, *v1.GetIceServersRequest) (*v1.GetIceServersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetIceServers not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -270,6 +291,24 @@ func _Host_SaveHubSession_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_GetIceServers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetIceServersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).GetIceServers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_GetIceServers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).GetIceServers(ctx, req.(*v1.GetIceServersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -296,6 +335,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SaveHubSession",
 			Handler:    _Host_SaveHubSession_Handler,
+		},
+		{
+			MethodName: "GetIceServers",
+			Handler:    _Host_GetIceServers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

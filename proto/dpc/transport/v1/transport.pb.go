@@ -332,6 +332,9 @@ type Endpoints struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LocalAddress  string                 `protobuf:"bytes,1,opt,name=local_address,json=localAddress,proto3" json:"local_address,omitempty"`
 	RemoteAddress string                 `protobuf:"bytes,2,opt,name=remote_address,json=remoteAddress,proto3" json:"remote_address,omitempty"`
+	// path says how the bytes travel, shown by `dpc peers`: "direct",
+	// "webrtc", "webrtc-relay", or empty (the host shows the transport).
+	Path          string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -380,12 +383,21 @@ func (x *Endpoints) GetRemoteAddress() string {
 	return ""
 }
 
+func (x *Endpoints) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
 type DialRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// uri is where to reach the peer, e.g. "dpc://198.51.100.7:8888?node_id=…".
+	// Empty for a transport with the "dial-by-node-id" capability when the
+	// host dials by node_id alone (through the hub's signaling).
 	Uri string `protobuf:"bytes,1,opt,name=uri,proto3" json:"uri,omitempty"`
-	// expected_node_id is informational: identity is checked by the host's TLS,
-	// never by the transport.
+	// expected_node_id: identity is checked by the host's TLS, never by the
+	// transport; a dial-by-node-id transport uses it as the signaling target.
 	ExpectedNodeId string `protobuf:"bytes,2,opt,name=expected_node_id,json=expectedNodeId,proto3" json:"expected_node_id,omitempty"`
 	// timeout_ms bounds the dial; 0 means the transport's default.
 	TimeoutMs     uint32 `protobuf:"varint,3,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
@@ -756,10 +768,11 @@ const file_dpc_transport_v1_transport_proto_rawDesc = "" +
 	"\tendpoints\x18\x02 \x01(\v2\x1b.dpc.transport.v1.EndpointsR\tendpoints\"A\n" +
 	"\vListenError\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"W\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"k\n" +
 	"\tEndpoints\x12#\n" +
 	"\rlocal_address\x18\x01 \x01(\tR\flocalAddress\x12%\n" +
-	"\x0eremote_address\x18\x02 \x01(\tR\rremoteAddress\"h\n" +
+	"\x0eremote_address\x18\x02 \x01(\tR\rremoteAddress\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\"h\n" +
 	"\vDialRequest\x12\x10\n" +
 	"\x03uri\x18\x01 \x01(\tR\x03uri\x12(\n" +
 	"\x10expected_node_id\x18\x02 \x01(\tR\x0eexpectedNodeId\x12\x1d\n" +
