@@ -35,7 +35,7 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, chat.ErrInvalidMessage), errors.Is(err, network.ErrSelf),
 		errors.Is(err, ErrBadQuery), errors.Is(err, chat.ErrBadCursor),
 		errors.Is(err, dpcuri.ErrInvalidURI),
-		errors.Is(err, files.ErrInvalidFile), errors.Is(err, network.ErrV1Off):
+		errors.Is(err, files.ErrInvalidFile), errors.Is(err, network.ErrV1Off), errors.Is(err, network.ErrV1NeedsAddress):
 		code = http.StatusBadRequest
 	case errors.Is(err, network.ErrWrongPeer), errors.Is(err, session.ErrV1Downgrade), errors.Is(err, files.ErrNotWaiting):
 		code = http.StatusConflict

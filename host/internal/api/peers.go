@@ -14,6 +14,7 @@ import (
 
 // ConnectRequest is the body of POST /v1/peers.
 type ConnectRequest struct {
+	// URI is a dpc:// URI, or a bare node_id (reached over any path).
 	URI string `json:"uri"`
 	// V1 marks the peer as a D-PC Messenger v1 node (dpc connect --v1).
 	V1 bool `json:"v1,omitempty"`

@@ -19,13 +19,18 @@ import (
 func newConnectCmd(g *globals) *cobra.Command {
 	var v1 bool
 	cmd := &cobra.Command{
-		Use:   "connect dpc://HOST:PORT?node_id=ID",
+		Use:   "connect dpc://HOST:PORT?node_id=ID | NODE_ID",
 		Short: "Add a peer as a contact and connect to it",
 		Long: `connect adds the node at the URI as a contact and dials it. The peer must
 prove, over TLS, that it holds the key whose hash is the node_id in the URI.
 If it cannot be reached now, dpc keeps trying in the background. If the node
 at that address turns out to be someone else, connect fails and the new
 contact is not kept.
+
+Given a node_id alone, dpc reaches the node over whatever path works: the
+direct addresses its hub profile publishes first, then WebRTC through the
+hub (plugin "transport" "transport-webrtc" and a hub login are needed).
+The hub only helps set the connection up: the peer still proves its key.
 
 --v1 marks the peer as a D-PC Messenger (Python) node: only then does dpc
 use D-PC v1's weaker handshake with it (node { dpc_v1 = true } and an RSA
@@ -194,7 +199,7 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tNAME\tRELATION\tPROTOCOL\tSTATE\tSINCE\tREASON")
+	fmt.Fprintln(tw, "NODE\tNAME\tRELATION\tPROTOCOL\tSTATE\tPATH\tSINCE\tREASON")
 	v1 := false
 	for _, p := range list {
 		rel := relation(p)
@@ -212,7 +217,11 @@ func printPeers(w io.Writer, list []network.PeerStatus) {
 		case p.Protocol == "" && p.V1:
 			proto = "D-PC v1 (marked)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(textsafe.Line(p.Name)), rel, proto, p.State, since, orDash(textsafe.Line(p.Reason)))
+		path := "-"
+		if p.State == "connected" {
+			path = orDash(p.Path)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.NodeID, orDash(textsafe.Line(p.Name)), rel, proto, p.State, path, since, orDash(textsafe.Line(p.Reason)))
 	}
 	_ = tw.Flush()
 	if v1 {

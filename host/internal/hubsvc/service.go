@@ -63,7 +63,10 @@ type Options struct {
 	Profile Profile
 	// URIs returns this node's direct dpc:// URIs (published only when
 	// Profile.PublishURIs).
-	URIs   func() []string
+	URIs func() []string
+	// Online, if set, is called whenever the node comes online on the hub,
+	// so that peers reached through it are dialed again at once.
+	Online func()
 	Logger hclog.Logger
 }
 
@@ -208,6 +211,9 @@ func (s *Service) setLocked(st Status, why string) {
 	if s.state.Status != st {
 		s.state.Since = time.Now().UTC()
 		s.log.Info("hub status", "status", st, "why", why)
+		if st == StatusOnline && s.o.Online != nil {
+			go s.o.Online() // paths through the hub work again
+		}
 	}
 	s.state.Status = st
 	s.state.LastError = ""
@@ -356,8 +362,7 @@ func (s *Service) keep(ctx context.Context, gen int, resume bool) {
 		}
 		wait = retryBase
 		err = h.Signals(ctx, func(sig sdk.IncomingSignal) error {
-			// No capability takes hub signals yet (WebRTC will).
-			s.log.Debug("hub signal", "from", sig.SenderNodeID, "type", sig.Type)
+			s.deliver(ctx, sig)
 			return nil
 		})
 		if ctx.Err() != nil {

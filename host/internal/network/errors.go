@@ -19,6 +19,9 @@ var (
 	// ErrV1Off means the user asked for a D-PC v1 peer while D-PC v1
 	// compatibility is off in dpc.hcl.
 	ErrV1Off = errors.New("D-PC v1 compatibility is off")
+	// ErrV1NeedsAddress means the user asked to reach a D-PC v1 peer by
+	// node_id alone: D-PC v1 nodes are dialed at their address only.
+	ErrV1NeedsAddress = errors.New("a D-PC v1 node is reached at its address only: give its dpc:// URI, not the node_id alone")
 	// ErrWrongPeer means the node at a URI is not the node_id it names.
 	ErrWrongPeer = errors.New("the node at that address is not the one you named")
 )

@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
-	"github.com/dpc-go/dpc/sdk"
 )
 
 // link is everything about one peer's connection.
@@ -150,7 +148,7 @@ func (l *link) maintain(ctx context.Context) {
 			continue
 		}
 		p, err := l.n.o.Peers.Get(l.peer)
-		if err != nil || !p.Contact || len(p.URIs) == 0 {
+		if err != nil || !p.Contact || !l.n.dialable(p) {
 			continue // nothing to dial; inbound sessions still work
 		}
 		l.setState("connecting", "")
@@ -197,29 +195,12 @@ func (l *link) session() *session.Session {
 const dialTimeout = 20 * time.Second
 
 func (l *link) dial(ctx context.Context, p peers.Peer) error {
-	trs := l.n.o.Transports.Transports()
-	if len(trs) == 0 {
-		return ErrNoTransport
+	s, uri, err := l.dialPaths(ctx, p)
+	if err != nil {
+		return err
 	}
-	var errs []error
-	for _, uri := range p.URIs {
-		for _, tr := range trs {
-			dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-			c, err := tr.Dial(dctx, sdk.DialRequest{URI: uri, ExpectedNodeID: l.peer})
-			if err == nil {
-				var s *session.Session
-				s, err = session.Client(dctx, c, l.n.dialOptions(p), l.peer)
-				if err == nil {
-					cancel()
-					l.n.attach(s, uri)
-					return nil
-				}
-			}
-			cancel()
-			errs = append(errs, fmt.Errorf("%s: %w", uri, err))
-		}
-	}
-	return errors.Join(errs...)
+	l.n.attach(s, uri)
+	return nil
 }
 
 // attach makes s the peer's session (or drops it if the other one of two

@@ -53,6 +53,10 @@ type Options struct {
 	// Strangers bounds what peers that are not contacts can make this
 	// node store (zero fields: the defaults).
 	Strangers StrangerLimits
+	// Lookup, if set, finds the direct dpc:// URIs a node publishes (its
+	// hub profile), for a connect by node_id alone. They are hints: the
+	// handshake checks who answers.
+	Lookup func(ctx context.Context, node string) ([]string, error)
 }
 
 // Listening is what one transport listens on.
@@ -213,7 +217,7 @@ func (n *Network) Start(ctx context.Context) error {
 		n.pruneLoop(ctx)
 	}()
 	for _, p := range list {
-		if p.Contact && len(p.URIs) > 0 {
+		if p.Contact && n.dialable(p) {
 			n.linkFor(p.NodeID).kick()
 		}
 	}
@@ -348,12 +352,22 @@ type ConnectOptions struct {
 	V1 bool
 }
 
-// Connect adds the peer at uri as a contact and dials it now; it returns
-// once the session is up or the first attempt failed (it keeps retrying).
-func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (PeerStatus, error) {
-	u, err := dpcuri.Parse(uri)
-	if err != nil {
-		return PeerStatus{}, err
+// Connect adds the peer at target as a contact and dials it now; it
+// returns once the session is up or the first attempt failed (it keeps
+// retrying). target is a dpc:// URI, or a bare node_id: then the peer is
+// reached over whatever path works (the direct addresses its hub profile
+// publishes, WebRTC through the hub).
+func (n *Network) Connect(ctx context.Context, target string, o ConnectOptions) (PeerStatus, error) {
+	var u dpcuri.URI
+	var hints []string
+	if dpcuri.ValidNodeID(target) {
+		u.NodeID = target
+		hints = n.lookup(ctx, target)
+	} else {
+		var err error
+		if u, err = dpcuri.Parse(target); err != nil {
+			return PeerStatus{}, err
+		}
 	}
 	if u.NodeID == n.self {
 		return PeerStatus{}, ErrSelf
@@ -361,6 +375,9 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 	before, err := n.o.Peers.Get(u.NodeID)
 	isNew := errors.Is(err, peers.ErrUnknownPeer)
 	if o.V1 {
+		if u.Host == "" {
+			return PeerStatus{}, ErrV1NeedsAddress
+		}
 		if !n.o.DPCv1 {
 			return PeerStatus{}, fmt.Errorf("%w: set node { dpc_v1 = true } in dpc.hcl to talk to D-PC Messenger v1 nodes", ErrV1Off)
 		}
@@ -371,7 +388,12 @@ func (n *Network) Connect(ctx context.Context, uri string, o ConnectOptions) (Pe
 	if _, err := n.o.Peers.Update(u.NodeID, func(p *peers.Peer) {
 		p.Contact, p.Request = true, false
 		p.V1 = p.V1 || o.V1
-		p.RememberURI(u.String())
+		for _, h := range hints {
+			p.AddURI(h)
+		}
+		if u.Host != "" {
+			p.RememberURI(u.String())
+		}
 	}); err != nil {
 		return PeerStatus{}, err
 	}
@@ -439,7 +461,7 @@ func (n *Network) Accept(node string) (PeerStatus, error) {
 			}
 		}
 	}
-	if len(p.URIs) > 0 {
+	if n.dialable(p) {
 		n.linkFor(node).kick()
 	}
 	n.o.Bus.Publish(Event{Type: "peer", Peer: node, Data: "accepted"})
@@ -497,6 +519,7 @@ func (n *Network) withState(p peers.Peer) PeerStatus {
 		st.State, st.Reason, st.Since = l.state()
 		if s := l.session(); s != nil {
 			st.Protocol = protocolOf(s) // the live session's, not the record's last one
+			st.Path = s.Path
 		}
 	}
 	return st

@@ -64,7 +64,7 @@ func (sl StrangerLimits) withDefaults() StrangerLimits {
 // fewer than MaxStrangers are on record.
 func (n *Network) recordPeer(s *session.Session, uri string) {
 	_, err := n.o.Peers.UpdateBounded(s.PeerID, n.strangers.MaxStrangers, func(p *peers.Peer) {
-		p.Name, p.LastSeen, p.Protocol = s.PeerName, time.Now().UTC(), protocolOf(s)
+		p.Name, p.LastSeen, p.Protocol, p.Path = s.PeerName, time.Now().UTC(), protocolOf(s), s.Path
 		if !s.V1 {
 			p.SpokeDPTP = true // never accepted over D-PC v1 again
 		}

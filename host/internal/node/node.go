@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,13 +91,14 @@ func Run(ctx context.Context, o Options) error {
 	// The hub service keeps the hub plugin's sessions, so it exists before
 	// the plugins start; the node's URIs are known once the network is.
 	var uris func() []string
+	var redial func()
 	hubs, err := hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubProfile(o.Config), Logger: log,
-		URIs: func() []string { return uris() }})
+		URIs: func() []string { return uris() }, Online: func() { redial() }})
 	if err != nil {
 		return err
 	}
 	mgr := plugins.NewManager(plugins.ManagerOptions{
-		HubSessions: hubs, OnEvent: hubs.OnEvent,
+		HubSessions: hubs, OnEvent: hubs.OnEvent, Hub: hubs,
 		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
 		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
 		Identity: sdk.HostIdentity{
@@ -116,9 +118,6 @@ func Run(ctx context.Context, o Options) error {
 		defer cancel()
 		mgr.Stop(sctx)
 	}()
-	hubs.Start(ctx, mgr)
-	defer hubs.Stop()
-
 	fw, err := firewall.Load(o.Home.Firewall(), log.Named("firewall"))
 	if err != nil {
 		return err
@@ -138,7 +137,12 @@ func Run(ctx context.Context, o Options) error {
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
 		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
 		Listened: firstListen.report,
+		Lookup: func(ctx context.Context, node string) ([]string, error) {
+			rec, err := hubs.Lookup(ctx, node)
+			return rec.URIs, err
+		},
 	})
+	redial = net.Redial
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
 	pings := ping.NewService(net)
@@ -157,6 +161,9 @@ func Run(ctx context.Context, o Options) error {
 		cancel() // Stop needs the network's ctx done
 		net.Stop()
 	}()
+	// The hub service starts once the network it reports to runs.
+	hubs.Start(ctx, mgr)
+	defer hubs.Stop()
 	if err := firstListen.wait(ctx); errors.Is(err, errListenSlow) {
 		log.Warn("a transport has not reported listening yet; starting anyway", "waited", listenStartTimeout)
 	} else if err != nil {
@@ -210,7 +217,12 @@ type transports struct{ m *plugins.Manager }
 func (t transports) Transports() []sdk.Transport {
 	var out []sdk.Transport
 	for _, id := range t.m.OfKind(sdk.KindTransport) {
-		if pc, ok := t.m.Client(id); ok {
+		pc, ok := t.m.Client(id)
+		switch {
+		case !ok:
+		case slices.Contains(pc.Info.Capabilities, sdk.CapabilityDialByNodeID):
+			out = append(out, network.ByNodeID(pc.Transport))
+		default:
 			out = append(out, pc.Transport)
 		}
 	}

@@ -35,6 +35,10 @@ type Peer struct {
 	// node; from then on its node_id is never accepted over D-PC v1
 	// (downgrade pinning). It is never cleared.
 	SpokeDPTP bool `json:"spoke_dptp,omitempty"`
+	// Path is how the bytes of the peer's live session travel, or of its
+	// last one when offline: "direct", "webrtc" or "webrtc-relay"
+	// (sdk.Path*). Dialing tries the path that worked last time first.
+	Path string `json:"path,omitempty"`
 }
 
 // Protocols a peer may speak.
@@ -48,6 +52,14 @@ const (
 
 // maxURIs bounds the address cache per peer.
 const maxURIs = 8
+
+// AddURI adds uri last in the address cache (a hint, such as a hub
+// profile's), unless it is there already or the cache is full.
+func (p *Peer) AddURI(uri string) {
+	if len(p.URIs) < maxURIs && !slices.Contains(p.URIs, uri) {
+		p.URIs = append(p.URIs, uri)
+	}
+}
 
 // RememberURI puts uri first in the address cache.
 func (p *Peer) RememberURI(uri string) {

@@ -68,6 +68,10 @@ type Session struct {
 	Outbound bool
 	// Remote is the transport's address for the peer.
 	Remote string
+	// Path is how the bytes travel (sdk.PathDirect, PathWebRTC,
+	// PathWebRTCRelay), as the transport reports it; direct when it does
+	// not say.
+	Path string
 	// V1 is true for a D-PC Messenger v1 peer. Its authentication is weaker
 	// than a native session's: it proved its key by signing a nonce that is
 	// not bound to this TLS channel.
@@ -87,7 +91,19 @@ func Client(ctx context.Context, c sdk.Conn, o Options, expected string) (*Sessi
 		return nil, fmt.Errorf("%w: %q is not a node_id", ErrPeerMismatch, expected)
 	}
 	nc := newNetConn(c)
-	return handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected, o.DPCv1, o.NoV1Reason)), o, true, c.RemoteAddress(), expected)
+	s, err := handshake(ctx, tls.Client(nc, tlsConfig(o.Identity, expected, o.DPCv1, o.NoV1Reason)), o, true, c.RemoteAddress(), expected)
+	if err == nil {
+		s.Path = pathOf(c)
+	}
+	return s, err
+}
+
+// pathOf is how c's bytes travel, as its transport says.
+func pathOf(c sdk.Conn) string {
+	if p, ok := c.(sdk.PathReporter); ok && p.Path() != "" {
+		return p.Path()
+	}
+	return sdk.PathDirect
 }
 
 // Server runs the accepting side; it learns who connected. limiter may be
@@ -113,6 +129,7 @@ func Server(ctx context.Context, c sdk.Conn, o Options, limiter *Limiter) (*Sess
 		_ = s.Close()
 		s, err = nil, ErrShed
 	case err == nil:
+		s.Path = pathOf(c)
 	case shed:
 		err = fmt.Errorf("%w: %w", ErrShed, err)
 	case !nc.heard.Load():
