@@ -243,6 +243,11 @@ func (n *Network) attach(s *session.Session, uri string) {
 	}
 	l.sess, l.sent, l.queue, l.loaded = s, map[sentKey]bool{}, nil, false
 	l.mu.Unlock()
+	if n.ctx.Err() != nil {
+		// The node is stopping, and Stop may have looked for sessions to
+		// close before this one was set: close it here, or it is served on.
+		_ = s.Close()
+	}
 	l.setState("connected", "")
 	n.log.Info("peer connected", "peer", s.PeerID, "name", s.PeerName, "outbound", s.Outbound, "remote", s.Remote)
 	l.started.Do(func() {

@@ -73,8 +73,9 @@ func (l *link) dialPaths(ctx context.Context, p peers.Peer) (*session.Session, s
 	running := 0
 	startSignaled := func() {
 		running++
+		trs := signaled // signaled is cleared once started
 		go func() {
-			s, err := l.dialSignaled(ctx, p, signaled)
+			s, err := l.dialSignaled(ctx, p, trs)
 			results <- dialResult{s: s, err: err}
 		}()
 	}
