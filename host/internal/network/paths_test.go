@@ -97,7 +97,6 @@ func (b both) Transports() []sdk.Transport {
 	return append(b.direct.Transports(), b.extra)
 }
 
-
 func connectAndWait(t *testing.T, a *nettest.Node, target string) (network.PeerStatus, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
