@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-openai"), "github.com/dpc-go/dpc/plugins/llm-openai"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-llm-ollama"), "github.com/dpc-go/dpc/plugins/llm-ollama"},
 		{filepath.Join(binDir, "plugins", "dpc-plugin-hub-dpc"), "github.com/dpc-go/dpc/plugins/hub-dpc"},
+		{filepath.Join(binDir, "plugins", "dpc-plugin-transport-webrtc"), "github.com/dpc-go/dpc/plugins/transport-webrtc"},
 		{filepath.Join(binDir, "dpc-hub"), "github.com/dpc-go/dpc/hub/cmd/dpc-hub"},
 	}
 	for _, b := range builds {

@@ -21,14 +21,16 @@ type hubProc struct {
 	t    *testing.T
 	port int
 	data string
+	// args are more dpc-hub flags.
+	args []string
 	cmd  *exec.Cmd
 	out  *syncBuffer
 	done chan error
 }
 
-func newHub(t *testing.T) *hubProc {
+func newHub(t *testing.T, args ...string) *hubProc {
 	t.Helper()
-	h := &hubProc{t: t, port: sdktest.ReservePort(t), data: filepath.Join(t.TempDir(), "hub")}
+	h := &hubProc{t: t, port: sdktest.ReservePort(t), data: filepath.Join(t.TempDir(), "hub"), args: args}
 	h.start()
 	return h
 }
@@ -38,7 +40,8 @@ func (h *hubProc) url() string { return fmt.Sprintf("http://127.0.0.1:%d", h.por
 // start runs the hub and waits until it answers /health.
 func (h *hubProc) start() {
 	h.t.Helper()
-	c := exec.Command(filepath.Join(binDir, "dpc-hub"), "--listen", fmt.Sprintf("127.0.0.1:%d", h.port), "--data", h.data)
+	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", h.port), "--data", h.data}, h.args...)
+	c := exec.Command(filepath.Join(binDir, "dpc-hub"), args...)
 	h.out, h.done, h.cmd = &syncBuffer{}, make(chan error, 1), c
 	c.Stdout, c.Stderr = h.out, h.out
 	if err := c.Start(); err != nil {
