@@ -44,6 +44,9 @@ var (
 type Plugins interface {
 	OfKind(kind sdk.Kind) []string
 	Client(id string) (*pluginhost.Client, bool)
+	// DeliverHubSignal hands a signal that came through the hub to the
+	// transports that take them; it returns how many did.
+	DeliverHubSignal(ctx context.Context, s sdk.Signal) int
 }
 
 // Profile is what this node publishes on the hub (dpc.hcl's profile block).

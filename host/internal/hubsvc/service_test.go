@@ -137,6 +137,8 @@ func (h *fakeHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) error)
 
 type fakePlugins struct{ hub *fakeHub }
 
+func (p fakePlugins) DeliverHubSignal(context.Context, sdk.Signal) int { return 0 }
+
 func (p fakePlugins) OfKind(k sdk.Kind) []string {
 	if k == sdk.KindHub {
 		return []string{hubID}
@@ -302,6 +304,8 @@ type logoutFailsHub struct{ fakeHub }
 func (h *logoutFailsHub) Logout(context.Context) error { return errors.New("connection refused") }
 
 type fakeHubPlugins struct{ hub sdk.Hub }
+
+func (p fakeHubPlugins) DeliverHubSignal(context.Context, sdk.Signal) int { return 0 }
 
 func (p fakeHubPlugins) OfKind(k sdk.Kind) []string { return fakePlugins{}.OfKind(k) }
 

@@ -161,3 +161,28 @@ func (l *eventLog) list() []Event {
 	defer l.mu.Unlock()
 	return slices.Clone(l.buf)
 }
+
+// hubSignalTimeout bounds the hand-over of one signal to one transport, so
+// that a stuck plugin cannot hold up the hub's signaling stream.
+const hubSignalTimeout = 5 * time.Second
+
+// DeliverHubSignal hands s, a signal that came through the hub, to every
+// running transport that dials by node_id (sdk.CapabilityDialByNodeID), in
+// the caller's order; it returns how many took it.
+func (m *Manager) DeliverHubSignal(ctx context.Context, s sdk.Signal) int {
+	n := 0
+	for _, id := range m.OfKind(sdk.KindTransport) {
+		c, ok := m.Client(id)
+		if !ok || !slices.Contains(c.Info.Capabilities, sdk.CapabilityDialByNodeID) {
+			continue
+		}
+		n++
+		hctx, cancel := context.WithTimeout(ctx, hubSignalTimeout)
+		err := c.HandleSignal(hctx, s)
+		cancel()
+		if err != nil {
+			m.log.Warn("a transport refused a signal from the hub", "transport", id, "from", s.PeerNodeID, "type", s.Type, "error", err)
+		}
+	}
+	return n
+}

@@ -344,3 +344,58 @@ func TestHostServiceSigningPurposes(t *testing.T) {
 		})
 	}
 }
+
+// fakeRelay records the signals a transport sends through the hub.
+type fakeRelay struct{ sent []sdk.SendSignalRequest }
+
+func (r *fakeRelay) SendSignal(_ context.Context, req sdk.SendSignalRequest) error {
+	r.sent = append(r.sent, req)
+	return nil
+}
+
+func (r *fakeRelay) IceServers(context.Context) ([]sdk.IceServer, error) {
+	return []sdk.IceServer{{URLs: []string{"turn:127.0.0.1:3478"}}}, nil
+}
+
+// TestHostServiceHubRelay: only a transport may send signals through the
+// node's hub or get its ICE servers; the hub is told the target node and
+// never who the plugin claims to be; a host without a hub says so.
+func TestHostServiceHubRelay(t *testing.T) {
+	t.Parallel()
+	const target = "dpc-node-0123456789abcdef0123456789abcdef"
+	tests := map[string]struct {
+		kind sdk.Kind
+		hub  bool
+		want error
+	}{
+		"a transport signals through the hub":    {kind: sdk.KindTransport, hub: true},
+		"an llm plugin may not":                  {kind: sdk.KindLLM, hub: true, want: sdk.ErrPermissionDenied},
+		"a hub plugin may not loop back into it": {kind: sdk.KindHub, hub: true, want: sdk.ErrPermissionDenied},
+		"a host without a hub says it has none":  {kind: sdk.KindTransport, want: sdk.ErrUnavailable},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := &fakeRelay{}
+			o := ManagerOptions{}
+			if tc.hub {
+				o.Hub = r
+			}
+			h := &hostService{m: NewManager(o), self: string(tc.kind) + "/x", kind: tc.kind, log: hclog.NewNullLogger()}
+			err := h.RouteSignal(context.Background(), sdk.Signal{To: sdk.SignalViaHub, From: "hub/forged", PeerNodeID: target, Type: "webrtc-offer", Payload: []byte(`{}`)})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("RouteSignal via the hub: want %v, got %v", tc.want, err)
+			}
+			_, err = h.IceServers(context.Background())
+			if !errors.Is(err, tc.want) {
+				t.Errorf("IceServers: want %v, got %v", tc.want, err)
+			}
+			wantSent := 0
+			if tc.want == nil {
+				wantSent = 1
+			}
+			if len(r.sent) != wantSent || (wantSent == 1 && (r.sent[0].TargetNodeID != target || r.sent[0].Type != "webrtc-offer")) {
+				t.Errorf("the hub was asked to send %+v, want %d signal(s) to %s", r.sent, wantSent, target)
+			}
+		})
+	}
+}
