@@ -47,6 +47,11 @@ plugin "transport" "transport-direct" {
   enabled = true
 }
 
+# WebRTC reaches peers behind NATs by node_id alone (dpc connect NODE_ID),
+# set up through the hub below; dpc still runs its own mutual TLS inside, so
+# the hub cannot sit in the middle. Direct addresses are tried first.
+# plugin "transport" "transport-webrtc" {}
+
 # Answers questions (dpc ask) by retrieval from the context you and your
 # peers share: no model needed. The first LLM plugin here is the default.
 plugin "llm" "llm-local" {
