@@ -22,6 +22,9 @@ var (
 	// ErrV1NeedsAddress means the user asked to reach a D-PC v1 peer by
 	// node_id alone: D-PC v1 nodes are dialed at their address only.
 	ErrV1NeedsAddress = errors.New("a D-PC v1 node is reached at its address only: give its dpc:// URI, not the node_id alone")
+	// ErrNotOnHub means a peer cannot be reached through the hub now: it is
+	// not logged in there, or its signaling socket is closed.
+	ErrNotOnHub = errors.New("not reachable through the hub now")
 	// ErrWrongPeer means the node at a URI is not the node_id it names.
 	ErrWrongPeer = errors.New("the node at that address is not the one you named")
 )

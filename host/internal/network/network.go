@@ -53,10 +53,16 @@ type Options struct {
 	// Strangers bounds what peers that are not contacts can make this
 	// node store (zero fields: the defaults).
 	Strangers StrangerLimits
-	// Lookup, if set, finds the direct dpc:// URIs a node publishes (its
-	// hub profile), for a connect by node_id alone. They are hints: the
-	// handshake checks who answers.
-	Lookup func(ctx context.Context, node string) ([]string, error)
+	// Directory, if set, is the node's hub: it gives the direct dpc:// URIs
+	// a node publishes (for a connect by node_id alone) and whether the
+	// node is online there (a dial by node_id through the hub needs that).
+	// What it says are hints: the handshake checks who answers.
+	Directory Directory
+}
+
+// Directory is what the node's hub knows of other nodes.
+type Directory interface {
+	Lookup(ctx context.Context, node string) (sdk.PeerRecord, error)
 }
 
 // Listening is what one transport listens on.

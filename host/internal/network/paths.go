@@ -152,6 +152,9 @@ func (l *link) dialDirect(ctx context.Context, p peers.Peer, trs []sdk.Transport
 
 // dialSignaled reaches p by node_id on the transports that can.
 func (l *link) dialSignaled(ctx context.Context, p peers.Peer, trs []sdk.Transport) (*session.Session, error) {
+	if err := l.n.onHub(ctx, l.peer); err != nil {
+		return nil, fmt.Errorf("by node_id through the hub: %w", err)
+	}
 	var errs []error
 	for _, tr := range trs {
 		s, err := l.dialOne(ctx, p, tr, sdk.DialRequest{ExpectedNodeID: l.peer})
@@ -191,21 +194,40 @@ func (n *Network) dialable(p peers.Peer) bool {
 // lookup returns the direct URIs the hub knows for node that name node
 // itself; none when there is no hub or it does not know them.
 func (n *Network) lookup(ctx context.Context, node string) []string {
-	if n.o.Lookup == nil {
+	if n.o.Directory == nil {
 		return nil
 	}
-	uris, err := n.o.Lookup(ctx, node)
+	rec, err := n.o.Directory.Lookup(ctx, node)
 	if err != nil {
 		n.log.Debug("no direct addresses from the hub", "peer", node, "reason", err)
 		return nil
 	}
 	var out []string
-	for _, raw := range uris {
+	for _, raw := range rec.URIs {
 		if u, err := dpcuri.Parse(raw); err == nil && u.NodeID == node {
 			out = append(out, u.String())
 		}
 	}
 	return out
+}
+
+// onHub checks that node can be reached through the hub before a dial by
+// node_id waits for an answer that cannot come: the node must be logged in
+// to the hub and online there.
+func (n *Network) onHub(ctx context.Context, node string) error {
+	if n.o.Directory == nil {
+		return nil
+	}
+	rec, err := n.o.Directory.Lookup(ctx, node)
+	switch {
+	case err != nil:
+		return err
+	case !rec.Online && rec.LastSeen.IsZero():
+		return fmt.Errorf("%w: %s is not online on the hub", ErrNotOnHub, node)
+	case !rec.Online:
+		return fmt.Errorf("%w: %s is not online on the hub (last seen %s)", ErrNotOnHub, node, rec.LastSeen.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Redial dials every offline contact now, without waiting out its

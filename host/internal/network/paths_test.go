@@ -217,3 +217,31 @@ func TestPeerLastReachedOverWebRTCRacesBothPathsAtOnce(t *testing.T) {
 		t.Errorf("remembered path = %q (err %v), want %q", p.Path, err, sdk.PathDirect)
 	}
 }
+
+// directory is a fake hub directory: every node is offline, last seen at
+// seen (zero: never).
+type directory struct{ seen time.Time }
+
+func (d directory) Lookup(_ context.Context, node string) (sdk.PeerRecord, error) {
+	return sdk.PeerRecord{NodeID: node, LastSeen: d.seen}, nil
+}
+
+func TestDialByNodeIDFailsFastWhenThePeerIsNotOnTheHub(t *testing.T) {
+	// An offer to a node that is not online on the hub cannot be
+	// answered: the dial says so at once instead of waiting out its
+	// timeout, and the transport is never asked.
+	seen := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	fake := &signaled{route: map[string]string{}, hold: true}
+	a := nettest.Loopback(t, "alice", func(o *network.Options) {
+		withSignaled(fake)(o)
+		o.Directory = directory{seen: seen}
+	})
+	const bob = "dpc-node-0123456789abcdef0123456789abcdef"
+	_, err := connectAndWait(t, a, bob)
+	if !errors.Is(err, network.ErrNotOnHub) || !strings.Contains(err.Error(), "last seen 2026-12-01T10:00:00Z") {
+		t.Fatalf("connect to a node offline on the hub: err %v, want ErrNotOnHub with when it was last seen", err)
+	}
+	if n := fake.dials.Load(); n != 0 {
+		t.Errorf("the transport was asked to dial %d times, want none", n)
+	}
+}

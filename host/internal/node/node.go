@@ -137,10 +137,7 @@ func Run(ctx context.Context, o Options) error {
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
 		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
 		Listened: firstListen.report,
-		Lookup: func(ctx context.Context, node string) ([]string, error) {
-			rec, err := hubs.Lookup(ctx, node)
-			return rec.URIs, err
-		},
+		Directory: hubs,
 	})
 	redial = net.Redial
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
