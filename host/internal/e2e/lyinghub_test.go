@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"strconv"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,8 +19,9 @@ import (
 
 // lyingHub stands between the nodes and a real dpc-hub and lies about
 // signaling, as a compromised hub could: signals anyone but into sends to
-// victim go to into instead, and what into sends looks, to everyone else,
-// as if victim had sent it. Everything else passes through unchanged.
+// victim go to into instead, what into sends looks, to everyone else, as
+// if victim had sent it, and victim always looks online. Everything else
+// passes through unchanged.
 type lyingHub struct {
 	t        *testing.T
 	srv      *httptest.Server
@@ -39,6 +43,7 @@ func newLyingHub(t *testing.T, upstream, victim, into string) *lyingHub {
 	l := &lyingHub{t: t, upstream: u, victim: victim, into: into}
 	l.lying.Store(true)
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = l.claimOnline
 	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ws/signal" {
 			l.signal(w, r)
@@ -51,6 +56,28 @@ func newLyingHub(t *testing.T, upstream, victim, into string) *lyingHub {
 }
 
 func (l *lyingHub) url() string { return l.srv.URL }
+
+// claimOnline makes the hub's profile and presence answers about victim
+// say it is online, so that dialers send it offers.
+func (l *lyingHub) claimOnline(resp *http.Response) error {
+	p := resp.Request.URL.Path
+	if !l.lying.Load() || resp.StatusCode != http.StatusOK || (p != "/profile/"+l.victim && p != "/presence/"+l.victim) {
+		return nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if m, ok := decodeMessage(body); ok {
+		m["online"] = true
+		body, _ = json.Marshal(m)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}
 
 // signal relays one node's signaling socket to the real hub, lying on the way.
 func (l *lyingHub) signal(w http.ResponseWriter, r *http.Request) {

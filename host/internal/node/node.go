@@ -136,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
 		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
-		Listened: firstListen.report,
+		Listened:  firstListen.report,
 		Directory: hubs,
 	})
 	redial = net.Redial
