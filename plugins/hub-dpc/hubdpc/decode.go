@@ -292,7 +292,7 @@ func decodeIceServers(raw []byte) (iceAnswer, error) {
 					return a, fmt.Errorf("%w: TURN server %q without a credential", ErrBadResponse, clip(u, 64))
 				}
 			case scheme != "stun" && scheme != "stuns":
-				return a, fmt.Errorf("%w: ice server %d has URL %q, want stun: or turn:", ErrBadResponse, i, clip(u, 64))
+				return a, fmt.Errorf("%w: ice server %d has URL %q, want a stun or turn URL", ErrBadResponse, i, clip(u, 64))
 			}
 		}
 	}
