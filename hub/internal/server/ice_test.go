@@ -133,3 +133,19 @@ func TestLogoutRevokesTurnCredential(t *testing.T) {
 		t.Fatal("a credential from before the logout got an allocation")
 	}
 }
+
+func TestIceServersRateLimitedPerNode(t *testing.T) {
+	h := newTestHub(t, func(c *Config) {
+		c.TURN = startTURN(t)
+		c.Limits.APIPerMinute = 1
+	})
+	tok := h.login(t, testnode.New(t))
+	if resp := h.do(t, "GET", "/ice-servers", tok.AccessToken, nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("first GET /ice-servers: %s", resp.Status)
+	}
+	var e errorBody
+	resp := h.do(t, "GET", "/ice-servers", tok.AccessToken, nil, &e)
+	if resp.StatusCode != 429 || e.Error != "rate_limited" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second GET /ice-servers within the minute: want 429 rate_limited with Retry-After, got %s %+v", resp.Status, e)
+	}
+}

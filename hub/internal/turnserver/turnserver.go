@@ -198,9 +198,6 @@ func (s *Server) Close() error {
 // URL is the server's turn: URL, with the public IP.
 func (s *Server) URL() string { return s.url }
 
-// Realm is the credentials' realm.
-func (s *Server) Realm() string { return s.cfg.Realm }
-
 // Collectors are the server's Prometheus series, for the hub's registry.
 func (s *Server) Collectors() []prometheus.Collector { return s.m.collectors() }
 
