@@ -57,6 +57,7 @@ type options struct {
 	turnRealm, turnSecret    string
 	turnTTL                  time.Duration
 	turnQuota                int64
+	turnMaxAllocs            int
 	turnRelayPorts           string
 	// turnFlagsSet names the --turn-* flags given (they need --turn).
 	turnFlagsSet []string
@@ -134,6 +135,7 @@ may relay --turn-quota bytes per UTC day. Relays are advertised at
 	f.StringVar(&o.turnSecret, "turn-secret-file", "", "file holding the TURN credential secret, base64 of at least 32 bytes (default DATA/"+turnSecretFile+", created if missing)")
 	f.DurationVar(&o.turnTTL, "turn-ttl", turnserver.DefaultTTL, "lifetime of a TURN credential, 1m to 24h; a relay lasts at most as long as its credential")
 	f.Int64Var(&o.turnQuota, "turn-quota", turnserver.DefaultQuota, "bytes one node may relay per UTC day, both directions (0 = unlimited)")
+	f.IntVar(&o.turnMaxAllocs, "turn-max-allocations", turnserver.DefaultMaxAllocations, "relays one node may hold at once (each is a UDP socket of the hub)")
 	f.StringVar(&o.turnRelayPorts, "turn-relay-ports", "", "UDP port range of relay sockets, LOW-HIGH (e.g. 49152-65535; default: any port the system gives)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w: %w\nusage: %s (see dpc-hub --help)", ErrBadFlags, err, c.UseLine())
@@ -223,6 +225,9 @@ func (o *options) checkTURN() error {
 	}
 	if o.turnQuota < 0 {
 		return bad("--turn-quota %d: want 0 (unlimited) or more bytes", o.turnQuota)
+	}
+	if o.turnMaxAllocs < 1 {
+		return bad("--turn-max-allocations %d: want 1 or more", o.turnMaxAllocs)
 	}
 	if _, _, err := o.relayPorts(); err != nil {
 		return err
@@ -411,7 +416,7 @@ func (o *options) startTURN(conn net.PacketConn, ip net.IP, realm string, logger
 	}
 	lo, hi, _ := o.relayPorts()
 	ts, err := turnserver.Start(turnserver.Config{Conn: conn, PublicIP: ip, Realm: realm, Secret: secret,
-		TTL: o.turnTTL, Quota: o.turnQuota, RelayMinPort: lo, RelayMaxPort: hi, Logger: logger.Named("turn")})
+		TTL: o.turnTTL, Quota: o.turnQuota, MaxAllocations: o.turnMaxAllocs, RelayMinPort: lo, RelayMaxPort: hi, Logger: logger.Named("turn")})
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,8 @@ var (
 	ErrRevoked = errors.New("TURN credential was issued before its node logged out")
 	// ErrQuotaExceeded: the node relayed its quota of bytes for today.
 	ErrQuotaExceeded = errors.New("TURN relay quota exceeded")
+	// ErrTooManyAllocations: the node holds its maximum of relays.
+	ErrTooManyAllocations = errors.New("too many TURN allocations for one node")
 	// ErrNoTCPRelay: the server relays UDP only.
 	ErrNoTCPRelay = errors.New("this TURN server relays UDP only")
 )
@@ -46,6 +48,9 @@ const (
 	DefaultTTL = time.Hour
 	// DefaultQuota is the bytes one node may relay per UTC day.
 	DefaultQuota = 1 << 30
+	// DefaultMaxAllocations is the relays one node may hold at once: each
+	// is a socket of the hub's.
+	DefaultMaxAllocations = 32
 	// MinTTL and MaxTTL bound the credential lifetime.
 	MinTTL = time.Minute
 	MaxTTL = 24 * time.Hour
@@ -72,6 +77,9 @@ type Config struct {
 	// Quota is the bytes a node may relay per UTC day, both directions;
 	// 0 is unlimited.
 	Quota int64
+	// MaxAllocations is the relays one node may hold at once (0 means
+	// DefaultMaxAllocations).
+	MaxAllocations int
 	// RelayMinPort and RelayMaxPort bound the relay sockets' ports; 0 and 0
 	// lets the system choose.
 	RelayMinPort, RelayMaxPort uint16
@@ -121,6 +129,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxAllocations == 0 {
+		cfg.MaxAllocations = DefaultMaxAllocations
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
@@ -136,6 +147,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: secret of %d bytes, want at least 32", ErrConfig, len(cfg.Secret))
 	case cfg.TTL < MinTTL || cfg.TTL > MaxTTL || cfg.TTL%time.Second != 0:
 		return nil, fmt.Errorf("%w: credential lifetime %s, want whole seconds from %s to %s", ErrConfig, cfg.TTL, MinTTL, MaxTTL)
+	case cfg.MaxAllocations < 0:
+		return nil, fmt.Errorf("%w: %d allocations per node, want 1 or more", ErrConfig, cfg.MaxAllocations)
 	case cfg.Quota < 0:
 		return nil, fmt.Errorf("%w: quota %d, want 0 (unlimited) or more", ErrConfig, cfg.Quota)
 	case (cfg.RelayMinPort == 0) != (cfg.RelayMaxPort == 0) || cfg.RelayMinPort > cfg.RelayMaxPort:
@@ -167,7 +180,7 @@ func Start(cfg Config) (*Server, error) {
 		LoggerFactory: loggerFactory{cfg.Logger},
 		Realm:         cfg.Realm,
 		AuthHandler:   s.authenticate,
-		QuotaHandler:  func(userID, _ string, _ net.Addr) bool { return !s.overQuota(userID) },
+		QuotaHandler:  func(userID, _ string, _ net.Addr) bool { return s.mayAllocate(userID) == nil },
 		EventHandler:  turn.EventHandler{OnAuth: s.onAuth},
 	})
 	if err != nil {
@@ -357,6 +370,25 @@ func (u *usage) openConns() []*countingConn {
 	return out
 }
 
+// mayAllocate says why nodeID may not have another relay, or nil.
+func (s *Server) mayAllocate(nodeID string) error {
+	if s.overQuota(nodeID) {
+		return fmt.Errorf("%w: node %s", ErrQuotaExceeded, nodeID)
+	}
+	s.mu.Lock()
+	u := s.usage[nodeID]
+	s.mu.Unlock()
+	if u == nil {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.conns) >= s.cfg.MaxAllocations {
+		return fmt.Errorf("%w: node %s holds %d", ErrTooManyAllocations, nodeID, len(u.conns))
+	}
+	return nil
+}
+
 // overQuota says whether nodeID relayed its quota today.
 func (s *Server) overQuota(nodeID string) bool {
 	if s.cfg.Quota == 0 {
@@ -410,8 +442,8 @@ type relayGenerator struct {
 func (g *relayGenerator) Validate() error { return g.inner.Validate() }
 
 func (g *relayGenerator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
-	if g.s.overQuota(cfg.UserID) {
-		return nil, nil, fmt.Errorf("%w: node %s", ErrQuotaExceeded, cfg.UserID)
+	if err := g.s.mayAllocate(cfg.UserID); err != nil {
+		return nil, nil, err
 	}
 	conn, addr, err := g.inner.AllocatePacketConn(cfg)
 	if err != nil {
@@ -420,6 +452,13 @@ func (g *relayGenerator) AllocatePacketConn(cfg turn.AllocateListenerConfig) (ne
 	u := g.s.usageOf(cfg.UserID)
 	c := &countingConn{PacketConn: conn, s: g.s, node: cfg.UserID, u: u}
 	u.mu.Lock()
+	// Allocations are made one at a time (one read loop), but hold the
+	// bound here too.
+	if len(u.conns) >= g.s.cfg.MaxAllocations {
+		u.mu.Unlock()
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("%w: node %s", ErrTooManyAllocations, cfg.UserID)
+	}
 	u.conns[c] = struct{}{}
 	u.mu.Unlock()
 	g.s.m.allocations.Inc()

@@ -285,15 +285,16 @@ func TestStartRefusesBadConfig(t *testing.T) {
 	defer conn.Close()
 	ok := Config{Conn: conn, PublicIP: net.IPv4(127, 0, 0, 1), Realm: "r", Secret: testSecret}
 	cases := map[string]func(*Config){
-		"no public IP":       func(c *Config) { c.PublicIP = nil },
-		"wildcard public IP": func(c *Config) { c.PublicIP = net.IPv4zero },
-		"no realm":           func(c *Config) { c.Realm = "" },
-		"short secret":       func(c *Config) { c.Secret = testSecret[:8] },
-		"ttl too short":      func(c *Config) { c.TTL = time.Second },
-		"ttl too long":       func(c *Config) { c.TTL = 48 * time.Hour },
-		"negative quota":     func(c *Config) { c.Quota = -1 },
-		"half a port range":  func(c *Config) { c.RelayMinPort = 50000 },
-		"inverted ports":     func(c *Config) { c.RelayMinPort, c.RelayMaxPort = 60000, 50000 },
+		"no public IP":             func(c *Config) { c.PublicIP = nil },
+		"wildcard public IP":       func(c *Config) { c.PublicIP = net.IPv4zero },
+		"no realm":                 func(c *Config) { c.Realm = "" },
+		"short secret":             func(c *Config) { c.Secret = testSecret[:8] },
+		"ttl too short":            func(c *Config) { c.TTL = time.Second },
+		"ttl too long":             func(c *Config) { c.TTL = 48 * time.Hour },
+		"negative quota":           func(c *Config) { c.Quota = -1 },
+		"negative max allocations": func(c *Config) { c.MaxAllocations = -1 },
+		"half a port range":        func(c *Config) { c.RelayMinPort = 50000 },
+		"inverted ports":           func(c *Config) { c.RelayMinPort, c.RelayMaxPort = 60000, 50000 },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -307,3 +308,23 @@ func TestStartRefusesBadConfig(t *testing.T) {
 }
 
 var _ turn.RelayAddressGenerator = (*relayGenerator)(nil)
+
+// TestAllocationsPerNodeBounded: one node cannot hold more relay sockets
+// than its maximum; another node still can.
+func TestAllocationsPerNodeBounded(t *testing.T) {
+	s, addr := startTest(t, func(c *Config) { c.MaxAllocations = 2 })
+	for i := range 2 {
+		c := s.Credentials(alice)
+		if _, err := turntest.Allocate(t, addr, c.Username, c.Password); err != nil {
+			t.Fatalf("allocation %d within the maximum: %v", i, err)
+		}
+	}
+	c := s.Credentials(alice)
+	if _, err := turntest.Allocate(t, addr, c.Username, c.Password); err == nil {
+		t.Fatal("a third allocation of the same node succeeded")
+	}
+	c = s.Credentials(bob)
+	if _, err := turntest.Allocate(t, addr, c.Username, c.Password); err != nil {
+		t.Fatalf("another node's allocation: %v", err)
+	}
+}
