@@ -250,7 +250,8 @@ func ParseUsername(username string) (time.Time, string, error) {
 		return time.Time{}, "", ErrBadUsername
 	}
 	exp, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || exp <= 0 || ts[0] == '+' {
+	// Only the canonical form the hub issues: no sign, no leading zeros.
+	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != ts {
 		return time.Time{}, "", fmt.Errorf("%w: expiry %q", ErrBadUsername, ts)
 	}
 	return time.Unix(exp, 0), nodeID, nil

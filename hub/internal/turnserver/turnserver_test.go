@@ -143,6 +143,7 @@ func TestCheckUsername(t *testing.T) {
 		"not a node_id":         {"1900000000:dpc-node-XYZ", "hub.test", ErrBadUsername},
 		"signed expiry":         {"+1900000000:" + alice, "hub.test", ErrBadUsername},
 		"negative expiry":       {"-1:" + alice, "hub.test", ErrBadUsername},
+		"leading zeros":         {"01900000000:" + alice, "hub.test", ErrBadUsername},
 		"two colons":            {"1900000000:" + alice + ":x", "hub.test", ErrBadUsername},
 		"overlong":              {strings.Repeat("1", 200) + ":" + alice, "hub.test", ErrBadUsername},
 		"empty":                 {"", "hub.test", ErrBadUsername},
