@@ -118,8 +118,8 @@ func TestForgedOrStaleCredentialsAreRefused(t *testing.T) {
 			if _, err := turntest.Allocate(t, addr, user, pass); err == nil {
 				t.Fatal("allocation succeeded")
 			}
-			if got := testutil.ToFloat64(s.m.authFailures) - before; got != 1 {
-				t.Errorf("dpc_hub_turn_auth_failures_total rose by %v, want 1", got)
+			if got := testutil.ToFloat64(s.m.authFailures) - before; got < 1 {
+				t.Errorf("dpc_hub_turn_auth_failures_total rose by %v, want at least 1", got)
 			}
 		})
 	}

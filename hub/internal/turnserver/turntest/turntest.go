@@ -22,8 +22,11 @@ func Allocate(t testing.TB, server, username, password string) (net.PacketConn, 
 	if err != nil {
 		t.Fatalf("client socket: %v", err)
 	}
+	// A long retransmission timeout: on a loaded machine the default 200 ms
+	// resends requests the server has not yet answered, and tests count
+	// what the server saw. Loopback does not lose packets.
 	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: server, TURNServerAddr: server,
-		Username: username, Password: password, Conn: conn})
+		Username: username, Password: password, Conn: conn, RTO: 5 * time.Second})
 	if err != nil {
 		_ = conn.Close()
 		t.Fatalf("TURN client: %v", err)
