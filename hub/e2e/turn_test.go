@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,4 +71,12 @@ func TestE2ETurnRelaysForLoggedInNode(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "choose another --turn-listen") {
 		t.Fatalf("a second hub on the same TURN port: want a failure naming --turn-listen, got %v\n%s", err, out)
 	}
+
+	// SIGTERM with a relay open: a clean exit that frees the TURN port.
+	h.stop(t)
+	free, err := net.ListenPacket("udp", turnAddr)
+	if err != nil {
+		t.Fatalf("the TURN port after the hub stopped: %v", err)
+	}
+	_ = free.Close()
 }
