@@ -57,13 +57,14 @@ test:
 test-fast:
 	$(GO) test -short -vet=off -timeout 5m $(addsuffix /...,$(shell $(GO) list -m))
 
-## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub
+## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, TURN relay vs raw UDP
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 3s ./internal/network/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 2s ./internal/intel/
 	cd hub && $(GO) test -run '^$$' -bench SignalRoundTrip -benchtime 2s ./internal/server/ && $(GO) test -run '^$$' -bench HubConnections -benchtime 1x ./e2e/
+	cd hub && $(GO) test -run '^$$' -bench RelayRoundTrip -benchtime 2s ./internal/turnserver/
 
 ## proto: regenerate the Go code of the wire contracts (needs protoc)
 proto:

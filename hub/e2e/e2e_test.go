@@ -292,6 +292,15 @@ func TestE2EOperatorErrors(t *testing.T) {
 		"every interface":     {[]string{"--listen", "0.0.0.0:0", "--data", t.TempDir()}, "set --public-url"},
 		"tls half given":      {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
 		"negative rate limit": {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--rate-login", "-1"}, "--rate-login -1"},
+		"turn flag without --turn": {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--turn-ttl", "5m"},
+			"--turn-ttl configure the TURN server, which runs only with --turn"},
+		"turn on every interface behind a name": {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--public-url", "https://hub.example.org",
+			"--turn", "--turn-listen", "0.0.0.0:3478"}, "set --turn-public-ip"},
+		"turn ttl over a day": {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--turn", "--turn-ttl", "48h"}, "--turn-ttl 48h0m0s: want whole seconds from 1m to 24h"},
+		"turn relay ports inverted": {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--turn", "--turn-relay-ports", "60000-50000"},
+			"--turn-relay-ports \"60000-50000\": want LOW-HIGH"},
+		"turn listen on a name": {[]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--turn", "--turn-listen", "localhost:3478"},
+			"the host must be an IP address"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -10,34 +10,36 @@ import (
 	"strings"
 )
 
-// ErrInsecureSecret is returned when the token secret file is readable by group or others.
-var ErrInsecureSecret = errors.New("token secret file has insecure permissions")
+// ErrInsecureSecret is returned when a secret file (the token secret, the
+// TURN secret) is readable by group or others.
+var ErrInsecureSecret = errors.New("secret file has insecure permissions")
 
-// LoadOrCreateSecret reads the HS256 secret from path (base64, one line), or
-// when the file does not exist and create is true writes a new random one
-// with mode 0600. A secret readable by others is refused: whoever reads it
-// can mint tokens for any node.
+// LoadOrCreateSecret reads a secret of at least MinSecretLen bytes from path
+// (base64, one line), or when the file does not exist and create is true
+// writes a new random one with mode 0600. It holds the HS256 token secret
+// and the TURN credential secret. A secret readable by others is refused:
+// whoever reads it can mint tokens (or TURN credentials) for any node.
 func LoadOrCreateSecret(path string, create bool) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
 		return createSecret(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read token secret: %w", err)
+		return nil, fmt.Errorf("read secret %s: %w", path, err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("read token secret: %w", err)
+		return nil, fmt.Errorf("read secret %s: %w", path, err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s is mode %o; run chmod 600 %s", ErrInsecureSecret, path, fi.Mode().Perm(), path)
 	}
 	secret, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
 	if err != nil {
-		return nil, fmt.Errorf("token secret %s: not base64: %w", path, err)
+		return nil, fmt.Errorf("secret %s: not base64: %w", path, err)
 	}
 	if len(secret) < MinSecretLen {
-		return nil, fmt.Errorf("token secret %s: %d bytes, want at least %d", path, len(secret), MinSecretLen)
+		return nil, fmt.Errorf("secret %s: %d bytes, want at least %d", path, len(secret), MinSecretLen)
 	}
 	return secret, nil
 }
@@ -45,22 +47,22 @@ func LoadOrCreateSecret(path string, create bool) ([]byte, error) {
 func createSecret(path string) ([]byte, error) {
 	secret := make([]byte, MinSecretLen)
 	if _, err := rand.Read(secret); err != nil {
-		return nil, fmt.Errorf("generate token secret: %w", err)
+		return nil, fmt.Errorf("generate secret %s: %w", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create token secret: %w", err)
+		return nil, fmt.Errorf("create secret %s: %w", path, err)
 	}
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(secret) + "\n"); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("write token secret: %w", err)
+		return nil, fmt.Errorf("write secret %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("write token secret: %w", err)
+		return nil, fmt.Errorf("write secret %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write token secret: %w", err)
+		return nil, fmt.Errorf("write secret %s: %w", path, err)
 	}
 	return secret, nil
 }

@@ -8,18 +8,23 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/dpc-go/dpc/hub/internal/auth"
 	"github.com/dpc-go/dpc/hub/internal/server"
 	"github.com/dpc-go/dpc/hub/internal/store/badgerstore"
+	"github.com/dpc-go/dpc/hub/internal/turnserver"
 	"github.com/dpc-go/dpc/sdk/hublogin"
 )
 
@@ -32,6 +37,9 @@ var ErrBadFlags = errors.New("invalid flags")
 // secretFile is the token secret's name inside the data dir.
 const secretFile = "token.secret"
 
+// turnSecretFile is the TURN credential secret's name inside the data dir.
+const turnSecretFile = "turn.secret"
+
 type options struct {
 	listen, data, publicURL string
 	tlsCert, tlsKey         string
@@ -43,6 +51,16 @@ type options struct {
 	maxConns                int
 	logLevel                string
 	logJSON                 bool
+
+	turn                     bool
+	turnListen, turnPublicIP string
+	turnRealm, turnSecret    string
+	turnTTL                  time.Duration
+	turnQuota                int64
+	turnMaxAllocs            int
+	turnRelayPorts           string
+	// turnFlagsSet names the --turn-* flags given (they need --turn).
+	turnFlagsSet []string
 }
 
 // NewRoot builds the dpc-hub command.
@@ -68,12 +86,27 @@ with --tls-cert/--tls-key, or terminate it in the proxy.
 The data dir holds the store (badger) and token.secret, the key that signs
 access tokens (created on first start, mode 0600; keep it secret: whoever
 holds it can mint tokens). The HTTP API is described in hub/API.md;
-Prometheus metrics are at /metrics, liveness at /health.`,
+Prometheus metrics are at /metrics, liveness at /health.
+
+With --turn the hub also runs a TURN server (UDP) that relays WebRTC
+traffic for nodes whose direct paths fail. Logged-in nodes get short-lived
+credentials from GET /ice-servers (signed with DATA/turn.secret); each node
+may relay --turn-quota bytes per UTC day. Relays are advertised at
+--turn-public-ip: by default the --turn-listen IP, else the IP of
+--public-url; a hub listening on every interface behind a name must set it:
+
+  dpc-hub --listen 127.0.0.1:8000 --public-url https://hub.example.org \
+    --turn --turn-public-ip 203.0.113.5 --turn-relay-ports 49152-65535`,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if strings.HasPrefix(f.Name, "turn-") {
+					o.turnFlagsSet = append(o.turnFlagsSet, "--"+f.Name)
+				}
+			})
 			return run(cmd.Context(), o, cmd.ErrOrStderr())
 		},
 	}
@@ -95,6 +128,15 @@ Prometheus metrics are at /metrics, liveness at /health.`,
 	f.IntVar(&o.maxConns, "max-connections", 50_000, "signaling connections this hub holds at most (raise the open files limit to match)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	f.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	f.BoolVar(&o.turn, "turn", false, "run a TURN server (UDP) and hand logged-in nodes credentials for it (GET /ice-servers)")
+	f.StringVar(&o.turnListen, "turn-listen", "0.0.0.0:3478", "UDP address of the TURN server, IP:port (relay sockets bind to the same IP)")
+	f.StringVar(&o.turnPublicIP, "turn-public-ip", "", "IP address peers reach the TURN server and its relays at (default: the --turn-listen IP, else the --public-url IP; required when neither is one)")
+	f.StringVar(&o.turnRealm, "turn-realm", "", "TURN realm (default: the --public-url host)")
+	f.StringVar(&o.turnSecret, "turn-secret-file", "", "file holding the TURN credential secret, base64 of at least 32 bytes (default DATA/"+turnSecretFile+", created if missing)")
+	f.DurationVar(&o.turnTTL, "turn-ttl", turnserver.DefaultTTL, "lifetime of a TURN credential, 1m to 24h; a relay lasts at most as long as its credential")
+	f.Int64Var(&o.turnQuota, "turn-quota", turnserver.DefaultQuota, "bytes one node may relay per UTC day, both directions (0 = unlimited)")
+	f.IntVar(&o.turnMaxAllocs, "turn-max-allocations", turnserver.DefaultMaxAllocations, "relays one node may hold at once (each is a UDP socket of the hub)")
+	f.StringVar(&o.turnRelayPorts, "turn-relay-ports", "", "UDP port range of relay sockets, LOW-HIGH (e.g. 49152-65535; default: any port the system gives)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w: %w\nusage: %s (see dpc-hub --help)", ErrBadFlags, err, c.UseLine())
 	})
@@ -151,7 +193,86 @@ func (o *options) check() error {
 	if hclog.LevelFromString(o.logLevel) == hclog.NoLevel {
 		return bad("--log-level %q: want trace, debug, info, warn or error", o.logLevel)
 	}
+	return o.checkTURN()
+}
+
+// checkTURN validates the --turn-* flags.
+func (o *options) checkTURN() error {
+	if !o.turn {
+		if len(o.turnFlagsSet) > 0 {
+			return bad("%s configure the TURN server, which runs only with --turn", strings.Join(o.turnFlagsSet, ", "))
+		}
+		return nil
+	}
+	host, port, err := net.SplitHostPort(o.turnListen)
+	if err != nil {
+		return bad("--turn-listen %q: want IP:port, e.g. 0.0.0.0:3478 (%v)", o.turnListen, err)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return bad("--turn-listen %q: the host must be an IP address (relays bind to it), e.g. 0.0.0.0:3478", o.turnListen)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return bad("--turn-listen %q: want a port from 1 to 65535 (clients are told it)", o.turnListen)
+	}
+	if o.turnPublicIP != "" {
+		ip := net.ParseIP(o.turnPublicIP)
+		if ip == nil || ip.IsUnspecified() || ip.IsMulticast() {
+			return bad("--turn-public-ip %q: want the unicast IP address peers reach this host at, e.g. 203.0.113.5", o.turnPublicIP)
+		}
+	}
+	if o.turnTTL < turnserver.MinTTL || o.turnTTL > turnserver.MaxTTL || o.turnTTL%time.Second != 0 {
+		return bad("--turn-ttl %s: want whole seconds from 1m to 24h", o.turnTTL)
+	}
+	if o.turnQuota < 0 {
+		return bad("--turn-quota %d: want 0 (unlimited) or more bytes", o.turnQuota)
+	}
+	if o.turnMaxAllocs < 1 {
+		return bad("--turn-max-allocations %d: want 1 or more", o.turnMaxAllocs)
+	}
+	if _, _, err := o.relayPorts(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// relayPorts parses --turn-relay-ports; 0, 0 when it is not set.
+func (o *options) relayPorts() (uint16, uint16, error) {
+	if o.turnRelayPorts == "" {
+		return 0, 0, nil
+	}
+	lo, hi, ok := strings.Cut(o.turnRelayPorts, "-")
+	l, err1 := strconv.ParseUint(lo, 10, 16)
+	h, err2 := strconv.ParseUint(hi, 10, 16)
+	if !ok || err1 != nil || err2 != nil || l == 0 || l > h {
+		return 0, 0, bad("--turn-relay-ports %q: want LOW-HIGH with 1 <= LOW <= HIGH <= 65535, e.g. 49152-65535", o.turnRelayPorts)
+	}
+	return uint16(l), uint16(h), nil
+}
+
+// turnPublic returns the IP relays are advertised at and the realm:
+// --turn-public-ip, else the --turn-listen IP, else the IP in the hub's
+// URL; the realm is --turn-realm or the URL's host.
+func (o *options) turnPublic(aud string) (net.IP, string, error) {
+	u, err := url.Parse(aud)
+	if err != nil {
+		return nil, "", bad("--public-url: %v", err)
+	}
+	realm := o.turnRealm
+	if realm == "" {
+		realm = u.Hostname()
+	}
+	if o.turnPublicIP != "" {
+		return net.ParseIP(o.turnPublicIP), realm, nil
+	}
+	host, _, _ := net.SplitHostPort(o.turnListen)
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		return ip, realm, nil
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && !ip.IsUnspecified() {
+		return ip, realm, nil
+	}
+	return nil, "", bad("--turn-listen %s listens on every interface and the hub's URL %s names no IP, so the hub cannot tell where peers reach its relays: set --turn-public-ip (e.g. 203.0.113.5)",
+		o.turnListen, aud)
 }
 
 // publicURL returns the canonical audience: --public-url, or the listening
@@ -202,6 +323,21 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var (
+		turnConn  net.PacketConn
+		turnIP    net.IP
+		turnRealm string
+	)
+	if o.turn {
+		if turnIP, turnRealm, err = o.turnPublic(aud); err != nil {
+			return err
+		}
+		turnConn, err = net.ListenPacket("udp", o.turnListen)
+		if err != nil {
+			return fmt.Errorf("TURN: listen on UDP %s: %w (is another TURN server running there? choose another --turn-listen)", o.turnListen, err)
+		}
+		defer turnConn.Close()
+	}
 
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -223,8 +359,15 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var turnSrv *turnserver.Server
+	if o.turn {
+		if turnSrv, err = o.startTURN(turnConn, turnIP, turnRealm, logger); err != nil {
+			return err
+		}
+	}
 	hub := server.New(server.Config{Authority: authority, Store: st, Logger: logger, Version: Version,
-		Limits: o.limits, MaxSignalBytes: o.maxSignalBytes, SendQueue: o.sendQueue, MaxConnections: o.maxConns})
+		Limits: o.limits, MaxSignalBytes: o.maxSignalBytes, SendQueue: o.sendQueue, MaxConnections: o.maxConns,
+		TURN: turnSrv})
 	httpSrv := &http.Server{
 		Handler:           hub.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -249,9 +392,35 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
+	if turnSrv != nil {
+		if cerr := turnSrv.Close(); cerr != nil {
+			logger.Warn("closing the TURN server", "error", cerr)
+		}
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// startTURN loads (or creates) the TURN secret and runs the TURN server on conn.
+func (o *options) startTURN(conn net.PacketConn, ip net.IP, realm string, logger hclog.Logger) (*turnserver.Server, error) {
+	path, create := o.turnSecret, false
+	if path == "" {
+		path, create = filepath.Join(o.data, turnSecretFile), true
+	}
+	secret, err := auth.LoadOrCreateSecret(path, create)
+	if err != nil {
+		return nil, fmt.Errorf("TURN: %w", err)
+	}
+	lo, hi, _ := o.relayPorts()
+	ts, err := turnserver.Start(turnserver.Config{Conn: conn, PublicIP: ip, Realm: realm, Secret: secret,
+		TTL: o.turnTTL, Quota: o.turnQuota, MaxAllocations: o.turnMaxAllocs, RelayMinPort: lo, RelayMaxPort: hi, Logger: logger.Named("turn")})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("TURN server running", "addr", conn.LocalAddr().String(), "url", ts.URL(), "realm", realm,
+		"quota_bytes_per_day", o.turnQuota, "credential_ttl", o.turnTTL)
+	return ts, nil
 }

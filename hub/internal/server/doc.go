@@ -9,5 +9,7 @@
 // client rate limits that answer 429 with Retry-After, bounded bodies,
 // messages and per-connection send queues (a reader too slow to keep up is
 // dropped, not buffered without bound), and a socket that lives no longer
-// than the access token it was opened with.
+// than the access token it was opened with. With a TURN server
+// (Config.TURN), GET /ice-servers gives logged-in nodes its credentials,
+// and a logout revokes them.
 package server

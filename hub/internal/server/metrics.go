@@ -3,6 +3,8 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/dpc-go/dpc/hub/internal/turnserver"
 )
 
 // metrics are the hub's Prometheus series, on a registry of their own.
@@ -19,7 +21,8 @@ type metrics struct {
 	replacements prometheus.Counter
 }
 
-func newMetrics() *metrics {
+// newMetrics makes the hub's series, with the TURN server's when it runs one.
+func newMetrics(turn *turnserver.Server) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -53,5 +56,8 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.logins, m.refreshes, m.rateLimited, m.connections, m.relayed,
 		m.relayFailed, m.slowDropped, m.replacements,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if turn != nil {
+		m.reg.MustRegister(turn.Collectors()...)
+	}
 	return m
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dpc-go/dpc/hub/internal/auth"
 	"github.com/dpc-go/dpc/hub/internal/store"
+	"github.com/dpc-go/dpc/hub/internal/turnserver"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 	"github.com/dpc-go/dpc/sdk/hublogin"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	// MaxConnections bounds the open signaling sockets (default 50,000);
 	// beyond it a connect answers 503 hub_full with Retry-After.
 	MaxConnections int
+	// TURN is the embedded TURN server whose credentials GET /ice-servers
+	// hands out; nil when the hub runs none. The caller closes it.
+	TURN *turnserver.Server
 }
 
 // Server is the hub.
@@ -107,7 +111,7 @@ func New(cfg Config) *Server {
 		cfg:      cfg,
 		log:      cfg.Logger.Named("signal"),
 		httpLog:  cfg.Logger.Named("http"),
-		metrics:  newMetrics(),
+		metrics:  newMetrics(cfg.TURN),
 		started:  time.Now(),
 		conns:    registry{conns: make(map[string]*hubConn)},
 		loginLim: newKeyedLimiter("login", cfg.Limits.LoginPerMinute, time.Minute),
@@ -169,6 +173,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /presence/{node_id}", s.authed(s.handlePresence))
 	mux.HandleFunc("GET /discovery/search", s.authed(s.handleSearch))
 	mux.HandleFunc("GET /ws/signal", s.authed(s.handleSignal))
+	mux.HandleFunc("GET /ice-servers", s.authed(s.handleIceServers))
 	return s.observe(mux)
 }
 
@@ -321,11 +326,16 @@ type healthBody struct {
 	Database             string `json:"database"`
 	WebsocketConnections int    `json:"websocket_connections"`
 	UptimeSeconds        int64  `json:"uptime_seconds"`
+	// Turn is "on" when the hub runs a TURN server, else "off".
+	Turn string `json:"turn"`
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	b := healthBody{Status: "healthy", Version: s.cfg.Version, Database: "ok", WebsocketConnections: s.conns.len(),
-		UptimeSeconds: int64(time.Since(s.started).Seconds())}
+		UptimeSeconds: int64(time.Since(s.started).Seconds()), Turn: "off"}
+	if s.cfg.TURN != nil {
+		b.Turn = "on"
+	}
 	code := http.StatusOK
 	if err := s.cfg.Store.Ping(r.Context()); err != nil {
 		b.Status, b.Database, code = "degraded", err.Error(), http.StatusServiceUnavailable
@@ -443,6 +453,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if conn := s.conns.get(c.NodeID); conn != nil && conn.family == c.Family {
 		conn.close(websocket.StatusNormalClosure, "logged out")
+	}
+	if s.cfg.TURN != nil {
+		// The node's TURN credentials die with the login, and its relays.
+		s.cfg.TURN.Revoke(c.NodeID)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": "logged out: this login's tokens are revoked", "node_id": c.NodeID})
 }
@@ -620,4 +634,30 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 	// handler's grown stack, which would otherwise live as long as the
 	// socket (a hub holds tens of thousands).
 	go s.serveSignal(context.Background(), hc, c.Expires)
+}
+
+type iceServerBody struct {
+	URLs       []string  `json:"urls"`
+	Username   string    `json:"username"`
+	Credential string    `json:"credential"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+type iceServersBody struct {
+	IceServers []iceServerBody `json:"ice_servers"`
+	TTL        int64           `json:"ttl"`
+}
+
+// handleIceServers issues the caller a TURN credential of the hub's TURN
+// server; a hub without one answers 404.
+func (s *Server) handleIceServers(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.TURN == nil {
+		writeError(w, http.StatusNotFound, "not_found", "this hub runs no TURN server (its operator can start one with dpc-hub --turn)")
+		return
+	}
+	c := s.cfg.TURN.Credentials(claimsOf(r).NodeID)
+	writeJSON(w, http.StatusOK, iceServersBody{
+		IceServers: []iceServerBody{{URLs: []string{c.URL}, Username: c.Username, Credential: c.Password, ExpiresAt: c.Expires}},
+		TTL:        int64(time.Until(c.Expires).Seconds()),
+	})
 }

@@ -96,7 +96,8 @@ func (p *Plugin) adopt(base string, t tokenAnswer) session {
 // endSession forgets the login and tells the host to forget it too.
 func (p *Plugin) endSession(ctx context.Context) {
 	p.mu.Lock()
-	p.sess = nil
+	// The hub revokes the TURN credentials of a login that ends.
+	p.sess, p.ice = nil, nil
 	p.mu.Unlock()
 	p.saveSession(ctx, sdk.HubSession{})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dpc-go/dpc/sdk/dpcuri"
@@ -19,6 +20,14 @@ const (
 	maxTokenBytes = 8 << 10
 	// maxSignalBytes is dpc-hub's default --max-signal-bytes.
 	maxSignalBytes = 64 << 10
+	// maxIceServers, maxIceURLs and maxIceField bound GET /ice-servers'
+	// answer: servers, URLs per server, and the length of one string.
+	maxIceServers = 8
+	maxIceURLs    = 8
+	maxIceField   = 512
+	// maxIceTTL bounds a credential's lifetime (dpc-hub's --turn-ttl is at
+	// most 24 h).
+	maxIceTTL = 7 * 86400
 )
 
 // decodeStrict decodes exactly one JSON value into v.
@@ -238,4 +247,54 @@ func payloadType(p []byte) (string, error) {
 		return "", fmt.Errorf("the payload's type is not a string")
 	}
 	return typ, nil
+}
+
+// iceAnswer is GET /ice-servers' answer.
+type iceAnswer struct {
+	IceServers []iceServer `json:"ice_servers"`
+	TTL        int64       `json:"ttl"`
+}
+
+type iceServer struct {
+	URLs       []string   `json:"urls"`
+	Username   string     `json:"username"`
+	Credential string     `json:"credential"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+}
+
+// decodeIceServers checks that every server has stun:/turn: URLs, that a
+// TURN server comes with a credential, and that the lifetime is sane.
+func decodeIceServers(raw []byte) (iceAnswer, error) {
+	var a iceAnswer
+	if err := decodeStrict(raw, &a); err != nil {
+		return a, fmt.Errorf("%w: ice servers: %w", ErrBadResponse, err)
+	}
+	if len(a.IceServers) == 0 || len(a.IceServers) > maxIceServers {
+		return a, fmt.Errorf("%w: %d ice servers, want 1 to %d", ErrBadResponse, len(a.IceServers), maxIceServers)
+	}
+	if a.TTL <= 0 || a.TTL > maxIceTTL {
+		return a, fmt.Errorf("%w: ice server ttl %d s, want 1 to %d", ErrBadResponse, a.TTL, maxIceTTL)
+	}
+	for i, is := range a.IceServers {
+		if len(is.URLs) == 0 || len(is.URLs) > maxIceURLs {
+			return a, fmt.Errorf("%w: ice server %d has %d URLs, want 1 to %d", ErrBadResponse, i, len(is.URLs), maxIceURLs)
+		}
+		if len(is.Username) > maxIceField || len(is.Credential) > maxIceField {
+			return a, fmt.Errorf("%w: ice server %d has a username or credential over %d bytes", ErrBadResponse, i, maxIceField)
+		}
+		for _, u := range is.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			switch {
+			case len(u) > maxIceField || len(u) <= len(scheme)+1:
+				return a, fmt.Errorf("%w: ice server %d has URL %q", ErrBadResponse, i, clip(u, 64))
+			case scheme == "turn" || scheme == "turns":
+				if is.Username == "" || is.Credential == "" {
+					return a, fmt.Errorf("%w: TURN server %q without a credential", ErrBadResponse, clip(u, 64))
+				}
+			case scheme != "stun" && scheme != "stuns":
+				return a, fmt.Errorf("%w: ice server %d has URL %q, want a stun or turn URL", ErrBadResponse, i, clip(u, 64))
+			}
+		}
+	}
+	return a, nil
 }

@@ -30,8 +30,16 @@
 // socket is open. A socket replaced by a newer connection of the same node
 // ends Signals instead of fighting over the node.
 //
+// # TURN credentials
+//
+// IceServers asks the hub for its TURN server and a short-lived credential
+// of this node (GET /ice-servers, hub/API.md). The answer is kept while at
+// least half its lifetime remains and forgotten when the login ends (the
+// hub revokes the credentials of a login that logs out). A hub that runs
+// no TURN server answers an error wrapping sdk.ErrUnsupported.
+//
 // # What dpc-hub does not offer
 //
-// IceServers and the Mailbox methods answer errors wrapping
-// sdk.ErrUnsupported: this hub has neither.
+// The Mailbox methods answer errors wrapping sdk.ErrUnsupported: this hub
+// has no mailbox.
 package hubdpc

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +38,13 @@ func FuzzDecodeHubAnswers(f *testing.F) {
 		_, _ = decodeProfile(raw)
 		_, _ = decodePresence(raw)
 		_, _ = decodeSearch(raw)
+		if a, err := decodeIceServers(raw); err == nil {
+			for _, is := range a.IceServers {
+				if len(is.URLs) == 0 || (strings.HasPrefix(is.URLs[0], "turn") && is.Credential == "") || a.TTL <= 0 {
+					t.Errorf("decodeIceServers accepted %+v", a)
+				}
+			}
+		}
 	})
 }
 

@@ -351,7 +351,7 @@ func TestRequestsRefusedBeforeTheHub(t *testing.T) {
 		"signal without a stream": {func() error {
 			return n.hub.SendSignal(ctx, sdk.SendSignalRequest{TargetNodeID: peer, Type: "offer", Payload: []byte(`{}`)})
 		}, sdk.ErrUnavailable},
-		"ice servers": {func() error { _, err := n.hub.IceServers(ctx); return err }, sdk.ErrUnsupported},
+		"ice servers before a login": {func() error { _, err := n.hub.IceServers(ctx); return err }, sdk.ErrPermissionDenied},
 		"mailbox put": {func() error {
 			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: peer})
 			return err

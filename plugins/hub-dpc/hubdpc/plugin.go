@@ -59,6 +59,8 @@ type Plugin struct {
 	sess *session
 	// conn is the open signaling socket, nil when there is none.
 	conn *websocket.Conn
+	// ice is the cached TURN credential, nil when there is none.
+	ice *iceCache
 }
 
 // Info describes the plugin.
@@ -66,7 +68,7 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{
 		Name:        pluginName,
 		Version:     Version,
-		Description: "Connects the node to a dpc-hub: key login, profile, lookup, search and signaling.",
+		Description: "Connects the node to a dpc-hub: key login, profile, lookup, search, signaling and TURN credentials.",
 	}
 }
 
@@ -92,7 +94,7 @@ func (p *Plugin) Configure(_ context.Context, req sdk.ConfigureRequest) error {
 func (p *Plugin) Shutdown(context.Context) error {
 	p.mu.Lock()
 	conn := p.conn
-	p.conn, p.sess, p.host = nil, nil, nil
+	p.conn, p.sess, p.host, p.ice = nil, nil, nil, nil
 	p.mu.Unlock()
 	if conn != nil {
 		_ = conn.Close(websocket.StatusGoingAway, "plugin shutting down")
@@ -322,9 +324,61 @@ func (p *Plugin) SearchPeers(ctx context.Context, req sdk.SearchPeersRequest) (s
 	return out, nil
 }
 
-// IceServers: dpc-hub hands out no STUN/TURN servers.
-func (p *Plugin) IceServers(context.Context) ([]sdk.IceServer, error) {
-	return nil, p.unsupported("ICE/TURN servers")
+// IceServers asks the hub for its TURN server and a short-lived
+// credential of this node (GET /ice-servers). The answer is reused while at
+// least half its lifetime remains, so that a relay started with it has time
+// to run. A hub without TURN answers an error wrapping sdk.ErrUnsupported.
+func (p *Plugin) IceServers(ctx context.Context) ([]sdk.IceServer, error) {
+	s, base, err := p.current()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	p.mu.Lock()
+	if c := p.ice; c != nil && c.hub == base && c.nodeID == s.nodeID && now.Before(c.reuseUntil) {
+		out := cloneIceServers(c.servers)
+		p.mu.Unlock()
+		return out, nil
+	}
+	p.mu.Unlock()
+	raw, err := p.call(ctx, http.MethodGet, "/ice-servers", nil)
+	var he *HubError
+	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: the hub at %s runs no TURN server (%v)", sdk.ErrUnsupported, base, he)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("asking the hub for ICE servers: %w", err)
+	}
+	ans, err := decodeIceServers(raw)
+	if err != nil {
+		return nil, err
+	}
+	// The hub's expires_at is on the hub's clock; ttl is not.
+	ttl := time.Duration(ans.TTL) * time.Second
+	servers := make([]sdk.IceServer, 0, len(ans.IceServers))
+	for _, is := range ans.IceServers {
+		servers = append(servers, sdk.IceServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential, Expires: now.Add(ttl)})
+	}
+	p.mu.Lock()
+	p.ice = &iceCache{hub: base, nodeID: s.nodeID, servers: servers, reuseUntil: now.Add(ttl / 2)}
+	p.mu.Unlock()
+	return cloneIceServers(servers), nil
+}
+
+// iceCache is the last answer of GET /ice-servers, for one login.
+type iceCache struct {
+	hub, nodeID string
+	servers     []sdk.IceServer
+	reuseUntil  time.Time
+}
+
+func cloneIceServers(in []sdk.IceServer) []sdk.IceServer {
+	out := make([]sdk.IceServer, len(in))
+	for i, is := range in {
+		out[i] = is
+		out[i].URLs = append([]string(nil), is.URLs...)
+	}
+	return out
 }
 
 // MailboxPut: dpc-hub has no mailbox.
