@@ -122,7 +122,9 @@ func checkIceURL(u string) error {
 	return nil
 }
 
-func (c *Config) dialTimeout() time.Duration { return time.Duration(c.DialTimeoutMS) * time.Millisecond }
+func (c *Config) dialTimeout() time.Duration {
+	return time.Duration(c.DialTimeoutMS) * time.Millisecond
+}
 
 func (c *Config) reconnectTimeout() time.Duration {
 	return time.Duration(c.ReconnectTimeoutMS) * time.Millisecond
@@ -139,4 +141,3 @@ func (c *Config) iceServers() []sdk.IceServer {
 	}
 	return out
 }
-

@@ -1,0 +1,145 @@
+package rtc_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/dpc-go/dpc/sdk"
+)
+
+// realOfferSDP is the SDP of an offer by a plain pion peer connection with
+// a data channel: an offer an answerer accepts (its ICE never connects,
+// since nobody reads the answer).
+func realOfferSDP(t testing.TB) string {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	if _, err := pc.CreateDataChannel("dpc", nil); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return offer.SDP
+}
+
+func randomCID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func offerSignal(t testing.TB, from, cid, sdp string) sdk.Signal {
+	t.Helper()
+	payload, err := json.Marshal(map[string]any{"type": "webrtc-offer", "cid": cid, "sdp": sdp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: from, Type: "webrtc-offer", Payload: payload}
+}
+
+func countSignals(n *node, typ string) int {
+	c := 0
+	for _, s := range n.host.Signals() {
+		if s.Type == typ {
+			c++
+		}
+	}
+	return c
+}
+
+func TestOfferFloodIsBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxPendingPerPeer, cfg.MaxPending = 4, 10
+	cfg.DialTimeoutMS = 3000 // half-open answers give their slot back after this
+	a, b, ln := pair(t, testConfig(), cfg)
+	sdp := realOfferSDP(t)
+
+	// 3 flooding nodes, 8 offers each: 4 + 4 + 2 are answered, 14 refused.
+	ctx := context.Background()
+	for p := range 3 {
+		for range 8 {
+			_ = b.p.HandleSignal(ctx, offerSignal(t, fmt.Sprintf("dpc-node-flood-%d", p), randomCID(), sdp))
+		}
+	}
+	if got := b.p.Pending(); got != 10 {
+		t.Errorf("pending after the flood: want max_pending = 10, got %d", got)
+	}
+	if !waitSignal(t, b.host, func(sdk.Signal) bool { return countSignals(b, "webrtc-close") >= 14 }) {
+		t.Errorf("want 14 offers refused with webrtc-close, got %d", countSignals(b, "webrtc-close"))
+	}
+	if got := countSignals(b, "webrtc-answer"); got != 10 {
+		t.Errorf("want 10 answers, got %d", got)
+	}
+
+	// The half-open answers time out and free their slots.
+	deadline := time.Now().Add(60 * time.Second)
+	for b.p.Pending() != 0 && time.Now().Before(deadline) {
+		<-b.host.Changed() // each timeout sends a webrtc-close
+	}
+	if got := b.p.Pending(); got != 0 {
+		t.Fatalf("pending after the half-open answers timed out: want 0, got %d", got)
+	}
+	// A real peer still gets through.
+	dialed, accepted := connect(t, a, b, ln)
+	if _, err := dialed.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2)
+	if _, err := accepted.Read(buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("after the flood: want %q, got %q (err %v)", "hi", buf, err)
+	}
+}
+
+func TestBadSignalsAreDropped(t *testing.T) {
+	a, b, ln := pair(t, testConfig(), testConfig())
+	dialed, accepted := connect(t, a, b, ln)
+	sdp := realOfferSDP(t)
+	cid, strangerCID := randomCID(), randomCID()
+	// In order: the stranger's offer makes a live session that the garbage
+	// candidate after it is aimed at.
+	tests := []struct {
+		name string
+		s    sdk.Signal
+	}{
+		{"not via the hub", sdk.Signal{From: "transport/other", PeerNodeID: a.id, Type: "webrtc-offer", Payload: []byte(`{}`)}},
+		{"unknown type", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-nope", Payload: []byte(`{}`)}},
+		{"no peer", sdk.Signal{From: sdk.SignalViaHub, Type: "webrtc-close", Payload: []byte(`{"type":"webrtc-close","cid":"` + cid + `"}`)}},
+		{"garbage payload", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-offer", Payload: []byte("\xff\x00{")}},
+		{"answer unknown cid", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-answer", Payload: []byte(`{"type":"webrtc-answer","cid":"` + cid + `","sdp":"v=0"}`)}},
+		{"candidate unknown cid", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-candidate", Payload: []byte(`{"type":"webrtc-candidate","cid":"` + cid + `","candidate":{"candidate":"x"}}`)}},
+		{"close unknown cid", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-close", Payload: []byte(`{"type":"webrtc-close","cid":"` + cid + `"}`)}},
+		{"restart unknown cid", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-offer", Payload: []byte(`{"type":"webrtc-offer","cid":"` + cid + `","sdp":"v=0","restart":true}`)}},
+		{"offer garbage sdp", offerSignal(t, a.id, randomCID(), "v=0\r\nthis is not sdp")},
+		{"offer from a stranger", offerSignal(t, "dpc-node-stranger", strangerCID, sdp)},
+		{"garbage candidate for a live cid", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: "dpc-node-stranger", Type: "webrtc-candidate",
+			Payload: []byte(`{"type":"webrtc-candidate","cid":"` + strangerCID + `","candidate":{"candidate":"candidate:garbage 1 udp"}}`)}},
+		{"garbage answer for a live cid", sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: "dpc-node-stranger", Type: "webrtc-answer",
+			Payload: []byte(`{"type":"webrtc-answer","cid":"` + strangerCID + `","sdp":"v=0"}`)}},
+		{"second offer for a live cid", offerSignal(t, "dpc-node-stranger", strangerCID, "garbage")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_ = b.p.HandleSignal(context.Background(), tc.s)
+		})
+	}
+	// The live connection is unharmed.
+	if _, err := dialed.Write([]byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2)
+	if _, err := accepted.Read(buf); err != nil || string(buf) != "ok" {
+		t.Fatalf("after bad signals: want %q, got %q (err %v)", "ok", buf, err)
+	}
+}
