@@ -57,7 +57,7 @@ test:
 test-fast:
 	$(GO) test -short -vet=off -timeout 5m $(addsuffix /...,$(shell $(GO) list -m))
 
-## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, TURN relay vs raw UDP
+## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, TURN relay vs raw UDP, WebRTC transport vs raw pion
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
@@ -65,6 +65,7 @@ bench:
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 2s ./internal/intel/
 	cd hub && $(GO) test -run '^$$' -bench SignalRoundTrip -benchtime 2s ./internal/server/ && $(GO) test -run '^$$' -bench HubConnections -benchtime 1x ./e2e/
 	cd hub && $(GO) test -run '^$$' -bench RelayRoundTrip -benchtime 2s ./internal/turnserver/
+	cd plugins/transport-webrtc && $(GO) test -run '^$$' -bench 'WebRTCPath|RawPion' -benchtime 2s ./rtc/
 
 ## proto: regenerate the Go code of the wire contracts (needs protoc)
 proto:

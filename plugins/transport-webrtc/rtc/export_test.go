@@ -1,0 +1,13 @@
+package rtc
+
+import "github.com/pion/webrtc/v4"
+
+// NewAPIForTest is the pion API the plugin uses for cfg, for benchmarks
+// that compare raw pion with the same settings.
+func NewAPIForTest(cfg *Config) (*webrtc.API, error) {
+	eng, err := newEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return eng.api, nil
+}
