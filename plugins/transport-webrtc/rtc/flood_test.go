@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/dpc-go/dpc/plugins/transport-webrtc/rtc"
 	"github.com/dpc-go/dpc/sdk"
 )
 
@@ -142,4 +144,36 @@ func TestBadSignalsAreDropped(t *testing.T) {
 	if _, err := accepted.Read(buf); err != nil || string(buf) != "ok" {
 		t.Fatalf("after bad signals: want %q, got %q (err %v)", "ok", buf, err)
 	}
+}
+
+func TestRestartOfferFloodIsThrottled(t *testing.T) {
+	// A peer repeating restart offers for a live connection gets at most one
+	// answer a second, and the connection goes on.
+	a, b, ln := pair(t, testConfig(), testConfig())
+	dialed, accepted := connect(t, a, b, ln)
+	var offer map[string]any
+	for _, s := range a.host.Signals() {
+		if s.Type == "webrtc-offer" {
+			if err := json.Unmarshal(s.Payload, &offer); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	offer["restart"] = true
+	payload, _ := json.Marshal(offer)
+	start := time.Now()
+	applied := 0
+	for range 30 {
+		err := b.p.HandleSignal(context.Background(), sdk.Signal{From: sdk.SignalViaHub, PeerNodeID: a.id, Type: "webrtc-offer", Payload: payload})
+		switch {
+		case err == nil:
+			applied++
+		case !errors.Is(err, rtc.ErrRateLimited):
+			t.Fatalf("restart offer: want nil or ErrRateLimited, got %v", err)
+		}
+	}
+	if secs := int(time.Since(start)/time.Second) + 1; applied > secs {
+		t.Errorf("30 restart offers in %d s: want at most %d applied, got %d", secs, secs, applied)
+	}
+	echo(t, dialed, accepted, "still here")
 }

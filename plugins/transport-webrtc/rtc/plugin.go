@@ -242,8 +242,7 @@ func (p *Plugin) HandleSignal(ctx context.Context, s sdk.Signal) error {
 		st.log.Debug("ignoring a signal for an unknown connection", "peer_node_id", s.PeerNodeID, "cid", m.CID, "type", m.Type)
 		return nil
 	}
-	sess.handle(m)
-	return nil
+	return sess.handle(m)
 }
 
 // refuse queues a webrtc-close for (peer, cid), or drops it when the queue

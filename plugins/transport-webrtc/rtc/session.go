@@ -30,6 +30,10 @@ const (
 	// restartInterval is how long one ICE restart may take before the
 	// offering side tries another.
 	restartInterval = 5 * time.Second
+	// minRestartGap is the least time between two restart offers the
+	// answering side applies: each costs an answer and a new gathering, and
+	// the offering side sends one every restartInterval.
+	minRestartGap = time.Second
 	// lingerTimeout bounds how long Close waits for the peer to acknowledge
 	// the bytes already written.
 	lingerTimeout = 5 * time.Second
@@ -73,6 +77,8 @@ type session struct {
 	answered   bool
 	iceState   webrtc.ICEConnectionState
 	recovering bool
+	// lastRestart is when the last restart offer was applied (answerer).
+	lastRestart time.Time
 	// back gets a value whenever ICE (re)connects.
 	back chan struct{}
 }
@@ -233,22 +239,23 @@ func (s *session) addCandidate(c webrtc.ICECandidateInit) {
 	}
 }
 
-// handle takes a decoded signal for this session.
-func (s *session) handle(m message) {
+// handle takes a decoded signal for this session. Its error is only for
+// the host's log: a restart offer right after another is refused.
+func (s *session) handle(m message) error {
 	switch m.Type {
 	case typeAnswer:
 		if !s.offerer {
 			s.log.Debug("ignoring an answer to an offer this side did not make")
-			return
+			return nil
 		}
 		if s.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 			s.log.Debug("ignoring an answer without an offer outstanding")
-			return
+			return nil
 		}
 		if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			s.log.Debug("the peer's answer does not apply", "error", err)
 			s.close(fmt.Errorf("%s: %w: the answer of %s does not apply: %w", pluginName, sdk.ErrUnavailable, s.key.peer, err), "bad answer")
-			return
+			return nil
 		}
 		s.mu.Lock()
 		s.answered = true
@@ -256,14 +263,23 @@ func (s *session) handle(m message) {
 	case typeOffer:
 		if s.offerer || !m.Restart {
 			s.log.Debug("ignoring an offer for a connection that exists")
-			return
+			return nil
+		}
+		s.mu.Lock()
+		tooSoon := time.Since(s.lastRestart) < minRestartGap
+		if !tooSoon {
+			s.lastRestart = time.Now()
+		}
+		s.mu.Unlock()
+		if tooSoon {
+			return fmt.Errorf("%s: %w: a restart offer for %s less than %s after the last one", pluginName, ErrRateLimited, s.key.cid, minRestartGap)
 		}
 		if err := s.answerOffer(m.SDP, true); err != nil {
 			s.log.Debug("cannot answer an ICE restart", "error", err)
 		}
 	case typeCandidate:
 		if m.Candidate.Candidate == "" {
-			return // end of candidates
+			return nil // end of candidates
 		}
 		s.mu.Lock()
 		if !s.remoteReady {
@@ -271,7 +287,7 @@ func (s *session) handle(m message) {
 				s.remoteCands = append(s.remoteCands, *m.Candidate)
 			}
 			s.mu.Unlock()
-			return
+			return nil
 		}
 		s.mu.Unlock()
 		s.addCandidate(*m.Candidate)
@@ -279,6 +295,7 @@ func (s *session) handle(m message) {
 		s.log.Debug("the peer closed the connection", "reason", m.Reason)
 		s.close(fmt.Errorf("%s: %w (%s)", pluginName, ErrClosedByPeer, reasonOr(m.Reason, "webrtc-close")), "")
 	}
+	return nil
 }
 
 // answerOffer applies an offer and queues the answer.
