@@ -124,8 +124,12 @@ func (s *session) start() error {
 	return nil
 }
 
-// queue adds a signal to the outbox; it never blocks.
+// queue adds a signal to the outbox; it never blocks. Once the session is
+// closed nothing more is queued (close queues webrtc-close itself).
 func (s *session) queue(m message) {
+	if s.closed() != nil {
+		return
+	}
 	payload, err := m.encode()
 	if err != nil {
 		s.log.Error("cannot encode a signal", "error", err)
@@ -189,11 +193,13 @@ func (s *session) announce(typ string, desc webrtc.SessionDescription, restart b
 	s.mu.Lock()
 	s.holdLocal = true
 	s.mu.Unlock()
-	if err := s.pc.SetLocalDescription(desc); err != nil {
-		return fmt.Errorf("set the local %s: %w", desc.Type, err)
-	}
+	err := s.pc.SetLocalDescription(desc)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err != nil {
+		s.localCands, s.holdLocal = nil, false
+		return fmt.Errorf("set the local %s: %w", desc.Type, err)
+	}
 	s.queue(message{Type: typ, CID: s.key.cid, SDP: desc.SDP, Restart: restart})
 	for _, c := range s.localCands {
 		s.queue(message{Type: typeCandidate, CID: s.key.cid, Candidate: &c})
@@ -210,7 +216,9 @@ func (s *session) onLocalCandidate(c *webrtc.ICECandidate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.holdLocal {
-		s.localCands = append(s.localCands, init)
+		if len(s.localCands) < maxOutbox {
+			s.localCands = append(s.localCands, init)
+		}
 		return
 	}
 	s.queue(message{Type: typeCandidate, CID: s.key.cid, Candidate: &init})
@@ -322,52 +330,55 @@ func reasonOr(r, def string) string {
 // reconnect_timeout_ms, then the connection is closed.
 func (s *session) onICEState(state webrtc.ICEConnectionState) {
 	s.log.Debug("ICE connection state", "state", state.String())
+	select {
+	case <-s.ready:
+	default:
+		s.mu.Lock()
+		s.iceState = state
+		s.mu.Unlock()
+		if state == webrtc.ICEConnectionStateFailed {
+			go s.close(fmt.Errorf("%s: %w: ICE failed: no network path to %s worked", pluginName, sdk.ErrUnavailable, s.key.peer), "ice failed")
+		}
+		return
+	}
+	// The state and the recovering flag change together, so that a loss
+	// right after a recovery ended starts a new one.
 	s.mu.Lock()
 	s.iceState = state
+	start := !s.recovering && lost(state)
+	if start {
+		s.recovering = true
+	}
 	s.mu.Unlock()
-	switch state {
-	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
+	if connected(state) {
 		select {
 		case s.back <- struct{}{}:
 		default:
 		}
-	case webrtc.ICEConnectionStateDisconnected, webrtc.ICEConnectionStateFailed:
-		select {
-		case <-s.ready:
-		default:
-			if state == webrtc.ICEConnectionStateFailed {
-				go s.close(fmt.Errorf("%s: %w: ICE failed: no network path to %s worked", pluginName, sdk.ErrUnavailable, s.key.peer), "ice failed")
-			}
-			return
-		}
-		s.mu.Lock()
-		start := !s.recovering
-		s.recovering = true
-		s.mu.Unlock()
-		if start {
-			go s.recover()
-		}
 	}
+	if start {
+		go s.recover()
+	}
+}
+
+func connected(st webrtc.ICEConnectionState) bool {
+	return st == webrtc.ICEConnectionStateConnected || st == webrtc.ICEConnectionStateCompleted
+}
+
+func lost(st webrtc.ICEConnectionState) bool {
+	return st == webrtc.ICEConnectionStateDisconnected || st == webrtc.ICEConnectionStateFailed
 }
 
 // recover waits for ICE to come back, sending restart offers (offerer)
 // every restartInterval, and closes the session after reconnect_timeout_ms.
 func (s *session) recover() {
-	defer func() {
-		s.mu.Lock()
-		s.recovering = false
-		s.mu.Unlock()
-	}()
-	select { // a stale "connected" from before the loss does not count
-	case <-s.back:
-	default:
-	}
-	if s.connectedNow() {
-		return
-	}
 	giveUp := time.NewTimer(s.st.cfg.reconnectTimeout())
 	defer giveUp.Stop()
 	for {
+		if s.recovered() {
+			s.log.Info("the network path is back")
+			return
+		}
 		if s.offerer {
 			if err := s.restartICE(); err != nil {
 				s.log.Debug("ICE restart failed", "error", err)
@@ -376,9 +387,7 @@ func (s *session) recover() {
 		retry := time.NewTimer(restartInterval)
 		select {
 		case <-s.back:
-			retry.Stop()
-			s.log.Info("the network path is back")
-			return
+		case <-retry.C:
 		case <-s.done:
 			retry.Stop()
 			return
@@ -386,15 +395,25 @@ func (s *session) recover() {
 			retry.Stop()
 			s.close(fmt.Errorf("%s: %w: no path to %s for %s (ICE restarts did not reconnect)", pluginName, ErrPathLost, s.key.peer, s.st.cfg.reconnectTimeout()), "path lost")
 			return
-		case <-retry.C:
+		}
+		retry.Stop()
+		if s.recovered() {
+			s.log.Info("the network path is back")
+			return
 		}
 	}
 }
 
-func (s *session) connectedNow() bool {
+// recovered reports whether ICE is connected again, ending the recovery
+// if so.
+func (s *session) recovered() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.iceState == webrtc.ICEConnectionStateConnected || s.iceState == webrtc.ICEConnectionStateCompleted
+	if connected(s.iceState) {
+		s.recovering = false
+		return true
+	}
+	return false
 }
 
 // restartICE sends an offer with new ICE credentials for the same cid,
