@@ -1,14 +1,20 @@
 package rtc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/plugins/transport-webrtc/rtc"
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 func TestConfig(t *testing.T) {
@@ -99,4 +105,54 @@ func TestOneListenerAtATime(t *testing.T) {
 		t.Fatalf("Listen after Close: %v", err)
 	}
 	_ = ln2.Close()
+}
+
+// noTURNHost is a host whose hub offers no STUN/TURN (dpc-hub today).
+type noTURNHost struct{ *sdktest.FakeHost }
+
+func (noTURNHost) IceServers(context.Context) ([]sdk.IceServer, error) {
+	return nil, fmt.Errorf("%w: this hub has no ICE/TURN servers", sdk.ErrUnsupported)
+}
+
+func TestHubWithoutTURNIsNoWarning(t *testing.T) {
+	// A hub without TURN (sdk.ErrUnsupported) is normal, not a warning at
+	// every connection; the dial goes on with the configured servers.
+	logs := &syncBuffer{}
+	a := newNode(t, "dpc-node-a", testConfig())
+	b := newNode(t, "dpc-node-b", testConfig())
+	hub(a, b)
+	if err := a.p.Configure(context.Background(), sdk.ConfigureRequest{
+		Config: testConfig(), Host: noTURNHost{a.host}, NodeID: a.id,
+		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Warn}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := b.p.Listen(context.Background(), sdk.ListenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dialed, accepted := connect(t, a, b, ln)
+	echo(t, dialed, accepted, "no hub servers")
+	if out := logs.String(); strings.Contains(out, "[WARN]") {
+		t.Errorf("want no warning for a hub without TURN, got:\n%s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }

@@ -339,7 +339,7 @@ func (p *Plugin) Pending() int {
 
 // iceServers is the configured servers plus the hub's, in pion's form. The
 // hub's come fresh for every connection (their credentials are
-// short-lived); no hub login is not an error.
+// short-lived); no hub login, or a hub without them, is not an error.
 func iceServers(ctx context.Context, st *state) []webrtc.ICEServer {
 	servers := st.cfg.iceServers()
 	if st.host != nil {
@@ -347,7 +347,10 @@ func iceServers(ctx context.Context, st *state) []webrtc.ICEServer {
 		switch {
 		case err == nil:
 			servers = append(servers, hub...)
-		case errors.Is(err, sdk.ErrUnavailable):
+		case errors.Is(err, sdk.ErrUnavailable), errors.Is(err, sdk.ErrUnsupported):
+			// No hub login now, or a hub without STUN/TURN: not worth a
+			// warning at every connection.
+			st.log.Trace("no ICE servers from the hub", "error", err)
 		default:
 			st.log.Warn("cannot get the hub's ICE servers; using the configured ones", "error", err)
 		}
