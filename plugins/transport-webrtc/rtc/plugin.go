@@ -170,7 +170,7 @@ func (p *Plugin) configured() (*state, error) {
 		return nil, fmt.Errorf("%s: %w", pluginName, sdk.ErrNotConfigured)
 	}
 	if p.eng == nil {
-		eng, err := newEngine(cfg)
+		eng, err := newEngine(cfg, log)
 		if err != nil {
 			return nil, err
 		}
@@ -179,13 +179,14 @@ func (p *Plugin) configured() (*state, error) {
 	return &state{cfg: cfg, log: log, host: p.host, nodeID: p.nodeID, eng: p.eng}, nil
 }
 
-// newEngine builds the pion API of a config.
-func newEngine(cfg *Config) (*engine, error) {
+// newEngine builds the pion API of a config, logging to log.
+func newEngine(cfg *Config, log hclog.Logger) (*engine, error) {
 	base, err := stdnet.NewNet()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: cannot list the network interfaces: %w", pluginName, sdk.ErrUnavailable, err)
 	}
 	var se webrtc.SettingEngine
+	se.LoggerFactory = pionLogs{log: log}
 	se.SetNet(bufNet{Net: base, size: cfg.UDPBufferBytes})
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if cfg.UDPPortMin > 0 {
