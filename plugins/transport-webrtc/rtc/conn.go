@@ -119,13 +119,23 @@ func (c *conn) readError(err error) error {
 		c.s.close(err, "message too large")
 		return err
 	}
+	return c.ended(err)
+}
+
+// ended is the error of a data channel that failed under Read or Write.
+// If this side did not close the session, the peer or the association
+// did (pion reports the stream's end before the data channel's close
+// callback runs): the session is closed with ErrClosedByPeer.
+func (c *conn) ended(err error) error {
 	if serr := c.s.closed(); serr != nil {
 		return serr
 	}
-	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %w (its data channel closed before close-write)", pluginName, ErrClosedByPeer)
+	reason := "its data channel closed before close-write"
+	if !errors.Is(err, io.EOF) {
+		reason = err.Error()
 	}
-	return fmt.Errorf("%s: read from %s: %w", pluginName, c.s.key.peer, err)
+	c.s.close(fmt.Errorf("%s: %w (%s)", pluginName, ErrClosedByPeer, reason), "")
+	return c.s.closed()
 }
 
 // Write sends b in messages of at most MaxMessage bytes, blocking while
@@ -151,12 +161,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-func (c *conn) writeError(err error) error {
-	if serr := c.s.closed(); serr != nil {
-		return serr
-	}
-	return fmt.Errorf("%s: write to %s: %w", pluginName, c.s.key.peer, err)
-}
+func (c *conn) writeError(err error) error { return c.ended(err) }
 
 // CloseWrite sends close-write: the peer reads io.EOF after the bytes
 // already written, and this side can still read.
