@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -73,7 +74,11 @@ func (p *Plugin) Dial(ctx context.Context, req sdk.DialRequest) (sdk.Conn, error
 		s.log.Debug("dialed", "path", c.Path())
 		return c, nil
 	case <-s.done:
-		return nil, s.err
+		if errors.Is(s.err, sdk.ErrUnavailable) {
+			return nil, s.err
+		}
+		// Refused (not listening, busy) or closed before it opened.
+		return nil, fmt.Errorf("%w: dial %s: %w", sdk.ErrUnavailable, key.peer, s.err)
 	case <-dctx.Done():
 	}
 	if ctx.Err() != nil {

@@ -195,3 +195,30 @@ func TestRestartOfferFloodIsThrottled(t *testing.T) {
 	}
 	echo(t, dialed, accepted, "still here")
 }
+
+func TestShutdownResetsPendingCounts(t *testing.T) {
+	// Half-open answers closed by Shutdown do not count against (or for)
+	// the next configuration's bounds.
+	cfg := testConfig()
+	cfg.MaxPendingPerPeer, cfg.MaxPending = 4, 4
+	n := newNode(t, "dpc-node-b", cfg)
+	if _, err := n.p.Listen(context.Background(), sdk.ListenRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	sdp := realOfferSDP(t)
+	for range 4 {
+		_ = n.p.HandleSignal(context.Background(), offerSignal(t, "dpc-node-flood", randomCID(), sdp))
+	}
+	if got := n.p.Pending(); got != 4 {
+		t.Fatalf("pending before Shutdown: want 4, got %d", got)
+	}
+	if err := n.p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.p.Configure(context.Background(), sdk.ConfigureRequest{Config: cfg, Host: n.host, NodeID: n.id}); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.p.Pending(); got != 0 {
+		t.Fatalf("pending after Shutdown and Configure: want 0, got %d", got)
+	}
+}

@@ -103,11 +103,7 @@ func (p *Plugin) answer(ctx context.Context, st *state, key sessionKey, m messag
 	s, err := newSession(ctx, p, st, key, false)
 	if err != nil {
 		p.mu.Lock()
-		p.pending[key.peer]--
-		if p.pending[key.peer] <= 0 {
-			delete(p.pending, key.peer)
-		}
-		p.pendingTotal--
+		p.releaseSlotLocked(key.peer)
 		p.mu.Unlock()
 		st.log.Warn("cannot answer an offer", "peer_node_id", key.peer, "error", err)
 		p.refuse(st, key, "cannot answer")

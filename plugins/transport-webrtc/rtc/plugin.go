@@ -322,10 +322,19 @@ func (p *Plugin) releasePendingLocked(s *session) {
 		return
 	}
 	s.pending = false
-	if p.pending[s.key.peer] <= 1 {
-		delete(p.pending, s.key.peer)
-	} else {
-		p.pending[s.key.peer]--
+	p.releaseSlotLocked(s.key.peer)
+}
+
+// releaseSlotLocked gives back one of peer's pending slots; none held (a
+// session from before a Shutdown, which reset the counts) is a no-op.
+func (p *Plugin) releaseSlotLocked(peer string) {
+	switch p.pending[peer] {
+	case 0:
+		return
+	case 1:
+		delete(p.pending, peer)
+	default:
+		p.pending[peer]--
 	}
 	p.pendingTotal--
 }

@@ -269,8 +269,8 @@ func TestDialFailuresSayWhatDidNotHappen(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := a.p.Dial(context.Background(), sdk.DialRequest{ExpectedNodeID: b.id, Timeout: tc.timeout})
-			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("want %v saying %q, got %v", tc.wantErr, tc.want, err)
+			if !errors.Is(err, tc.wantErr) || !errors.Is(err, sdk.ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want %v and sdk.ErrUnavailable saying %q, got %v", tc.wantErr, tc.want, err)
 			}
 			if took := time.Since(start); took > tc.timeout+10*time.Second {
 				t.Errorf("dial took %v, want it bounded by %v", took, tc.timeout)
