@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -110,14 +111,14 @@ func (p *Plugin) answer(ctx context.Context, st *state, key sessionKey, m messag
 		return
 	}
 	s.pending = true // released by deliver or close
-	var once sync.Once
+	var taken atomic.Bool
 	s.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		if dc.Label() != dcLabel {
-			s.log.Debug("closing a data channel with another label", "label", truncate(dc.Label()))
+		if dc.Label() != dcLabel || taken.Swap(true) {
+			s.log.Debug("closing a data channel that is not the connection's", "label", truncate(dc.Label()))
 			_ = dc.Close()
 			return
 		}
-		once.Do(func() { s.watchChannel(dc) })
+		s.watchChannel(dc)
 	})
 	if err := s.start(); err != nil {
 		p.releasePending(s)
