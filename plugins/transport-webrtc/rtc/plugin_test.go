@@ -302,3 +302,47 @@ func TestShutdownClosesEverything(t *testing.T) {
 		t.Errorf("Dial after Shutdown: want ErrNotConfigured, got %v", err)
 	}
 }
+
+func TestCloseUnblocksABlockedWriter(t *testing.T) {
+	// The peer reads nothing, so the writer blocks once SCTP's windows are
+	// full; closing either end makes the blocked Write return an error (the
+	// writer's own Close after waiting up to 5 s for the peer to take what
+	// was written).
+	tests := map[string]struct{ closeWriter bool }{
+		"writer closes": {closeWriter: true},
+		"reader closes": {closeWriter: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			a, b, ln := pair(t, testConfig(), testConfig())
+			dialed, accepted := connect(t, a, b, ln)
+			written := make(chan int64, 2)
+			errc := make(chan error, 1)
+			go func() {
+				buf := make([]byte, 64<<10)
+				var n int64
+				for {
+					m, err := dialed.Write(buf)
+					n += int64(m)
+					if err != nil {
+						written <- n
+						errc <- err
+						return
+					}
+					if n == 64<<10 {
+						written <- n // the first write went through
+					}
+				}
+			}()
+			<-written
+			if tc.closeWriter {
+				_ = dialed.Close()
+			} else {
+				_ = accepted.Close()
+			}
+			if err := <-errc; !isClosedErr(err) {
+				t.Errorf("blocked Write after Close: want a closed error, got %v", err)
+			}
+		})
+	}
+}
