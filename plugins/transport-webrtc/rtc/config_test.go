@@ -1,19 +1,18 @@
 package rtc_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/plugins/transport-webrtc/rtc"
 	"github.com/dpc-go/dpc/sdk"
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
 	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
@@ -117,7 +116,7 @@ func (noTURNHost) IceServers(context.Context) ([]sdk.IceServer, error) {
 func TestHubWithoutTURNIsNoWarning(t *testing.T) {
 	// A hub without TURN (sdk.ErrUnsupported) is normal, not a warning at
 	// every connection; the dial goes on with the configured servers.
-	logs := &syncBuffer{}
+	logs := &llmhttptest.Logs{} // a concurrency-safe log sink
 	a := newNode(t, "dpc-node-a", testConfig())
 	b := newNode(t, "dpc-node-b", testConfig())
 	hub(a, b)
@@ -137,22 +136,4 @@ func TestHubWithoutTURNIsNoWarning(t *testing.T) {
 	if out := logs.String(); strings.Contains(out, "[WARN]") {
 		t.Errorf("want no warning for a hub without TURN, got:\n%s", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

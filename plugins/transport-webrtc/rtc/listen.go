@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/dpc-go/dpc/sdk"
@@ -42,7 +43,7 @@ func (p *Plugin) Listen(_ context.Context, req sdk.ListenRequest) (sdk.Listener,
 // listener hands the host the connections answered while it is open.
 type listener struct {
 	p         *Plugin
-	log       interface{ Info(string, ...any) }
+	log       hclog.Logger
 	conns     chan *conn
 	done      chan struct{}
 	closeOnce sync.Once
