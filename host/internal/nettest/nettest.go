@@ -108,6 +108,12 @@ func FixtureLLM(tb testing.TB) sdk.LLM {
 // stopped when the test ends.
 func launch(tb testing.TB, bin plugins.Binary, sum, configJSON string) *pluginhost.Client {
 	tb.Helper()
+	return launchWithHost(tb, bin, sum, configJSON, nil)
+}
+
+// launchWithHost is launch with host as the plugin's Host (nil: none).
+func launchWithHost(tb testing.TB, bin plugins.Binary, sum, configJSON string, host sdk.Host) *pluginhost.Client {
+	tb.Helper()
 	ctx := context.Background()
 	inst, err := plugins.Launch(ctx, plugins.LaunchOptions{Binary: bin, SHA256: sum, Logger: hclog.NewNullLogger()})
 	if err != nil {
@@ -117,7 +123,7 @@ func launch(tb testing.TB, bin plugins.Binary, sum, configJSON string) *pluginho
 	if configJSON == "" {
 		configJSON = "{}"
 	}
-	diags, err := inst.Client.ConfigureRaw(ctx, pluginhost.ConfigureParams{ConfigJSON: []byte(configJSON), APIVersion: sdk.APIVersion})
+	diags, err := inst.Client.ConfigureRaw(ctx, pluginhost.ConfigureParams{ConfigJSON: []byte(configJSON), Host: host, APIVersion: sdk.APIVersion})
 	if err == nil {
 		err = pluginhost.DiagnosticsError(diags)
 	}
@@ -205,6 +211,9 @@ type Options struct {
 	Loopback bool
 	// Edit, if set, changes the network's options before it is built.
 	Edit func(*network.Options)
+	// WebRTC, if set, runs the node on the transport-webrtc plugin instead,
+	// its signals carried by this hub; the node has no direct address.
+	WebRTC *SignalHub
 }
 
 // NewNode builds a node listening on a free loopback port, started until
@@ -282,6 +291,9 @@ func NewNode(tb testing.TB, o Options) *Node {
 	}
 	select {
 	case addrs := <-watch.bound:
+		if o.WebRTC != nil {
+			break // listening for offers; no address
+		}
 		if len(addrs) != 1 {
 			tb.Fatalf("node %s listens on %v, want one address", o.Name, addrs)
 		}
@@ -305,6 +317,10 @@ func NewNode(tb testing.TB, o Options) *Node {
 // port it binds.
 func nodeTransport(tb testing.TB, o Options, n *Node) (network.Transports, *listenWatch) {
 	tb.Helper()
+	if o.WebRTC != nil {
+		watch := &listenWatch{Transport: o.WebRTC.transport(tb, n.ID.NodeID), bound: make(chan []string, 1)}
+		return transports{network.ByNodeID(watch)}, watch
+	}
 	if o.Loopback {
 		// Bound before the node starts: it accepts connections (in the
 		// kernel's backlog) from its first moment.
@@ -335,7 +351,11 @@ func Connect(tb testing.TB, a, b *Node) {
 	ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
 	defer cancel()
 	for {
-		st, err := a.Net.Connect(ctx, b.URI(), network.ConnectOptions{})
+		target := b.URI()
+		if b.Port == 0 {
+			target = b.ID.NodeID // a WebRTC node: reached by node_id alone
+		}
+		st, err := a.Net.Connect(ctx, target, network.ConnectOptions{})
 		if err == nil && st.State == "connected" {
 			return
 		}

@@ -227,3 +227,75 @@ func BenchmarkRawTLS(b *testing.B) {
 		b.ReportMetric(micros(percentile(rtt, 0.99)), "p99-µs")
 	})
 }
+
+// BenchmarkHostToHostWebRTC is the whole product path of
+// BenchmarkHostToHostThroughput and BenchmarkHostToHostLatency with both
+// nodes on transport-webrtc subprocesses (pion data channel on loopback,
+// signals carried by an in-process test hub) instead of transport-direct.
+// x-direct = the WebRTC figure ÷ the same figure over transport-direct,
+// measured in the same run (for latency, p50 ÷ p50: higher is slower).
+// The data channel alone against raw pion is plugins/transport-webrtc's
+// BenchmarkWebRTCPath.
+func BenchmarkHostToHostWebRTC(b *testing.B) {
+	const baseline = 200 // messages of the transport-direct run
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			direct := pairThroughput(b, newBenchPair(b), s.size, baseline)
+			p := newBenchPairOn(b, nettest.NewSignalHub())
+			b.SetBytes(int64(s.size))
+			b.ResetTimer()
+			mbps := pairThroughput(b, p, s.size, b.N)
+			b.StopTimer()
+			b.ReportMetric(direct, "direct-MB/s")
+			b.ReportMetric(mbps/direct, "x-direct")
+		})
+	}
+	b.Run("latency", func(b *testing.B) {
+		direct := pairLatency(b, newBenchPair(b), baseline)
+		p := newBenchPairOn(b, nettest.NewSignalHub())
+		b.ResetTimer()
+		lat := pairLatency(b, p, b.N)
+		b.StopTimer()
+		b.ReportMetric(micros(lat[0]), "p50-µs")
+		b.ReportMetric(micros(lat[1]), "p99-µs")
+		b.ReportMetric(micros(direct[0]), "direct-p50-µs")
+		b.ReportMetric(float64(lat[0])/float64(direct[0]), "x-direct")
+	})
+}
+
+// pairThroughput sends n messages of size bytes from p.a to p.b as fast as
+// Send takes them and returns the MB/s until all are acknowledged.
+func pairThroughput(b *testing.B, p benchPair, size, n int) float64 {
+	b.Helper()
+	acked := p.countDelivered(b, n)
+	text := asciiText(size)
+	start := time.Now()
+	for range n {
+		if _, err := p.a.Chats.Send(p.b.ID.NodeID, text); err != nil {
+			b.Fatal(err)
+		}
+	}
+	acked.wait(b, p, n)
+	return float64(size) * float64(n) / time.Since(start).Seconds() / 1e6
+}
+
+// pairLatency sends n 1 KiB messages one at a time and returns the p50 and
+// p99 of Send → delivered.
+func pairLatency(b *testing.B, p benchPair, n int) [2]time.Duration {
+	b.Helper()
+	events, stop := p.a.Net.Bus().Subscribe()
+	defer stop()
+	text := asciiText(1 << 10)
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		m, err := p.a.Chats.Send(p.b.ID.NodeID, text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitOne(b, events, m.ID)
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return [2]time.Duration{percentile(lat, 0.50), percentile(lat, 0.99)}
+}

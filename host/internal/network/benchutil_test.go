@@ -41,7 +41,13 @@ type benchPair struct{ a, b *nettest.Node }
 
 func newBenchPair(b *testing.B) benchPair {
 	b.Helper()
-	p := benchPair{a: nettest.NewNode(b, nettest.Options{Name: "bench-a"}), b: nettest.NewNode(b, nettest.Options{Name: "bench-b"})}
+	return newBenchPairOn(b, nil)
+}
+
+// newBenchPairOn is newBenchPair on transport-webrtc when hub is set.
+func newBenchPairOn(b *testing.B, hub *nettest.SignalHub) benchPair {
+	b.Helper()
+	p := benchPair{a: nettest.NewNode(b, nettest.Options{Name: "bench-a", WebRTC: hub}), b: nettest.NewNode(b, nettest.Options{Name: "bench-b", WebRTC: hub})}
 	nettest.Connect(b, p.a, p.b)
 	return p
 }
