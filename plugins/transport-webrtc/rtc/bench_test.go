@@ -2,6 +2,7 @@ package rtc_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -23,11 +24,53 @@ import (
 
 const benchWrite = 64 << 10
 
+// BenchmarkWebRTCPath also measures raw pion in the same run, before the
+// plugin's connection exists, and reports x-raw-pion: the plugin's MB/s ÷
+// raw pion's (1 = the limit), and for latency its p50 ÷ raw pion's p50
+// (higher is slower).
 func BenchmarkWebRTCPath(b *testing.B) {
+	x, y := rawPionPair(b)
+	rawMBps := rawThroughput(b, x, y, 1024)
+	rawP50 := percentileOf(rawLatency(b, x, y, 2000), 50)
 	a, n, ln := pair(b, testConfig(), testConfig())
 	dialed, accepted := connect(b, a, n, ln)
-	b.Run("throughput", func(b *testing.B) { benchThroughput(b, dialed, accepted) })
-	b.Run("latency", func(b *testing.B) { benchLatency(b, dialed, accepted) })
+	b.Run("throughput", func(b *testing.B) {
+		start := time.Now()
+		benchThroughput(b, dialed, accepted)
+		mbps := float64(b.N) * benchWrite / time.Since(start).Seconds() / 1e6
+		b.ReportMetric(rawMBps, "raw-pion-MB/s")
+		b.ReportMetric(mbps/rawMBps, "x-raw-pion")
+	})
+	b.Run("latency", func(b *testing.B) {
+		p50 := benchLatency(b, dialed, accepted)
+		b.ReportMetric(float64(rawP50.Microseconds()), "raw-pion-p50-µs")
+		b.ReportMetric(float64(p50)/float64(rawP50), "x-raw-pion")
+	})
+}
+
+// rawThroughput is the MB/s of n 64 KiB writes from w read on r.
+func rawThroughput(b *testing.B, w io.Writer, r io.Reader, n int) float64 {
+	b.Helper()
+	start := time.Now()
+	if err := pump(w, r, n); err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) * benchWrite / time.Since(start).Seconds() / 1e6
+}
+
+// rawLatency is the sorted round trips of n 8-byte ping-pongs.
+func rawLatency(b *testing.B, x, y io.ReadWriter, n int) []time.Duration {
+	b.Helper()
+	rtts, err := pingPong(x, y, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rtts
+}
+
+// percentileOf is the q-th percentile of sorted durations.
+func percentileOf(sorted []time.Duration, q int) time.Duration {
+	return sorted[len(sorted)*q/100]
 }
 
 func BenchmarkRawPion(b *testing.B) {
@@ -38,38 +81,57 @@ func BenchmarkRawPion(b *testing.B) {
 
 // benchThroughput writes b.N 64 KiB messages from w and reads them on r.
 func benchThroughput(b *testing.B, w io.Writer, r io.Reader) {
+	b.SetBytes(benchWrite)
+	b.ResetTimer()
+	if err := pump(w, r, b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// pump writes n 64 KiB messages to w and reads them all on r.
+func pump(w io.Writer, r io.Reader, n int) error {
 	buf := make([]byte, benchWrite)
-	total := int64(b.N) * benchWrite
+	total := int64(n) * benchWrite
 	done := make(chan error, 1)
 	go func() {
 		// A 64 KiB buffer: a detached raw channel cannot read a message
 		// into less.
 		rbuf := make([]byte, benchWrite)
 		for got := int64(0); got < total; {
-			n, err := r.Read(rbuf)
+			k, err := r.Read(rbuf)
 			if err != nil {
-				done <- err
+				done <- fmt.Errorf("reading: %w", err)
 				return
 			}
-			got += int64(n)
+			got += int64(k)
 		}
 		done <- nil
 	}()
-	b.SetBytes(benchWrite)
-	b.ResetTimer()
-	for range b.N {
+	for range n {
 		if _, err := w.Write(buf); err != nil {
-			b.Fatalf("Write: %v", err)
+			return fmt.Errorf("writing: %w", err)
 		}
 	}
-	if err := <-done; err != nil {
-		b.Fatalf("Read: %v", err)
-	}
+	return <-done
 }
 
-// benchLatency sends b.N 8-byte pings from x, echoed by y, and reports the
-// round trip's p50 and p99.
-func benchLatency(b *testing.B, x, y io.ReadWriter) {
+// benchLatency sends b.N 8-byte pings from x, echoed by y, reports the
+// round trip's p50 and p99 and returns the p50.
+func benchLatency(b *testing.B, x, y io.ReadWriter) time.Duration {
+	b.ResetTimer()
+	rtts, err := pingPong(x, y, b.N)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(percentileOf(rtts, 50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentileOf(rtts, 99).Microseconds()), "p99-µs")
+	return percentileOf(rtts, 50)
+}
+
+// pingPong sends n 8-byte pings from x, echoed by y, and returns the
+// sorted round trips.
+func pingPong(x, y io.ReadWriter, n int) ([]time.Duration, error) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -91,27 +153,24 @@ func benchLatency(b *testing.B, x, y io.ReadWriter) {
 		}
 	}()
 	ping, pong := make([]byte, 8), make([]byte, 8)
-	rtts := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
+	rtts := make([]time.Duration, 0, n)
+	for range n {
 		start := time.Now()
 		if _, err := x.Write(ping); err != nil {
-			b.Fatalf("Write: %v", err)
+			return nil, fmt.Errorf("writing: %w", err)
 		}
 		if _, err := io.ReadFull(x, pong); err != nil {
-			b.Fatalf("Read: %v", err)
+			return nil, fmt.Errorf("reading: %w", err)
 		}
 		rtts = append(rtts, time.Since(start))
 	}
-	b.StopTimer()
 	close(stop)
 	// One more ping lets the echo goroutine see stop.
 	_, _ = x.Write(ping)
 	_, _ = io.ReadFull(x, pong)
 	wg.Wait()
 	slices.Sort(rtts)
-	b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+	return rtts, nil
 }
 
 // rawPionPair connects two plain pion peer connections (the plugin's
