@@ -95,13 +95,7 @@ func TestWebRTCByNodeIDCLIContract(t *testing.T) {
 	a.waitHistory(b, time.Minute, "bob's answer at alice", func(l []string) bool {
 		return countContaining(l, "< hello back") == 1
 	})
-	src := writeRandomFile(t, 20<<20)
-	if out := a.must("send-file", b.id, src); !strings.Contains(out, "delivered payload.bin: the peer verified sha256") {
-		t.Fatalf("send-file over webrtc: want a verified delivery, got:\n%s", out)
-	}
-	if got := filepath.Join(b.home, "files", a.id, "payload.bin"); !sameFile(t, src, got) {
-		t.Errorf("the 20 MB file bob received differs from the one sent (%s)", got)
-	}
+	sendVerifiedFile(t, a, b, 20<<20)
 }
 
 // turnArgs runs the hub's TURN server on a loopback UDP port.
@@ -129,13 +123,7 @@ func TestWebRTCRelayOnlyThroughHubTURN(t *testing.T) {
 	b.waitHistory(a, time.Minute, "a message through the relay", func(l []string) bool {
 		return countContaining(l, "< through the relay") == 1
 	})
-	src := writeRandomFile(t, 20<<20)
-	if out := a.must("send-file", b.id, src); !strings.Contains(out, "delivered payload.bin: the peer verified sha256") {
-		t.Fatalf("send-file through the relay: want a verified delivery, got:\n%s", out)
-	}
-	if got := filepath.Join(b.home, "files", a.id, "payload.bin"); !sameFile(t, src, got) {
-		t.Errorf("the 20 MB file bob received through the relay differs from the one sent (%s)", got)
-	}
+	sendVerifiedFile(t, a, b, 20<<20)
 }
 
 // TestWebRTCLyingHubIsRefused: a hub that swaps in a third node's answer
@@ -241,4 +229,17 @@ func TestWebRTCRelayLossReconnectsAndDrains(t *testing.T) {
 	a.waitHistory(b, time.Minute, "alice's outbox drained", func(l []string) bool {
 		return countContaining(l, "[queued]") == 0 && countContaining(l, "[delivered]") == n+1
 	})
+}
+
+// sendVerifiedFile sends a file of size bytes from a to b with dpc
+// send-file, which must report b's sha256 check, and compares what b stored.
+func sendVerifiedFile(t *testing.T, a, b *peer, size int) {
+	t.Helper()
+	src := writeRandomFile(t, size)
+	if out := a.must("send-file", b.id, src); !strings.Contains(out, "delivered payload.bin: the peer verified sha256") {
+		t.Fatalf("send-file: want a verified delivery, got:\n%s", out)
+	}
+	if got := filepath.Join(b.home, "files", a.id, "payload.bin"); !sameFile(t, src, got) {
+		t.Errorf("the file %s received differs from the one sent (%s)", b.name, got)
+	}
 }
