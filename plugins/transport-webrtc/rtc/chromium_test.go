@@ -56,6 +56,10 @@ func TestChromiumAnswersPluginDial(t *testing.T) {
 	page.wire(host)
 	configureTransport(t, host, tr)
 
+	// Chromium's answer carries no a=max-message-size, which RFC 8841 reads
+	// as 64 KiB (65536 bytes), the messages proto/webrtc.md allows; pion
+	// then assumes 65535: the cases with writes of 64 KiB and more check
+	// that they still reach a browser that answers like this.
 	cases := []struct {
 		name   string
 		writes []int
