@@ -39,10 +39,19 @@ type conn struct {
 
 	wmu     sync.Mutex
 	wclosed bool
+	// wmax is the largest message the peer takes: MaxMessage, or less when
+	// its SDP says so. A browser's answer may carry no a=max-message-size
+	// (RFC 8841: 64 KiB), and pion then allows 65535 bytes.
+	wmax int
 }
 
 func newConn(s *session, dc *webrtc.DataChannel, rw datachannel.ReadWriteCloserDeadliner) *conn {
-	c := &conn{s: s, dc: dc, rw: rw, local: "webrtc", remote: "webrtc/" + s.key.peer}
+	c := &conn{s: s, dc: dc, rw: rw, local: "webrtc", remote: "webrtc/" + s.key.peer, wmax: MaxMessage}
+	if sctp := s.pc.SCTP(); sctp != nil {
+		if m := int(sctp.GetCapabilities().MaxMessageSize); m > 0 && m < c.wmax {
+			c.wmax = m
+		}
+	}
 	if pair := s.selectedPair(); pair != nil {
 		c.local = net.JoinHostPort(pair.Local.Address, fmt.Sprint(pair.Local.Port))
 		c.remote = net.JoinHostPort(pair.Remote.Address, fmt.Sprint(pair.Remote.Port))
@@ -138,7 +147,7 @@ func (c *conn) ended(err error) error {
 	return c.s.closed()
 }
 
-// Write sends b in messages of at most MaxMessage bytes, blocking while
+// Write sends b in messages of at most wmax bytes, blocking while
 // the send window is full.
 func (c *conn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
@@ -151,7 +160,7 @@ func (c *conn) Write(b []byte) (int, error) {
 		if err := c.s.closed(); err != nil {
 			return n, err
 		}
-		chunk := b[:min(len(b), MaxMessage)]
+		chunk := b[:min(len(b), c.wmax)]
 		if _, err := c.rw.WriteDataChannel(chunk, false); err != nil {
 			return n, c.writeError(err)
 		}
