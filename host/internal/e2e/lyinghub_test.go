@@ -34,13 +34,15 @@ type lyingHub struct {
 	swapped atomic.Int32
 }
 
-func newLyingHub(t *testing.T, upstream, victim, into string) *lyingHub {
+// newLyingHub proxies to upstream; set victim and into before any node
+// connects.
+func newLyingHub(t *testing.T, upstream string) *lyingHub {
 	t.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lyingHub{t: t, upstream: u, victim: victim, into: into}
+	l := &lyingHub{t: t, upstream: u}
 	l.lying.Store(true)
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	proxy.ModifyResponse = l.claimOnline

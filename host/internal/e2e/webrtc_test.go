@@ -133,14 +133,10 @@ func TestWebRTCLyingHubIsRefused(t *testing.T) {
 	t.Parallel()
 	port := sdktest.ReservePort(t)
 	real := fmt.Sprintf("http://127.0.0.1:%d", port)
-	// The nodes' ids are needed before the proxy: make them first, with
-	// the proxy's URL filled in once it exists.
-	a, b, c := newRTCPeer(t, "alice", "http://placeholder.invalid", ""), newRTCPeer(t, "bob", "http://placeholder.invalid", ""), newRTCPeer(t, "carol", "http://placeholder.invalid", "")
-	liar := newLyingHub(t, real, b.id, c.id)
-	for _, p := range []*peer{a, b, c} {
-		p.writeConfig("plugin \"transport\" \"transport-webrtc\" {}\n" + hubPlugin(liar.url()))
-		p.must("plugin", "lock")
-	}
+	liar := newLyingHub(t, real)
+	a, b, c := newRTCPeer(t, "alice", liar.url(), ""), newRTCPeer(t, "bob", liar.url(), ""), newRTCPeer(t, "carol", liar.url(), "")
+	// Set before any node talks to the proxy.
+	liar.victim, liar.into = b.id, c.id
 	h := &hubProc{t: t, port: port, data: filepath.Join(t.TempDir(), "hub"), args: []string{"--public-url", liar.url()}}
 	h.start()
 	for _, p := range []*peer{a, b, c} {

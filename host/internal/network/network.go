@@ -364,12 +364,8 @@ type ConnectOptions struct {
 // reached over whatever path works (the direct addresses its hub profile
 // publishes, WebRTC through the hub).
 func (n *Network) Connect(ctx context.Context, target string, o ConnectOptions) (PeerStatus, error) {
-	var u dpcuri.URI
-	var hints []string
-	if dpcuri.ValidNodeID(target) {
-		u.NodeID = target
-		hints = n.lookup(ctx, target)
-	} else {
+	u := dpcuri.URI{NodeID: target}
+	if !dpcuri.ValidNodeID(target) {
 		var err error
 		if u, err = dpcuri.Parse(target); err != nil {
 			return PeerStatus{}, err
@@ -377,6 +373,10 @@ func (n *Network) Connect(ctx context.Context, target string, o ConnectOptions) 
 	}
 	if u.NodeID == n.self {
 		return PeerStatus{}, ErrSelf
+	}
+	var hints []string
+	if u.Host == "" {
+		hints = n.lookup(ctx, u.NodeID)
 	}
 	before, err := n.o.Peers.Get(u.NodeID)
 	isNew := errors.Is(err, peers.ErrUnknownPeer)

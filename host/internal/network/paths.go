@@ -71,9 +71,11 @@ func (l *link) dialPaths(ctx context.Context, p peers.Peer) (*session.Session, s
 	defer cancel()
 	results := make(chan dialResult, 2)
 	running := 0
+	// startSignaled starts the signaled path, once: signaled is nil after.
 	startSignaled := func() {
 		running++
-		trs := signaled // signaled is cleared once started
+		trs := signaled
+		signaled = nil
 		go func() {
 			s, err := l.dialSignaled(ctx, p, trs)
 			results <- dialResult{s: s, err: err}
@@ -91,7 +93,6 @@ func (l *link) dialPaths(ctx context.Context, p peers.Peer) (*session.Session, s
 	case len(signaled) == 0:
 	case len(direct) == 0 || p.Path == sdk.PathWebRTC || p.Path == sdk.PathWebRTCRelay:
 		startSignaled()
-		signaled = nil
 	default:
 		t := time.NewTimer(directHeadStart)
 		defer t.Stop()
@@ -105,7 +106,6 @@ func (l *link) dialPaths(ctx context.Context, p peers.Peer) (*session.Session, s
 			headStart = nil
 			if won == nil && signaled != nil {
 				startSignaled()
-				signaled = nil
 			}
 		case r := <-results:
 			running--
@@ -115,7 +115,6 @@ func (l *link) dialPaths(ctx context.Context, p peers.Peer) (*session.Session, s
 				if won == nil && signaled != nil {
 					// The direct path failed: no need to wait out its head start.
 					startSignaled()
-					signaled = nil
 					headStart = nil
 				}
 			case won == nil:
