@@ -20,10 +20,28 @@ var ErrInsecureSecret = errors.New("secret file has insecure permissions")
 // and the TURN credential secret. A secret readable by others is refused:
 // whoever reads it can mint tokens (or TURN credentials) for any node.
 func LoadOrCreateSecret(path string, create bool) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadSecretFile(path)
 	if errors.Is(err, fs.ErrNotExist) && create {
 		return createSecret(path)
 	}
+	if err != nil {
+		return nil, err
+	}
+	secret, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: not base64: %w", path, err)
+	}
+	if len(secret) < MinSecretLen {
+		return nil, fmt.Errorf("secret %s: %d bytes, want at least %d", path, len(secret), MinSecretLen)
+	}
+	return secret, nil
+}
+
+// ReadSecretFile reads a file holding a secret (the token secret, the TURN
+// secret, an OAuth client secret), refusing one readable by group or others
+// (ErrInsecureSecret). A missing file's error wraps fs.ErrNotExist.
+func ReadSecretFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", path, err)
 	}
@@ -34,14 +52,7 @@ func LoadOrCreateSecret(path string, create bool) ([]byte, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s is mode %o; run chmod 600 %s", ErrInsecureSecret, path, fi.Mode().Perm(), path)
 	}
-	secret, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil {
-		return nil, fmt.Errorf("secret %s: not base64: %w", path, err)
-	}
-	if len(secret) < MinSecretLen {
-		return nil, fmt.Errorf("secret %s: %d bytes, want at least %d", path, len(secret), MinSecretLen)
-	}
-	return secret, nil
+	return data, nil
 }
 
 func createSecret(path string) ([]byte, error) {

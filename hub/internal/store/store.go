@@ -72,6 +72,43 @@ type Query struct {
 	Limit    int
 }
 
+// OAuthState is a single-use record of the account-linking flow, stored
+// under the SHA-256 of its bearer value (never the value): a link ticket
+// (Kind "ticket", from POST /oauth/link) or a flow state (Kind "state", the
+// OAuth state parameter of one authorization request).
+type OAuthState struct {
+	// Kind is "ticket" or "state"; a record is taken by kind and hash.
+	Kind string
+	// Hash is SHA-256 of the ticket or state value.
+	Hash []byte
+	// NodeID is the node the account will be linked to.
+	NodeID string
+	// Provider is the name of the provider in the hub's OAuth config.
+	Provider string
+	// Verifier is the PKCE code verifier (states only). It is useless
+	// without the provider's single-use code, which only the hub's
+	// callback receives.
+	Verifier string
+	// NonceHash is SHA-256 of the OIDC nonce (states only).
+	NonceHash []byte
+	// BrowserHash is SHA-256 of the browser-binding cookie (states only).
+	BrowserHash []byte
+	// Expires ends the record's validity.
+	Expires time.Time
+}
+
+// Account is an identity-provider account linked to a node. One account
+// (Provider, Subject) may be linked to several nodes (of the same person),
+// and a node may have accounts of several providers.
+type Account struct {
+	Provider string    `json:"provider"`
+	Subject  string    `json:"subject"`
+	NodeID   string    `json:"node_id"`
+	Email    string    `json:"email,omitempty"`
+	Name     string    `json:"name,omitempty"`
+	LinkedAt time.Time `json:"linked_at"`
+}
+
 // Store is the hub's persistent state. Implementations are safe for
 // concurrent use; every method that changes two records does it atomically.
 type Store interface {
@@ -112,6 +149,25 @@ type Store interface {
 	DeleteProfile(ctx context.Context, nodeID string) error
 	// SearchProfiles returns at most q.Limit matching profiles ordered by node_id.
 	SearchProfiles(ctx context.Context, q Query) ([]Profile, error)
+
+	// PutOAuthState stores a new single-use record; ErrExists if one of
+	// the same Kind and Hash is already there.
+	PutOAuthState(ctx context.Context, st OAuthState) error
+	// TakeOAuthState removes the record of that kind and hash and returns
+	// it: it is usable once. ErrNotFound if unknown or already taken,
+	// ErrExpired if now is not before its Expires (removed all the same).
+	TakeOAuthState(ctx context.Context, kind string, hash []byte, now time.Time) (OAuthState, error)
+
+	// LinkAccount links the account (a.Provider, a.Subject) to a.NodeID.
+	// Linking the same account to the same node again replaces the record
+	// (Email, Name, LinkedAt are updated); other links are untouched.
+	LinkAccount(ctx context.Context, a Account) error
+	// ListAccounts returns the accounts linked to a node, ordered by
+	// provider then subject; an empty (nil) slice when there are none.
+	ListAccounts(ctx context.Context, nodeID string) ([]Account, error)
+	// UnlinkAccounts removes every account of that provider from the node
+	// (other nodes keep theirs); ErrNotFound if the node had none.
+	UnlinkAccounts(ctx context.Context, nodeID, provider string) error
 
 	// Ping reports whether the store is usable (for /health).
 	Ping(ctx context.Context) error

@@ -222,4 +222,6 @@ func Run(t *testing.T, newLoc NewLocation) {
 			t.Fatalf("deleted profile: want ErrNotFound, got %v", err)
 		}
 	})
+
+	runOAuth(t, newLoc, now)
 }
