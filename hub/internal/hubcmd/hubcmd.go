@@ -61,6 +61,8 @@ type options struct {
 	turnRelayPorts           string
 	// turnFlagsSet names the --turn-* flags given (they need --turn).
 	turnFlagsSet []string
+
+	oauthOptions
 }
 
 // NewRoot builds the dpc-hub command.
@@ -137,6 +139,7 @@ may relay --turn-quota bytes per UTC day. Relays are advertised at
 	f.Int64Var(&o.turnQuota, "turn-quota", turnserver.DefaultQuota, "bytes one node may relay per UTC day, both directions (0 = unlimited)")
 	f.IntVar(&o.turnMaxAllocs, "turn-max-allocations", turnserver.DefaultMaxAllocations, "relays one node may hold at once (each is a UDP socket of the hub)")
 	f.StringVar(&o.turnRelayPorts, "turn-relay-ports", "", "UDP port range of relay sockets, LOW-HIGH (e.g. 49152-65535; default: any port the system gives)")
+	o.addOAuthFlags(f)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w: %w\nusage: %s (see dpc-hub --help)", ErrBadFlags, err, c.UseLine())
 	})
@@ -192,6 +195,9 @@ func (o *options) check() error {
 	}
 	if hclog.LevelFromString(o.logLevel) == hclog.NoLevel {
 		return bad("--log-level %q: want trace, debug, info, warn or error", o.logLevel)
+	}
+	if err := o.checkOAuth(); err != nil {
+		return err
 	}
 	return o.checkTURN()
 }
@@ -302,6 +308,10 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	oauthCfg, err := o.loadOAuth()
+	if err != nil {
+		return err
+	}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "dpc-hub", Level: hclog.LevelFromString(o.logLevel), Output: stderr, JSONFormat: o.logJSON})
 
 	var tlsCfg *tls.Config
@@ -365,9 +375,13 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 			return err
 		}
 	}
+	oauthSvc, err := o.oauthService(oauthCfg, aud, st, logger)
+	if err != nil {
+		return err
+	}
 	hub := server.New(server.Config{Authority: authority, Store: st, Logger: logger, Version: Version,
 		Limits: o.limits, MaxSignalBytes: o.maxSignalBytes, SendQueue: o.sendQueue, MaxConnections: o.maxConns,
-		TURN: turnSrv})
+		TURN: turnSrv, OAuth: oauthSvc})
 	httpSrv := &http.Server{
 		Handler:           hub.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -13,10 +13,12 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
 	"github.com/dpc-go/dpc/hub/internal/auth"
+	"github.com/dpc-go/dpc/hub/internal/oauth"
 	"github.com/dpc-go/dpc/hub/internal/store"
 	"github.com/dpc-go/dpc/hub/internal/turnserver"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
@@ -61,6 +63,9 @@ type Config struct {
 	// TURN is the embedded TURN server whose credentials GET /ice-servers
 	// hands out; nil when the hub runs none. The caller closes it.
 	TURN *turnserver.Server
+	// OAuth links identity-provider accounts to nodes; nil when the hub
+	// offers none. With OAuth.Required() every node needs one.
+	OAuth *oauth.Service
 }
 
 // Server is the hub.
@@ -82,6 +87,9 @@ type Server struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+
+	oauthLog   hclog.Logger
+	oauthLinks *prometheus.CounterVec
 }
 
 // New returns a hub server; Close stops it.
@@ -174,6 +182,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /discovery/search", s.authed(s.handleSearch))
 	mux.HandleFunc("GET /ws/signal", s.authed(s.handleSignal))
 	mux.HandleFunc("GET /ice-servers", s.authed(s.handleIceServers))
+	s.oauthRoutes(mux)
 	return s.observe(mux)
 }
 
@@ -289,6 +298,9 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		}
 		if ok, d := s.apiLim.allow(c.NodeID, time.Now()); !ok {
 			s.tooMany(w, "api", d)
+			return
+		}
+		if !s.accountGate(w, r, c.NodeID) {
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))

@@ -121,6 +121,9 @@ func (s *Store) ListAccounts(ctx context.Context, nodeID string) ([]store.Accoun
 
 // UnlinkAccounts implements store.Store.
 func (s *Store) UnlinkAccounts(ctx context.Context, nodeID, provider string) error {
+	if strings.Contains(provider, "/") {
+		return store.ErrNotFound // no provider name holds one; it would widen the prefix
+	}
 	return s.update(func(txn *badger.Txn) error {
 		var keys [][]byte
 		err := scanAccounts(ctx, txn, accountPrefix(nodeID)+provider+"/", func(key []byte, _ store.Account) error {
