@@ -126,17 +126,45 @@ func (p *provider) identify(ctx context.Context, redirectURI, code, verifier str
 	if !nonceOK(idt.Nonce) {
 		return Identity{}, ErrWrongNonce
 	}
-	var claims struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
-	}
+	var claims profileClaims
 	if err := idt.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("%w: claims: %w", ErrBadIDToken, err)
 	}
 	if idt.Subject == "" {
 		return Identity{}, fmt.Errorf("%w: no sub claim", ErrBadIDToken)
 	}
-	return Identity{Subject: idt.Subject, Email: claims.Email, Name: claims.Name}, nil
+	id := Identity{Subject: idt.Subject, Email: claims.Email, Name: claims.Name}
+	if id.Email == "" || id.Name == "" {
+		p.fillFromUserInfo(ctx, op, tok, &id)
+	}
+	return id, nil
+}
+
+type profileClaims struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// fillFromUserInfo completes email and name from the UserInfo endpoint:
+// in the code flow a provider may keep them out of the ID token (OIDC
+// Core §5.4). They are descriptive only, so a failure leaves them empty; a
+// UserInfo answer about another subject is ignored (OIDC Core §5.3.2).
+func (p *provider) fillFromUserInfo(ctx context.Context, op *oidc.Provider, tok *oauth2.Token, id *Identity) {
+	if op.UserInfoEndpoint() == "" {
+		return
+	}
+	ui, err := op.UserInfo(p.ctx(ctx), oauth2.StaticTokenSource(tok))
+	if err != nil || ui.Subject != id.Subject {
+		return
+	}
+	var c profileClaims
+	if err := ui.Claims(&c); err != nil {
+		return
+	}
+	id.Email, id.Name = or(id.Email, c.Email), or(id.Name, c.Name)
+	if id.Email == "" {
+		id.Email = ui.Email
+	}
 }
 
 func (p *provider) githubUser(ctx context.Context, tok *oauth2.Token) (Identity, error) {
