@@ -89,3 +89,18 @@ func FuzzDecodeClientMessage(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeOAuthLink(f *testing.F) {
+	f.Add([]byte(`{"provider":"github"}`))
+	f.Add([]byte(`{"provider":""}`))
+	f.Add([]byte(`{"provider":"a\u202e"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, err := decodeOAuthLink(b)
+		if err != nil {
+			return
+		}
+		if name == "" || len(name) > maxProviderLen || !utf8.ValidString(name) {
+			t.Fatalf("accepted provider %q", name)
+		}
+	})
+}

@@ -1,0 +1,4 @@
+provider "corp" {
+  kind               = "github"
+  client_secret_file = "client.secret"
+}

@@ -1,0 +1,1 @@
+final_redirect = "https://example.org/linked"

@@ -1,0 +1,2 @@
+provider "corp" {
+  kind = "github"
