@@ -294,7 +294,11 @@ func (s *Service) FinalURL(name string, acc store.Account, err error) string {
 	} else {
 		q.Set("status", "error")
 		q.Set("error", Code(err))
-		q.Set("error_description", err.Error())
+		desc := err.Error()
+		if Code(err) == "internal" {
+			desc = "the hub could not complete the link; its log says why" // no store errors in a URL
+		}
+		q.Set("error_description", desc)
 	}
 	sep := "?"
 	if strings.Contains(s.finalRedirect, "?") {
