@@ -10,7 +10,9 @@
 // verifies the ID token (or reads the GitHub user) and links the account.
 //
 // Tickets, states and nonces are bearer values: the store keeps their
-// SHA-256 only, each is single-use and expires. Providers are configured
+// SHA-256 only, each is single-use and expires. The PKCE verifier is kept
+// sealed (AES-GCM) under a key derived from the browser-binding cookie, so
+// the store holds no usable secret of a flow. Providers are configured
 // in an HCL file (LoadConfig); client secrets come from files of mode 0600.
 // OIDC discovery is lazy: a provider that is down when the hub starts is
 // discovered on its first use, and again on the next one after a failure.

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -213,12 +215,63 @@ func (s *Service) Start(ctx context.Context, name, ticket string) (Started, erro
 	if err != nil {
 		return Started{}, err
 	}
+	sealed, err := sealVerifier(verifier, browser)
+	if err != nil {
+		return Started{}, err
+	}
 	if err := s.opts.Store.PutOAuthState(ctx, store.OAuthState{Kind: kindState, Hash: hashOf(state), NodeID: t.NodeID, Provider: name,
-		Verifier: verifier, NonceHash: hashOf(nonce), BrowserHash: hashOf(browser), Expires: exp}); err != nil {
+		Verifier: sealed, NonceHash: hashOf(nonce), BrowserHash: hashOf(browser), Expires: exp}); err != nil {
 		return Started{}, fmt.Errorf("oauth: store flow: %w", err)
 	}
 	s.log.Info("link flow started", "provider", name, "node_id", t.NodeID)
 	return Started{AuthURL: authURL, Browser: browser, Expires: exp}, nil
+}
+
+// verifierKey is the key that seals a flow's PKCE verifier: derived from
+// the browser-binding cookie, which only the browser holds, so the store
+// keeps no usable secret of a flow.
+func verifierKey(browser string) []byte {
+	k := sha256.Sum256([]byte("dpc-hub oauth pkce verifier\x00" + browser))
+	return k[:]
+}
+
+func sealVerifier(verifier, browser string) (string, error) {
+	block, err := aes.NewCipher(verifierKey(browser))
+	if err != nil {
+		return "", fmt.Errorf("oauth: seal verifier: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", fmt.Errorf("oauth: seal verifier: %w", err)
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("oauth: seal verifier: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(verifier), nil)), nil
+}
+
+func openVerifier(sealed, browser string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil {
+		return "", fmt.Errorf("oauth: stored verifier: %w", err)
+	}
+	block, err := aes.NewCipher(verifierKey(browser))
+	if err != nil {
+		return "", fmt.Errorf("oauth: open verifier: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", fmt.Errorf("oauth: open verifier: %w", err)
+	}
+	if len(raw) < gcm.NonceSize() {
+		return "", errors.New("oauth: stored verifier is truncated")
+	}
+	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], nil)
+	if err != nil {
+		return "", fmt.Errorf("oauth: open verifier: %w", err)
+	}
+	return string(plain), nil
 }
 
 // Callback finishes a flow from the provider's redirect: query is the
@@ -246,13 +299,17 @@ func (s *Service) Callback(ctx context.Context, name string, query url.Values, b
 	case browser == "" || subtle.ConstantTimeCompare(hashOf(browser), flow.BrowserHash) != 1:
 		return store.Account{}, fmt.Errorf("%w: this browser did not start the flow (its %s cookie is missing or another's)", ErrBadState, CookieName)
 	}
+	verifier, err := openVerifier(flow.Verifier, browser)
+	if err != nil {
+		return store.Account{}, err
+	}
 	if cb.Error != "" {
 		if cb.Error == "access_denied" {
 			return store.Account{}, fmt.Errorf("%w: %s", ErrAccessDenied, cb.Description)
 		}
 		return store.Account{}, fmt.Errorf("%w: %s: %s", ErrProviderError, cb.Error, cb.Description)
 	}
-	id, err := p.identify(ctx, s.CallbackURL(name), cb.Code, flow.Verifier, func(nonce string) bool {
+	id, err := p.identify(ctx, s.CallbackURL(name), cb.Code, verifier, func(nonce string) bool {
 		return subtle.ConstantTimeCompare(hashOf(nonce), flow.NonceHash) == 1
 	})
 	if err != nil {

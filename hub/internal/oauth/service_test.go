@@ -320,3 +320,46 @@ func TestCookiePathAndFinalRedirect(t *testing.T) {
 		t.Fatalf("final URL %s", got)
 	}
 }
+
+// TestFlowStoresNoUsableSecret: a leaked store gives neither the state, the
+// nonce, the cookie nor the PKCE verifier of a flow.
+func TestFlowStoresNoUsableSecret(t *testing.T) {
+	ctx := context.Background()
+	s, st, c := newTestService(t, nil)
+	tk, err := s.NewTicket(ctx, "dpc-node-a", "github")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := s.Start(ctx, "github", ticketOf(t, tk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := mustParse(t, started.AuthURL).Query()
+	rec, err := st.TakeOAuthState(ctx, kindState, hashOf(q.Get("state")), c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s256 := func(v string) string { h := sha256.Sum256([]byte(v)); return base64.RawURLEncoding.EncodeToString(h[:]) }
+	if s256(rec.Verifier) == q.Get("code_challenge") || strings.Contains(rec.Verifier, q.Get("state")) {
+		t.Fatal("the store holds the PKCE verifier in the clear")
+	}
+	v, err := openVerifier(rec.Verifier, started.Browser)
+	if err != nil || s256(v) != q.Get("code_challenge") {
+		t.Fatalf("the browser's cookie does not open the verifier: %v", err)
+	}
+	if _, err := openVerifier(rec.Verifier, started.Browser+"x"); err == nil {
+		t.Fatal("another cookie opened the verifier")
+	}
+	if string(rec.BrowserHash) == started.Browser || len(rec.NonceHash) != sha256.Size {
+		t.Fatalf("cookie or nonce stored in the clear: %+v", rec)
+	}
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

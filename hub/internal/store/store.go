@@ -85,9 +85,8 @@ type OAuthState struct {
 	NodeID string
 	// Provider is the name of the provider in the hub's OAuth config.
 	Provider string
-	// Verifier is the PKCE code verifier (states only). It is useless
-	// without the provider's single-use code, which only the hub's
-	// callback receives.
+	// Verifier is the PKCE code verifier (states only), sealed by the
+	// caller with a key only the user's browser holds: opaque to the store.
 	Verifier string
 	// NonceHash is SHA-256 of the OIDC nonce (states only).
 	NonceHash []byte
