@@ -339,7 +339,10 @@ func TestFlowStoresNoUsableSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s256 := func(v string) string { h := sha256.Sum256([]byte(v)); return base64.RawURLEncoding.EncodeToString(h[:]) }
+	s256 := func(v string) string {
+		h := sha256.Sum256([]byte(v))
+		return base64.RawURLEncoding.EncodeToString(h[:])
+	}
 	if s256(rec.Verifier) == q.Get("code_challenge") || strings.Contains(rec.Verifier, q.Get("state")) {
 		t.Fatal("the store holds the PKCE verifier in the clear")
 	}
