@@ -371,6 +371,13 @@ func (s *Service) keep(ctx context.Context, gen int, resume bool) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, sdk.ErrPermissionDenied) {
+			// A hub that requires a linked account refuses the stream:
+			// say that, not just that it ended.
+			if why := accountMissing(ctx, h); why != "" {
+				err = errors.New(why)
+			}
+		}
 		s.failed(gen, fmt.Errorf("the signaling stream ended: %w", err))
 		if !s.pause(ctx, &wait) {
 			return
