@@ -92,7 +92,7 @@ Needs dpc hub login.`,
 			defer stop()
 			acc, err := waitLinked(wctx, c, prov.Name, before.Accounts, link.Expires, cmd.ErrOrStderr())
 			if err != nil {
-				if ctx.Err() == nil && wctx.Err() != nil {
+				if wctx.Err() != nil {
 					fmt.Fprintf(out, "Stopped waiting. The address stays valid until %s; dpc hub accounts shows whether the account was linked.\n",
 						link.Expires.Local().Format(time.DateTime))
 					return nil
