@@ -100,6 +100,14 @@ Needs dpc hub login.`,
 				return err
 			}
 			fmt.Fprintf(out, "linked: %s %s %s\n", textsafe.Line(acc.Provider), textsafe.Line(acc.Subject), textsafe.Line(acc.Email))
+			if before.Required && len(before.Accounts) == 0 {
+				// The hub refused the profile dpc hub login published; it
+				// takes it now.
+				if err := c.Post(ctx, "/v1/hub/profile", struct{}{}, &api.HubProfile{}); err != nil {
+					return fmt.Errorf("the account is linked, but publishing the profile failed (run dpc profile publish): %w", err)
+				}
+				fmt.Fprintln(out, "The hub now accepts this node: published its profile; it shows online once it reconnects (dpc hub status).")
+			}
 			return nil
 		},
 	}

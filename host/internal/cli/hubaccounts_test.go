@@ -43,12 +43,19 @@ type linkingHub struct {
 	accounts []sdk.Account
 	pending  string
 	linked   chan string
+	// published counts the profile publications (one at login).
+	published int
 }
 
 func (h *linkingHub) Login(context.Context) (sdk.LoginResult, error) {
 	return sdk.LoginResult{Session: sdk.HubSession{Data: []byte("s"), Expires: time.Now().Add(time.Hour)}}, nil
 }
-func (h *linkingHub) PublishPresence(context.Context, sdk.PublishPresenceRequest) error { return nil }
+func (h *linkingHub) PublishPresence(context.Context, sdk.PublishPresenceRequest) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.published++
+	return nil
+}
 func (h *linkingHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) error) error {
 	<-ctx.Done()
 	return ctx.Err()
@@ -156,10 +163,13 @@ func TestHubLinkPrintsTheAddressAndWaits(t *testing.T) {
 		wantErr   error
 		want      []string
 		notWant   string
+		// wantPublished: the profile is published again once linked (the
+		// hub, which requires an account, refused it at login).
+		wantPublished bool
 	}{
 		"the only provider, waits until linked": {providers: []sdk.AccountProvider{corp}, args: []string{"hub", "link"},
 			want: []string{"Open this address in your browser to link your Corp SSO account to node " + linkNodeID + "; it expires at ",
-				"https://hub.example/oauth/corp/start?ticket=T", "linked: corp u-1 alice@example.org"}},
+				"https://hub.example/oauth/corp/start?ticket=T", "linked: corp u-1 alice@example.org", "published its profile"}, wantPublished: true},
 		"the named provider among several": {providers: []sdk.AccountProvider{github, corp}, args: []string{"hub", "link", "github"},
 			want: []string{"your GitHub account", "linked: github u-1 alice@example.org"}},
 		"--no-wait only prints": {providers: []sdk.AccountProvider{corp}, args: []string{"hub", "link", "--no-wait"},
@@ -195,6 +205,12 @@ func TestHubLinkPrintsTheAddressAndWaits(t *testing.T) {
 			}
 			if tc.notWant != "" && strings.Contains(text, tc.notWant) {
 				t.Errorf("dpc %s: want no %q in\n%s", strings.Join(tc.args, " "), tc.notWant, text)
+			}
+			hub.mu.Lock()
+			published := hub.published
+			hub.mu.Unlock()
+			if tc.wantPublished && published != 2 {
+				t.Errorf("dpc %s: the profile was published %d times, want at login and once linked", strings.Join(tc.args, " "), published)
 			}
 		})
 	}
