@@ -25,6 +25,19 @@ func (s *Service) Accounts(ctx context.Context) (sdk.AccountsResult, error) {
 	if err != nil {
 		return sdk.AccountsResult{}, fmt.Errorf("hub accounts: %w", err)
 	}
+	if len(res.Accounts) > 0 {
+		// dpc hub link polls this until the account shows up: the node,
+		// held off for want of one, tries again at once.
+		s.mu.Lock()
+		if s.needAccount {
+			s.needAccount = false
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
+		s.mu.Unlock()
+	}
 	return res, nil
 }
 

@@ -19,16 +19,28 @@ type accountsHub struct {
 	accounts  sdk.AccountsResult
 	linked    chan string
 	unlinked  chan string
+	refused   chan struct{}
 }
 
 func (h *accountsHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) error) error {
-	if h.streamErr == nil {
+	h.mu.Lock()
+	err := h.streamErr
+	h.mu.Unlock()
+	if err == nil {
 		return h.fakeHub.Signals(ctx, nil)
 	}
-	return h.streamErr
+	select {
+	case h.refused <- struct{}{}:
+	default: // nobody counts the later ones
+	}
+	return err
 }
 
-func (h *accountsHub) Accounts(context.Context) (sdk.AccountsResult, error) { return h.accounts, nil }
+func (h *accountsHub) Accounts(context.Context) (sdk.AccountsResult, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.accounts, nil
+}
 
 func (h *accountsHub) LinkAccount(_ context.Context, req sdk.LinkAccountRequest) (sdk.LinkAccountResult, error) {
 	if req.Provider != "corp" {
@@ -45,7 +57,7 @@ func (h *accountsHub) UnlinkAccount(_ context.Context, req sdk.UnlinkAccountRequ
 
 func newAccountsHub() *accountsHub {
 	return &accountsHub{fakeHub: fakeHub{resumed: make(chan sdk.HubSession, 8), signals: make(chan struct{}, 8)},
-		linked: make(chan string, 1), unlinked: make(chan string, 1)}
+		linked: make(chan string, 1), unlinked: make(chan string, 1), refused: make(chan struct{}, 8)}
 }
 
 // TestAccountCallsNeedALoginAndReachTheHub: the account calls go to the
@@ -127,5 +139,42 @@ func TestStatusSaysAnAccountIsRequired(t *testing.T) {
 				t.Errorf("why %q: must not say %q", why, tc.not)
 			}
 		})
+	}
+}
+
+// TestLinkedAccountWakesTheStream: a node held off for want of a linked
+// account tries again as soon as dpc hub link (which polls Accounts) sees
+// the account, not after the retry wait.
+func TestLinkedAccountWakesTheStream(t *testing.T) {
+	t.Parallel()
+	offered := []sdk.AccountProvider{{Name: "corp"}}
+	h := newAccountsHub()
+	h.accounts = sdk.AccountsResult{Required: true, Providers: offered}
+	h.streamErr = fmt.Errorf("%w: refused by the hub", sdk.ErrPermissionDenied)
+	s := newService(t, newStore(t), newKey(t))
+	s.firstRetry = time.Hour // only a wake can bring the next try
+	s.Start(context.Background(), fakeHubPlugins{h})
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-h.refused
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.State().LastError, "requires an account") {
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, want the missing account as the reason", s.State())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.mu.Lock()
+	h.streamErr = nil
+	h.accounts = sdk.AccountsResult{Required: true, Providers: offered, Accounts: []sdk.Account{{Provider: "corp", Subject: "u"}}}
+	h.mu.Unlock()
+	if _, err := s.Accounts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.signals: // the stream runs again
+	case <-time.After(time.Minute):
+		t.Fatal("the stream did not try again once the account was linked")
 	}
 }
