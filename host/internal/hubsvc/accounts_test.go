@@ -20,6 +20,8 @@ type accountsHub struct {
 	linked    chan string
 	unlinked  chan string
 	refused   chan struct{}
+	// publishErr is what publishing the profile answers.
+	publishErr error
 }
 
 func (h *accountsHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) error) error {
@@ -34,6 +36,12 @@ func (h *accountsHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) er
 	default: // nobody counts the later ones
 	}
 	return err
+}
+
+func (h *accountsHub) PublishPresence(context.Context, sdk.PublishPresenceRequest) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.publishErr
 }
 
 func (h *accountsHub) Accounts(context.Context) (sdk.AccountsResult, error) {
@@ -176,5 +184,24 @@ func TestLinkedAccountWakesTheStream(t *testing.T) {
 	case <-h.signals: // the stream runs again
 	case <-time.After(time.Minute):
 		t.Fatal("the stream did not try again once the account was linked")
+	}
+}
+
+// TestLoginSaysAnAccountIsRequired: dpc hub login on a hub that requires a
+// linked account answers hub_offline with what to run, not online.
+func TestLoginSaysAnAccountIsRequired(t *testing.T) {
+	t.Parallel()
+	h := newAccountsHub()
+	h.accounts = sdk.AccountsResult{Required: true, Providers: []sdk.AccountProvider{{Name: "corp"}}}
+	h.publishErr = fmt.Errorf("%w: refused by the hub", sdk.ErrPermissionDenied)
+	h.streamErr = h.publishErr
+	s := newService(t, newStore(t), newKey(t))
+	s.Start(context.Background(), fakeHubPlugins{h})
+	st, err := s.Login(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != StatusHubOffline || !strings.Contains(st.LastError, "dpc hub link PROVIDER (it offers: corp)") {
+		t.Errorf("after login: %+v, want hub_offline saying to run dpc hub link", st)
 	}
 }

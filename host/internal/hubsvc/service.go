@@ -318,9 +318,19 @@ func (s *Service) Login(ctx context.Context) (State, error) {
 	if err := s.SaveHubSession(id, res.Session); err != nil {
 		s.log.Error("the hub login works but will not survive a restart", "error", err)
 	}
-	s.publishQuietly(ctx, h)
+	why := ""
+	if err := s.publishQuietly(ctx, h); errors.Is(err, sdk.ErrPermissionDenied) {
+		// A hub that requires a linked account took the login but
+		// refuses the rest: say so now, not once the stream fails.
+		why = accountMissing(ctx, h)
+	}
 	s.mu.Lock()
-	s.setLocked(StatusOnline, "")
+	if why != "" {
+		s.setLocked(StatusHubOffline, why)
+		s.needAccount = true
+	} else {
+		s.setLocked(StatusOnline, "")
+	}
 	s.startLoop(false)
 	s.mu.Unlock()
 	return s.State(), nil
@@ -501,7 +511,7 @@ func (s *Service) Publish(ctx context.Context) (sdk.PublishPresenceRequest, erro
 	return req, nil
 }
 
-func (s *Service) publishQuietly(ctx context.Context, h sdk.Hub) {
+func (s *Service) publishQuietly(ctx context.Context, h sdk.Hub) error {
 	req, err := s.ProfileRequest()
 	if err == nil {
 		err = h.PublishPresence(ctx, req)
@@ -509,6 +519,7 @@ func (s *Service) publishQuietly(ctx context.Context, h sdk.Hub) {
 	if err != nil {
 		s.log.Warn("publishing the profile after login", "error", err)
 	}
+	return err
 }
 
 // loggedIn returns the hub plugin when the node is logged in.
