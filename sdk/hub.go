@@ -48,6 +48,20 @@ type Hub interface {
 	MailboxPut(ctx context.Context, req MailboxPutRequest) (MailboxPutResult, error)
 	MailboxFetch(ctx context.Context, req MailboxFetchRequest) (MailboxFetchResult, error)
 	MailboxAck(ctx context.Context, req MailboxAckRequest) error
+	// Accounts lists the identity-provider accounts linked to this node on
+	// the hub, the providers the hub offers, and whether it requires one.
+	// Linking is an extra fact about the node: the node still logs in with
+	// its key. A hub without accounts answers ErrUnsupported.
+	Accounts(ctx context.Context) (AccountsResult, error)
+	// LinkAccount starts linking an account of req.Provider to this node:
+	// the result's URL, on the hub's own origin, is for the user to open in
+	// a browser before Expires; the account shows up in Accounts once the
+	// user signed in with the provider. A provider the hub does not offer
+	// is ErrNotFound; a hub without accounts answers ErrUnsupported.
+	LinkAccount(ctx context.Context, req LinkAccountRequest) (LinkAccountResult, error)
+	// UnlinkAccount removes the link to req.Provider's account; ErrNotFound
+	// when none is linked. A hub without accounts answers ErrUnsupported.
+	UnlinkAccount(ctx context.Context, req UnlinkAccountRequest) error
 }
 
 // Events a hub plugin emits (Host.EmitEvent) so that the host can tell
@@ -186,4 +200,48 @@ type MailboxEnvelope struct {
 	ID       string
 	Envelope []byte
 	Received time.Time
+}
+
+// AccountsResult is what the hub knows of this node's linked accounts.
+type AccountsResult struct {
+	// Required: the hub refuses most calls of a node with no linked account.
+	Required  bool
+	Providers []AccountProvider
+	Accounts  []Account
+}
+
+// AccountProvider is an identity provider the hub offers for linking.
+type AccountProvider struct {
+	// Name is what LinkAccountRequest.Provider takes, e.g. "github".
+	Name        string
+	DisplayName string
+	// Kind is "github", "google" or "oidc".
+	Kind string
+}
+
+// Account is an identity-provider account linked to this node.
+type Account struct {
+	Provider string
+	// Subject is the provider's stable id of the user.
+	Subject  string
+	Email    string
+	Name     string
+	LinkedAt time.Time
+}
+
+// LinkAccountRequest names the provider to link an account of.
+type LinkAccountRequest struct {
+	Provider string
+}
+
+// LinkAccountResult is where the user goes to link the account.
+type LinkAccountResult struct {
+	// URL is single-use and bound to this node: a secret until used.
+	URL     string
+	Expires time.Time
+}
+
+// UnlinkAccountRequest names the provider whose account to unlink.
+type UnlinkAccountRequest struct {
+	Provider string
 }

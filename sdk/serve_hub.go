@@ -125,3 +125,31 @@ func (s *hubServer) MailboxFetch(ctx context.Context, req *hubv1.MailboxFetchReq
 func (s *hubServer) MailboxAck(ctx context.Context, req *hubv1.MailboxAckRequest) (*hubv1.MailboxAckResponse, error) {
 	return &hubv1.MailboxAckResponse{}, wire.ToStatus(s.impl.MailboxAck(ctx, MailboxAckRequest{EnvelopeIDs: req.GetEnvelopeIds()}))
 }
+
+func (s *hubServer) GetAccounts(ctx context.Context, _ *hubv1.GetAccountsRequest) (*hubv1.GetAccountsResponse, error) {
+	r, err := s.impl.Accounts(ctx)
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	out := &hubv1.GetAccountsResponse{Required: r.Required}
+	for _, p := range r.Providers {
+		out.Providers = append(out.Providers, &hubv1.AccountProvider{Name: p.Name, DisplayName: p.DisplayName, Kind: p.Kind})
+	}
+	for _, a := range r.Accounts {
+		out.Accounts = append(out.Accounts, &hubv1.Account{Provider: a.Provider, Subject: a.Subject, Email: a.Email, Name: a.Name,
+			LinkedAtUnixMs: wire.UnixMs(a.LinkedAt)})
+	}
+	return out, nil
+}
+
+func (s *hubServer) LinkAccount(ctx context.Context, req *hubv1.LinkAccountRequest) (*hubv1.LinkAccountResponse, error) {
+	r, err := s.impl.LinkAccount(ctx, LinkAccountRequest{Provider: req.GetProvider()})
+	if err != nil {
+		return nil, wire.ToStatus(err)
+	}
+	return &hubv1.LinkAccountResponse{Url: r.URL, ExpiresUnixMs: wire.UnixMs(r.Expires)}, nil
+}
+
+func (s *hubServer) UnlinkAccount(ctx context.Context, req *hubv1.UnlinkAccountRequest) (*hubv1.UnlinkAccountResponse, error) {
+	return &hubv1.UnlinkAccountResponse{}, wire.ToStatus(s.impl.UnlinkAccount(ctx, UnlinkAccountRequest{Provider: req.GetProvider()}))
+}

@@ -333,6 +333,17 @@ func checkHubBeforeLogin(t *testing.T, hub sdk.Hub) {
 			t.Errorf("%s before Login: want an error wrapping sdk.ErrPermissionDenied, got %v", name, err)
 		}
 	}
+	// Accounts are optional: a hub without them answers ErrUnsupported.
+	accounts := map[string]func() error{
+		"Accounts":      func() error { _, err := hub.Accounts(ctx); return err },
+		"LinkAccount":   func() error { _, err := hub.LinkAccount(ctx, sdk.LinkAccountRequest{Provider: "github"}); return err },
+		"UnlinkAccount": func() error { return hub.UnlinkAccount(ctx, sdk.UnlinkAccountRequest{Provider: "github"}) },
+	}
+	for name, call := range accounts {
+		if err := call(); !errors.Is(err, sdk.ErrPermissionDenied) && !errors.Is(err, sdk.ErrUnsupported) {
+			t.Errorf("%s before Login: want an error wrapping sdk.ErrPermissionDenied or sdk.ErrUnsupported, got %v", name, err)
+		}
+	}
 	for name, data := range map[string][]byte{"empty": nil, "random": randomBytes(64), "json": []byte(`{"v":1}`)} {
 		if _, err := hub.Resume(ctx, sdk.ResumeRequest{Session: sdk.HubSession{Data: data}}); !errors.Is(err, sdk.ErrInvalidArgument) {
 			t.Errorf("Resume with a %s session: want an error wrapping sdk.ErrInvalidArgument, got %v", name, err)

@@ -352,6 +352,9 @@ type mockHub struct {
 	MailboxPutF      func(ctx context.Context, req sdk.MailboxPutRequest) (sdk.MailboxPutResult, error)
 	MailboxFetchF    func(ctx context.Context, req sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error)
 	MailboxAckF      func(ctx context.Context, req sdk.MailboxAckRequest) error
+	AccountsF        func(ctx context.Context) (sdk.AccountsResult, error)
+	LinkAccountF     func(ctx context.Context, req sdk.LinkAccountRequest) (sdk.LinkAccountResult, error)
+	UnlinkAccountF   func(ctx context.Context, req sdk.UnlinkAccountRequest) error
 }
 
 func (h *mockHub) Info() sdk.Info {
@@ -458,6 +461,27 @@ func (h *mockHub) MailboxAck(ctx context.Context, req sdk.MailboxAckRequest) err
 		return unsupported("MailboxAck")
 	}
 	return h.MailboxAckF(ctx, req)
+}
+
+func (h *mockHub) Accounts(ctx context.Context) (sdk.AccountsResult, error) {
+	if h.AccountsF == nil {
+		return sdk.AccountsResult{}, unsupported("Accounts")
+	}
+	return h.AccountsF(ctx)
+}
+
+func (h *mockHub) LinkAccount(ctx context.Context, req sdk.LinkAccountRequest) (sdk.LinkAccountResult, error) {
+	if h.LinkAccountF == nil {
+		return sdk.LinkAccountResult{}, unsupported("LinkAccount")
+	}
+	return h.LinkAccountF(ctx, req)
+}
+
+func (h *mockHub) UnlinkAccount(ctx context.Context, req sdk.UnlinkAccountRequest) error {
+	if h.UnlinkAccountF == nil {
+		return unsupported("UnlinkAccount")
+	}
+	return h.UnlinkAccountF(ctx, req)
 }
 
 // pingingHub adds the optional Pinger to mockHub.

@@ -269,6 +269,68 @@ func TestHubWire(t *testing.T) {
 				}
 			},
 		},
+		"accounts cross intact": {
+			mock: &mockHub{AccountsF: func(context.Context) (sdk.AccountsResult, error) {
+				return sdk.AccountsResult{Required: true,
+					Providers: []sdk.AccountProvider{{Name: "corp", DisplayName: "Corp SSO", Kind: "oidc"}},
+					Accounts:  []sdk.Account{{Provider: "corp", Subject: "u-1", Email: "a@example.org", Name: "Alice", LinkedAt: when}}}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.Accounts(ctx)
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				if !got.Required || len(got.Providers) != 1 || got.Providers[0] != (sdk.AccountProvider{Name: "corp", DisplayName: "Corp SSO", Kind: "oidc"}) ||
+					len(got.Accounts) != 1 || got.Accounts[0].Subject != "u-1" || got.Accounts[0].Email != "a@example.org" ||
+					got.Accounts[0].Name != "Alice" || !sameTime(when, got.Accounts[0].LinkedAt) {
+					t.Errorf("want the accounts as sent, got %+v", got)
+				}
+			},
+		},
+		"link account: provider in, url and expiry out": {
+			mock: &mockHub{LinkAccountF: func(_ context.Context, req sdk.LinkAccountRequest) (sdk.LinkAccountResult, error) {
+				if req.Provider != "github" {
+					return sdk.LinkAccountResult{}, fmt.Errorf("%w: provider %q", sdk.ErrNotFound, req.Provider)
+				}
+				return sdk.LinkAccountResult{URL: "https://hub.example/oauth/github/start?ticket=T", Expires: when}, nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				got, err := hub.LinkAccount(ctx, sdk.LinkAccountRequest{Provider: "github"})
+				if err != nil || got.URL != "https://hub.example/oauth/github/start?ticket=T" || !sameTime(when, got.Expires) {
+					t.Errorf("want the link as sent, got %+v (err %v)", got, err)
+				}
+				if _, err := hub.LinkAccount(ctx, sdk.LinkAccountRequest{Provider: "nope"}); !errors.Is(err, sdk.ErrNotFound) {
+					t.Errorf("unknown provider: want sdk.ErrNotFound, got %v", err)
+				}
+			},
+		},
+		"unlink account": {
+			mock: &mockHub{UnlinkAccountF: func(_ context.Context, req sdk.UnlinkAccountRequest) error {
+				if req.Provider != "corp" {
+					return fmt.Errorf("%w: provider %q", sdk.ErrNotFound, req.Provider)
+				}
+				return nil
+			}},
+			check: func(t *testing.T, hub sdk.Hub) {
+				if err := hub.UnlinkAccount(ctx, sdk.UnlinkAccountRequest{Provider: "corp"}); err != nil {
+					t.Errorf("want no error, got %v", err)
+				}
+			},
+		},
+		"a hub without accounts is ErrUnsupported": {
+			mock: &mockHub{},
+			check: func(t *testing.T, hub sdk.Hub) {
+				if _, err := hub.Accounts(ctx); !errors.Is(err, sdk.ErrUnsupported) {
+					t.Errorf("Accounts: want sdk.ErrUnsupported, got %v", err)
+				}
+				if _, err := hub.LinkAccount(ctx, sdk.LinkAccountRequest{Provider: "x"}); !errors.Is(err, sdk.ErrUnsupported) {
+					t.Errorf("LinkAccount: want sdk.ErrUnsupported, got %v", err)
+				}
+				if err := hub.UnlinkAccount(ctx, sdk.UnlinkAccountRequest{Provider: "x"}); !errors.Is(err, sdk.ErrUnsupported) {
+					t.Errorf("UnlinkAccount: want sdk.ErrUnsupported, got %v", err)
+				}
+			},
+		},
 		"a method the plugin leaves out is ErrUnsupported": {
 			mock: &mockHub{},
 			check: func(t *testing.T, hub sdk.Hub) {

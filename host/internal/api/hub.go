@@ -62,13 +62,17 @@ func writeHubError(w http.ResponseWriter, err error) {
 		code = http.StatusBadRequest
 	case errors.Is(err, sdk.ErrNotFound):
 		code = http.StatusNotFound
+	case errors.Is(err, sdk.ErrUnsupported):
+		code = http.StatusNotImplemented
+	case errors.Is(err, sdk.ErrPermissionDenied):
+		code = http.StatusForbidden
 	}
 	writeJSON(w, code, errorBody{Error: err.Error()})
 }
 
 // HubRoutes are GET /v1/hub, POST /v1/hub/login and /v1/hub/logout,
 // GET /v1/hub/peers/{id}, GET /v1/hub/search?q=&limit=, GET /v1/hub/profile
-// and POST /v1/hub/profile (publish).
+// and POST /v1/hub/profile (publish), and the linked accounts (accounts.go).
 func HubRoutes(h *hubsvc.Service) Routes {
 	return func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /v1/hub", func(w http.ResponseWriter, _ *http.Request) {
@@ -145,6 +149,7 @@ func HubRoutes(h *hubsvc.Service) Routes {
 			}
 			writeJSON(w, http.StatusOK, hubProfile(req))
 		})
+		hubAccountRoutes(mux, h)
 	}
 }
 

@@ -30,7 +30,11 @@ then run dpc plugin lock and dpc run.
 
 The login is kept (encrypted with a key derived from the node key) and
 resumed at every start until the hub ends it or it expires; a new login
-happens only when you run dpc hub login.`,
+happens only when you run dpc hub login.
+
+dpc hub link links an account of an identity provider (GitHub, Google,
+SSO) to the node on the hub, for hubs that show or require one; the node
+still logs in with its key.`,
 	}
 	var asJSON bool
 	state := func(use, short, method, path string) *cobra.Command {
@@ -65,6 +69,7 @@ happens only when you run dpc hub login.`,
 		state("logout", "Log out of the hub and forget the kept login", "POST", "/v1/hub/logout"),
 		state("status", "Show whether the node is online, hub_offline or offline (logged out)", "GET", "/v1/hub"),
 	)
+	cmd.AddCommand(newHubAccountCmds(g)...)
 	return cmd
 }
 

@@ -20,4 +20,10 @@
 // hub.session_ended (offline). While logged in, the service keeps the
 // plugin's Signals stream running (the plugin reports presence through it).
 // Direct peer sessions do not depend on any of this.
+//
+// Accounts: a hub may require an identity-provider account linked to the
+// node (an extra fact about it; the node still logs in with its key). Its
+// refusal of the stream shows as the status' reason, with what to run;
+// once Accounts (which dpc hub link polls) sees a linked account, the
+// stream is tried again at once.
 package hubsvc

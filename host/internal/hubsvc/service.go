@@ -99,6 +99,13 @@ type Service struct {
 	cancel  context.CancelFunc
 	gen     int // login generation; a loop of an older one stops
 	wg      sync.WaitGroup
+	// needAccount: the hub refuses the node until an account is linked;
+	// wake cuts the wait before the next try short once one is.
+	needAccount bool
+	wake        chan struct{}
+	// firstRetry is the first wait between tries (retryBase; tests
+	// lengthen it to see wake at work).
+	firstRetry time.Duration
 }
 
 // New derives the cache key; nothing runs until Start.
@@ -110,7 +117,8 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{o: o, log: o.Logger.Named("hub"), seal: sl, state: State{Status: StatusOffline, Since: time.Now().UTC()}}, nil
+	return &Service{o: o, log: o.Logger.Named("hub"), seal: sl, state: State{Status: StatusOffline, Since: time.Now().UTC()},
+		wake: make(chan struct{}, 1), firstRetry: retryBase}, nil
 }
 
 func sessionKey(plugin string) []byte { return []byte("hub/session/" + plugin) }
@@ -220,6 +228,9 @@ func (s *Service) setLocked(st Status, why string) {
 	}
 	s.state.Status = st
 	s.state.LastError = ""
+	if st == StatusOnline {
+		s.needAccount = false
+	}
 	if st != StatusOnline {
 		s.state.LastError = why
 	}
@@ -307,9 +318,19 @@ func (s *Service) Login(ctx context.Context) (State, error) {
 	if err := s.SaveHubSession(id, res.Session); err != nil {
 		s.log.Error("the hub login works but will not survive a restart", "error", err)
 	}
-	s.publishQuietly(ctx, h)
+	why := ""
+	if err := s.publishQuietly(ctx, h); errors.Is(err, sdk.ErrPermissionDenied) {
+		// A hub that requires a linked account took the login but
+		// refuses the rest: say so now, not once the stream fails.
+		why = accountMissing(ctx, h)
+	}
 	s.mu.Lock()
-	s.setLocked(StatusOnline, "")
+	if why != "" {
+		s.setLocked(StatusHubOffline, why)
+		s.needAccount = true
+	} else {
+		s.setLocked(StatusOnline, "")
+	}
 	s.startLoop(false)
 	s.mu.Unlock()
 	return s.State(), nil
@@ -346,7 +367,7 @@ const (
 // generation lasts; a stream that breaks off is resumed from the cache (a
 // restarted plugin has lost its login).
 func (s *Service) keep(ctx context.Context, gen int, resume bool) {
-	wait := retryBase
+	wait := s.firstRetry
 	for ctx.Err() == nil {
 		if resume && !s.resume(ctx, gen) {
 			if !s.pause(ctx, &wait) {
@@ -363,13 +384,23 @@ func (s *Service) keep(ctx context.Context, gen int, resume bool) {
 			}
 			continue
 		}
-		wait = retryBase
+		wait = s.firstRetry
 		err = h.Signals(ctx, func(sig sdk.IncomingSignal) error {
 			s.deliver(ctx, sig)
 			return nil
 		})
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, sdk.ErrPermissionDenied) {
+			// A hub that requires a linked account refuses the stream:
+			// say that, not just that it ended.
+			if why := accountMissing(ctx, h); why != "" {
+				err = errors.New(why)
+				s.mu.Lock()
+				s.needAccount = true
+				s.mu.Unlock()
+			}
 		}
 		s.failed(gen, fmt.Errorf("the signaling stream ended: %w", err))
 		if !s.pause(ctx, &wait) {
@@ -387,6 +418,8 @@ func (s *Service) pause(ctx context.Context, wait *time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
+		return true
+	case <-s.wake:
 		return true
 	}
 }
@@ -478,7 +511,7 @@ func (s *Service) Publish(ctx context.Context) (sdk.PublishPresenceRequest, erro
 	return req, nil
 }
 
-func (s *Service) publishQuietly(ctx context.Context, h sdk.Hub) {
+func (s *Service) publishQuietly(ctx context.Context, h sdk.Hub) error {
 	req, err := s.ProfileRequest()
 	if err == nil {
 		err = h.PublishPresence(ctx, req)
@@ -486,6 +519,7 @@ func (s *Service) publishQuietly(ctx context.Context, h sdk.Hub) {
 	if err != nil {
 		s.log.Warn("publishing the profile after login", "error", err)
 	}
+	return err
 }
 
 // loggedIn returns the hub plugin when the node is logged in.

@@ -18,8 +18,8 @@ import (
 // is about to refuse.
 const refreshMargin = 30 * time.Second
 
-// do sends one request to the hub and returns the status and body of a
-// 2xx answer; any other status is a *HubError, a network failure an error
+// do sends one request to the hub and returns the body of a 2xx answer;
+// any other status is a *HubError (see refusal), a network failure an error
 // wrapping sdk.ErrUnavailable that says where it tried.
 func (p *Plugin) do(ctx context.Context, base, method, path, token string, body any) ([]byte, error) {
 	var rd io.Reader
@@ -57,7 +57,7 @@ func (p *Plugin) do(ctx context.Context, base, method, path, token string, body 
 		return nil, fmt.Errorf("%w: the answer to %s %s is over %d bytes", ErrBadResponse, method, path, maxResponseBytes)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, decodeHubError(method, path, resp.StatusCode, resp.Header, raw)
+		return nil, refusal(decodeHubError(method, path, resp.StatusCode, resp.Header, raw))
 	}
 	return raw, nil
 }

@@ -28,7 +28,22 @@
 // backoff and full jitter; the host sees hub.connected and
 // hub.disconnected events, and the node shows online on the hub while the
 // socket is open. A socket replaced by a newer connection of the same node
-// ends Signals instead of fighting over the node.
+// ends Signals instead of fighting over the node. A hub replica that shuts
+// down sends {"type":"reconnect","retry_after_ms":N} and closes with 1012:
+// the plugin then reconnects after a random wait in [0, min(N, 30 s)],
+// reported at info level and not counted as a failure (no backoff growth).
+//
+// # Linked accounts
+//
+// Accounts, LinkAccount and UnlinkAccount follow the hub's OAuth contract
+// (GET /oauth/providers, GET /accounts, POST /oauth/link, DELETE
+// /accounts/{provider}). The link address goes to the user's browser, so
+// one that is not http(s) on the hub's own origin is refused. A hub
+// without OAuth answers errors wrapping sdk.ErrUnsupported. A hub that
+// requires a linked account (403 account_required) refuses most calls,
+// Signals included, with an error wrapping sdk.ErrPermissionDenied that
+// says to run dpc hub link PROVIDER; Signals then ends, so that the host
+// shows why instead of the plugin retrying.
 //
 // # TURN credentials
 //

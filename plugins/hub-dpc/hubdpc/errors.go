@@ -34,7 +34,23 @@ var (
 	errAccessExpired = errors.New("the signaling socket's access token expired")
 	// ErrBadResponse: the hub's answer could not be decoded.
 	ErrBadResponse = errors.New("malformed answer from the hub")
+	// ErrAccountRequired: the hub requires an identity-provider account
+	// linked to the node (dpc-hub --require-oauth) and this node has none.
+	ErrAccountRequired = errors.New("this hub requires a linked account")
+	// ErrForeignLinkURL: the hub answered a link address that is not on its
+	// own origin; the user would be sent elsewhere.
+	ErrForeignLinkURL = errors.New("the hub's link address is not on the hub")
 )
+
+// refusal is the error of a hub's error answer: he itself, or, for the
+// hub's account_required, an error that also says what to do about it.
+func refusal(he *HubError) error {
+	if he.Status == http.StatusForbidden && he.Code == "account_required" {
+		return fmt.Errorf("%w (%w): link an account to this node with dpc hub link PROVIDER (dpc hub accounts lists the providers the hub offers)",
+			ErrAccountRequired, he)
+	}
+	return he
+}
 
 // HubError is an error answer of the hub's API:
 // {"error": code, "detail": …} with its HTTP status.

@@ -2,6 +2,7 @@ package hubdpc
 
 import (
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,29 @@ func FuzzDecodeHubAnswers(f *testing.F) {
 		_, _ = decodeProfile(raw)
 		_, _ = decodePresence(raw)
 		_, _ = decodeSearch(raw)
+		if a, err := decodeProviders(raw); err == nil {
+			for _, pr := range a.Providers {
+				if !validProviderName(pr.Name) || pr.DisplayName == "" {
+					t.Errorf("decodeProviders accepted %+v", a)
+				}
+			}
+		}
+		if a, err := decodeAccounts(raw); err == nil {
+			for _, ac := range a.Accounts {
+				if !validProviderName(ac.Provider) || ac.Subject == "" {
+					t.Errorf("decodeAccounts accepted %+v", a)
+				}
+			}
+		}
+		for _, base := range []string{"https://hub.example", "http://127.0.0.1:8080"} {
+			if l, err := decodeLink(raw, base, "github"); err == nil {
+				u, perr := url.Parse(l.URL)
+				b, _ := url.Parse(base)
+				if perr != nil || !sameOrigin(u, b) || l.ExpiresIn <= 0 {
+					t.Errorf("decodeLink for %s accepted %+v", base, l)
+				}
+			}
+		}
 		if a, err := decodeIceServers(raw); err == nil {
 			for _, is := range a.IceServers {
 				if len(is.URLs) == 0 || (strings.HasPrefix(is.URLs[0], "turn") && is.Credential == "") || a.TTL <= 0 {
@@ -49,11 +73,14 @@ func FuzzDecodeHubAnswers(f *testing.F) {
 }
 
 // FuzzDecodeWSMessage: a signal it accepts has a valid sender and an object
-// payload.
+// payload; a reconnect hint's wait stays within [0, 30 s].
 func FuzzDecodeWSMessage(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, _, err := decodeWSMessage(raw)
+		if w := hintWait(m.RetryAfterMS); w < 0 || w > backoffMax {
+			t.Errorf("retry_after_ms %d gave the wait %s", m.RetryAfterMS, w)
+		}
 		if err == nil && m.Type == "signal" {
 			if _, err := payloadType(m.Payload); err != nil {
 				t.Errorf("accepted a signal whose payload %q is not an object", m.Payload)

@@ -61,6 +61,9 @@ type Plugin struct {
 	conn *websocket.Conn
 	// ice is the cached TURN credential, nil when there is none.
 	ice *iceCache
+	// randWait, when set (tests), replaces the random wait before a
+	// reconnect the hub asked for; it gets the bound.
+	randWait func(ceil time.Duration) time.Duration
 }
 
 // Info describes the plugin.

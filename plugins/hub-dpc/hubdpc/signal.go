@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -29,6 +30,36 @@ const pingEvery = 30 * time.Second
 
 // authTimeout bounds the wait for the hub's auth_ok after the upgrade.
 const authTimeout = 30 * time.Second
+
+// reconnectHint is the hub asking the node to come back (a replica shutting
+// down, contract "Graceful shutdown hint"): Signals reconnects after a
+// random wait in [0, after], spreading the nodes of that replica, and does
+// not count it as a failure.
+type reconnectHint struct{ after time.Duration }
+
+func (h reconnectHint) Error() string {
+	return fmt.Sprintf("the hub asked to reconnect within %s (a hub replica is shutting down)", h.after)
+}
+
+// hintWait bounds the hub's retry_after_ms to [0, backoffMax].
+func hintWait(ms int64) time.Duration {
+	if ms <= 0 {
+		return 0
+	}
+	if ms >= backoffMax.Milliseconds() {
+		return backoffMax
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// spread returns a random wait in [0, ceil]; tests set p.randWait to see
+// the bound and skip the wait.
+func (p *Plugin) spread(ceil time.Duration) time.Duration {
+	if p.randWait != nil {
+		return p.randWait(ceil)
+	}
+	return rand.N(ceil + 1)
+}
 
 // backoff returns the wait before reconnect attempt n (0-based).
 func backoff(n int) time.Duration {
@@ -56,7 +87,10 @@ func (p *Plugin) Signals(ctx context.Context, fn func(sdk.IncomingSignal) error)
 		if errors.As(err, &fnErr) {
 			return fnErr.err
 		}
-		if errors.Is(err, ErrNotLoggedIn) || errors.Is(err, ErrSessionEnded) || errors.Is(err, ErrReplaced) || errors.Is(err, sdk.ErrNotConfigured) {
+		// An account the hub requires only comes with the user running
+		// dpc hub link: the host shows why and tries again later.
+		if errors.Is(err, ErrNotLoggedIn) || errors.Is(err, ErrSessionEnded) || errors.Is(err, ErrReplaced) ||
+			errors.Is(err, sdk.ErrNotConfigured) || errors.Is(err, ErrAccountRequired) {
 			return err
 		}
 		if connected {
@@ -66,10 +100,19 @@ func (p *Plugin) Signals(ctx context.Context, fn func(sdk.IncomingSignal) error)
 			continue
 		}
 		_, log, _ := p.config.Get()
-		wait := backoff(attempt)
-		attempt++
-		if log != nil {
-			log.Warn("signaling stream lost; reconnecting", "error", err, "in", wait)
+		var wait time.Duration
+		var hint reconnectHint
+		if errors.As(err, &hint) {
+			wait = p.spread(hint.after)
+			if log != nil {
+				log.Info("the hub asked to reconnect (a hub replica is shutting down); reconnecting", "in", wait)
+			}
+		} else {
+			wait = backoff(attempt)
+			attempt++
+			if log != nil {
+				log.Warn("signaling stream lost; reconnecting", "error", err, "in", wait)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -145,6 +188,14 @@ func (p *Plugin) signalOnce(ctx context.Context, fn func(sdk.IncomingSignal) err
 		}
 		return true, err
 	}
+	var hint reconnectHint
+	if ctx.Err() == nil && errors.As(err, &hint) {
+		// The node is offline until it reconnects, but nothing failed:
+		// an info, not a warning, from every node of the replica.
+		p.emit(ctx, sdk.Event{Type: EventDisconnected, Level: sdk.EventInfo, Message: "the hub is restarting; reconnecting",
+			Attributes: map[string]string{"hub": base, "reason": hint.Error()}})
+		return true, err
+	}
 	if ctx.Err() == nil {
 		var fe fnError
 		if !errors.As(err, &fe) {
@@ -166,9 +217,17 @@ func (p *Plugin) dialSignal(ctx context.Context, base, access string) (*websocke
 		return conn, nil
 	}
 	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-		// coder/websocket keeps a little of the body; the status is what counts.
-		return nil, &HubError{Method: http.MethodGet, Path: "/ws/signal", Status: resp.StatusCode,
-			Code: http.StatusText(resp.StatusCode), Detail: err.Error()}
+		// coder/websocket keeps the first KiB of the body: enough for the
+		// hub's {"error","detail"} (account_required, say).
+		var body []byte
+		if resp.Body != nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		}
+		he := decodeHubError(http.MethodGet, "/ws/signal", resp.StatusCode, resp.Header, body)
+		if he.Code == http.StatusText(resp.StatusCode) {
+			he.Detail = err.Error() // not a hub error body: the status is what counts
+		}
+		return nil, refusal(he)
 	}
 	return nil, fmt.Errorf("%w: cannot open the signaling stream at %s: %w", sdk.ErrUnavailable, wsURL, err)
 }
@@ -184,6 +243,11 @@ func (p *Plugin) readSignals(ctx context.Context, conn *websocket.Conn, fn func(
 				if errors.As(err, &cerr) && strings.Contains(cerr.Reason, "access token expired") {
 					return errAccessExpired
 				}
+			}
+			if websocket.CloseStatus(err) == websocket.StatusServiceRestart {
+				// A restart without the hint (lost, or an older hub): spread
+				// the reconnects over the widest wait.
+				return reconnectHint{after: backoffMax}
 			}
 			if ce := websocket.CloseStatus(err); ce == websocket.StatusNormalClosure {
 				var cerr websocket.CloseError
@@ -208,6 +272,9 @@ func (p *Plugin) readSignals(ctx context.Context, conn *websocket.Conn, fn func(
 			if err := fn(sdk.IncomingSignal{SenderNodeID: m.SenderNodeID, Type: typ, Payload: m.Payload}); err != nil {
 				return fnError{err}
 			}
+		case "reconnect":
+			// The hub closes with 1012 right after; no need to read it.
+			return reconnectHint{after: hintWait(m.RetryAfterMS)}
 		case "error":
 			if log != nil {
 				log.Warn("the hub refused a signal", "code", clip(m.Code, 64), "target", clip(m.TargetNodeID, 64), "message", clip(m.Message, 200))

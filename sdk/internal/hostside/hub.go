@@ -139,3 +139,32 @@ func (h *hubClient) MailboxAck(ctx context.Context, req sdk.MailboxAckRequest) e
 	_, err := h.c.MailboxAck(ctx, &hubv1.MailboxAckRequest{EnvelopeIds: req.EnvelopeIDs})
 	return wire.FromStatus(err)
 }
+
+func (h *hubClient) Accounts(ctx context.Context) (sdk.AccountsResult, error) {
+	r, err := h.c.GetAccounts(ctx, &hubv1.GetAccountsRequest{})
+	if err != nil {
+		return sdk.AccountsResult{}, wire.FromStatus(err)
+	}
+	out := sdk.AccountsResult{Required: r.GetRequired()}
+	for _, p := range r.GetProviders() {
+		out.Providers = append(out.Providers, sdk.AccountProvider{Name: p.GetName(), DisplayName: p.GetDisplayName(), Kind: p.GetKind()})
+	}
+	for _, a := range r.GetAccounts() {
+		out.Accounts = append(out.Accounts, sdk.Account{Provider: a.GetProvider(), Subject: a.GetSubject(), Email: a.GetEmail(), Name: a.GetName(),
+			LinkedAt: wire.FromUnixMs(a.GetLinkedAtUnixMs())})
+	}
+	return out, nil
+}
+
+func (h *hubClient) LinkAccount(ctx context.Context, req sdk.LinkAccountRequest) (sdk.LinkAccountResult, error) {
+	r, err := h.c.LinkAccount(ctx, &hubv1.LinkAccountRequest{Provider: req.Provider})
+	if err != nil {
+		return sdk.LinkAccountResult{}, wire.FromStatus(err)
+	}
+	return sdk.LinkAccountResult{URL: r.GetUrl(), Expires: wire.FromUnixMs(r.GetExpiresUnixMs())}, nil
+}
+
+func (h *hubClient) UnlinkAccount(ctx context.Context, req sdk.UnlinkAccountRequest) error {
+	_, err := h.c.UnlinkAccount(ctx, &hubv1.UnlinkAccountRequest{Provider: req.Provider})
+	return wire.FromStatus(err)
+}

@@ -1340,6 +1340,417 @@ func (*MailboxAckResponse) Descriptor() ([]byte, []int) {
 	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{26}
 }
 
+type GetAccountsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountsRequest) Reset() {
+	*x = GetAccountsRequest{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountsRequest) ProtoMessage() {}
+
+func (x *GetAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountsRequest.ProtoReflect.Descriptor instead.
+func (*GetAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+}
+
+type GetAccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// required: the hub refuses most calls of a node with no linked account.
+	Required      bool               `protobuf:"varint,1,opt,name=required,proto3" json:"required,omitempty"`
+	Providers     []*AccountProvider `protobuf:"bytes,2,rep,name=providers,proto3" json:"providers,omitempty"`
+	Accounts      []*Account         `protobuf:"bytes,3,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountsResponse) Reset() {
+	*x = GetAccountsResponse{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountsResponse) ProtoMessage() {}
+
+func (x *GetAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountsResponse.ProtoReflect.Descriptor instead.
+func (*GetAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetAccountsResponse) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *GetAccountsResponse) GetProviders() []*AccountProvider {
+	if x != nil {
+		return x.Providers
+	}
+	return nil
+}
+
+func (x *GetAccountsResponse) GetAccounts() []*Account {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+type AccountProvider struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// kind: "github", "google" or "oidc".
+	Kind          string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountProvider) Reset() {
+	*x = AccountProvider{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountProvider) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountProvider) ProtoMessage() {}
+
+func (x *AccountProvider) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountProvider.ProtoReflect.Descriptor instead.
+func (*AccountProvider) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *AccountProvider) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AccountProvider) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *AccountProvider) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+type Account struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Provider       string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Subject        string                 `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email          string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Name           string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	LinkedAtUnixMs int64                  `protobuf:"varint,5,opt,name=linked_at_unix_ms,json=linkedAtUnixMs,proto3" json:"linked_at_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Account) Reset() {
+	*x = Account{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Account) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Account) ProtoMessage() {}
+
+func (x *Account) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Account.ProtoReflect.Descriptor instead.
+func (*Account) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Account) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *Account) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Account) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Account) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Account) GetLinkedAtUnixMs() int64 {
+	if x != nil {
+		return x.LinkedAtUnixMs
+	}
+	return 0
+}
+
+type LinkAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkAccountRequest) Reset() {
+	*x = LinkAccountRequest{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkAccountRequest) ProtoMessage() {}
+
+func (x *LinkAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkAccountRequest.ProtoReflect.Descriptor instead.
+func (*LinkAccountRequest) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *LinkAccountRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+type LinkAccountResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url is single-use and bound to this node: a secret until used.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	ExpiresUnixMs int64  `protobuf:"varint,2,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkAccountResponse) Reset() {
+	*x = LinkAccountResponse{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkAccountResponse) ProtoMessage() {}
+
+func (x *LinkAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkAccountResponse.ProtoReflect.Descriptor instead.
+func (*LinkAccountResponse) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *LinkAccountResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *LinkAccountResponse) GetExpiresUnixMs() int64 {
+	if x != nil {
+		return x.ExpiresUnixMs
+	}
+	return 0
+}
+
+type UnlinkAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkAccountRequest) Reset() {
+	*x = UnlinkAccountRequest{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkAccountRequest) ProtoMessage() {}
+
+func (x *UnlinkAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkAccountRequest.ProtoReflect.Descriptor instead.
+func (*UnlinkAccountRequest) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *UnlinkAccountRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+type UnlinkAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkAccountResponse) Reset() {
+	*x = UnlinkAccountResponse{}
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkAccountResponse) ProtoMessage() {}
+
+func (x *UnlinkAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dpc_hub_v1_hub_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkAccountResponse.ProtoReflect.Descriptor instead.
+func (*UnlinkAccountResponse) Descriptor() ([]byte, []int) {
+	return file_dpc_hub_v1_hub_proto_rawDescGZIP(), []int{34}
+}
+
 var File_dpc_hub_v1_hub_proto protoreflect.FileDescriptor
 
 const file_dpc_hub_v1_hub_proto_rawDesc = "" +
@@ -1420,7 +1831,30 @@ const file_dpc_hub_v1_hub_proto_rawDesc = "" +
 	"\x10received_unix_ms\x18\x03 \x01(\x03R\x0ereceivedUnixMs\"6\n" +
 	"\x11MailboxAckRequest\x12!\n" +
 	"\fenvelope_ids\x18\x01 \x03(\tR\venvelopeIds\"\x14\n" +
-	"\x12MailboxAckResponse2\x92\a\n" +
+	"\x12MailboxAckResponse\"\x14\n" +
+	"\x12GetAccountsRequest\"\x9d\x01\n" +
+	"\x13GetAccountsResponse\x12\x1a\n" +
+	"\brequired\x18\x01 \x01(\bR\brequired\x129\n" +
+	"\tproviders\x18\x02 \x03(\v2\x1b.dpc.hub.v1.AccountProviderR\tproviders\x12/\n" +
+	"\baccounts\x18\x03 \x03(\v2\x13.dpc.hub.v1.AccountR\baccounts\"\\\n" +
+	"\x0fAccountProvider\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\"\x94\x01\n" +
+	"\aAccount\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12)\n" +
+	"\x11linked_at_unix_ms\x18\x05 \x01(\x03R\x0elinkedAtUnixMs\"0\n" +
+	"\x12LinkAccountRequest\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\"O\n" +
+	"\x13LinkAccountResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12&\n" +
+	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\"2\n" +
+	"\x14UnlinkAccountRequest\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\"\x17\n" +
+	"\x15UnlinkAccountResponse2\x88\t\n" +
 	"\x03Hub\x12<\n" +
 	"\x05Login\x12\x18.dpc.hub.v1.LoginRequest\x1a\x19.dpc.hub.v1.LoginResponse\x12>\n" +
 	"\x06Resume\x12\x19.dpc.hub.v1.ResumeRequest\x1a\x19.dpc.hub.v1.LoginResponse\x12?\n" +
@@ -1437,7 +1871,10 @@ const file_dpc_hub_v1_hub_proto_rawDesc = "" +
 	"MailboxPut\x12\x1d.dpc.hub.v1.MailboxPutRequest\x1a\x1e.dpc.hub.v1.MailboxPutResponse\x12Q\n" +
 	"\fMailboxFetch\x12\x1f.dpc.hub.v1.MailboxFetchRequest\x1a .dpc.hub.v1.MailboxFetchResponse\x12K\n" +
 	"\n" +
-	"MailboxAck\x12\x1d.dpc.hub.v1.MailboxAckRequest\x1a\x1e.dpc.hub.v1.MailboxAckResponseB.Z,github.com/dpc-go/dpc/proto/dpc/hub/v1;hubv1b\x06proto3"
+	"MailboxAck\x12\x1d.dpc.hub.v1.MailboxAckRequest\x1a\x1e.dpc.hub.v1.MailboxAckResponse\x12N\n" +
+	"\vGetAccounts\x12\x1e.dpc.hub.v1.GetAccountsRequest\x1a\x1f.dpc.hub.v1.GetAccountsResponse\x12N\n" +
+	"\vLinkAccount\x12\x1e.dpc.hub.v1.LinkAccountRequest\x1a\x1f.dpc.hub.v1.LinkAccountResponse\x12T\n" +
+	"\rUnlinkAccount\x12 .dpc.hub.v1.UnlinkAccountRequest\x1a!.dpc.hub.v1.UnlinkAccountResponseB.Z,github.com/dpc-go/dpc/proto/dpc/hub/v1;hubv1b\x06proto3"
 
 var (
 	file_dpc_hub_v1_hub_proto_rawDescOnce sync.Once
@@ -1451,7 +1888,7 @@ func file_dpc_hub_v1_hub_proto_rawDescGZIP() []byte {
 	return file_dpc_hub_v1_hub_proto_rawDescData
 }
 
-var file_dpc_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_dpc_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_dpc_hub_v1_hub_proto_goTypes = []any{
 	(*LoginRequest)(nil),            // 0: dpc.hub.v1.LoginRequest
 	(*LoginResponse)(nil),           // 1: dpc.hub.v1.LoginResponse
@@ -1480,6 +1917,14 @@ var file_dpc_hub_v1_hub_proto_goTypes = []any{
 	(*MailboxEnvelope)(nil),         // 24: dpc.hub.v1.MailboxEnvelope
 	(*MailboxAckRequest)(nil),       // 25: dpc.hub.v1.MailboxAckRequest
 	(*MailboxAckResponse)(nil),      // 26: dpc.hub.v1.MailboxAckResponse
+	(*GetAccountsRequest)(nil),      // 27: dpc.hub.v1.GetAccountsRequest
+	(*GetAccountsResponse)(nil),     // 28: dpc.hub.v1.GetAccountsResponse
+	(*AccountProvider)(nil),         // 29: dpc.hub.v1.AccountProvider
+	(*Account)(nil),                 // 30: dpc.hub.v1.Account
+	(*LinkAccountRequest)(nil),      // 31: dpc.hub.v1.LinkAccountRequest
+	(*LinkAccountResponse)(nil),     // 32: dpc.hub.v1.LinkAccountResponse
+	(*UnlinkAccountRequest)(nil),    // 33: dpc.hub.v1.UnlinkAccountRequest
+	(*UnlinkAccountResponse)(nil),   // 34: dpc.hub.v1.UnlinkAccountResponse
 }
 var file_dpc_hub_v1_hub_proto_depIdxs = []int32{
 	2,  // 0: dpc.hub.v1.LoginResponse.session:type_name -> dpc.hub.v1.HubSession
@@ -1488,35 +1933,43 @@ var file_dpc_hub_v1_hub_proto_depIdxs = []int32{
 	10, // 3: dpc.hub.v1.SearchPeersResponse.peers:type_name -> dpc.hub.v1.PeerRecord
 	19, // 4: dpc.hub.v1.GetIceServersResponse.servers:type_name -> dpc.hub.v1.IceServer
 	24, // 5: dpc.hub.v1.MailboxFetchResponse.envelopes:type_name -> dpc.hub.v1.MailboxEnvelope
-	0,  // 6: dpc.hub.v1.Hub.Login:input_type -> dpc.hub.v1.LoginRequest
-	3,  // 7: dpc.hub.v1.Hub.Resume:input_type -> dpc.hub.v1.ResumeRequest
-	4,  // 8: dpc.hub.v1.Hub.Logout:input_type -> dpc.hub.v1.LogoutRequest
-	6,  // 9: dpc.hub.v1.Hub.PublishPresence:input_type -> dpc.hub.v1.PublishPresenceRequest
-	8,  // 10: dpc.hub.v1.Hub.LookupPeer:input_type -> dpc.hub.v1.LookupPeerRequest
-	11, // 11: dpc.hub.v1.Hub.SearchPeers:input_type -> dpc.hub.v1.SearchPeersRequest
-	13, // 12: dpc.hub.v1.Hub.SendSignal:input_type -> dpc.hub.v1.SendSignalRequest
-	15, // 13: dpc.hub.v1.Hub.Signals:input_type -> dpc.hub.v1.SignalsRequest
-	17, // 14: dpc.hub.v1.Hub.GetIceServers:input_type -> dpc.hub.v1.GetIceServersRequest
-	20, // 15: dpc.hub.v1.Hub.MailboxPut:input_type -> dpc.hub.v1.MailboxPutRequest
-	22, // 16: dpc.hub.v1.Hub.MailboxFetch:input_type -> dpc.hub.v1.MailboxFetchRequest
-	25, // 17: dpc.hub.v1.Hub.MailboxAck:input_type -> dpc.hub.v1.MailboxAckRequest
-	1,  // 18: dpc.hub.v1.Hub.Login:output_type -> dpc.hub.v1.LoginResponse
-	1,  // 19: dpc.hub.v1.Hub.Resume:output_type -> dpc.hub.v1.LoginResponse
-	5,  // 20: dpc.hub.v1.Hub.Logout:output_type -> dpc.hub.v1.LogoutResponse
-	7,  // 21: dpc.hub.v1.Hub.PublishPresence:output_type -> dpc.hub.v1.PublishPresenceResponse
-	9,  // 22: dpc.hub.v1.Hub.LookupPeer:output_type -> dpc.hub.v1.LookupPeerResponse
-	12, // 23: dpc.hub.v1.Hub.SearchPeers:output_type -> dpc.hub.v1.SearchPeersResponse
-	14, // 24: dpc.hub.v1.Hub.SendSignal:output_type -> dpc.hub.v1.SendSignalResponse
-	16, // 25: dpc.hub.v1.Hub.Signals:output_type -> dpc.hub.v1.IncomingSignal
-	18, // 26: dpc.hub.v1.Hub.GetIceServers:output_type -> dpc.hub.v1.GetIceServersResponse
-	21, // 27: dpc.hub.v1.Hub.MailboxPut:output_type -> dpc.hub.v1.MailboxPutResponse
-	23, // 28: dpc.hub.v1.Hub.MailboxFetch:output_type -> dpc.hub.v1.MailboxFetchResponse
-	26, // 29: dpc.hub.v1.Hub.MailboxAck:output_type -> dpc.hub.v1.MailboxAckResponse
-	18, // [18:30] is the sub-list for method output_type
-	6,  // [6:18] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	29, // 6: dpc.hub.v1.GetAccountsResponse.providers:type_name -> dpc.hub.v1.AccountProvider
+	30, // 7: dpc.hub.v1.GetAccountsResponse.accounts:type_name -> dpc.hub.v1.Account
+	0,  // 8: dpc.hub.v1.Hub.Login:input_type -> dpc.hub.v1.LoginRequest
+	3,  // 9: dpc.hub.v1.Hub.Resume:input_type -> dpc.hub.v1.ResumeRequest
+	4,  // 10: dpc.hub.v1.Hub.Logout:input_type -> dpc.hub.v1.LogoutRequest
+	6,  // 11: dpc.hub.v1.Hub.PublishPresence:input_type -> dpc.hub.v1.PublishPresenceRequest
+	8,  // 12: dpc.hub.v1.Hub.LookupPeer:input_type -> dpc.hub.v1.LookupPeerRequest
+	11, // 13: dpc.hub.v1.Hub.SearchPeers:input_type -> dpc.hub.v1.SearchPeersRequest
+	13, // 14: dpc.hub.v1.Hub.SendSignal:input_type -> dpc.hub.v1.SendSignalRequest
+	15, // 15: dpc.hub.v1.Hub.Signals:input_type -> dpc.hub.v1.SignalsRequest
+	17, // 16: dpc.hub.v1.Hub.GetIceServers:input_type -> dpc.hub.v1.GetIceServersRequest
+	20, // 17: dpc.hub.v1.Hub.MailboxPut:input_type -> dpc.hub.v1.MailboxPutRequest
+	22, // 18: dpc.hub.v1.Hub.MailboxFetch:input_type -> dpc.hub.v1.MailboxFetchRequest
+	25, // 19: dpc.hub.v1.Hub.MailboxAck:input_type -> dpc.hub.v1.MailboxAckRequest
+	27, // 20: dpc.hub.v1.Hub.GetAccounts:input_type -> dpc.hub.v1.GetAccountsRequest
+	31, // 21: dpc.hub.v1.Hub.LinkAccount:input_type -> dpc.hub.v1.LinkAccountRequest
+	33, // 22: dpc.hub.v1.Hub.UnlinkAccount:input_type -> dpc.hub.v1.UnlinkAccountRequest
+	1,  // 23: dpc.hub.v1.Hub.Login:output_type -> dpc.hub.v1.LoginResponse
+	1,  // 24: dpc.hub.v1.Hub.Resume:output_type -> dpc.hub.v1.LoginResponse
+	5,  // 25: dpc.hub.v1.Hub.Logout:output_type -> dpc.hub.v1.LogoutResponse
+	7,  // 26: dpc.hub.v1.Hub.PublishPresence:output_type -> dpc.hub.v1.PublishPresenceResponse
+	9,  // 27: dpc.hub.v1.Hub.LookupPeer:output_type -> dpc.hub.v1.LookupPeerResponse
+	12, // 28: dpc.hub.v1.Hub.SearchPeers:output_type -> dpc.hub.v1.SearchPeersResponse
+	14, // 29: dpc.hub.v1.Hub.SendSignal:output_type -> dpc.hub.v1.SendSignalResponse
+	16, // 30: dpc.hub.v1.Hub.Signals:output_type -> dpc.hub.v1.IncomingSignal
+	18, // 31: dpc.hub.v1.Hub.GetIceServers:output_type -> dpc.hub.v1.GetIceServersResponse
+	21, // 32: dpc.hub.v1.Hub.MailboxPut:output_type -> dpc.hub.v1.MailboxPutResponse
+	23, // 33: dpc.hub.v1.Hub.MailboxFetch:output_type -> dpc.hub.v1.MailboxFetchResponse
+	26, // 34: dpc.hub.v1.Hub.MailboxAck:output_type -> dpc.hub.v1.MailboxAckResponse
+	28, // 35: dpc.hub.v1.Hub.GetAccounts:output_type -> dpc.hub.v1.GetAccountsResponse
+	32, // 36: dpc.hub.v1.Hub.LinkAccount:output_type -> dpc.hub.v1.LinkAccountResponse
+	34, // 37: dpc.hub.v1.Hub.UnlinkAccount:output_type -> dpc.hub.v1.UnlinkAccountResponse
+	23, // [23:38] is the sub-list for method output_type
+	8,  // [8:23] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_dpc_hub_v1_hub_proto_init() }
@@ -1530,7 +1983,7 @@ func file_dpc_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dpc_hub_v1_hub_proto_rawDesc), len(file_dpc_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

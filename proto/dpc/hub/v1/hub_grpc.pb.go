@@ -36,6 +36,9 @@ const (
 	Hub_MailboxPut_FullMethodName      = "/dpc.hub.v1.Hub/MailboxPut"
 	Hub_MailboxFetch_FullMethodName    = "/dpc.hub.v1.Hub/MailboxFetch"
 	Hub_MailboxAck_FullMethodName      = "/dpc.hub.v1.Hub/MailboxAck"
+	Hub_GetAccounts_FullMethodName     = "/dpc.hub.v1.Hub/GetAccounts"
+	Hub_LinkAccount_FullMethodName     = "/dpc.hub.v1.Hub/LinkAccount"
+	Hub_UnlinkAccount_FullMethodName   = "/dpc.hub.v1.Hub/UnlinkAccount"
 )
 
 // HubClient is the client API for Hub service.
@@ -59,6 +62,15 @@ type HubClient interface {
 	MailboxPut(ctx context.Context, in *MailboxPutRequest, opts ...grpc.CallOption) (*MailboxPutResponse, error)
 	MailboxFetch(ctx context.Context, in *MailboxFetchRequest, opts ...grpc.CallOption) (*MailboxFetchResponse, error)
 	MailboxAck(ctx context.Context, in *MailboxAckRequest, opts ...grpc.CallOption) (*MailboxAckResponse, error)
+	// GetAccounts lists the identity-provider accounts linked to this node,
+	// the providers the hub offers and whether it requires one. Linking is an
+	// extra fact about a node, which still logs in with its key. A hub
+	// without accounts answers UNIMPLEMENTED.
+	GetAccounts(ctx context.Context, in *GetAccountsRequest, opts ...grpc.CallOption) (*GetAccountsResponse, error)
+	// LinkAccount answers a single-use address on the hub for the user's
+	// browser; the account appears in GetAccounts once the user signed in.
+	LinkAccount(ctx context.Context, in *LinkAccountRequest, opts ...grpc.CallOption) (*LinkAccountResponse, error)
+	UnlinkAccount(ctx context.Context, in *UnlinkAccountRequest, opts ...grpc.CallOption) (*UnlinkAccountResponse, error)
 }
 
 type hubClient struct {
@@ -198,6 +210,36 @@ func (c *hubClient) MailboxAck(ctx context.Context, in *MailboxAckRequest, opts 
 	return out, nil
 }
 
+func (c *hubClient) GetAccounts(ctx context.Context, in *GetAccountsRequest, opts ...grpc.CallOption) (*GetAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAccountsResponse)
+	err := c.cc.Invoke(ctx, Hub_GetAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubClient) LinkAccount(ctx context.Context, in *LinkAccountRequest, opts ...grpc.CallOption) (*LinkAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LinkAccountResponse)
+	err := c.cc.Invoke(ctx, Hub_LinkAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubClient) UnlinkAccount(ctx context.Context, in *UnlinkAccountRequest, opts ...grpc.CallOption) (*UnlinkAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnlinkAccountResponse)
+	err := c.cc.Invoke(ctx, Hub_UnlinkAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HubServer is the server API for Hub service.
 // All implementations must embed UnimplementedHubServer
 // for forward compatibility.
@@ -219,6 +261,15 @@ type HubServer interface {
 	MailboxPut(context.Context, *MailboxPutRequest) (*MailboxPutResponse, error)
 	MailboxFetch(context.Context, *MailboxFetchRequest) (*MailboxFetchResponse, error)
 	MailboxAck(context.Context, *MailboxAckRequest) (*MailboxAckResponse, error)
+	// GetAccounts lists the identity-provider accounts linked to this node,
+	// the providers the hub offers and whether it requires one. Linking is an
+	// extra fact about a node, which still logs in with its key. A hub
+	// without accounts answers UNIMPLEMENTED.
+	GetAccounts(context.Context, *GetAccountsRequest) (*GetAccountsResponse, error)
+	// LinkAccount answers a single-use address on the hub for the user's
+	// browser; the account appears in GetAccounts once the user signed in.
+	LinkAccount(context.Context, *LinkAccountRequest) (*LinkAccountResponse, error)
+	UnlinkAccount(context.Context, *UnlinkAccountRequest) (*UnlinkAccountResponse, error)
 	mustEmbedUnimplementedHubServer()
 }
 
@@ -264,6 +315,15 @@ func (UnimplementedHubServer) MailboxFetch(context.Context, *MailboxFetchRequest
 }
 func (UnimplementedHubServer) MailboxAck(context.Context, *MailboxAckRequest) (*MailboxAckResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MailboxAck not implemented")
+}
+func (UnimplementedHubServer) GetAccounts(context.Context, *GetAccountsRequest) (*GetAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccounts not implemented")
+}
+func (UnimplementedHubServer) LinkAccount(context.Context, *LinkAccountRequest) (*LinkAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LinkAccount not implemented")
+}
+func (UnimplementedHubServer) UnlinkAccount(context.Context, *UnlinkAccountRequest) (*UnlinkAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnlinkAccount not implemented")
 }
 func (UnimplementedHubServer) mustEmbedUnimplementedHubServer() {}
 func (UnimplementedHubServer) testEmbeddedByValue()             {}
@@ -495,6 +555,60 @@ func _Hub_MailboxAck_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Hub_GetAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServer).GetAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Hub_GetAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServer).GetAccounts(ctx, req.(*GetAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Hub_LinkAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LinkAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServer).LinkAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Hub_LinkAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServer).LinkAccount(ctx, req.(*LinkAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Hub_UnlinkAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnlinkAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServer).UnlinkAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Hub_UnlinkAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServer).UnlinkAccount(ctx, req.(*UnlinkAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Hub_ServiceDesc is the grpc.ServiceDesc for Hub service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -545,6 +659,18 @@ var Hub_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MailboxAck",
 			Handler:    _Hub_MailboxAck_Handler,
+		},
+		{
+			MethodName: "GetAccounts",
+			Handler:    _Hub_GetAccounts_Handler,
+		},
+		{
+			MethodName: "LinkAccount",
+			Handler:    _Hub_LinkAccount_Handler,
+		},
+		{
+			MethodName: "UnlinkAccount",
+			Handler:    _Hub_UnlinkAccount_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
