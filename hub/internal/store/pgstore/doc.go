@@ -24,8 +24,8 @@
 // revocations. Cleanup is exported for callers that want it sooner.
 //
 // Errors: Open names host:port/database (never the password) and says what
-// to do, wrapping ErrBadURL, ErrUnavailable, ErrAccessDenied or
-// ErrNoDatabase. When the database goes away, Ping and the methods return
+// to do, wrapping ErrBadURL, ErrUnavailable, ErrAccessDenied,
+// ErrNoDatabase or ErrNoPrivilege. When the database goes away, Ping and the methods return
 // errors wrapping ErrUnavailable; the pool reconnects by itself once it is
 // back. PostgreSQL text holds no NUL byte and only valid UTF-8: such a key
 // is "not found", such a value ErrUnstorable.

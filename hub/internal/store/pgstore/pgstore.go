@@ -38,6 +38,8 @@ var (
 	ErrAccessDenied = errors.New("PostgreSQL refused the login")
 	// ErrNoDatabase: the URL names a database the server does not have.
 	ErrNoDatabase = errors.New("PostgreSQL database does not exist")
+	// ErrNoPrivilege: the user may not create the hub's tables.
+	ErrNoPrivilege = errors.New("PostgreSQL user may not create the hub's tables")
 	// ErrUnstorable: a value holds a NUL byte or invalid UTF-8, which
 	// PostgreSQL text cannot hold.
 	ErrUnstorable = errors.New("value holds a NUL byte or invalid UTF-8")
@@ -70,7 +72,7 @@ type Store struct {
 	where  string // host:port/database, for messages
 	logger hclog.Logger
 
-	stop     chan struct{}
+	stop     context.CancelFunc // ends the periodic cleanup
 	janitor  sync.WaitGroup
 	stopOnce sync.Once
 }
@@ -100,7 +102,7 @@ func Open(ctx context.Context, dbURL string, logger hclog.Logger) (*Store, error
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
-	s := &Store{where: where(cfg.ConnConfig.Config), logger: logger, stop: make(chan struct{})}
+	s := &Store{where: where(cfg.ConnConfig.Config), logger: logger}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("hub store: PostgreSQL at %s: %w", s.where, err)
 	}
@@ -112,8 +114,10 @@ func Open(ctx context.Context, dbURL string, logger hclog.Logger) (*Store, error
 		s.pool.Close()
 		return nil, err
 	}
+	janitorCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
 	s.janitor.Add(1)
-	go s.cleanupLoop()
+	go s.cleanupLoop(janitorCtx)
 	return s, nil
 }
 
@@ -207,6 +211,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("hub store: migrations: %w", err)
 	}
 	results, err := provider.Up(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" { // insufficient_privilege
+		// Since PostgreSQL 15 only the database's owner may create tables
+		// in its public schema by default.
+		user := s.pool.Config().ConnConfig.User
+		return fmt.Errorf("hub store: %w: user %q at %s (%s); make it the database's owner (ALTER DATABASE %s OWNER TO %s) or GRANT CREATE ON SCHEMA public TO %s: %w",
+			ErrNoPrivilege, user, s.where, pgErr.Message, quoteIdent(s.pool.Config().ConnConfig.Database), quoteIdent(user), quoteIdent(user), err)
+	}
 	if err != nil {
 		return fmt.Errorf("hub store: migrating the schema of %s failed (the failed step was rolled back; fix the cause and restart): %w", s.where, err)
 	}
@@ -230,7 +242,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Close stops the periodic cleanup and closes the pool.
 func (s *Store) Close() error {
 	s.stopOnce.Do(func() {
-		close(s.stop)
+		s.stop()
 		s.janitor.Wait()
 		s.pool.Close()
 	})
@@ -312,18 +324,19 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-func (s *Store) cleanupLoop() {
+// cleanupLoop runs Cleanup every cleanupInterval until ctx ends (Close).
+func (s *Store) cleanupLoop(ctx context.Context) {
 	defer s.janitor.Done()
 	tick := time.NewTicker(cleanupInterval)
 	defer tick.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), cleanupInterval/2)
-		if err := s.Cleanup(ctx, time.Now()); err != nil {
+		runCtx, cancel := context.WithTimeout(ctx, cleanupInterval/2)
+		if err := s.Cleanup(runCtx, time.Now()); err != nil && ctx.Err() == nil {
 			s.logger.Warn("cleanup of expired records failed; next try in 10 minutes", "error", err)
 		}
 		cancel()

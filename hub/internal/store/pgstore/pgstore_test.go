@@ -303,7 +303,7 @@ func silentServer(t *testing.T) string {
 }
 
 // TestOpenErrorsNameTheServerNotThePassword: each way of not getting a
-// database gives its sentinel and a message that names host:port/database
+// usable database gives its sentinel and a message that names host:port/database
 // and what to do, never the password.
 func TestOpenErrorsNameTheServerNotThePassword(t *testing.T) {
 	srv := pgtest.Shared(t)
@@ -349,6 +349,11 @@ func TestOpenErrorsNameTheServerNotThePassword(t *testing.T) {
 			url:    "postgres://hub_user:" + pw + "@" + pgAddr + "/postgres?sslmode=disable",
 			want:   ErrAccessDenied,
 			wantIn: []string{pgAddr + "/postgres", `user "hub_user"`, "fix the user and password"},
+		},
+		"user may not create tables": {
+			url:    "postgres://hub_user:right-pw@" + pgAddr + "/postgres?sslmode=disable",
+			want:   ErrNoPrivilege,
+			wantIn: []string{pgAddr + "/postgres", `user "hub_user"`, `GRANT CREATE ON SCHEMA public TO "hub_user"`},
 		},
 		"missing database": {
 			url:    "postgres://postgres:" + pw + "@" + pgAddr + "/no_such_db?sslmode=disable",
