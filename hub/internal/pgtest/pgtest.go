@@ -287,8 +287,11 @@ func (s *Server) AddPasswordUser(t testing.TB, name, password string) {
 		t.Fatalf("pgtest: connect: %v", err)
 	}
 	defer conn.Close(ctx)
+	// ALTER when the role exists: a shared server outlives one test run
+	// under go test -count.
 	var create string
-	if err := conn.QueryRow(ctx, "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', $1::text, $2::text)", name, password).Scan(&create); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1::text)
+THEN 'ALTER ROLE %I LOGIN PASSWORD %L' ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, $1::text, $2::text)`, name, password).Scan(&create); err != nil {
 		t.Fatalf("pgtest: quote role: %v", err)
 	}
 	if _, err := conn.Exec(ctx, create); err != nil {
