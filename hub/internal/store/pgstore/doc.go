@@ -15,6 +15,11 @@
 //	nodes             node_id -> certificate_pem, last_seen
 //	profiles          node_id (bytewise order) -> name_lower, doc (jsonb store.Profile)
 //
+// Times are timestamptz: they read back to the microsecond, in the local
+// time zone. The pool has pgx's defaults (pool_max_conns and the other
+// pool_ parameters in the URL change them); without connect_timeout in the
+// URL a connection attempt gives up after 10 s.
+//
 // Atomicity: TakeNonce is one DELETE ... RETURNING; RotateRefresh is one
 // transaction that locks the old token's row (SELECT ... FOR UPDATE).
 //
