@@ -84,6 +84,11 @@ var _ store.Store = (*Store)(nil)
 // opening at once apply each exactly once) and starts the periodic Cleanup.
 // Errors name host:port/database, never the password, and say what to do.
 func Open(ctx context.Context, dbURL string, logger hclog.Logger) (*Store, error) {
+	return open(ctx, dbURL, logger, cleanupInterval)
+}
+
+// open is Open with the cleanup interval (shorter in a test).
+func open(ctx context.Context, dbURL string, logger hclog.Logger, cleanupEvery time.Duration) (*Store, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -117,7 +122,7 @@ func Open(ctx context.Context, dbURL string, logger hclog.Logger) (*Store, error
 	janitorCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.janitor.Add(1)
-	go s.cleanupLoop(janitorCtx)
+	go s.cleanupLoop(janitorCtx, cleanupEvery)
 	return s, nil
 }
 
@@ -324,10 +329,10 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// cleanupLoop runs Cleanup every cleanupInterval until ctx ends (Close).
-func (s *Store) cleanupLoop(ctx context.Context) {
+// cleanupLoop runs Cleanup every interval until ctx ends (Close).
+func (s *Store) cleanupLoop(ctx context.Context, every time.Duration) {
 	defer s.janitor.Done()
-	tick := time.NewTicker(cleanupInterval)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -335,9 +340,9 @@ func (s *Store) cleanupLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		runCtx, cancel := context.WithTimeout(ctx, cleanupInterval/2)
+		runCtx, cancel := context.WithTimeout(ctx, every/2)
 		if err := s.Cleanup(runCtx, time.Now()); err != nil && ctx.Err() == nil {
-			s.logger.Warn("cleanup of expired records failed; next try in 10 minutes", "error", err)
+			s.logger.Warn("cleanup of expired records failed; trying again later", "error", err, "every", every)
 		}
 		cancel()
 	}

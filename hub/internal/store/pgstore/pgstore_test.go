@@ -444,6 +444,32 @@ func TestCleanupRemovesExpiredRows(t *testing.T) {
 	}
 }
 
+// TestOpenStoreCleansUpByItself: an open Store removes long-expired rows
+// without anyone calling Cleanup.
+func TestOpenStoreCleansUpByItself(t *testing.T) {
+	ctx := testCtx(t)
+	s, err := open(ctx, pgtest.Shared(t).Database(t), nil, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutNonce(ctx, store.Nonce{Value: "long-expired", Expires: time.Now().Add(-2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var n int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM nonces").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the expired nonce was never cleaned up")
+		}
+	}
+}
+
 // TestSearchAgreesWithMatches: for names and keys where PostgreSQL's
 // lower() or LIKE would differ from Go (non-ASCII case, LIKE wildcards,
 // upper-case keys), SearchProfiles returns exactly the profiles
