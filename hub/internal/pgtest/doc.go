@@ -8,4 +8,10 @@
 // Debian's postgresql package puts them). Without them the tests skip,
 // except under CI (CI set), where .ci/run installs them and their absence
 // is a failure.
+//
+// New gives a test its own cluster (one it may Stop, Kill and Start);
+// Shared gives every test of a package one cluster (TestMain runs the
+// tests with Main, which removes it), on which each test takes fresh
+// databases. AddPasswordUser makes the cluster check passwords, for tests
+// of refused logins.
 package pgtest

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrNoPostgres is returned when the PostgreSQL server binaries are missing.
@@ -59,6 +60,15 @@ func binDir() (string, error) {
 func New(t testing.TB) *Server {
 	t.Helper()
 	s, err := start()
+	skipOrFail(t, err)
+	t.Cleanup(s.destroy)
+	return s
+}
+
+// skipOrFail ends t when the server did not start: a skip without the
+// binaries (a failure under CI), a failure otherwise.
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
 	if errors.Is(err, ErrNoPostgres) {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
@@ -68,8 +78,50 @@ func New(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.destroy)
-	return s
+}
+
+// shared is the one server of a test binary that uses Shared.
+var shared struct {
+	mu      sync.Mutex
+	inMain  bool
+	started bool
+	s       *Server
+	err     error
+}
+
+// Shared returns the test binary's shared server, started on first use,
+// so that a package's tests pay for one cluster (1-2 s) instead of one
+// each. Tests on it take fresh databases (Database) and must not Stop or
+// Kill it (use New for that). The package's TestMain must run the tests
+// with Main, which removes the server at the end.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if !shared.inMain {
+		t.Fatal("pgtest.Shared: the package's TestMain must call os.Exit(pgtest.Main(m)), which removes the shared server")
+	}
+	if !shared.started {
+		shared.started = true
+		shared.s, shared.err = start()
+	}
+	skipOrFail(t, shared.err)
+	return shared.s
+}
+
+// Main runs the tests (m.Run) and then removes the server Shared started;
+// call it from TestMain as os.Exit(pgtest.Main(m)).
+func Main(m *testing.M) int {
+	shared.mu.Lock()
+	shared.inMain = true
+	shared.mu.Unlock()
+	code := m.Run()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.s != nil {
+		shared.s.destroy()
+	}
+	return code
 }
 
 func start() (*Server, error) {
@@ -211,4 +263,69 @@ func (s *Server) Database(t testing.TB) string {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	return s.URL(name)
+}
+
+// passwordHBA makes the cluster check passwords (scram-sha-256) for every
+// role but postgres, which the helpers use without one.
+const passwordHBA = `local all postgres trust
+host all postgres 127.0.0.1/32 trust
+host all postgres ::1/128 trust
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+`
+
+// AddPasswordUser creates a login role with a password and makes the
+// cluster check passwords for every role but postgres, so that a test can
+// see a wrong password refused. It returns once the server checks them.
+func (s *Server) AddPasswordUser(t testing.TB, name, password string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.URL("postgres"))
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	// ALTER when the role exists: a shared server outlives one test run
+	// under go test -count.
+	var create string
+	if err := conn.QueryRow(ctx, `SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1::text)
+THEN 'ALTER ROLE %I LOGIN PASSWORD %L' ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, $1::text, $2::text)`, name, password).Scan(&create); err != nil {
+		t.Fatalf("pgtest: quote role: %v", err)
+	}
+	if _, err := conn.Exec(ctx, create); err != nil {
+		t.Fatalf("pgtest: create role: %v", err)
+	}
+	// Rewriting the file in place keeps its owner (the server's user).
+	if err := os.WriteFile(filepath.Join(s.data, "pg_hba.conf"), []byte(passwordHBA), 0o600); err != nil {
+		t.Fatalf("pgtest: write pg_hba.conf: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		t.Fatalf("pgtest: reload: %v", err)
+	}
+	// The postmaster rereads the file when it handles the signal: wait
+	// until a connection without the password is refused.
+	cfg, err := pgx.ParseConfig(s.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Password = name, ""
+	for {
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "28P01" {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("pgtest: the server did not start checking passwords: %v", err)
+			}
+			continue
+		}
+		_ = c.Close(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("pgtest: the server did not start checking passwords within a minute")
+		}
+	}
 }

@@ -2,11 +2,16 @@ package pgtest
 
 import (
 	"context"
+	"errors"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
 // TestServerSurvivesKillAndStart: a database made on the server answers,
 // is unreachable while the server is killed, and answers with its data
@@ -42,5 +47,43 @@ func TestServerSurvivesKillAndStart(t *testing.T) {
 	var v int
 	if err := conn.QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil || v != 42 {
 		t.Fatalf("after restart: v=%d err=%v, want 42", v, err)
+	}
+}
+
+// TestAddPasswordUserRefusesAWrongPassword: after AddPasswordUser the
+// shared server refuses the role with a wrong password, lets it in with the
+// right one, and still lets postgres in without one.
+func TestAddPasswordUserRefusesAWrongPassword(t *testing.T) {
+	s := Shared(t)
+	s.AddPasswordUser(t, "hub_pw", "right-secret")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cases := map[string]struct {
+		user, password string
+		wantCode       string // "" for success
+	}{
+		"wrong password":       {"hub_pw", "wrong-secret", "28P01"},
+		"right password":       {"hub_pw", "right-secret", ""},
+		"postgres without one": {"postgres", "", ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := pgx.ParseConfig(s.URL("postgres"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.User, cfg.Password = tc.user, tc.password
+			c, err := pgx.ConnectConfig(ctx, cfg)
+			if err == nil {
+				_ = c.Close(ctx)
+			}
+			var pgErr *pgconn.PgError
+			switch {
+			case tc.wantCode == "" && err != nil:
+				t.Fatalf("want a connection, got %v", err)
+			case tc.wantCode != "" && (!errors.As(err, &pgErr) || pgErr.Code != tc.wantCode):
+				t.Fatalf("want error %s, got %v", tc.wantCode, err)
+			}
+		})
 	}
 }
