@@ -71,7 +71,12 @@ var listeningRE = regexp.MustCompile(`listening: addr=(\S+)`)
 // "listening" line.
 func startHub(t testing.TB, listen, data string, extra ...string) *hubProc {
 	t.Helper()
-	args := append([]string{"--listen", listen, "--data", data}, extra...)
+	return startHubArgs(t, append([]string{"--listen", listen, "--data", data}, extra...)...)
+}
+
+// startHubArgs starts dpc-hub with args and waits for its "listening" line.
+func startHubArgs(t testing.TB, args ...string) *hubProc {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "dpc-hub"), args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -168,10 +173,16 @@ func keyLogin(t *testing.T, hubURL string, n testnode.Node) tokens {
 	if ch.Audience != hubURL || ch.Purpose != "hub-login/v1" {
 		t.Fatalf("challenge names audience %q purpose %q", ch.Audience, ch.Purpose)
 	}
+	return finishLogin(t, hubURL, ch.Nonce, ch.Audience, n)
+}
+
+// finishLogin answers a challenge's nonce for audience at hubURL/login.
+func finishLogin(t *testing.T, hubURL, nonce, audience string, n testnode.Node) tokens {
+	t.Helper()
 	var tok tokens
 	code := call(t, "POST", hubURL+"/login", "", map[string]string{
-		"node_id": n.NodeID, "certificate": string(n.CertPEM), "nonce": ch.Nonce,
-		"signature": base64.StdEncoding.EncodeToString(n.Sign(t, ch.Audience, "", ch.Nonce)), "algorithm": n.Algorithm(t),
+		"node_id": n.NodeID, "certificate": string(n.CertPEM), "nonce": nonce,
+		"signature": base64.StdEncoding.EncodeToString(n.Sign(t, audience, "", nonce)), "algorithm": n.Algorithm(t),
 	}, &tok)
 	if code != 200 || tok.NodeID != n.NodeID {
 		t.Fatalf("login: %d %+v", code, tok)

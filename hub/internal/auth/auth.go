@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -48,8 +50,17 @@ const (
 // Config configures an Authority.
 type Config struct {
 	// Audience is the hub's canonical public URL.
-	Audience   string
-	Secret     []byte
+	Audience string
+	// Secret signs access tokens (HS256).
+	Secret []byte
+	// AcceptSecrets are further keys whose tokens are accepted, never used
+	// to sign: the previous key while a new one rolls out (or the next one,
+	// before replicas switch to it), so that rotating the key logs no one out.
+	AcceptSecrets [][]byte
+	// UnknownKey, when set, is called (without waiting for it) when a token
+	// names a key this hub does not know: the keys may have been rotated
+	// by another replica, and the owner can reload them (SetKeys).
+	UnknownKey func()
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	NonceTTL   time.Duration
@@ -61,6 +72,13 @@ type Config struct {
 type Authority struct {
 	cfg   Config
 	store store.Store
+
+	mu sync.RWMutex
+	// sign is the signing key and kid its id; keys are the keys tokens are
+	// accepted with, by id (sign among them).
+	sign []byte
+	kid  string
+	keys map[string][]byte
 }
 
 // New returns an Authority over st; cfg.Audience must be canonical.
@@ -72,9 +90,7 @@ func New(cfg Config, st store.Store) (*Authority, error) {
 	if canon != cfg.Audience {
 		return nil, fmt.Errorf("hub audience %q is not canonical (want %q)", cfg.Audience, canon)
 	}
-	if len(cfg.Secret) < MinSecretLen {
-		return nil, fmt.Errorf("token secret of %d bytes: want at least %d", len(cfg.Secret), MinSecretLen)
-	}
+
 	if cfg.AccessTTL <= 0 {
 		cfg.AccessTTL = DefaultAccessTTL
 	}
@@ -87,7 +103,66 @@ func New(cfg Config, st store.Store) (*Authority, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Authority{cfg: cfg, store: st}, nil
+	a := &Authority{cfg: cfg, store: st}
+	if err := a.SetKeys(cfg.Secret, cfg.AcceptSecrets); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// SetKeys replaces the signing key and the further keys tokens are
+// accepted with.
+func (a *Authority) SetKeys(sign []byte, accept [][]byte) error {
+	keys := make(map[string][]byte)
+	for i, k := range append([][]byte{sign}, accept...) {
+		if len(k) < MinSecretLen {
+			return fmt.Errorf("token secret %d of %d bytes: want at least %d", i, len(k), MinSecretLen)
+		}
+		keys[KeyID(k)] = k
+	}
+	a.mu.Lock()
+	a.sign, a.keys, a.kid = sign, keys, KeyID(sign)
+	a.mu.Unlock()
+	return nil
+}
+
+// KeyID names a token key without revealing it: the first 8 bytes of a
+// SHA-256 of the key, in hex. Access tokens carry it as their "kid".
+func KeyID(secret []byte) string {
+	h := sha256.Sum256(append([]byte("dpc-hub token key id\x00"), secret...))
+	return hex.EncodeToString(h[:8])
+}
+
+// KeyID returns the id of the key this hub signs with.
+func (a *Authority) KeyID() string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.kid
+}
+
+// signingKey returns the key and its id.
+func (a *Authority) signingKey() ([]byte, string) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.sign, a.kid
+}
+
+// key finds the key a token names; a token without a kid (issued before
+// kids) is checked with the signing key.
+func (a *Authority) key(t *jwt.Token) (any, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	kid, ok := t.Header["kid"].(string)
+	if !ok {
+		return a.sign, nil
+	}
+	if k, ok := a.keys[kid]; ok {
+		return k, nil
+	}
+	if a.cfg.UnknownKey != nil {
+		go a.cfg.UnknownKey()
+	}
+	return nil, fmt.Errorf("token key %q is not one of this hub's (was the key rotated on another replica, or without --token-accept-secret-file?)", kid)
 }
 
 // Audience returns the hub's canonical URL.
@@ -233,7 +308,10 @@ func (a *Authority) tokens(nodeID, family, refresh string, rexp, now time.Time) 
 		Type:   accessType,
 		Family: family,
 	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.cfg.Secret)
+	key, kid := a.signingKey()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	tok.Header["kid"] = kid
+	signed, err := tok.SignedString(key)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -248,7 +326,7 @@ func (a *Authority) Authenticate(ctx context.Context, token string) (Claims, err
 		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenLen)
 	}
 	var c accessClaims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.cfg.Secret, nil },
+	_, err := jwt.ParseWithClaims(token, &c, a.key,
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithAudience(a.cfg.Audience),
 		jwt.WithIssuer(a.cfg.Audience),

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -284,5 +285,59 @@ func TestSecretFile(t *testing.T) {
 	}
 	if _, err := LoadOrCreateSecret(filepath.Join(dir, "missing"), false); err == nil {
 		t.Fatal("missing secret file without create: want an error")
+	}
+}
+
+// TestKeyRotationLogsNoOneOut: replicas roll from an old signing key to a
+// new one. A replica that accepts a key honours the tokens it signed,
+// whichever key signs its own; a replica that knows only the old key
+// refuses the new key's tokens, saying why.
+func TestKeyRotationLogsNoOneOut(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	st := openStore(t, t.TempDir())
+	c := &clock{time.Now()}
+	mk := func(sign []byte, accept ...[]byte) *Authority {
+		t.Helper()
+		a, err := New(Config{Audience: hubURL, Secret: sign, AcceptSecrets: accept, Now: c.now}, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	before := mk(oldKey)
+	phase1 := mk(oldKey, newKey) // accepts the next key, still signs with the old
+	phase2 := mk(newKey, oldKey) // signs with the new key, accepts the old
+	after := mk(newKey)
+	n := testnode.New(t)
+	oldTok := login(t, before, n).AccessToken
+	newTok := login(t, phase2, n).AccessToken
+	cases := []struct {
+		name  string
+		a     *Authority
+		token string
+		ok    bool
+	}{
+		{"old token, old replica", before, oldTok, true},
+		{"old token, replica that accepts the next key", phase1, oldTok, true},
+		{"old token, replica signing with the new key", phase2, oldTok, true},
+		{"new token, replica that accepts the next key", phase1, newTok, true},
+		{"new token, replica signing with the new key", phase2, newTok, true},
+		{"new token, replica that dropped the old key", after, newTok, true},
+		{"old token, replica that dropped the old key", after, oldTok, false},
+		{"new token, replica that never heard of it", before, newTok, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.a.Authenticate(context.Background(), tc.token)
+			if tc.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("want ErrInvalidToken, got %v", err)
+			}
+		})
+	}
+	if before.KeyID() == after.KeyID() || phase1.KeyID() != before.KeyID() {
+		t.Fatalf("key ids: before %s phase1 %s after %s", before.KeyID(), phase1.KeyID(), after.KeyID())
 	}
 }

@@ -22,8 +22,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dpc-go/dpc/hub/internal/auth"
+	"github.com/dpc-go/dpc/hub/internal/cluster"
 	"github.com/dpc-go/dpc/hub/internal/server"
+	"github.com/dpc-go/dpc/hub/internal/store"
 	"github.com/dpc-go/dpc/hub/internal/store/badgerstore"
+	"github.com/dpc-go/dpc/hub/internal/store/pgstore"
 	"github.com/dpc-go/dpc/hub/internal/turnserver"
 	"github.com/dpc-go/dpc/sdk/hublogin"
 )
@@ -51,6 +54,9 @@ type options struct {
 	maxConns                int
 	logLevel                string
 	logJSON                 bool
+	postgres                string
+	acceptSecretFiles       []string
+	reconnectSpread         time.Duration
 
 	turn                     bool
 	turnListen, turnPublicIP string
@@ -90,6 +96,15 @@ access tokens (created on first start, mode 0600; keep it secret: whoever
 holds it can mint tokens). The HTTP API is described in hub/API.md;
 Prometheus metrics are at /metrics, liveness at /health.
 
+With --postgres the store is a PostgreSQL database instead, and several
+dpc-hub replicas can share it behind a load balancer: signaling, presence
+and logouts reach every replica. The replicas need the same --public-url
+and the same token secret (copy token.secret into each data dir, or point
+--token-secret-file at one file); hub/OPERATING.md tells how to run them:
+
+  dpc-hub --listen 127.0.0.1:8001 --data /var/lib/dpc-hub \
+    --public-url https://hub.example.org --postgres postgres://dpc@db/dpchub
+
 With --turn the hub also runs a TURN server (UDP) that relays WebRTC
 traffic for nodes whose direct paths fail. Logged-in nodes get short-lived
 credentials from GET /ice-servers (signed with DATA/turn.secret); each node
@@ -114,11 +129,14 @@ may relay --turn-quota bytes per UTC day. Relays are advertised at
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8000", "address to listen on, host:port (port 0 picks a free one)")
-	f.StringVar(&o.data, "data", "", "data directory: store and token secret (required; created mode 0700)")
+	f.StringVar(&o.data, "data", "", "data directory: the embedded store and token secret, created mode 0700 (required unless --postgres)")
 	f.StringVar(&o.publicURL, "public-url", "", "URL nodes reach this hub at, the audience of logins and tokens (default http(s)://LISTEN)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain PEM file (with --tls-key): serve HTTPS and WSS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key PEM file (with --tls-cert)")
 	f.StringVar(&o.secretFile, "token-secret-file", "", "file holding the token signing secret, base64 of at least 32 bytes (default DATA/"+secretFile+", created if missing)")
+	f.StringArrayVar(&o.acceptSecretFiles, "token-accept-secret-file", nil, "file holding a further token secret whose tokens are accepted but never signed with (repeatable): the old key while a new one rolls out, see hub/OPERATING.md")
+	f.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL to keep the hub's state in instead of DATA/db, e.g. postgres://dpc@db.example.org/dpchub; replicas sharing it act as one hub (the password is best given in PGPASSWORD or ~/.pgpass)")
+	f.DurationVar(&o.reconnectSpread, "reconnect-spread", 5*time.Second, "at shutdown, connected nodes are told to reconnect within a random wait of at most this long, so that they do not all come back at once")
 	f.DurationVar(&o.accessTTL, "access-ttl", auth.DefaultAccessTTL, "lifetime of access tokens (and of a signaling socket opened with one)")
 	f.DurationVar(&o.refreshTTL, "refresh-ttl", auth.DefaultRefreshTTL, "lifetime of a refresh token (each refresh issues a new one)")
 	f.IntVar(&o.limits.LoginPerMinute, "rate-login", o.limits.LoginPerMinute, "login, challenge and refresh requests per minute per client IP (0 = unlimited)")
@@ -143,6 +161,7 @@ may relay --turn-quota bytes per UTC day. Relays are advertised at
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w: %w\nusage: %s (see dpc-hub --help)", ErrBadFlags, err, c.UseLine())
 	})
+	cmd.AddCommand(newRotateTokenKeyCmd())
 	return cmd
 }
 
@@ -163,8 +182,11 @@ func bad(format string, a ...any) error {
 
 // check validates the flags that do not need the network or the disk.
 func (o *options) check() error {
-	if o.data == "" {
-		return bad("--data is required: the directory that holds the hub's store and token secret")
+	switch {
+	case o.data == "" && o.postgres == "":
+		return bad("--data is required: the directory that holds the hub's store and token secret (or --postgres URL, to keep them in PostgreSQL)")
+	case o.data != "" && o.postgres != "":
+		return bad("--data and --postgres: with --postgres the hub keeps its state and keys in the database and uses no data dir; drop --data")
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return bad("--tls-cert and --tls-key go together")
@@ -192,6 +214,15 @@ func (o *options) check() error {
 	}
 	if o.maxConns < 1 {
 		return bad("--max-connections %d: want 1 or more", o.maxConns)
+	}
+	if o.reconnectSpread < 0 || o.reconnectSpread > 5*time.Minute {
+		return bad("--reconnect-spread %s: want 0 to 5m", o.reconnectSpread)
+	}
+	if o.postgres != "" {
+		u, err := url.Parse(o.postgres)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return bad("--postgres: want a URL like postgres://USER@HOST:5432/DATABASE (the password in PGPASSWORD or ~/.pgpass)")
+		}
 	}
 	if hclog.LevelFromString(o.logLevel) == hclog.NoLevel {
 		return bad("--log-level %q: want trace, debug, info, warn or error", o.logLevel)
@@ -349,29 +380,38 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 		defer turnConn.Close()
 	}
 
-	if err := os.MkdirAll(o.data, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	if o.data != "" {
+		if err := os.MkdirAll(o.data, 0o700); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
 	}
-	secretPath, create := o.secretFile, false
-	if secretPath == "" {
-		secretPath, create = filepath.Join(o.data, secretFile), true
-	}
-	secret, err := auth.LoadOrCreateSecret(secretPath, create)
-	if err != nil {
-		return err
-	}
-	st, err := badgerstore.Open(filepath.Join(o.data, "db"), logger.Named("store"))
+	st, pg, cl, err := o.openStore(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	authority, err := auth.New(auth.Config{Audience: aud, Secret: secret, AccessTTL: o.accessTTL, RefreshTTL: o.refreshTTL}, st)
+	if cl != nil {
+		defer cl.Close() // on the error paths; the shutdown below closes it in order
+	}
+	keys, err := o.tokenKeys(ctx, pg, logger)
 	if err != nil {
 		return err
 	}
+	sign, accept, err := keys.load(ctx)
+	if err != nil {
+		return err
+	}
+	authority, err := auth.New(auth.Config{Audience: aud, Secret: sign, AcceptSecrets: accept, AccessTTL: o.accessTTL,
+		RefreshTTL: o.refreshTTL, UnknownKey: keys.wake}, st)
+	if err != nil {
+		return err
+	}
+	keysCtx, stopKeys := context.WithCancel(ctx)
+	defer stopKeys()
+	go keys.reloadLoop(keysCtx, authority)
 	var turnSrv *turnserver.Server
 	if o.turn {
-		if turnSrv, err = o.startTURN(turnConn, turnIP, turnRealm, logger); err != nil {
+		if turnSrv, err = o.startTURN(ctx, pg, turnConn, turnIP, turnRealm, logger); err != nil {
 			return err
 		}
 	}
@@ -379,9 +419,16 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var clu server.Cluster
+	if cl != nil {
+		clu = cl
+	}
 	hub := server.New(server.Config{Authority: authority, Store: st, Logger: logger, Version: Version,
 		Limits: o.limits, MaxSignalBytes: o.maxSignalBytes, SendQueue: o.sendQueue, MaxConnections: o.maxConns,
-		TURN: turnSrv, OAuth: oauthSvc})
+		TURN: turnSrv, OAuth: oauthSvc, Cluster: clu, ReconnectSpread: o.reconnectSpread})
+	if cl != nil {
+		cl.Run(hub)
+	}
 	httpSrv := &http.Server{
 		Handler:           hub.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -395,7 +442,13 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(l) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "public_url", aud, "data", o.data, "tls", tlsCfg != nil)
+	logArgs := []any{"addr", ln.Addr().String(), "public_url", aud, "tls", tlsCfg != nil, "token_key", authority.KeyID()}
+	if cl != nil {
+		logArgs = append(logArgs, "store", "postgres", "replica", cl.ID())
+	} else {
+		logArgs = append(logArgs, "data", o.data)
+	}
+	logger.Info("listening", logArgs...)
 
 	select {
 	case err = <-errc:
@@ -406,6 +459,12 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(sctx)
+	if cl != nil {
+		// After the sockets: the other replicas forget this one at once.
+		if cerr := cl.Close(); cerr != nil {
+			logger.Warn("leaving the cluster", "error", cerr)
+		}
+	}
 	if turnSrv != nil {
 		if cerr := turnSrv.Close(); cerr != nil {
 			logger.Warn("closing the TURN server", "error", cerr)
@@ -418,13 +477,41 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	return nil
 }
 
-// startTURN loads (or creates) the TURN secret and runs the TURN server on conn.
-func (o *options) startTURN(conn net.PacketConn, ip net.IP, realm string, logger hclog.Logger) (*turnserver.Server, error) {
-	path, create := o.turnSecret, false
-	if path == "" {
-		path, create = filepath.Join(o.data, turnSecretFile), true
+// openStore opens the hub's store: the PostgreSQL database of --postgres,
+// joined to the cluster of replicas sharing it, or the embedded store in
+// the data dir.
+func (o *options) openStore(ctx context.Context, logger hclog.Logger) (store.Store, *pgstore.Store, *cluster.Cluster, error) {
+	if o.postgres == "" {
+		st, err := badgerstore.Open(filepath.Join(o.data, "db"), logger.Named("store"))
+		return st, nil, nil, err
 	}
-	secret, err := auth.LoadOrCreateSecret(path, create)
+	st, err := pgstore.Open(ctx, o.postgres, logger.Named("store"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cl, err := cluster.New(ctx, cluster.Config{Pool: st.Pool(), Logger: logger.Named("cluster")})
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, nil, err
+	}
+	return st, st, cl, nil
+}
+
+// startTURN loads (or creates) the TURN secret and runs the TURN server on
+// conn. The secret is --turn-secret-file, else the cluster's in the
+// database (with --postgres), else DATA/turn.secret.
+func (o *options) startTURN(ctx context.Context, pg *pgstore.Store, conn net.PacketConn, ip net.IP, realm string, logger hclog.Logger) (*turnserver.Server, error) {
+	var secret []byte
+	var err error
+	if o.turnSecret == "" && pg != nil {
+		secret, _, err = pg.Keys(ctx, pgstore.KeyTURN)
+	} else {
+		path, create := o.turnSecret, false
+		if path == "" {
+			path, create = filepath.Join(o.data, turnSecretFile), true
+		}
+		secret, err = auth.LoadOrCreateSecret(path, create)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("TURN: %w", err)
 	}

@@ -21,8 +21,9 @@ type metrics struct {
 	replacements prometheus.Counter
 }
 
-// newMetrics makes the hub's series, with the TURN server's when it runs one.
-func newMetrics(turn *turnserver.Server) *metrics {
+// newMetrics makes the hub's series, with the TURN server's and the
+// cluster's when it has them.
+func newMetrics(turn *turnserver.Server, cluster Cluster) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -58,6 +59,9 @@ func newMetrics(turn *turnserver.Server) *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if turn != nil {
 		m.reg.MustRegister(turn.Collectors()...)
+	}
+	if cluster != nil {
+		m.reg.MustRegister(cluster.Collectors()...)
 	}
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -66,6 +67,28 @@ type Config struct {
 	// OAuth links identity-provider accounts to nodes; nil when the hub
 	// offers none. With OAuth.Required() every node needs one.
 	OAuth *oauth.Service
+	// Cluster joins this hub to the other replicas sharing its database;
+	// nil for a hub that runs alone. The caller runs it with the Server as
+	// its handler and closes it after the Server.
+	Cluster Cluster
+	// ReconnectSpread is the longest a client is told to wait before it
+	// reconnects when this hub shuts down (default 5 s): the clients of a
+	// stopping replica spread their reconnects over it.
+	ReconnectSpread time.Duration
+}
+
+// Cluster is what the hub needs of its cluster (package cluster): where
+// the nodes of other replicas are, and telling them what happened here.
+type Cluster interface {
+	ID() string
+	Replicas() int
+	Join(ctx context.Context, nodeID, connID string) error
+	Leave(ctx context.Context, nodeID, connID string) error
+	// Relay returns cluster.ErrOffline when no other replica holds target.
+	Relay(ctx context.Context, target string, msg []byte) error
+	Online(ctx context.Context, nodeIDs []string) (map[string]bool, error)
+	Revoke(ctx context.Context, nodeID, family string) error
+	Collectors() []prometheus.Collector
 }
 
 // Server is the hub.
@@ -90,6 +113,9 @@ type Server struct {
 
 	oauthLog   hclog.Logger
 	oauthLinks *prometheus.CounterVec
+	// draining is set when the hub shuts down: /health answers 503 so that
+	// a load balancer stops sending it clients.
+	draining atomic.Bool
 }
 
 // New returns a hub server; Close stops it.
@@ -115,11 +141,14 @@ func New(cfg Config) *Server {
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = 50_000
 	}
+	if cfg.ReconnectSpread <= 0 {
+		cfg.ReconnectSpread = 5 * time.Second
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger.Named("signal"),
 		httpLog:  cfg.Logger.Named("http"),
-		metrics:  newMetrics(cfg.TURN),
+		metrics:  newMetrics(cfg.TURN, cfg.Cluster),
 		started:  time.Now(),
 		conns:    registry{conns: make(map[string]*hubConn)},
 		loginLim: newKeyedLimiter("login", cfg.Limits.LoginPerMinute, time.Minute),
@@ -147,17 +176,29 @@ func (s *Server) flushLoop() {
 	}
 }
 
-// Close closes every signaling socket and writes the pending last-seen
-// times. The caller closes the store afterwards.
+// Close shuts the hub down gracefully: /health turns to "draining", every
+// signaling socket is told to reconnect (after a random wait within
+// ReconnectSpread, so that a replica's clients do not all come back at
+// once) and closed with status 1012 (service restart), and the pending
+// last-seen times are written. The caller closes the store afterwards.
 func (s *Server) Close() {
 	s.stopOnce.Do(func() {
+		s.draining.Store(true)
 		close(s.stop)
 		<-s.done
-		// Close frames first, so that clients learn why; the readers end
-		// when the handshakes do.
+		hint, _ := json.Marshal(serverMessage{Type: "reconnect", RetryAfterMS: s.cfg.ReconnectSpread.Milliseconds(),
+			Message: "hub replica shutting down: reconnect"})
+		// The hint, then the close frame, so that clients learn why; in
+		// parallel, each bounded, and waited for: the process exits next.
+		var wg sync.WaitGroup
 		for _, c := range s.conns.all() {
-			c.close(websocket.StatusGoingAway, "hub shutting down")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.goodbye(hint)
+			}()
 		}
+		wg.Wait()
 		s.flushSeen(context.Background())
 	})
 }
@@ -333,6 +374,8 @@ func (s *Server) badRequest(w http.ResponseWriter, err error) {
 }
 
 type healthBody struct {
+	// Status is "healthy", "degraded" (the database is unreachable) or
+	// "draining" (shutting down); the code is 503 unless healthy.
 	Status               string `json:"status"`
 	Version              string `json:"version"`
 	Database             string `json:"database"`
@@ -340,6 +383,10 @@ type healthBody struct {
 	UptimeSeconds        int64  `json:"uptime_seconds"`
 	// Turn is "on" when the hub runs a TURN server, else "off".
 	Turn string `json:"turn"`
+	// Replica is this replica's id and Replicas the live replicas it
+	// counts, when the hub runs on PostgreSQL.
+	Replica  string `json:"replica,omitempty"`
+	Replicas int    `json:"replicas,omitempty"`
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -348,9 +395,15 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.TURN != nil {
 		b.Turn = "on"
 	}
+	if s.cfg.Cluster != nil {
+		b.Replica, b.Replicas = s.cfg.Cluster.ID(), s.cfg.Cluster.Replicas()
+	}
 	code := http.StatusOK
 	if err := s.cfg.Store.Ping(r.Context()); err != nil {
 		b.Status, b.Database, code = "degraded", err.Error(), http.StatusServiceUnavailable
+	}
+	if s.draining.Load() {
+		b.Status, code = "draining", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, b)
 }
@@ -463,12 +516,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	if conn := s.conns.get(c.NodeID); conn != nil && conn.family == c.Family {
-		conn.close(websocket.StatusNormalClosure, "logged out")
-	}
-	if s.cfg.TURN != nil {
-		// The node's TURN credentials die with the login, and its relays.
-		s.cfg.TURN.Revoke(c.NodeID)
+	s.Revoked(c.NodeID, c.Family)
+	if s.cfg.Cluster != nil {
+		// The store already refuses the tokens on every replica; the others
+		// must also close the login's socket and relays.
+		if err := s.cfg.Cluster.Revoke(r.Context(), c.NodeID, c.Family); err != nil {
+			s.httpLog.Warn("telling the other replicas of a logout failed; its socket there lives until its token expires", "node_id", c.NodeID, "error", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": "logged out: this login's tokens are revoked", "node_id": c.NodeID})
 }
@@ -480,9 +534,50 @@ type profileView struct {
 	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
 
+// Revoked ends a revoked login on this replica: its socket, and the node's
+// TURN credentials and relays. It is the cluster's handler for a logout on
+// another replica.
+func (s *Server) Revoked(nodeID, family string) {
+	if conn := s.conns.get(nodeID); conn != nil && conn.family == family {
+		conn.close(websocket.StatusNormalClosure, "logged out")
+	}
+	if s.cfg.TURN != nil {
+		s.cfg.TURN.Revoke(nodeID)
+	}
+}
+
+// online returns which of nodeIDs hold a signaling socket on this replica
+// or, in a cluster, on another.
+func (s *Server) online(ctx context.Context, nodeIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(nodeIDs))
+	var elsewhere []string
+	for _, id := range nodeIDs {
+		if s.conns.get(id) != nil {
+			out[id] = true
+		} else {
+			elsewhere = append(elsewhere, id)
+		}
+	}
+	if s.cfg.Cluster == nil || len(elsewhere) == 0 {
+		return out, nil
+	}
+	there, err := s.cfg.Cluster.Online(ctx, elsewhere)
+	if err != nil {
+		return nil, err
+	}
+	for id := range there {
+		out[id] = true
+	}
+	return out, nil
+}
+
 // presence returns whether a node is online here and when it was last seen.
 func (s *Server) presence(r *http.Request, nodeID string) (online bool, last *time.Time, known bool, err error) {
-	online = s.conns.get(nodeID) != nil
+	on, err := s.online(r.Context(), []string{nodeID})
+	if err != nil {
+		return false, nil, false, err
+	}
+	online = on[nodeID]
 	if t, ok := s.pendingSeen(nodeID); ok {
 		return online, &t, true, nil
 	}
@@ -615,10 +710,19 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.NodeID
+	}
+	on, err := s.online(r.Context(), ids)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
 	out := searchBody{Results: make([]searchResult, 0, len(ps)), Total: len(ps)}
 	for _, p := range ps {
 		out.Results = append(out.Results, searchResult{NodeID: p.NodeID, Name: p.Name, Description: p.Description,
-			Expertise: p.Expertise, Online: s.conns.get(p.NodeID) != nil})
+			Expertise: p.Expertise, Online: on[p.NodeID]})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -636,7 +740,7 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the client
 	}
 	ws.SetReadLimit(s.cfg.MaxSignalBytes)
-	hc := &hubConn{s: s, nodeID: c.NodeID, family: c.Family, ws: ws,
+	hc := &hubConn{s: s, id: newConnID(), nodeID: c.NodeID, family: c.Family, ws: ws,
 		limiter: rate.NewLimiter(rate.Limit(max(s.cfg.Limits.SignalsPerSecond, 0)), max(s.cfg.Limits.SignalsPerSecond, 1))}
 	if s.cfg.Limits.SignalsPerSecond <= 0 {
 		hc.limiter = rate.NewLimiter(rate.Inf, 1)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -343,12 +344,37 @@ func TestSocketClosesWhenTheTokenExpires(t *testing.T) {
 	}
 }
 
-func TestHubShutdownSaysGoingAway(t *testing.T) {
-	h := newTestHub(t, nil)
+// TestHubShutdownHintsReconnect: a hub shutting down tells each socket to
+// reconnect within its spread, closes it with 1012 (service restart), and
+// answers /health with 503 draining meanwhile.
+func TestHubShutdownHintsReconnect(t *testing.T) {
+	h := newTestHub(t, func(c *Config) { c.ReconnectSpread = 1500 * time.Millisecond })
 	c := h.dial(t, h.login(t, testnode.New(t)).AccessToken)
+	type read struct {
+		m   serverMessage
+		err error
+	}
+	got := make(chan read, 2)
+	go func() {
+		for {
+			m, err := readErr(c)
+			got <- read{m, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	h.srv.Close()
-	if _, err := readErr(c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
-		t.Fatalf("want going away on hub shutdown, got %v", err)
+	if r := <-got; r.err != nil || r.m.Type != "reconnect" || r.m.RetryAfterMS != 1500 {
+		t.Fatalf("want the reconnect hint with retry_after_ms 1500, got %+v %v", r.m, r.err)
+	}
+	if r := <-got; websocket.CloseStatus(r.err) != websocket.StatusServiceRestart {
+		t.Fatalf("want close 1012 after the hint, got %v", r.err)
+	}
+	rec := httptest.NewRecorder()
+	h.srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"status":"draining"`) {
+		t.Fatalf("/health while draining: %d %s", rec.Code, rec.Body.String())
 	}
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
+
+	"github.com/dpc-go/dpc/hub/internal/cluster"
 )
 
 // Signaling message types and error codes (API.md).
@@ -40,7 +44,10 @@ type serverMessage struct {
 // drained by a goroutine that exists only while there is something to send,
 // so an idle connection costs one goroutine (its reader).
 type hubConn struct {
-	s       *Server
+	s *Server
+	// id tells this socket from the node's earlier or later ones, also
+	// across replicas.
+	id      string
 	nodeID  string
 	family  string
 	ws      *websocket.Conn
@@ -109,6 +116,32 @@ func (c *hubConn) send(m serverMessage) bool {
 
 func (c *hubConn) sendError(code, msg string) {
 	c.send(serverMessage{Type: "error", Code: code, Message: msg})
+}
+
+// goodbye tells the node to reconnect (hint), then closes the socket with
+// status 1012 and waits for the close handshake; both are bounded.
+func (c *hubConn) goodbye(hint []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), goodbyeTimeout)
+	_ = c.ws.Write(ctx, websocket.MessageText, hint)
+	cancel()
+	_ = c.ws.Close(websocket.StatusServiceRestart, "hub shutting down: reconnect")
+}
+
+// goodbyeTimeout bounds the reconnect hint's write at shutdown.
+const goodbyeTimeout = 2 * time.Second
+
+func newConnID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // close closes the socket once; the close handshake runs in the background
@@ -181,10 +214,21 @@ func (s *Server) serveSignal(ctx context.Context, c *hubConn, expires time.Time)
 	}
 	s.metrics.connections.Inc()
 	s.touch(c.nodeID)
+	if s.cfg.Cluster != nil {
+		// The replica of an older socket of this node closes it.
+		if err := s.cfg.Cluster.Join(ctx, c.nodeID, c.id); err != nil {
+			s.log.Warn("recording the node's socket in the cluster failed; other replicas see it once the database is back", "node_id", c.nodeID, "error", err)
+		}
+	}
 	defer func() {
 		// Last seen is noted before the node shows offline.
 		s.touch(c.nodeID)
 		s.conns.remove(c)
+		if s.cfg.Cluster != nil {
+			if err := s.cfg.Cluster.Leave(context.Background(), c.nodeID, c.id); err != nil {
+				s.log.Debug("removing the node's socket from the cluster failed", "node_id", c.nodeID, "error", err)
+			}
+		}
 		s.metrics.connections.Dec()
 		c.close(websocket.StatusNormalClosure, "")
 		c.ws.CloseNow()
@@ -244,20 +288,56 @@ func (s *Server) handleClientMessage(c *hubConn, b []byte) {
 	case "ping":
 		c.send(serverMessage{Type: "pong", Timestamp: m.Timestamp})
 	case "signal":
-		target := s.conns.get(m.TargetNodeID)
-		if target == nil {
-			s.metrics.relayFailed.WithLabelValues(codeTargetOffline).Inc()
-			c.send(serverMessage{Type: "error", Code: codeTargetOffline, TargetNodeID: m.TargetNodeID, Message: "target node is not connected to this hub"})
-			return
-		}
 		// The hub, not the client, says who sent it.
 		out, err := json.Marshal(serverMessage{Type: "signal", SenderNodeID: c.nodeID, TargetNodeID: m.TargetNodeID, Payload: m.Payload})
-		if err != nil || !target.enqueue(out) {
-			s.metrics.relayFailed.WithLabelValues(codeRelayFailed).Inc()
-			c.send(serverMessage{Type: "error", Code: codeRelayFailed, TargetNodeID: m.TargetNodeID, Message: "the target's connection could not take the signal"})
+		if err != nil {
+			c.sendError(codeInvalidMessage, "the signal could not be encoded")
 			return
 		}
+		target := s.conns.get(m.TargetNodeID)
+		switch {
+		case target != nil:
+			if !target.enqueue(out) {
+				s.relayFailed(c, m.TargetNodeID, codeRelayFailed, "the target's connection could not take the signal")
+				return
+			}
+		case s.cfg.Cluster == nil:
+			s.relayFailed(c, m.TargetNodeID, codeTargetOffline, "target node is not connected to this hub")
+			return
+		default:
+			err := s.cfg.Cluster.Relay(context.Background(), m.TargetNodeID, out)
+			if errors.Is(err, cluster.ErrOffline) {
+				s.relayFailed(c, m.TargetNodeID, codeTargetOffline, "target node is not connected to this hub")
+				return
+			}
+			if err != nil {
+				s.log.Warn("relaying a signal to another replica failed", "error", err)
+				s.relayFailed(c, m.TargetNodeID, codeRelayFailed, "the hub cannot reach its other replicas right now (its database is unreachable); retry later")
+				return
+			}
+		}
 		s.metrics.relayed.Inc()
+	}
+}
+
+func (s *Server) relayFailed(c *hubConn, target, code, msg string) {
+	s.metrics.relayFailed.WithLabelValues(code).Inc()
+	c.send(serverMessage{Type: "error", Code: code, TargetNodeID: target, Message: msg})
+}
+
+// DeliverSignal queues a signal relayed by another replica for the local
+// socket of target; false when target has none here.
+func (s *Server) DeliverSignal(target string, msg []byte) bool {
+	conn := s.conns.get(target)
+	return conn != nil && conn.enqueue(msg)
+}
+
+// CloseReplaced closes the local socket connID of nodeID, which the node
+// replaced by a newer one on another replica.
+func (s *Server) CloseReplaced(nodeID, connID string) {
+	if conn := s.conns.get(nodeID); conn != nil && conn.id == connID {
+		s.metrics.replacements.Inc()
+		conn.close(websocket.StatusNormalClosure, "replaced by a newer connection of this node")
 	}
 }
 

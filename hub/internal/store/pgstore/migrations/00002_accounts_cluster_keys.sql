@@ -42,13 +42,17 @@ CREATE TABLE hub_presence (
     since      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX hub_presence_replica ON hub_presence (replica_id);
--- Signals too large for a notification, until their replica takes them.
+-- Signals for the nodes of a replica, until it takes them: a replica that
+-- did not hear the notification (its listener was reconnecting) finds
+-- them when it listens again.
 CREATE TABLE hub_signal_queue (
     id         bigserial   PRIMARY KEY,
+    replica_id text        NOT NULL REFERENCES hub_replicas (id) ON DELETE CASCADE,
     target     text        NOT NULL,
     payload    text        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX hub_signal_queue_replica ON hub_signal_queue (replica_id, id);
 -- The keys every replica shares: the token signing key and the TURN
 -- secret. The newest active key of a purpose signs; retired ones are still
 -- accepted for a while, then deleted.
