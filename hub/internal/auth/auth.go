@@ -57,10 +57,11 @@ type Config struct {
 	// to sign: the previous key while a new one rolls out (or the next one,
 	// before replicas switch to it), so that rotating the key logs no one out.
 	AcceptSecrets [][]byte
-	// UnknownKey, when set, is called (without waiting for it) when a token
-	// names a key this hub does not know: the keys may have been rotated
-	// by another replica, and the owner can reload them (SetKeys).
-	UnknownKey func()
+	// UnknownKey, when set, is called when a token names a key this hub
+	// does not know: the keys may have been rotated and another replica
+	// already signs with the new one. It reloads the keys (SetKeys) and
+	// reports whether it did; it must bound how often it reads them.
+	UnknownKey func() bool
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	NonceTTL   time.Duration
@@ -140,6 +141,13 @@ func (a *Authority) KeyID() string {
 	return a.kid
 }
 
+func (a *Authority) acceptedKey(kid string) ([]byte, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	k, ok := a.keys[kid]
+	return k, ok
+}
+
 // signingKey returns the key and its id.
 func (a *Authority) signingKey() ([]byte, string) {
 	a.mu.RLock()
@@ -150,17 +158,18 @@ func (a *Authority) signingKey() ([]byte, string) {
 // key finds the key a token names; a token without a kid (issued before
 // kids) is checked with the signing key.
 func (a *Authority) key(t *jwt.Token) (any, error) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
 	kid, ok := t.Header["kid"].(string)
 	if !ok {
-		return a.sign, nil
+		sign, _ := a.signingKey()
+		return sign, nil
 	}
-	if k, ok := a.keys[kid]; ok {
+	if k, ok := a.acceptedKey(kid); ok {
 		return k, nil
 	}
-	if a.cfg.UnknownKey != nil {
-		go a.cfg.UnknownKey()
+	if a.cfg.UnknownKey != nil && a.cfg.UnknownKey() {
+		if k, ok := a.acceptedKey(kid); ok {
+			return k, nil
+		}
 	}
 	return nil, fmt.Errorf("token key %q is not one of this hub's (was the key rotated on another replica, or without --token-accept-secret-file?)", kid)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgxlisten"
+
+	"github.com/dpc-go/dpc/hub/internal/store"
 )
 
 // Errors of the cluster operations.
@@ -23,7 +25,7 @@ var (
 	// ErrOffline: no live replica holds a socket of the node.
 	ErrOffline = errors.New("node is not connected to any replica of this hub")
 	// ErrUnavailable: the database the replicas meet in cannot be reached.
-	ErrUnavailable = errors.New("the hub's database is unreachable")
+	ErrUnavailable = store.ErrUnavailable
 )
 
 // Defaults of Config.

@@ -393,22 +393,26 @@ func run(ctx context.Context, o *options, stderr io.Writer) error {
 	if cl != nil {
 		defer cl.Close() // on the error paths; the shutdown below closes it in order
 	}
-	keys, err := o.tokenKeys(ctx, pg, logger)
-	if err != nil {
-		return err
-	}
+	keys := o.tokenKeys(pg, logger)
 	sign, accept, err := keys.load(ctx)
 	if err != nil {
 		return err
 	}
 	authority, err := auth.New(auth.Config{Audience: aud, Secret: sign, AcceptSecrets: accept, AccessTTL: o.accessTTL,
-		RefreshTTL: o.refreshTTL, UnknownKey: keys.wake}, st)
+		RefreshTTL: o.refreshTTL, UnknownKey: keys.unknownKey}, st)
 	if err != nil {
 		return err
 	}
-	keysCtx, stopKeys := context.WithCancel(ctx)
-	defer stopKeys()
-	go keys.reloadLoop(keysCtx, authority)
+	keys.a = authority
+	if keys.pg != nil {
+		// Keys in the database: reread every 30 s, and at once on SIGHUP.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		keysCtx, stopKeys := context.WithCancel(ctx)
+		defer stopKeys()
+		go keys.reloadLoop(keysCtx, hup)
+	}
 	var turnSrv *turnserver.Server
 	if o.turn {
 		if turnSrv, err = o.startTURN(ctx, pg, turnConn, turnIP, turnRealm, logger); err != nil {

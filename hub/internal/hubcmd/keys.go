@@ -3,7 +3,9 @@ package hubcmd
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -21,18 +23,23 @@ const keyReloadInterval = 30 * time.Second
 // --token-secret-file or DATA/token.secret, and --token-accept-secret-file),
 // or the cluster's keys in the database.
 type tokenKeySource struct {
-	o    *options
-	pg   *pgstore.Store // nil: files
-	log  hclog.Logger
-	woke chan struct{}
+	o   *options
+	pg  *pgstore.Store // nil: files
+	log hclog.Logger
+	// a is the authority the keys are for, set once it exists.
+	a *auth.Authority
+
+	mu sync.Mutex
+	// last is when the keys were last read: at most once a second.
+	last time.Time
 }
 
-func (o *options) tokenKeys(_ context.Context, pg *pgstore.Store, logger hclog.Logger) (*tokenKeySource, error) {
-	k := &tokenKeySource{o: o, log: logger.Named("keys"), woke: make(chan struct{}, 1)}
+func (o *options) tokenKeys(pg *pgstore.Store, logger hclog.Logger) *tokenKeySource {
+	k := &tokenKeySource{o: o, log: logger.Named("keys")}
 	if o.secretFile == "" && pg != nil {
 		k.pg = pg
 	}
-	return k, nil
+	return k
 }
 
 // load returns the signing key and the further keys accepted.
@@ -63,18 +70,46 @@ func (k *tokenKeySource) load(ctx context.Context) ([]byte, [][]byte, error) {
 	return sign, accept, nil
 }
 
-// wake asks for a reload now: a token named a key this replica does not
-// know, perhaps one another replica already signs with. It never blocks.
-func (k *tokenKeySource) wake() {
-	select {
-	case k.woke <- struct{}{}:
-	default:
+// reload reads the database's keys again, at most once a second, and
+// reports whether the set changed. Files are read once, at start.
+func (k *tokenKeySource) reload(ctx context.Context) bool {
+	if k.pg == nil || k.a == nil {
+		return false
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if time.Since(k.last) < time.Second {
+		return false
+	}
+	k.last = time.Now()
+	before := k.a.KeyID()
+	sign, accept, err := k.load(ctx)
+	if err == nil {
+		err = k.a.SetKeys(sign, accept)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			k.log.Warn("reading the token keys failed; the current ones stay in use", "error", err)
+		}
+		return false
+	}
+	if k.a.KeyID() != before {
+		k.log.Info("token signing key rotated", "key", k.a.KeyID(), "accepted_keys", len(accept))
+	}
+	return true
 }
 
-// reloadLoop keeps the keys of the database current (files are read once,
-// at start): every keyReloadInterval, and when woken, at most once a second.
-func (k *tokenKeySource) reloadLoop(ctx context.Context, a *auth.Authority) {
+// unknownKey is the authority's hook for a token of a key it does not
+// know: perhaps another replica already signs with a rotated one.
+func (k *tokenKeySource) unknownKey() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return k.reload(ctx)
+}
+
+// reloadLoop keeps the database's keys current: every keyReloadInterval,
+// and at once on SIGHUP.
+func (k *tokenKeySource) reloadLoop(ctx context.Context, hup <-chan os.Signal) {
 	if k.pg == nil {
 		return
 	}
@@ -85,24 +120,10 @@ func (k *tokenKeySource) reloadLoop(ctx context.Context, a *auth.Authority) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-k.woke:
+		case <-hup:
+			k.log.Info("SIGHUP: reading the token keys")
 		}
-		before := a.KeyID()
-		sign, accept, err := k.load(ctx)
-		if err == nil {
-			err = a.SetKeys(sign, accept)
-		}
-		switch {
-		case err != nil && ctx.Err() == nil:
-			k.log.Warn("reading the token keys failed; the current ones stay in use", "error", err)
-		case err == nil && a.KeyID() != before:
-			k.log.Info("token signing key rotated", "key", a.KeyID(), "accepted_keys", len(accept))
-		}
-		select { // woken again at most once a second
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
+		k.reload(ctx)
 	}
 }
 
@@ -116,7 +137,8 @@ func newRotateTokenKeyCmd() *cobra.Command {
 		Short: "Make a new token signing key for the replicas of a PostgreSQL hub, logging no one out",
 		Long: `rotate-token-key adds a new key for signing access tokens to the hub's
 database and retires the old one. The running replicas sign with the new
-key within 30 seconds (at once when they meet a token of the new key) and
+key within 30 seconds (at once on SIGHUP, or when they meet a token of
+the new key) and
 keep accepting tokens of the old key for 24 hours, longer than any access
 token lives: nobody is logged out. Refresh tokens do not depend on the key.
 
@@ -140,7 +162,7 @@ hub/OPERATING.md.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "new token signing key %s: the replicas sign with it within %s; tokens of the old key stay accepted for %s\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "new token signing key %s: the replicas sign with it within %s (at once on SIGHUP); tokens of the old key stay accepted for %s\n",
 				auth.KeyID(key), keyReloadInterval, pgstore.KeyAcceptFor)
 			return nil
 		},

@@ -364,7 +364,16 @@ func writeError(w http.ResponseWriter, code int, errCode, detail string) {
 	writeJSON(w, code, errorBody{Error: errCode, Detail: detail})
 }
 
+// internalError answers a failure of the hub: 503 unavailable with
+// Retry-After when its database is unreachable (retrying later helps),
+// else 500.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		s.httpLog.Warn("request failed: the database is unreachable", "route", r.Pattern, "error", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the hub cannot reach its database right now; retry in a few seconds")
+		return
+	}
 	s.httpLog.Error("request failed", "route", r.Pattern, "error", err)
 	writeError(w, http.StatusInternalServerError, "internal", "the hub could not complete the request; see its log")
 }

@@ -20,6 +20,10 @@ var (
 	ErrRevoked = errors.New("revoked")
 	// ErrExists is returned when a record that must be new already exists.
 	ErrExists = errors.New("already exists")
+	// ErrUnavailable is wrapped by the errors of a store that cannot reach
+	// its database right now (a PostgreSQL server down or restarting): the
+	// request may succeed if retried later.
+	ErrUnavailable = errors.New("the hub's database is unreachable")
 )
 
 // Nonce is a login challenge the hub issued.

@@ -31,7 +31,7 @@ var (
 	// ErrUnavailable: PostgreSQL cannot be reached (down, refusing, not
 	// answering, connection lost). The pool reconnects by itself once the
 	// server is back.
-	ErrUnavailable = errors.New("PostgreSQL unavailable")
+	ErrUnavailable = fmt.Errorf("PostgreSQL unavailable (%w)", store.ErrUnavailable)
 	// ErrBadURL: the connection URL does not parse.
 	ErrBadURL = errors.New("bad PostgreSQL URL")
 	// ErrAccessDenied: the server refused the user or its password.
