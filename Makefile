@@ -11,7 +11,7 @@ DEV_HOME ?= $(CURDIR)/.dpc-dev
 # The race detector needs cgo and a C compiler; without them the tests run without it.
 RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null && echo -race)
 
-.PHONY: all build plugins run demo test test-fast bench proto lint staticcheck check-modules clean
+.PHONY: all build plugins run demo test test-deps test-fast bench proto lint staticcheck check-modules clean
 
 all: build
 
@@ -43,7 +43,9 @@ demo: build
 ## test: every module's tests, with the race detector when a C compiler is
 ## there; every module runs even after one fails, then the failing ones are
 ## listed and the target fails
-test:
+OIDC_PROVIDER := hub/internal/oauth/testdata/oidcprovider
+
+test: test-deps
 	@[ -n "$(RACE)" ] || echo "note: no cgo or C compiler ($$($(GO) env CC)): testing without -race"
 	@failed=""; for m in $(MODULES); do \
 		echo "== test $${m#$(CURDIR)/}"; \
@@ -51,19 +53,24 @@ test:
 	done; \
 	if [ -n "$$failed" ]; then echo "== FAILED modules:$$failed"; exit 1; fi
 
+## test-deps: the npm packages of the local OIDC provider the hub's OAuth tests run (once; npm ci from the lock file)
+test-deps:
+	@[ -d $(OIDC_PROVIDER)/node_modules ] || ! command -v npm >/dev/null || npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error
+
 ## test-fast: the edit-test loop: every module's unit tests with -short (no
 ## e2e suites, no -race; vet runs in make lint), in one go test over the
 ## workspace so that packages of different modules build and run side by side
 test-fast:
 	$(GO) test -short -vet=off -timeout 5m $(addsuffix /...,$(shell $(GO) list -m))
 
-## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, TURN relay vs raw UDP, WebRTC transport vs raw pion
+## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, signaling across replicas vs within one and connections held by two replicas, TURN relay vs raw UDP, WebRTC transport vs raw pion
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 3s ./internal/network/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 2s ./internal/intel/
 	cd hub && $(GO) test -run '^$$' -bench SignalRoundTrip -benchtime 2s ./internal/server/ && $(GO) test -run '^$$' -bench HubConnections -benchtime 1x ./e2e/
+	cd hub && $(GO) test -run '^$$' -bench ReplicaSignalRoundTrip -benchtime 2000x ./e2e/ && $(GO) test -run '^$$' -bench ReplicaConnections -benchtime 1x ./e2e/
 	cd hub && $(GO) test -run '^$$' -bench RelayRoundTrip -benchtime 2s ./internal/turnserver/
 	cd plugins/transport-webrtc && $(GO) test -run '^$$' -bench 'WebRTCPath|RawPion' -benchtime 2s ./rtc/
 
