@@ -19,6 +19,8 @@ import (
 
 	"github.com/dpc-go/dpc/hub/internal/pgtest"
 	"github.com/dpc-go/dpc/hub/internal/testnode"
+	"github.com/dpc-go/dpc/hub/internal/turnserver/turntest"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 // clusterURL is the public URL every replica of the test cluster shares:
@@ -406,5 +408,57 @@ func TestE2ETokenKeyRotationAcrossReplicas(t *testing.T) {
 	var next tokens
 	if code := call(t, "POST", r2.URL+"/refresh", "", map[string]string{"refresh_token": old.RefreshToken}, &next); code != 200 || next.AccessToken == "" {
 		t.Fatalf("refresh of the old login: %d %+v", code, next)
+	}
+}
+
+// TestE2EReplicasShareTheTURNSecret: each replica runs its own TURN
+// server, with the secret the cluster keeps in the database: a credential
+// one replica issued allocates on another's TURN server, and a logout on
+// one replica revokes it on the other's.
+func TestE2EReplicasShareTheTURNSecret(t *testing.T) {
+	srv := pgtest.New(t)
+	db := srv.Database(t)
+	turnAddrs := []string{fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t)), fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t))}
+	var hubs []*hubProc
+	for _, ta := range turnAddrs {
+		hubs = append(hubs, startHubArgs(t, "--listen", "127.0.0.1:0", "--postgres", db, "--public-url", clusterURL, "--turn", "--turn-listen", ta))
+	}
+	n := dpcInit(t, "Dora", "ed25519")
+	tok := keyLoginVia(t, hubs[0], hubs[0], n)
+	var ice struct {
+		IceServers []struct {
+			URLs       []string `json:"urls"`
+			Username   string   `json:"username"`
+			Credential string   `json:"credential"`
+		} `json:"ice_servers"`
+	}
+	if code := call(t, "GET", hubs[0].URL+"/ice-servers", tok.AccessToken, nil, &ice); code != 200 || len(ice.IceServers) != 1 {
+		t.Fatalf("/ice-servers on replica 1: %d %+v", code, ice)
+	}
+	is := ice.IceServers[0]
+	relay, err := turntest.Allocate(t, turnAddrs[1], is.Username, is.Credential)
+	if err != nil {
+		t.Fatalf("replica 1's credential on replica 2's TURN server: %v", err)
+	}
+	if err := turntest.RoundTrip(relay, turntest.EchoPeer(t), []byte("relayed by replica 2")); err != nil {
+		t.Fatal(err)
+	}
+	_ = relay.Close()
+	if code := call(t, "POST", hubs[0].URL+"/logout", tok.AccessToken, nil, nil); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+	// The revocation reaches replica 2 through the database: poll until its
+	// TURN server refuses the credential.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := turntest.Allocate(t, turnAddrs[1], is.Username, is.Credential)
+		if err != nil {
+			break
+		}
+		_ = r.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("replica 2's TURN server still takes the credential of a login logged out on replica 1")
+		}
+		<-time.After(50 * time.Millisecond) // between polls of the revocation
 	}
 }

@@ -96,18 +96,25 @@ access tokens (created on first start, mode 0600; keep it secret: whoever
 holds it can mint tokens). The HTTP API is described in hub/API.md;
 Prometheus metrics are at /metrics, liveness at /health.
 
-With --postgres the store is a PostgreSQL database instead, and several
-dpc-hub replicas can share it behind a load balancer: signaling, presence
-and logouts reach every replica. The replicas need the same --public-url
-and the same token secret (copy token.secret into each data dir, or point
---token-secret-file at one file); hub/OPERATING.md tells how to run them:
+With --postgres instead of --data, the hub keeps its state and keys
+(token and TURN) in a PostgreSQL database, and several dpc-hub replicas
+can share it behind a load balancer: signaling, presence and logouts
+reach every replica. Give them all the same --public-url;
+hub/OPERATING.md tells how to run them, back them up and rotate keys
+(dpc-hub rotate-token-key):
 
-  dpc-hub --listen 127.0.0.1:8001 --data /var/lib/dpc-hub \
-    --public-url https://hub.example.org --postgres postgres://dpc@db/dpchub
+  dpc-hub --listen 127.0.0.1:8001 --public-url https://hub.example.org \
+    --postgres postgres://dpc@db/dpchub
+
+With --oauth-config FILE nodes may link accounts of identity providers
+(GitHub, Google, any OpenID Connect provider) to their node_id, and with
+--require-oauth they must before using the hub; a node still logs in with
+its key (hub/API.md, "Accounts"; an example in hub/examples/oauth.hcl).
 
 With --turn the hub also runs a TURN server (UDP) that relays WebRTC
 traffic for nodes whose direct paths fail. Logged-in nodes get short-lived
-credentials from GET /ice-servers (signed with DATA/turn.secret); each node
+credentials from GET /ice-servers (signed with DATA/turn.secret, or the
+cluster's TURN key with --postgres); each node
 may relay --turn-quota bytes per UTC day. Relays are advertised at
 --turn-public-ip: by default the --turn-listen IP, else the IP of
 --public-url; a hub listening on every interface behind a name must set it:
