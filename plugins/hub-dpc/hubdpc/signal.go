@@ -105,13 +105,13 @@ func (p *Plugin) Signals(ctx context.Context, fn func(sdk.IncomingSignal) error)
 		if errors.As(err, &hint) {
 			wait = p.spread(hint.after)
 			if log != nil {
-				log.Info("the hub asked to reconnect (a hub replica is shutting down); reconnecting", "in", wait)
+				log.Info("the hub asked to reconnect (a hub replica is shutting down); reconnecting", "in", wait.Round(time.Millisecond).String())
 			}
 		} else {
 			wait = backoff(attempt)
 			attempt++
 			if log != nil {
-				log.Warn("signaling stream lost; reconnecting", "error", err, "in", wait)
+				log.Warn("signaling stream lost; reconnecting", "error", err, "in", wait.Round(time.Millisecond).String())
 			}
 		}
 		t := time.NewTimer(wait)
