@@ -4,8 +4,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
+
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 // ClosedURL returns an http URL on this machine at which nothing listens:
@@ -26,32 +27,7 @@ func ClosedURL(t testing.TB) string {
 // ends.
 func SilentServer(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return "http://" + sdktest.SilentListener(t)
 }
 
 // TempFile writes content to a new file name in a temporary directory of

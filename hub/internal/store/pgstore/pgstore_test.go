@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/dpc-go/dpc/hub/internal/pgtest"
 	"github.com/dpc-go/dpc/hub/internal/store"
 	"github.com/dpc-go/dpc/hub/internal/store/storetest"
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -257,51 +257,6 @@ func hostPort(t *testing.T, srv *pgtest.Server) string {
 	return u.Host
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // TestOpenErrorsNameTheServerNotThePassword: each way of not getting a
 // usable database gives its sentinel and a message that names host:port/database
 // and what to do, never the password.
@@ -309,7 +264,7 @@ func TestOpenErrorsNameTheServerNotThePassword(t *testing.T) {
 	srv := pgtest.Shared(t)
 	srv.AddPasswordUser(t, "hub_user", "right-pw")
 	const pw = "s3cret-pw"
-	pgAddr, closed, silent := hostPort(t, srv), closedPort(t), silentServer(t)
+	pgAddr, closed, silent := hostPort(t, srv), fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t)), sdktest.SilentListener(t)
 	cases := map[string]struct {
 		url    string
 		want   error
