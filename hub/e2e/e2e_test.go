@@ -26,7 +26,8 @@ import (
 
 var binDir string
 
-// TestMain builds the real binaries, dpc-hub and dpc, once.
+// TestMain builds the real binaries once: dpc-hub, dpc and, in plugins/
+// next to dpc where dpc run finds it, the hub-dpc plugin.
 func TestMain(m *testing.M) {
 	// Real processes on loopback: go test -short (make test-fast) skips
 	// the suite before it builds the binaries.
@@ -43,7 +44,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	for _, b := range []struct{ pkgDir, out string }{{"../cmd/dpc-hub", "dpc-hub"}, {"../../host/cmd/dpc", "dpc"}} {
+	for _, b := range []struct{ pkgDir, out string }{{"../cmd/dpc-hub", "dpc-hub"}, {"../../host/cmd/dpc", "dpc"},
+		{"../../plugins/hub-dpc", filepath.Join("plugins", "dpc-plugin-hub-dpc")}} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), ".")
 		cmd.Dir = b.pkgDir
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -193,7 +195,12 @@ func finishLogin(t *testing.T, hubURL, nonce, audience string, n testnode.Node) 
 // dpcInit makes a real node identity with `dpc init`.
 func dpcInit(t *testing.T, name, key string) testnode.Node {
 	t.Helper()
-	home := t.TempDir()
+	return dpcInitHome(t, t.TempDir(), name, key)
+}
+
+// dpcInitHome is dpcInit in the data dir home.
+func dpcInitHome(t *testing.T, home, name, key string) testnode.Node {
+	t.Helper()
 	out, err := exec.Command(filepath.Join(binDir, "dpc"), "--home", home, "init", "--name", name, "--key", key).CombinedOutput()
 	if err != nil {
 		t.Fatalf("dpc init: %v\n%s", err, out)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,8 +21,10 @@ type accountsHub struct {
 	linked    chan string
 	unlinked  chan string
 	refused   chan struct{}
-	// publishErr is what publishing the profile answers.
+	// publishErr is what publishing the profile answers; published gets
+	// the profiles it took.
 	publishErr error
+	published  chan sdk.PublishPresenceRequest
 }
 
 func (h *accountsHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) error) error {
@@ -38,9 +41,15 @@ func (h *accountsHub) Signals(ctx context.Context, _ func(sdk.IncomingSignal) er
 	return err
 }
 
-func (h *accountsHub) PublishPresence(context.Context, sdk.PublishPresenceRequest) error {
+func (h *accountsHub) PublishPresence(_ context.Context, req sdk.PublishPresenceRequest) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.publishErr == nil {
+		select {
+		case h.published <- req:
+		default: // nobody counts the later ones
+		}
+	}
 	return h.publishErr
 }
 
@@ -65,7 +74,7 @@ func (h *accountsHub) UnlinkAccount(_ context.Context, req sdk.UnlinkAccountRequ
 
 func newAccountsHub() *accountsHub {
 	return &accountsHub{fakeHub: fakeHub{resumed: make(chan sdk.HubSession, 8), signals: make(chan struct{}, 8)},
-		linked: make(chan string, 1), unlinked: make(chan string, 1), refused: make(chan struct{}, 8)}
+		linked: make(chan string, 1), unlinked: make(chan string, 1), refused: make(chan struct{}, 8), published: make(chan sdk.PublishPresenceRequest, 8)}
 }
 
 // TestAccountCallsNeedALoginAndReachTheHub: the account calls go to the
@@ -204,4 +213,68 @@ func TestLoginSaysAnAccountIsRequired(t *testing.T) {
 	if st.Status != StatusHubOffline || !strings.Contains(st.LastError, "dpc hub link PROVIDER (it offers: corp)") {
 		t.Errorf("after login: %+v, want hub_offline saying to run dpc hub link", st)
 	}
+}
+
+// TestHeldOffNodeDoesNotFlapOnline: a node the hub refuses for want of a
+// linked account is not shown online (nor redials its peers) for each
+// retry whose token refresh succeeds before the stream is refused again.
+func TestHeldOffNodeDoesNotFlapOnline(t *testing.T) {
+	t.Parallel()
+	h := newAccountsHub()
+	h.accounts = sdk.AccountsResult{Required: true, Providers: []sdk.AccountProvider{{Name: "corp"}}}
+	h.publishErr = fmt.Errorf("%w: refused by the hub", sdk.ErrPermissionDenied)
+	h.streamErr = h.publishErr
+	s := newService(t, newStore(t), newKey(t))
+	var online atomic.Int32
+	s.o.Online = func() { online.Add(1) }
+	s.firstRetry = time.Millisecond // retries come quickly
+	s.Start(context.Background(), fakeHubPlugins{h})
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ { // the login's stream and three resumed ones
+		<-h.refused
+	}
+	if n := online.Load(); n != 0 {
+		t.Errorf("the held-off node was shown online %d times between tries", n)
+	}
+	if st := s.State(); st.Status != StatusHubOffline || !strings.Contains(st.LastError, "dpc hub link") {
+		t.Errorf("status %+v, want hub_offline saying to run dpc hub link", st)
+	}
+}
+
+// TestProfileHeldForWantOfAccountIsPublishedOnceLinked: the profile the
+// hub refused at dpc hub login (no linked account) is published once the
+// account is linked, without dpc profile publish (dpc hub link --no-wait
+// does not publish it).
+func TestProfileHeldForWantOfAccountIsPublishedOnceLinked(t *testing.T) {
+	t.Parallel()
+	offered := []sdk.AccountProvider{{Name: "corp"}}
+	h := newAccountsHub()
+	h.accounts = sdk.AccountsResult{Required: true, Providers: offered}
+	h.publishErr = fmt.Errorf("%w: refused by the hub", sdk.ErrPermissionDenied)
+	h.streamErr = h.publishErr
+	s := newService(t, newStore(t), newKey(t))
+	s.firstRetry = time.Hour // only a wake brings the next try
+	s.Start(context.Background(), fakeHubPlugins{h})
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-h.refused
+	h.mu.Lock()
+	h.streamErr, h.publishErr = nil, nil
+	h.accounts = sdk.AccountsResult{Required: true, Providers: offered, Accounts: []sdk.Account{{Provider: "corp", Subject: "u"}}}
+	h.mu.Unlock()
+	if _, err := s.Accounts(context.Background()); err != nil { // dpc hub accounts
+		t.Fatal(err)
+	}
+	select {
+	case req := <-h.published:
+		if !strings.Contains(string(req.ProfileJSON), "alice") {
+			t.Errorf("published %s, want the configured profile", req.ProfileJSON)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the profile the hub refused at login was not published once the account was linked")
+	}
+	<-h.signals
 }

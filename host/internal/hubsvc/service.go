@@ -103,6 +103,10 @@ type Service struct {
 	// wake cuts the wait before the next try short once one is.
 	needAccount bool
 	wake        chan struct{}
+	// profileHeld: the hub refused the profile dpc hub login published
+	// for want of a linked account; it is published once the hub takes
+	// the node (dpc hub link --no-wait does not publish it).
+	profileHeld bool
 	// firstRetry is the first wait between tries (retryBase; tests
 	// lengthen it to see wake at work).
 	firstRetry time.Duration
@@ -325,6 +329,7 @@ func (s *Service) Login(ctx context.Context) (State, error) {
 		why = accountMissing(ctx, h)
 	}
 	s.mu.Lock()
+	s.profileHeld = why != ""
 	if why != "" {
 		s.setLocked(StatusHubOffline, why)
 		s.needAccount = true
@@ -375,6 +380,8 @@ func (s *Service) keep(ctx context.Context, gen int, resume bool) {
 			}
 			continue
 		}
+		// The first try after dpc hub login follows its own publish.
+		retry := resume
 		resume = true
 		h, err := s.hub()
 		if err != nil {
@@ -384,7 +391,20 @@ func (s *Service) keep(ctx context.Context, gen int, resume bool) {
 			}
 			continue
 		}
-		wait = s.firstRetry
+		s.mu.Lock()
+		heldOff, held := s.needAccount, retry && s.profileHeld
+		s.mu.Unlock()
+		if !heldOff {
+			// The hub answers again: the next failure is retried soon.
+			// A node it holds off for want of an account backs off
+			// instead (Accounts wakes it once one is linked).
+			wait = s.firstRetry
+		}
+		if held && s.publishQuietly(ctx, h) == nil {
+			s.mu.Lock()
+			s.profileHeld = false
+			s.mu.Unlock()
+		}
 		err = h.Signals(ctx, func(sig sdk.IncomingSignal) error {
 			s.deliver(ctx, sig)
 			return nil
@@ -474,7 +494,9 @@ func (s *Service) resume(ctx context.Context, gen int) bool {
 		s.log.Error("saving the resumed hub session", "error", err)
 	}
 	s.mu.Lock()
-	if gen == s.gen {
+	// A node the hub holds off for want of an account stays hub_offline
+	// (and says why) until the stream is taken (hub.connected).
+	if gen == s.gen && !s.needAccount {
 		s.setLocked(StatusOnline, "")
 	}
 	s.mu.Unlock()
@@ -508,6 +530,9 @@ func (s *Service) Publish(ctx context.Context) (sdk.PublishPresenceRequest, erro
 	if err := h.PublishPresence(ctx, req); err != nil {
 		return req, err
 	}
+	s.mu.Lock()
+	s.profileHeld = false
+	s.mu.Unlock()
 	return req, nil
 }
 
