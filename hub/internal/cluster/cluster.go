@@ -53,7 +53,9 @@ type Handler interface {
 	// CloseReplaced closes the local socket connID of nodeID: the node has
 	// opened a newer one on another replica.
 	CloseReplaced(nodeID, connID string)
-	// Revoked ends the login family of nodeID here: its socket and relays.
+	// Revoked ends the login family of nodeID here (or every login, for
+	// the family the caller of Revoke chose to mean that): its socket and
+	// relays.
 	Revoked(nodeID, family string)
 	// Connections is the number of local signaling sockets.
 	Connections() int

@@ -241,7 +241,15 @@ func (s *Server) handleUnlink(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	s.oauthLog.Info("account unlinked", "provider", r.PathValue("provider"), "node_id", claimsOf(r).NodeID)
+	c := claimsOf(r)
+	s.oauthLog.Info("account unlinked", "provider", r.PathValue("provider"), "node_id", c.NodeID)
+	if s.cfg.OAuth.Required() {
+		// Without an account the node may not use the hub: its socket, on
+		// whichever replica, closes now rather than at its next reconnect.
+		if accs, err := s.cfg.Store.ListAccounts(r.Context(), c.NodeID); err == nil && len(accs) == 0 {
+			s.endLogins(r.Context(), c.NodeID, AllLogins, "account unlinked: this hub requires a linked account")
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -2,12 +2,16 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/dpc-go/dpc/hub/internal/oauth"
 	"github.com/dpc-go/dpc/hub/internal/store"
@@ -187,5 +191,41 @@ func TestOAuthDonePageEscapes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || strings.Contains(string(body), "<script>") || !strings.Contains(string(body), "Run dpc hub link again") {
 		t.Fatalf("/oauth/done: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestUnlinkingTheLastAccountClosesTheSocket: on a hub that requires an
+// account, unlinking the node's last one closes its signaling socket at
+// once (it could otherwise go on signaling until it reconnects); on a hub
+// that does not, the socket stays.
+func TestUnlinkingTheLastAccountClosesTheSocket(t *testing.T) {
+	for _, required := range []bool{true, false} {
+		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
+			h := newTestHub(t, withOAuth(t, required))
+			n := testnode.New(t)
+			tok := h.login(t, n)
+			if err := h.st.LinkAccount(context.Background(), store.Account{Provider: "github", Subject: "1", NodeID: n.NodeID, LinkedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			c := h.dial(t, tok.AccessToken)
+			if resp := h.do(t, "DELETE", "/accounts/github", tok.AccessToken, nil, nil); resp.StatusCode != 204 {
+				t.Fatalf("unlink: %d", resp.StatusCode)
+			}
+			if !required {
+				// The socket still answers a ping.
+				if err := c.Write(context.Background(), websocket.MessageText, []byte(`{"type":"ping","timestamp":1}`)); err != nil {
+					t.Fatal(err)
+				}
+				if m, err := readErr(c); err != nil || m.Type != "pong" {
+					t.Fatalf("socket after unlink on a hub that requires no account: %+v %v", m, err)
+				}
+				return
+			}
+			_, err := readErr(c)
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "account unlinked") {
+				t.Fatalf("want the socket closed for the unlinked account, got %v", err)
+			}
+		})
 	}
 }

@@ -525,14 +525,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	s.Revoked(c.NodeID, c.Family)
-	if s.cfg.Cluster != nil {
-		// The store already refuses the tokens on every replica; the others
-		// must also close the login's socket and relays.
-		if err := s.cfg.Cluster.Revoke(r.Context(), c.NodeID, c.Family); err != nil {
-			s.httpLog.Warn("telling the other replicas of a logout failed; its socket there lives until its token expires", "node_id", c.NodeID, "error", err)
-		}
-	}
+	s.endLogins(r.Context(), c.NodeID, c.Family, "logged out")
 	writeJSON(w, http.StatusOK, map[string]string{"message": "logged out: this login's tokens are revoked", "node_id": c.NodeID})
 }
 
@@ -543,16 +536,40 @@ type profileView struct {
 	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
 
-// Revoked ends a revoked login on this replica: its socket, and the node's
-// TURN credentials and relays. It is the cluster's handler for a logout on
-// another replica.
-func (s *Server) Revoked(nodeID, family string) {
-	if conn := s.conns.get(nodeID); conn != nil && conn.family == family {
-		conn.close(websocket.StatusNormalClosure, "logged out")
+// AllLogins names every login of a node where a login family is expected.
+const AllLogins = "*"
+
+// endLogins ends a login (family, or AllLogins) of nodeID on every
+// replica: its socket closes with reason, and the node's TURN credentials
+// and relays end. The store already refuses what it must.
+func (s *Server) endLogins(ctx context.Context, nodeID, family, reason string) {
+	s.closeLogin(nodeID, family, reason)
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Revoke(ctx, nodeID, family); err != nil {
+			s.httpLog.Warn("telling the other replicas failed; the node's socket there lives until its token expires", "node_id", nodeID, "reason", reason, "error", err)
+		}
+	}
+}
+
+// closeLogin ends a login (family, or AllLogins) of nodeID on this
+// replica: its socket, and the node's TURN credentials and relays.
+func (s *Server) closeLogin(nodeID, family, reason string) {
+	if conn := s.conns.get(nodeID); conn != nil && (family == AllLogins || conn.family == family) {
+		conn.close(websocket.StatusNormalClosure, reason)
 	}
 	if s.cfg.TURN != nil {
 		s.cfg.TURN.Revoke(nodeID)
 	}
+}
+
+// Revoked is the cluster's handler for a login (family, or AllLogins)
+// ended on another replica.
+func (s *Server) Revoked(nodeID, family string) {
+	reason := "logged out"
+	if family == AllLogins {
+		reason = "account unlinked: this hub requires a linked account"
+	}
+	s.closeLogin(nodeID, family, reason)
 }
 
 // online returns which of nodeIDs hold a signaling socket on this replica
