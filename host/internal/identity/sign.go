@@ -97,6 +97,15 @@ func VerifyEnvelopeBinding(nodeID string, pub crypto.PublicKey, envelopePub []by
 	return nil
 }
 
+// SignMessage signs msg with a node key: plain Ed25519, or RSA-PSS SHA-256
+// (salt length = hash length) for RSA keys. It returns the signature and the
+// algorithm name. Callers must put their own domain-separation context in
+// msg (as the envelope binding and SignDomain do); nodeid.VerifyMessage
+// checks the result.
+func SignMessage(signer crypto.Signer, msg []byte) ([]byte, string, error) {
+	return signMessage(signer, msg)
+}
+
 // signMessage signs msg with the scheme of the signer's key type.
 func signMessage(signer crypto.Signer, msg []byte) ([]byte, string, error) {
 	switch signer.Public().(type) {
