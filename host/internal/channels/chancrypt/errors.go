@@ -36,3 +36,7 @@ var ErrIntroductionExpired = errors.New("introduction expired")
 // ErrIntroductionFuture is returned by Verify for an introduction dated
 // more than MaxClockSkew after now.
 var ErrIntroductionFuture = errors.New("introduction dated in the future")
+
+// ErrCertificateMismatch is returned by VouchesFor when the subject's
+// certificate is not the one the introduction names.
+var ErrCertificateMismatch = errors.New("certificate is not the one vouched for")

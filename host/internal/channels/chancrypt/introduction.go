@@ -3,6 +3,7 @@ package chancrypt
 import (
 	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -150,6 +151,24 @@ func (in *Introduction) Verify(voucherKey crypto.PublicKey, now time.Time) error
 		exp, _ := in.Expires()
 		return fmt.Errorf("verify introduction by %s: %w at %s; ask %s for a new one",
 			in.Voucher, ErrIntroductionExpired, exp.UTC().Format(time.RFC3339), in.Voucher)
+	}
+	return nil
+}
+
+// VouchesFor checks that the introduction is about the node whose
+// certificate is cert: its node_id (derived from the certificate's key, not
+// its CN) is Subject and its DER hashes to SubjectCert. It does not verify
+// the signature (Verify does).
+func (in *Introduction) VouchesFor(cert *x509.Certificate) error {
+	id, err := nodeid.FromCertificate(cert)
+	if err != nil {
+		return fmt.Errorf("introduction subject: %w", err)
+	}
+	if id != in.Subject {
+		return fmt.Errorf("introduction subject: %w: it vouches for %s, the certificate is %s's", identity.ErrNodeIDMismatch, in.Subject, id)
+	}
+	if CertificateFingerprint(cert.Raw) != in.SubjectCert {
+		return fmt.Errorf("introduction subject: %w: %s's certificate is not the one %s vouched for; ask %s for a new introduction", ErrCertificateMismatch, id, in.Voucher, in.Voucher)
 	}
 	return nil
 }
