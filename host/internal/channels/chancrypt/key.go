@@ -54,8 +54,7 @@ func (k Key) Bytes() []byte {
 
 // IsZero reports whether k is the zero Key (no key).
 func (k Key) IsZero() bool {
-	var zero [KeySize]byte
-	return subtle.ConstantTimeCompare(k.b[:], zero[:]) == 1
+	return allZero(k.b[:])
 }
 
 // Equal reports whether two keys are the same, in constant time.

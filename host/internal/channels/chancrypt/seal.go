@@ -3,6 +3,7 @@ package chancrypt
 import (
 	"crypto/rand"
 	"fmt"
+	"sync"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -38,6 +39,7 @@ func checkID(what string, id []byte, nonZero bool) error {
 	return nil
 }
 
+// allZero reports whether b is all zero bytes, without an early exit.
 func allZero(b []byte) bool {
 	var acc byte
 	for _, c := range b {
@@ -46,9 +48,14 @@ func allZero(b []byte) bool {
 	return acc == 0
 }
 
-// bodyAD returns "dpc-channel-body/v1\x00" || channel || epoch || headerDigest
-// after checking the three identifiers.
-func bodyAD(channelID, epochID, headerDigest []byte) ([]byte, error) {
+// adPool recycles associated-data buffers: the AEAD interface makes any AD
+// escape to the heap, and posts are the hot path.
+var adPool = sync.Pool{New: func() any { return new([bodyADSize]byte) }}
+
+// bodyAD fills a pooled buffer with
+// "dpc-channel-body/v1\x00" || channel || epoch || headerDigest after
+// checking the three identifiers. Give it back with adPool.Put.
+func bodyAD(channelID, epochID, headerDigest []byte) (*[bodyADSize]byte, error) {
 	if err := checkID("channel id", channelID, true); err != nil {
 		return nil, err
 	}
@@ -58,11 +65,11 @@ func bodyAD(channelID, epochID, headerDigest []byte) ([]byte, error) {
 	if err := checkID("header digest", headerDigest, false); err != nil {
 		return nil, err
 	}
-	ad := make([]byte, 0, bodyADSize)
-	ad = append(ad, bodyADContext...)
-	ad = append(ad, channelID...)
-	ad = append(ad, epochID...)
-	ad = append(ad, headerDigest...)
+	ad := adPool.Get().(*[bodyADSize]byte)
+	n := copy(ad[:], bodyADContext)
+	n += copy(ad[n:], channelID)
+	n += copy(ad[n:], epochID)
+	copy(ad[n:], headerDigest)
 	return ad, nil
 }
 
@@ -87,7 +94,9 @@ func Seal(key Key, channelID, epochID, headerDigest, plaintext []byte) ([]byte, 
 	out := make([]byte, NonceSize, len(plaintext)+Overhead)
 	// A fresh random nonce per seal: never reused under one key (DMPC reused one).
 	_, _ = rand.Read(out)
-	return aead.Seal(out, out[:NonceSize], plaintext, ad), nil
+	out = aead.Seal(out, out[:NonceSize], plaintext, ad[:])
+	adPool.Put(ad)
+	return out, nil
 }
 
 // Open decrypts a body made by Seal with the same key, channel id, epoch id
@@ -110,7 +119,8 @@ func Open(key Key, channelID, epochID, headerDigest, sealed []byte) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("open channel body: %w", err)
 	}
-	pt, err := aead.Open(nil, sealed[:NonceSize], sealed[NonceSize:], ad)
+	pt, err := aead.Open(nil, sealed[:NonceSize], sealed[NonceSize:], ad[:])
+	adPool.Put(ad)
 	if err != nil {
 		return nil, fmt.Errorf("open channel body: %w: wrong key, or the channel, epoch or header differs from the one it was sealed for, or the bytes were modified", ErrOpen)
 	}
