@@ -97,15 +97,6 @@ func VerifyEnvelopeBinding(nodeID string, pub crypto.PublicKey, envelopePub []by
 	return nil
 }
 
-// SignMessage signs msg with a node key: plain Ed25519, or RSA-PSS SHA-256
-// (salt length = hash length) for RSA keys. It returns the signature and the
-// algorithm name. Callers must put their own domain-separation context in
-// msg (as the envelope binding and SignDomain do); nodeid.VerifyMessage
-// checks the result.
-func SignMessage(signer crypto.Signer, msg []byte) ([]byte, string, error) {
-	return signMessage(signer, msg)
-}
-
 // signMessage signs msg with the scheme of the signer's key type.
 func signMessage(signer crypto.Signer, msg []byte) ([]byte, string, error) {
 	switch signer.Public().(type) {
@@ -165,4 +156,12 @@ func FingerprintOf(pub crypto.PublicKey) (string, error) {
 		fmt.Fprintf(&b, "%05d", binary.BigEndian.Uint64(buf[:])%100000)
 	}
 	return b.String(), nil
+}
+
+// SignMessage signs msg as it is with signer (Ed25519, or RSA-PSS-SHA256
+// for RSA keys). msg must already start with its own NUL-terminated
+// domain-separation context (as channel ops do, "dpc-channel-op/v1\x00");
+// verify with nodeid.VerifyMessage. It returns the algorithm name.
+func SignMessage(signer crypto.Signer, msg []byte) ([]byte, string, error) {
+	return signMessage(signer, msg)
 }
