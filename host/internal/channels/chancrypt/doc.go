@@ -33,7 +33,14 @@
 //
 //	info = "dpc-channel-key/v1\x00" || channel id (32) || epoch id (32) || recipient node_id
 //
-// and no AAD. The result is enc (32) || ciphertext (32) || tag (16), exactly
+// and no AAD. That is for an existing epoch (an add op hands it to the new
+// member). The ops that introduce an epoch (create, remove, rekey) carry its
+// key, but the epoch id is their own op id, which hashes the body holding the
+// wrapped key; [WrapNewEpoch] therefore binds the op's HeaderDigest instead:
+//
+//	info = "dpc-channel-key-new-epoch/v1\x00" || HeaderDigest (32) || recipient node_id
+//
+// The result is enc (32) || ciphertext (32) || tag (16), exactly
 // [WrappedSize] bytes. There is no RSA anywhere (DMPC wrapped keys with RSA
 // PKCS#1 v1.5). [WrapToMember] first checks the member's envelope key binding
 // (identity.VerifyEnvelopeBinding): a key is only ever wrapped to an X25519

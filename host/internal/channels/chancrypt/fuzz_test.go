@@ -64,6 +64,13 @@ func FuzzUnwrap(f *testing.F) {
 	f.Add(wrapped, testChannel, testEpoch, "dpc-node-0123456789abcdef0123456789abcdee")
 	f.Add([]byte{}, []byte{}, []byte{}, "")
 	f.Fuzz(func(t *testing.T, w, channel, epoch []byte, nodeID string) {
+		// The new-epoch form shares the code after the info string: it
+		// must refuse everything here (nothing was wrapped with it).
+		if k, err := UnwrapNewEpoch(w, fuzzEnvelope, epoch, nodeID); err == nil || !k.IsZero() {
+			t.Fatalf("UnwrapNewEpoch opened bytes never wrapped for a new epoch: %x", w)
+		} else if !errors.Is(err, ErrUnwrap) && !errors.Is(err, ErrInvalidID) {
+			t.Fatalf("error without a sentinel: %v", err)
+		}
 		got, err := Unwrap(w, fuzzEnvelope, channel, epoch, nodeID)
 		if err != nil {
 			if !errors.Is(err, ErrUnwrap) && !errors.Is(err, ErrInvalidID) {

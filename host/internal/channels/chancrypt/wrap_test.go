@@ -230,3 +230,79 @@ func TestWrapUsesDocumentedSuiteAndInfo(t *testing.T) {
 		t.Fatal("key differs")
 	}
 }
+
+// TestWrapNewEpoch: the key of the epoch an op introduces (create, remove,
+// rekey) is bound to that op's HeaderDigest, since the epoch id (the op's
+// own id) hashes the body that carries the wrapped key. It opens only for
+// that digest and recipient, and never as an existing epoch's key.
+func TestWrapNewEpoch(t *testing.T) {
+	b, c, r := testIdentity(t, "b"), testIdentity(t, "c"), testIdentity(t, "rsa")
+	key := NewKey()
+	for _, id := range []string{"b", "rsa"} {
+		m := testIdentity(t, id)
+		w, err := WrapNewEpochToMember(key, memberOf(m), testDigest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := UnwrapNewEpoch(w, m.EnvelopeKey, testDigest, m.NodeID)
+		if err != nil || !got.Equal(key) {
+			t.Fatalf("%s: round trip: %v", id, err)
+		}
+	}
+	forB, err := WrapNewEpochToMember(key, memberOf(b), testDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asExisting, err := WrapToMember(key, memberOf(b), testChannel, testDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbound := memberOf(b)
+	unbound.EnvelopeBinding = c.EnvelopeBinding
+	if _, err := WrapNewEpochToMember(key, unbound, testDigest); !errors.Is(err, ErrEnvelopeBinding) {
+		t.Fatalf("unbound envelope key: want ErrEnvelopeBinding, got %v", err)
+	}
+	cases := []struct {
+		name string
+		open func() (Key, error)
+		want error
+	}{
+		{"other header digest", func() (Key, error) { return UnwrapNewEpoch(forB, b.EnvelopeKey, flip(testDigest, 0), b.NodeID) }, ErrUnwrap},
+		{"other node_id", func() (Key, error) { return UnwrapNewEpoch(forB, b.EnvelopeKey, testDigest, c.NodeID) }, ErrUnwrap},
+		{"C's envelope key", func() (Key, error) { return UnwrapNewEpoch(forB, c.EnvelopeKey, testDigest, b.NodeID) }, ErrUnwrap},
+		{"RSA member's envelope key", func() (Key, error) { return UnwrapNewEpoch(forB, r.EnvelopeKey, testDigest, r.NodeID) }, ErrUnwrap},
+		{"new-epoch wrap opened as an existing epoch", func() (Key, error) {
+			return Unwrap(forB, b.EnvelopeKey, testChannel, testDigest, b.NodeID)
+		}, ErrUnwrap},
+		{"existing-epoch wrap opened as a new epoch", func() (Key, error) {
+			return UnwrapNewEpoch(asExisting, b.EnvelopeKey, testDigest, b.NodeID)
+		}, ErrUnwrap},
+		{"truncated", func() (Key, error) { return UnwrapNewEpoch(forB[:WrappedSize-1], b.EnvelopeKey, testDigest, b.NodeID) }, ErrUnwrap},
+		{"modified tag", func() (Key, error) {
+			return UnwrapNewEpoch(flip(forB, WrappedSize-1), b.EnvelopeKey, testDigest, b.NodeID)
+		}, ErrUnwrap},
+		{"zero header digest", func() (Key, error) { return UnwrapNewEpoch(forB, b.EnvelopeKey, make([]byte, IDSize), b.NodeID) }, ErrInvalidID},
+		{"header digest of 31 bytes", func() (Key, error) { return UnwrapNewEpoch(forB, b.EnvelopeKey, testDigest[:31], b.NodeID) }, ErrInvalidID},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.open()
+			if !errors.Is(err, tc.want) || !got.IsZero() {
+				t.Fatalf("want %v and no key, got %v", tc.want, err)
+			}
+		})
+	}
+
+	// The documented info string, by hand.
+	kem, _ := hpke.NewKEM(0x0020)
+	sk, err := kem.NewPrivateKey(b.EnvelopeKey.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := append([]byte("dpc-channel-key-new-epoch/v1\x00"), testDigest...)
+	info = append(info, b.NodeID...)
+	pt, err := hpke.Open(sk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), info, forB)
+	if err != nil || !bytes.Equal(pt, key.Bytes()) {
+		t.Fatalf("open with the documented new-epoch info: %v", err)
+	}
+}
