@@ -51,7 +51,7 @@
 // An [Introduction] is node A's signed statement "I vouch for node_id B,
 // whose certificate has this SHA-256 fingerprint", with the time it was made
 // and an optional expiry. Its canonical encoding and the signed message
-// ("dpc-introduction/v1\x00" || statement) are in PROTO_SECTION.md;
+// ("dpc-introduction/v1\x00" || statement) are in proto/channels.md;
 // [DecodeIntroduction] is strict (fuzzed: Encode(Decode(b)) == b).
 // [Introduction.Verify] checks that A's node_id derives from the key it is
 // given (sdk/nodeid), the signature, and the time bounds: expired statements
