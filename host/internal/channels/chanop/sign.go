@@ -127,3 +127,21 @@ func VerifyCreate(op *Op) (crypto.PublicKey, error) {
 	}
 	return pub, nil
 }
+
+// Build makes and signs an op of body's type in one step, for bodies that
+// are not sealed after the header is known (every type but post and edit;
+// for those, NewDraft, seal with Digest, then Sign). channel is ignored
+// for a create.
+func Build(signer crypto.Signer, author string, channel ID, parents []ID, epoch ID, timeMs int64, body Body) (*Op, error) {
+	if body == nil {
+		return nil, fmt.Errorf("%w: nil body", ErrBadArgument)
+	}
+	if body.Type() == TypeCreate {
+		channel = ID{}
+	}
+	d, err := NewDraft(body.Type(), channel, parents, author, epoch, timeMs)
+	if err != nil {
+		return nil, err
+	}
+	return d.Sign(signer, body)
+}

@@ -1,0 +1,403 @@
+package chanstate
+
+import (
+	"bytes"
+	"crypto"
+	"fmt"
+
+	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+)
+
+// DefaultMaxPending is the default bound of the pending buffer.
+const DefaultMaxPending = 4096
+
+// Config tunes a Log.
+type Config struct {
+	// MaxPending bounds the ops waiting for missing parents; when full the
+	// oldest waiting op is evicted (and counted). 0 means DefaultMaxPending.
+	MaxPending int
+}
+
+// entry is a stored op. Content ops keep only what resolution needs (the
+// service keeps their bytes in its store); control ops keep the whole op.
+type entry struct {
+	id      chanop.ID
+	typ     chanop.Type
+	author  string
+	time    int64
+	seq     int // insertion index, for ancestor sets over all ops
+	cidx    int // index among control ops; -1 for content ops
+	parents []*entry
+	sig     []byte
+	past    *past // control ops that are ancestors
+	// Control ops only.
+	self     *past // past plus this op
+	op       *chanop.Op
+	key      crypto.PublicKey // add: the member's key, when precheck passed
+	precheck error            // add: member certificate/binding problem
+	anc      bitset           // ancestors by seq, computed on demand
+	tpos     int              // position in the control order
+	// Sealed content ops and adds: the epoch op named (nil if not in the log).
+	epoch *entry
+	// Edits and redacts: the post they target.
+	target chanop.ID
+
+	valid    bool
+	reason   error
+	hasChild bool
+}
+
+// Log is the causal log of one channel and its resolved state.
+type Log struct {
+	channel chanop.ID
+	max     int
+
+	entries map[chanop.ID]*entry
+	seq     []*entry
+	control []*entry
+	addsOf  map[string][]*entry
+	names   map[string]string
+	pasts   map[string]*past
+	creator *entry
+
+	pending  map[chanop.ID]*chanop.Op
+	waiting  map[chanop.ID][]chanop.ID
+	fifo     []chanop.ID
+	evicted  uint64
+	editsFor map[chanop.ID][]*entry
+
+	res   resolution
+	dirty bool // a control op arrived since the last resolution
+	state *State
+}
+
+// New returns an empty log for the channel whose create op has id channel.
+func New(channel chanop.ID, cfg Config) *Log {
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	return &Log{
+		channel:  channel,
+		max:      cfg.MaxPending,
+		entries:  map[chanop.ID]*entry{},
+		addsOf:   map[string][]*entry{},
+		names:    map[string]string{},
+		pasts:    map[string]*past{},
+		pending:  map[chanop.ID]*chanop.Op{},
+		waiting:  map[chanop.ID][]chanop.ID{},
+		editsFor: map[chanop.ID][]*entry{},
+	}
+}
+
+// Channel returns the channel id.
+func (l *Log) Channel() chanop.ID { return l.channel }
+
+// Result says what Add did.
+type Result struct {
+	// Stored lists the ops stored by this call: the op itself and the
+	// pending ops it unblocked, in the order they were stored.
+	Stored []chanop.ID
+	// Duplicate is set when the op was already stored or pending with the
+	// same bytes (a no-op).
+	Duplicate bool
+	// Pending is set when the op waits for missing parents.
+	Pending bool
+	// Rejected holds the errors of unblocked pending ops that failed
+	// verification (they are not stored).
+	Rejected []error
+}
+
+// Add adds a decoded op. An op whose parents are all stored is verified and
+// stored; one with missing parents waits; a known op with the same bytes is
+// a no-op; a known id with other bytes is ErrEquivocation. Whether a stored
+// op is accepted is a question for Status and State.
+func (l *Log) Add(op *chanop.Op) (Result, error) {
+	var res Result
+	id := op.ID()
+	if op.Header.Type == chanop.TypeCreate {
+		if id != l.channel {
+			return res, fmt.Errorf("add create op %s to channel %s: %w", id, l.channel, ErrWrongChannel)
+		}
+	} else if op.Header.Channel != l.channel {
+		return res, fmt.Errorf("add op %s of channel %s to channel %s: %w", id, op.Header.Channel, l.channel, ErrWrongChannel)
+	}
+	if e, ok := l.entries[id]; ok {
+		if !bytes.Equal(e.sig, op.Sig) {
+			return res, fmt.Errorf("add op %s: %w", id, ErrEquivocation)
+		}
+		res.Duplicate = true
+		return res, nil
+	}
+	if p, ok := l.pending[id]; ok {
+		if !bytes.Equal(p.Sig, op.Sig) {
+			return res, fmt.Errorf("add op %s: %w", id, ErrEquivocation)
+		}
+		res.Duplicate = true
+		res.Pending = true
+		return res, nil
+	}
+	var missing []chanop.ID
+	for _, p := range op.Header.Parents {
+		if _, ok := l.entries[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		l.hold(op, missing)
+		res.Pending = true
+		return res, nil
+	}
+	if err := l.insert(op); err != nil {
+		return res, err
+	}
+	res.Stored = append(res.Stored, id)
+	l.unblock(id, &res)
+	return res, nil
+}
+
+// hold puts op in the pending buffer, evicting the oldest when full.
+func (l *Log) hold(op *chanop.Op, missing []chanop.ID) {
+	for len(l.pending) >= l.max && len(l.fifo) > 0 {
+		old := l.fifo[0]
+		l.fifo = l.fifo[1:]
+		if _, ok := l.pending[old]; ok {
+			delete(l.pending, old)
+			l.evicted++
+		}
+	}
+	id := op.ID()
+	l.pending[id] = op
+	l.fifo = append(l.fifo, id)
+	for _, p := range missing {
+		l.waiting[p] = append(l.waiting[p], id)
+	}
+}
+
+// unblock stores the pending ops that were waiting for id and are now
+// complete, and everything those unblock in turn.
+func (l *Log) unblock(id chanop.ID, res *Result) {
+	queue := []chanop.ID{id}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		children := l.waiting[p]
+		delete(l.waiting, p)
+		for _, c := range children {
+			op, ok := l.pending[c]
+			if !ok || !l.parentsStored(op) {
+				continue
+			}
+			delete(l.pending, c)
+			if err := l.insert(op); err != nil {
+				res.Rejected = append(res.Rejected, err)
+				continue
+			}
+			res.Stored = append(res.Stored, c)
+			queue = append(queue, c)
+		}
+	}
+	if len(l.pending) == 0 {
+		l.fifo = l.fifo[:0]
+	}
+}
+
+func (l *Log) parentsStored(op *chanop.Op) bool {
+	for _, p := range op.Header.Parents {
+		if _, ok := l.entries[p]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// intern returns the shared *past for set.
+func (l *Log) intern(set bitset) *past {
+	k := set.key()
+	if p, ok := l.pasts[k]; ok {
+		return p
+	}
+	p := &past{set: set}
+	l.pasts[k] = p
+	return p
+}
+
+func (l *Log) name(s string) string {
+	if n, ok := l.names[s]; ok {
+		return n
+	}
+	l.names[s] = s
+	return s
+}
+
+// insert verifies op (its parents are stored) and stores it.
+func (l *Log) insert(op *chanop.Op) error {
+	h := &op.Header
+	e := &entry{id: op.ID(), typ: h.Type, time: h.Time, seq: len(l.seq), cidx: -1, sig: op.Sig}
+	// Control past: the union of the parents' (a control parent counts itself).
+	var cp *past
+	same := true
+	e.parents = make([]*entry, len(h.Parents))
+	for i, pid := range h.Parents {
+		p := l.entries[pid]
+		e.parents[i] = p
+		c := p.past
+		if p.self != nil {
+			c = p.self
+		}
+		if cp == nil {
+			cp = c
+		} else if c != cp {
+			same = false
+		}
+	}
+	if !same {
+		var set bitset
+		for _, p := range e.parents {
+			c := p.past
+			if p.self != nil {
+				c = p.self
+			}
+			set = set.union(c.set)
+		}
+		cp = l.intern(set)
+	}
+	if cp == nil {
+		cp = l.intern(nil)
+	}
+	e.past = cp
+
+	var key crypto.PublicKey
+	if h.Type == chanop.TypeCreate {
+		k, err := chanop.VerifyCreate(op)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrVerify, err)
+		}
+		key = k
+	} else {
+		key = l.authorKey(h.Author, cp.set)
+		if key == nil {
+			return fmt.Errorf("op %s by %s: %w", e.id, h.Author, ErrUnknownAuthor)
+		}
+		if err := chanop.Verify(op, key); err != nil {
+			return fmt.Errorf("%w: %w", ErrVerify, err)
+		}
+	}
+	e.author = l.name(h.Author)
+	if h.Type.Control() {
+		e.cidx = len(l.control)
+		e.self = l.intern(cp.set.with(e.cidx))
+		e.op = op
+		switch b := op.Body.(type) {
+		case chanop.CreateBody:
+			e.key = key
+			l.creator = e
+		case chanop.AddBody:
+			if ep, ok := l.entries[b.Epoch]; ok && ep.cidx >= 0 {
+				e.epoch = ep
+			}
+			k, err := chanop.MemberKey(b.Member, b.Cert, b.EnvelopeKey, b.Binding)
+			if err != nil {
+				e.precheck = fmt.Errorf("%w: %w", ErrMemberKey, err)
+			} else {
+				e.key = k
+				m := l.name(b.Member)
+				l.addsOf[m] = append(l.addsOf[m], e)
+			}
+		}
+		l.control = append(l.control, e)
+		l.dirty = true
+	} else {
+		if h.Type.Sealed() {
+			if ep, ok := l.entries[h.Epoch]; ok && ep.cidx >= 0 {
+				e.epoch = ep
+			}
+		}
+		switch b := op.Body.(type) {
+		case chanop.EditBody:
+			e.target = b.Target
+		case chanop.RedactBody:
+			e.target = b.Target
+		}
+		if e.typ != chanop.TypePost {
+			l.editsFor[e.target] = append(l.editsFor[e.target], e)
+		}
+	}
+	l.entries[e.id] = e
+	l.seq = append(l.seq, e)
+	for _, p := range e.parents {
+		p.hasChild = true
+	}
+	l.state = nil
+	if !l.dirty && e.cidx < 0 {
+		l.evalContent(e)
+		if e.typ == chanop.TypePost {
+			for _, d := range l.editsFor[e.id] {
+				l.evalContent(d)
+			}
+		}
+	}
+	return nil
+}
+
+// authorKey returns the key of author from the create or an add in the
+// control past set, or nil.
+func (l *Log) authorKey(author string, set bitset) crypto.PublicKey {
+	if l.creator != nil && l.creator.op.Header.Author == author {
+		return l.creator.key
+	}
+	for _, a := range l.addsOf[author] {
+		if set.has(a.cidx) {
+			return a.key
+		}
+	}
+	return nil
+}
+
+// Has reports whether the op id is stored.
+func (l *Log) Has(id chanop.ID) bool { _, ok := l.entries[id]; return ok }
+
+// Len returns the number of stored ops.
+func (l *Log) Len() int { return len(l.seq) }
+
+// PendingLen returns the number of ops waiting for parents.
+func (l *Log) PendingLen() int { return len(l.pending) }
+
+// Evicted returns how many pending ops were evicted because the buffer was full.
+func (l *Log) Evicted() uint64 { return l.evicted }
+
+// Missing returns the parent ids pending ops wait for and that are not
+// pending themselves (what to ask peers for), sorted.
+func (l *Log) Missing() []chanop.ID {
+	var out []chanop.ID
+	for p := range l.waiting {
+		if _, ok := l.pending[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	sortIDs(out)
+	return out
+}
+
+// Heads returns the stored ops no stored op names as a parent, sorted: the
+// parents of the next op this node writes.
+func (l *Log) Heads() []chanop.ID {
+	var out []chanop.ID
+	for _, e := range l.seq {
+		if !e.hasChild {
+			out = append(out, e.id)
+		}
+	}
+	sortIDs(out)
+	return out
+}
+
+// Status reports whether id is stored and, if so, whether it is accepted
+// and why not.
+func (l *Log) Status(id chanop.ID) (stored, accepted bool, reason error) {
+	e, ok := l.entries[id]
+	if !ok {
+		return false, false, nil
+	}
+	l.resolve()
+	return true, e.valid, e.reason
+}
