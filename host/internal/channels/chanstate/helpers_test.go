@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -20,19 +21,42 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	code := 1
+	if err := loadNodes(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// loadNodes loads the fixed identities of testdata/nodes (copied to tmp with
+// the file modes identity.Load insists on), sorted by node_id.
+func loadNodes(tmp string) error {
 	for i := range 6 {
-		id, err := identity.Create(fmt.Sprintf("%s/n%d", dir, i), identity.KeyEd25519)
+		src := filepath.Join("testdata", "nodes", fmt.Sprintf("n%d", i))
+		dst := filepath.Join(tmp, fmt.Sprintf("n%d", i))
+		if err := os.Mkdir(dst, 0o700); err != nil {
+			return err
+		}
+		for _, f := range []string{identity.NodeKeyFile, identity.NodeCertFile, identity.EnvelopeKeyFile, identity.EnvelopeSigFile} {
+			b, err := os.ReadFile(filepath.Join(src, f))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dst, f), b, 0o600); err != nil {
+				return err
+			}
+		}
+		id, err := identity.Load(dst)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return err
 		}
 		nodes = append(nodes, id)
 	}
-	// Sort by node_id so that node 0 < node 1 < ... in key lists.
 	slices.SortFunc(nodes, func(a, b *identity.Identity) int { return cmpString(a.NodeID, b.NodeID) })
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return nil
 }
 
 func envKey(id *identity.Identity) (k [32]byte) {

@@ -37,7 +37,7 @@ type entry struct {
 	precheck error            // add: member certificate/binding problem
 	anc      bitset           // ancestors by seq, computed on demand
 	tpos     int              // position in the control order
-	// Sealed content ops and adds: the epoch op named (nil if not in the log).
+	// Sealed content ops and adds: the epoch op named, if in the control past.
 	epoch *entry
 	// Edits and redacts: the post they target.
 	target chanop.ID
@@ -45,6 +45,23 @@ type entry struct {
 	valid    bool
 	reason   error
 	hasChild bool
+}
+
+// checks are the signature and certificate checks the log runs before
+// storing an op: chanop's, except in tests that replay the same ops into
+// many logs and memoize them.
+type checks struct {
+	create func(*chanop.Op) (crypto.PublicKey, error)
+	verify func(*chanop.Op, crypto.PublicKey) error
+	member func(chanop.AddBody) (crypto.PublicKey, error)
+}
+
+var realChecks = checks{
+	create: chanop.VerifyCreate,
+	verify: chanop.Verify,
+	member: func(b chanop.AddBody) (crypto.PublicKey, error) {
+		return chanop.MemberKey(b.Member, b.Cert, b.EnvelopeKey, b.Binding)
+	},
 }
 
 // Log is the causal log of one channel and its resolved state.
@@ -66,6 +83,8 @@ type Log struct {
 	evicted  uint64
 	editsFor map[chanop.ID][]*entry
 
+	checks checks
+
 	res   resolution
 	dirty bool // a control op arrived since the last resolution
 	state *State
@@ -79,6 +98,7 @@ func New(channel chanop.ID, cfg Config) *Log {
 	return &Log{
 		channel:  channel,
 		max:      cfg.MaxPending,
+		checks:   realChecks,
 		entries:  map[chanop.ID]*entry{},
 		addsOf:   map[string][]*entry{},
 		names:    map[string]string{},
@@ -268,7 +288,7 @@ func (l *Log) insert(op *chanop.Op) error {
 
 	var key crypto.PublicKey
 	if h.Type == chanop.TypeCreate {
-		k, err := chanop.VerifyCreate(op)
+		k, err := l.checks.create(op)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrVerify, err)
 		}
@@ -278,7 +298,7 @@ func (l *Log) insert(op *chanop.Op) error {
 		if key == nil {
 			return fmt.Errorf("op %s by %s: %w", e.id, h.Author, ErrUnknownAuthor)
 		}
-		if err := chanop.Verify(op, key); err != nil {
+		if err := l.checks.verify(op, key); err != nil {
 			return fmt.Errorf("%w: %w", ErrVerify, err)
 		}
 	}
@@ -292,10 +312,8 @@ func (l *Log) insert(op *chanop.Op) error {
 			e.key = key
 			l.creator = e
 		case chanop.AddBody:
-			if ep, ok := l.entries[b.Epoch]; ok && ep.cidx >= 0 {
-				e.epoch = ep
-			}
-			k, err := chanop.MemberKey(b.Member, b.Cert, b.EnvelopeKey, b.Binding)
+			e.epoch = l.epochIn(b.Epoch, cp)
+			k, err := l.checks.member(b)
 			if err != nil {
 				e.precheck = fmt.Errorf("%w: %w", ErrMemberKey, err)
 			} else {
@@ -308,9 +326,7 @@ func (l *Log) insert(op *chanop.Op) error {
 		l.dirty = true
 	} else {
 		if h.Type.Sealed() {
-			if ep, ok := l.entries[h.Epoch]; ok && ep.cidx >= 0 {
-				e.epoch = ep
-			}
+			e.epoch = l.epochIn(h.Epoch, cp)
 		}
 		switch b := op.Body.(type) {
 		case chanop.EditBody:
@@ -335,6 +351,16 @@ func (l *Log) insert(op *chanop.Op) error {
 				l.evalContent(d)
 			}
 		}
+	}
+	return nil
+}
+
+// epochIn returns the control op id if it is in the control past p, else
+// nil: an op can only name an epoch it has seen (and the answer must not
+// depend on what else has arrived).
+func (l *Log) epochIn(id chanop.ID, p *past) *entry {
+	if ep, ok := l.entries[id]; ok && ep.cidx >= 0 && p.set.has(ep.cidx) {
+		return ep
 	}
 	return nil
 }
