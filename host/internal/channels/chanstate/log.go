@@ -252,7 +252,7 @@ func (l *Log) name(s string) string {
 // insert verifies op (its parents are stored) and stores it.
 func (l *Log) insert(op *chanop.Op) error {
 	h := &op.Header
-	e := &entry{id: op.ID(), typ: h.Type, time: h.Time, seq: len(l.seq), cidx: -1, sig: op.Sig}
+	e := &entry{id: op.ID(), typ: h.Type, time: h.Time, seq: len(l.seq), cidx: -1, sig: bytes.Clone(op.Sig)}
 	// Control past: the union of the parents' (a control parent counts itself).
 	var cp *past
 	same := true
