@@ -10,14 +10,14 @@ import (
 // more control ops arrived stay valid.
 type bitset []uint64
 
-func (b bitset) has(i int) bool {
-	w := i >> 6
+func (b bitset) has(i int32) bool {
+	w := int(i >> 6)
 	return w < len(b) && b[w]&(1<<(uint(i)&63)) != 0
 }
 
 // with returns a copy of b with i set.
-func (b bitset) with(i int) bitset {
-	n := max(len(b), i>>6+1)
+func (b bitset) with(i int32) bitset {
+	n := max(len(b), int(i>>6)+1)
 	c := make(bitset, n)
 	copy(c, b)
 	c[i>>6] |= 1 << (uint(i) & 63)

@@ -1,9 +1,9 @@
 package chanstate
 
 import (
-	"bytes"
 	"crypto"
 	"fmt"
+	"hash/maphash"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 )
@@ -22,29 +22,33 @@ type Config struct {
 // service keeps their bytes in its store); control ops keep the whole op.
 type entry struct {
 	id      chanop.ID
-	typ     chanop.Type
 	author  string
 	time    int64
-	seq     int // insertion index, for ancestor sets over all ops
-	cidx    int // index among control ops; -1 for content ops
 	parents []*entry
-	sig     []byte
 	past    *past // control ops that are ancestors
-	// Control ops only.
-	self     *past // past plus this op
-	op       *chanop.Op
-	key      crypto.PublicKey // add: the member's key, when precheck passed
-	precheck error            // add: member certificate/binding problem
-	anc      bitset           // ancestors by seq, computed on demand
-	tpos     int              // position in the control order
+	self    *past // control ops only: past plus this op
+	op      *chanop.Op
+	ctl     *ctlInfo
 	// Sealed content ops and adds: the epoch op named, if in the control past.
 	epoch *entry
 	// Edits and redacts: the post they target.
-	target chanop.ID
-
+	target *chanop.ID
+	reason error
+	// sigSum tells a resend (same signature) from an equivocation.
+	sigSum   uint64
+	seq      int32 // insertion index, for ancestor sets over all ops
+	cidx     int32 // index among control ops; -1 for content ops
+	typ      chanop.Type
 	valid    bool
-	reason   error
 	hasChild bool
+}
+
+// ctlInfo is what only control ops carry.
+type ctlInfo struct {
+	key      crypto.PublicKey // create, add: the member's key, when it verified
+	precheck error            // add: member certificate/binding problem
+	anc      bitset           // ancestors by seq, computed on demand
+	tpos     int              // position in the control order
 }
 
 // checks are the signature and certificate checks the log runs before
@@ -84,6 +88,7 @@ type Log struct {
 	editsFor map[chanop.ID][]*entry
 
 	checks checks
+	seed   maphash.Seed
 
 	res   resolution
 	dirty bool // a control op arrived since the last resolution
@@ -99,6 +104,7 @@ func New(channel chanop.ID, cfg Config) *Log {
 		channel:  channel,
 		max:      cfg.MaxPending,
 		checks:   realChecks,
+		seed:     maphash.MakeSeed(),
 		entries:  map[chanop.ID]*entry{},
 		addsOf:   map[string][]*entry{},
 		names:    map[string]string{},
@@ -142,14 +148,14 @@ func (l *Log) Add(op *chanop.Op) (Result, error) {
 		return res, fmt.Errorf("add op %s of channel %s to channel %s: %w", id, op.Header.Channel, l.channel, ErrWrongChannel)
 	}
 	if e, ok := l.entries[id]; ok {
-		if !bytes.Equal(e.sig, op.Sig) {
+		if e.sigSum != l.sigSum(op.Sig) {
 			return res, fmt.Errorf("add op %s: %w", id, ErrEquivocation)
 		}
 		res.Duplicate = true
 		return res, nil
 	}
 	if p, ok := l.pending[id]; ok {
-		if !bytes.Equal(p.Sig, op.Sig) {
+		if l.sigSum(p.Sig) != l.sigSum(op.Sig) {
 			return res, fmt.Errorf("add op %s: %w", id, ErrEquivocation)
 		}
 		res.Duplicate = true
@@ -252,7 +258,7 @@ func (l *Log) name(s string) string {
 // insert verifies op (its parents are stored) and stores it.
 func (l *Log) insert(op *chanop.Op) error {
 	h := &op.Header
-	e := &entry{id: op.ID(), typ: h.Type, time: h.Time, seq: len(l.seq), cidx: -1, sig: bytes.Clone(op.Sig)}
+	e := &entry{id: op.ID(), typ: h.Type, time: h.Time, seq: int32(len(l.seq)), cidx: -1, sigSum: l.sigSum(op.Sig)}
 	// Control past: the union of the parents' (a control parent counts itself).
 	var cp *past
 	same := true
@@ -304,20 +310,21 @@ func (l *Log) insert(op *chanop.Op) error {
 	}
 	e.author = l.name(h.Author)
 	if h.Type.Control() {
-		e.cidx = len(l.control)
+		e.cidx = int32(len(l.control))
 		e.self = l.intern(cp.set.with(e.cidx))
 		e.op = op
+		e.ctl = &ctlInfo{}
 		switch b := op.Body.(type) {
 		case chanop.CreateBody:
-			e.key = key
+			e.ctl.key = key
 			l.creator = e
 		case chanop.AddBody:
 			e.epoch = l.epochIn(b.Epoch, cp)
 			k, err := l.checks.member(b)
 			if err != nil {
-				e.precheck = fmt.Errorf("%w: %w", ErrMemberKey, err)
+				e.ctl.precheck = fmt.Errorf("%w: %w", ErrMemberKey, err)
 			} else {
-				e.key = k
+				e.ctl.key = k
 				m := l.name(b.Member)
 				l.addsOf[m] = append(l.addsOf[m], e)
 			}
@@ -330,12 +337,12 @@ func (l *Log) insert(op *chanop.Op) error {
 		}
 		switch b := op.Body.(type) {
 		case chanop.EditBody:
-			e.target = b.Target
+			e.target = &b.Target
 		case chanop.RedactBody:
-			e.target = b.Target
+			e.target = &b.Target
 		}
-		if e.typ != chanop.TypePost {
-			l.editsFor[e.target] = append(l.editsFor[e.target], e)
+		if e.target != nil {
+			l.editsFor[*e.target] = append(l.editsFor[*e.target], e)
 		}
 	}
 	l.entries[e.id] = e
@@ -355,6 +362,8 @@ func (l *Log) insert(op *chanop.Op) error {
 	return nil
 }
 
+func (l *Log) sigSum(sig []byte) uint64 { return maphash.Bytes(l.seed, sig) }
+
 // epochIn returns the control op id if it is in the control past p, else
 // nil: an op can only name an epoch it has seen (and the answer must not
 // depend on what else has arrived).
@@ -369,11 +378,11 @@ func (l *Log) epochIn(id chanop.ID, p *past) *entry {
 // control past set, or nil.
 func (l *Log) authorKey(author string, set bitset) crypto.PublicKey {
 	if l.creator != nil && l.creator.op.Header.Author == author {
-		return l.creator.key
+		return l.creator.ctl.key
 	}
 	for _, a := range l.addsOf[author] {
 		if set.has(a.cidx) {
-			return a.key
+			return a.ctl.key
 		}
 	}
 	return nil

@@ -113,8 +113,8 @@ func authorize(s *cstate, e *entry) error {
 	switch e.typ {
 	case chanop.TypeAdd:
 		b := e.op.Body.(chanop.AddBody)
-		if e.precheck != nil {
-			return e.precheck
+		if e.ctl.precheck != nil {
+			return e.ctl.precheck
 		}
 		if s.ever[b.Member] {
 			return ErrReAdd
@@ -233,7 +233,7 @@ func (l *Log) resolve() {
 	r := &l.res
 	r.order = l.controlOrder()
 	for i, e := range r.order {
-		e.tpos = i
+		e.ctl.tpos = i
 	}
 	forced := map[*entry]error{}
 	for {
@@ -243,7 +243,7 @@ func (l *Log) resolve() {
 			if !x.valid {
 				continue
 			}
-			for _, rst := range r.order[x.tpos+1:] {
+			for _, rst := range r.order[x.ctl.tpos+1:] {
 				if rst.valid && restriction(rst) && concurrent(x, rst) && r.kills(rst, x) {
 					if x.typ == chanop.TypeClose && rst.typ == chanop.TypeClose {
 						forced[x] = fmt.Errorf("%w: %s", ErrAlreadyClosed, rst.id)
@@ -442,9 +442,9 @@ func (l *Log) evalContent(e *entry) {
 		return
 	}
 	if e.typ != chanop.TypePost {
-		t, ok := l.entries[e.target]
+		t, ok := l.entries[*e.target]
 		if !ok || t.typ != chanop.TypePost || !t.valid || t.author != e.author {
-			e.reason = fmt.Errorf("%w: %s is not a valid post of the author", ErrTarget, e.target)
+			e.reason = fmt.Errorf("%w: %s is not a valid post of the author", ErrTarget, *e.target)
 			return
 		}
 	}
@@ -465,8 +465,8 @@ func (l *Log) evalContent(e *entry) {
 // ancestors returns the set (by seq) of all ops that are ancestors of the
 // control op c, computed once (a stored op's ancestors never change).
 func (l *Log) ancestors(c *entry) bitset {
-	if c.anc != nil {
-		return c.anc
+	if c.ctl.anc != nil {
+		return c.ctl.anc
 	}
 	set := make(bitset, c.seq>>6+1)
 	stack := append([]*entry(nil), c.parents...)
@@ -479,6 +479,6 @@ func (l *Log) ancestors(c *entry) bitset {
 		set[e.seq>>6] |= 1 << (uint(e.seq) & 63)
 		stack = append(stack, e.parents...)
 	}
-	c.anc = set
+	c.ctl.anc = set
 	return set
 }

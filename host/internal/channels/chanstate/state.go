@@ -70,12 +70,11 @@ type Post struct {
 	Author string
 	Time   int64
 	// Text is the op whose sealed body is the post's current text: the
-	// post itself or its latest accepted edit (display order); TextEpoch is
-	// the epoch that op is sealed with.
-	Text      chanop.ID
-	TextEpoch chanop.ID
-	Edited    bool
-	Redacted  bool
+	// post itself or its latest accepted edit in display order (its header
+	// names the epoch it is sealed with).
+	Text     chanop.ID
+	Edited   bool
+	Redacted bool
 }
 
 // Refusal is a stored op that is not accepted, and why.
@@ -130,22 +129,30 @@ func (l *Log) State() *State {
 			st.Closed, st.ClosedBy = true, f.closer.id
 		}
 	}
+	order := l.displayOrder()
 	posts := map[chanop.ID]int{}
-	for _, e := range l.displayOrder() {
+	for _, e := range order {
 		if !e.valid {
 			st.Refused = append(st.Refused, Refusal{ID: e.id, Type: e.typ, Author: e.author, Reason: e.reason})
 			continue
 		}
 		st.Accepted = append(st.Accepted, e.id)
-		switch e.typ {
-		case chanop.TypePost:
+		if e.typ == chanop.TypePost {
 			posts[e.id] = len(st.Posts)
-			st.Posts = append(st.Posts, Post{ID: e.id, Author: e.author, Time: e.time, Text: e.id, TextEpoch: e.epoch.id})
-		case chanop.TypeEdit:
-			p := &st.Posts[posts[e.target]]
-			p.Text, p.TextEpoch, p.Edited = e.id, e.epoch.id, true
-		case chanop.TypeRedact:
-			st.Posts[posts[e.target]].Redacted = true
+			st.Posts = append(st.Posts, Post{ID: e.id, Author: e.author, Time: e.time, Text: e.id})
+		}
+	}
+	// Edits and redactions after every post is placed: an accepted edit's
+	// target is an accepted post, but not necessarily earlier in the order.
+	for _, e := range order {
+		if !e.valid || e.target == nil {
+			continue
+		}
+		p := &st.Posts[posts[*e.target]]
+		if e.typ == chanop.TypeEdit {
+			p.Text, p.Edited = e.id, true
+		} else {
+			p.Redacted = true
 		}
 	}
 	st.Hash = st.hash()
