@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"fmt"
 	"hash/maphash"
+	"slices"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 )
@@ -35,12 +36,11 @@ type entry struct {
 	target *chanop.ID
 	reason error
 	// sigSum tells a resend (same signature) from an equivocation.
-	sigSum   uint64
-	seq      int32 // insertion index, for ancestor sets over all ops
-	cidx     int32 // index among control ops; -1 for content ops
-	typ      chanop.Type
-	valid    bool
-	hasChild bool
+	sigSum uint64
+	seq    int32 // insertion index, for ancestor sets over all ops
+	cidx   int32 // index among control ops; -1 for content ops
+	typ    chanop.Type
+	valid  bool
 }
 
 // ctlInfo is what only control ops carry.
@@ -86,6 +86,7 @@ type Log struct {
 	fifo     []chanop.ID
 	evicted  uint64
 	editsFor map[chanop.ID][]*entry
+	heads    map[*entry]struct{}
 
 	checks checks
 	seed   maphash.Seed
@@ -112,6 +113,7 @@ func New(channel chanop.ID, cfg Config) *Log {
 		pending:  map[chanop.ID]*chanop.Op{},
 		waiting:  map[chanop.ID][]chanop.ID{},
 		editsFor: map[chanop.ID][]*entry{},
+		heads:    map[*entry]struct{}{},
 	}
 }
 
@@ -186,16 +188,41 @@ func (l *Log) hold(op *chanop.Op, missing []chanop.ID) {
 	for len(l.pending) >= l.max && len(l.fifo) > 0 {
 		old := l.fifo[0]
 		l.fifo = l.fifo[1:]
-		if _, ok := l.pending[old]; ok {
+		if op, ok := l.pending[old]; ok {
 			delete(l.pending, old)
 			l.evicted++
+			l.forget(op)
 		}
+	}
+	// The fifo also holds ids that were unblocked since: compact it so it
+	// stays proportional to the buffer.
+	if len(l.fifo) > 2*len(l.pending)+64 {
+		kept := l.fifo[:0]
+		for _, id := range l.fifo {
+			if _, ok := l.pending[id]; ok {
+				kept = append(kept, id)
+			}
+		}
+		l.fifo = slices.Clip(kept)
 	}
 	id := op.ID()
 	l.pending[id] = op
 	l.fifo = append(l.fifo, id)
 	for _, p := range missing {
 		l.waiting[p] = append(l.waiting[p], id)
+	}
+}
+
+// forget removes an evicted op from the waiting lists of its parents.
+func (l *Log) forget(op *chanop.Op) {
+	id := op.ID()
+	for _, p := range op.Header.Parents {
+		w := slices.DeleteFunc(l.waiting[p], func(c chanop.ID) bool { return c == id })
+		if len(w) == 0 {
+			delete(l.waiting, p)
+		} else {
+			l.waiting[p] = w
+		}
 	}
 }
 
@@ -348,8 +375,9 @@ func (l *Log) insert(op *chanop.Op) error {
 	l.entries[e.id] = e
 	l.seq = append(l.seq, e)
 	for _, p := range e.parents {
-		p.hasChild = true
+		delete(l.heads, p)
 	}
+	l.heads[e] = struct{}{}
 	l.state = nil
 	if !l.dirty && e.cidx < 0 {
 		l.evalContent(e)
@@ -416,11 +444,9 @@ func (l *Log) Missing() []chanop.ID {
 // Heads returns the stored ops no stored op names as a parent, sorted: the
 // parents of the next op this node writes.
 func (l *Log) Heads() []chanop.ID {
-	var out []chanop.ID
-	for _, e := range l.seq {
-		if !e.hasChild {
-			out = append(out, e.id)
-		}
+	out := make([]chanop.ID, 0, len(l.heads))
+	for e := range l.heads {
+		out = append(out, e.id)
 	}
 	sortIDs(out)
 	return out

@@ -323,11 +323,17 @@ func TestPropertyConvergesAndMatchesReference(t *testing.T) {
 		ch, ops, c := runSim(t, seed)
 		rng := rand.New(rand.NewPCG(seed, 1))
 		var want [32]byte
+		var wantHeads []chanop.ID
 		for r := range 4 {
 			l := deliver(t, rng, ch, ops, c)
 			st := l.State()
 			if st.Pending != 0 {
 				t.Fatalf("seed %d replica %d: %d ops still pending", seed, r, st.Pending)
+			}
+			if r == 0 {
+				wantHeads = l.Heads()
+			} else if !slices.Equal(l.Heads(), wantHeads) {
+				t.Fatalf("seed %d (-chanstate.seed=%d): replica %d has other heads", seed, seed, r)
 			}
 			if r == 0 {
 				want = st.Hash
