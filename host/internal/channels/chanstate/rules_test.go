@@ -152,11 +152,20 @@ func TestRules(t *testing.T) {
 				t.Fatalf("members %v epochs %v exposed %v", st.Members, st.Epochs, st.CurrentExposed)
 			}
 		}},
+		{name: "member added concurrently with a removal lacks the new key: unkeyed", run: func(w *world) ([]*chanop.Op, []expect) {
+			addD := w.add(w.A, w.D, w.rw, w.ep, w.addC)
+			rm := w.remove(w.B, w.c, []string{w.a, w.b}, w.addC)
+			return []*chanop.Op{rm, addD}, []expect{{rm, true, nil}, {addD, true, nil}}
+		}, check: func(t *testing.T, w *world, st *State) {
+			if st.Current == w.ep || len(st.Unkeyed) != 1 || st.Unkeyed[0] != w.d {
+				t.Fatalf("current %s unkeyed %v", st.Current, st.Unkeyed)
+			}
+		}},
 		{name: "a rekey after a removal is not exposed", run: func(w *world) ([]*chanop.Op, []expect) {
 			rm := w.remove(w.A, w.c, []string{w.a, w.b}, w.addC)
 			return []*chanop.Op{rm}, []expect{{rm, true, nil}}
 		}, check: func(t *testing.T, w *world, st *State) {
-			if st.Current == w.ep || st.CurrentExposed || !st.Epochs[0].Exposed {
+			if st.Current == w.ep || st.CurrentExposed || !st.Epochs[0].Exposed || len(st.Unkeyed) != 0 {
 				t.Fatalf("epochs %v current %s exposed %v", st.Epochs, st.Current, st.CurrentExposed)
 			}
 		}},

@@ -28,8 +28,12 @@ type State struct {
 	// CurrentExposed is set when the current epoch's key went to someone
 	// who is not a member: the next writer must issue a rekey.
 	CurrentExposed bool
-	Closed         bool
-	ClosedBy       chanop.ID
+	// Unkeyed lists the members (sorted) the current epoch's key was never
+	// wrapped to (added concurrently with the op that introduced it): they
+	// cannot read it, so the next writer must issue a rekey too. Not in the hash.
+	Unkeyed  []string
+	Closed   bool
+	ClosedBy chanop.ID
 	// Accepted lists every accepted op in display order.
 	Accepted []chanop.ID
 	// Posts are the accepted posts in display order, edits and redactions applied.
@@ -116,7 +120,7 @@ func (l *Log) State() *State {
 		if _, ok := f.members[st.Creator]; !ok {
 			st.Members = slices.DeleteFunc(st.Members, func(m Member) bool { return m.NodeID == st.Creator })
 		}
-		exposed := l.exposedEpochs(f)
+		exposed, recipients := l.epochRecipients(f)
 		for _, e := range r.order {
 			if e.valid && f.epochs.has(e.cidx) {
 				st.Epochs = append(st.Epochs, Epoch{ID: e.id, Exposed: exposed[e]})
@@ -124,6 +128,11 @@ func (l *Log) State() *State {
 		}
 		if f.current != nil {
 			st.Current, st.CurrentExposed = f.current.id, exposed[f.current]
+			for _, m := range st.Members {
+				if !recipients[f.current][m.NodeID] {
+					st.Unkeyed = append(st.Unkeyed, m.NodeID)
+				}
+			}
 		}
 		if f.closed {
 			st.Closed, st.ClosedBy = true, f.closer.id
@@ -160,13 +169,21 @@ func (l *Log) State() *State {
 	return st
 }
 
-// exposedEpochs marks the valid epochs whose key some stored op wrapped to
-// a node that is not a member of the final state.
-func (l *Log) exposedEpochs(f *cstate) map[*entry]bool {
-	out := map[*entry]bool{}
+// epochRecipients returns, per epoch, the nodes some stored op wrapped its
+// key to, and marks the epochs one of them is not a member of the final
+// state (exposed).
+func (l *Log) epochRecipients(f *cstate) (exposed map[*entry]bool, to map[*entry]map[string]bool) {
+	exposed, to = map[*entry]bool{}, map[*entry]map[string]bool{}
 	mark := func(ep *entry, node string) {
-		if _, ok := f.members[node]; !ok && ep != nil {
-			out[ep] = true
+		if ep == nil {
+			return
+		}
+		if to[ep] == nil {
+			to[ep] = map[string]bool{}
+		}
+		to[ep][node] = true
+		if _, ok := f.members[node]; !ok {
+			exposed[ep] = true
 		}
 	}
 	for _, e := range l.control {
@@ -185,7 +202,7 @@ func (l *Log) exposedEpochs(f *cstate) map[*entry]bool {
 			}
 		}
 	}
-	return out
+	return exposed, to
 }
 
 // hash is SHA-256 over the canonical state encoding (proto/channels.md).
