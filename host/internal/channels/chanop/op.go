@@ -27,9 +27,9 @@ const (
 	MaxWrappedKey = 256
 	// MaxText is the largest plaintext of a post or an edit.
 	MaxText = 16 << 10
-	// MaxSealed bounds a sealed text: MaxText plus room for the AEAD's
-	// nonce and tag.
-	MaxSealed = MaxText + 64
+	// MaxSealed bounds a sealed text: MaxText plus the inner AEAD's 24-byte
+	// nonce and 16-byte tag (chancrypt).
+	MaxSealed = MaxText + 40
 	// MaxTime is the largest time accepted (9999-12-31T23:59:59.999Z in
 	// Unix milliseconds): a sanity bound, time never orders anything.
 	MaxTime = 253402300799999
