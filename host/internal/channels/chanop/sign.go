@@ -87,6 +87,14 @@ func Verify(op *Op, pub crypto.PublicKey) error {
 	if err := checkAuthorKey(pub, op.Header.Author); err != nil {
 		return fmt.Errorf("verify %s op %s: %w", op.Header.Type, op.id, err)
 	}
+	return VerifySignature(op, pub)
+}
+
+// VerifySignature checks op's signature with pub, which the caller has
+// already bound to the author node_id (chanstate takes it from the author's
+// create or add, checked by VerifyCreate or MemberKey): Verify without
+// deriving the node_id again.
+func VerifySignature(op *Op, pub crypto.PublicKey) error {
 	if err := nodeid.VerifyMessage(pub, SignedMessage(op.HeaderBytes), op.Sig); err != nil {
 		return fmt.Errorf("verify %s op %s: %w: %w", op.Header.Type, op.id, ErrBadSignature, err)
 	}

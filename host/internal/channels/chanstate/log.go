@@ -62,7 +62,7 @@ type checks struct {
 
 var realChecks = checks{
 	create: chanop.VerifyCreate,
-	verify: chanop.Verify,
+	verify: chanop.VerifySignature,
 	member: func(b chanop.AddBody) (crypto.PublicKey, error) {
 		return chanop.MemberKey(b.Member, b.Cert, b.EnvelopeKey, b.Binding)
 	},
@@ -331,6 +331,8 @@ func (l *Log) insert(op *chanop.Op) error {
 		if key == nil {
 			return fmt.Errorf("op %s by %s: %w", e.id, h.Author, ErrUnknownAuthor)
 		}
+		// key is bound to the author: it came from the create or an add of
+		// the author's node_id, whose certificate derives it.
 		if err := l.checks.verify(op, key); err != nil {
 			return fmt.Errorf("%w: %w", ErrVerify, err)
 		}
