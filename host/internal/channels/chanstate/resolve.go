@@ -216,8 +216,13 @@ func (r *resolution) kills(rst, e *entry) bool {
 	return true
 }
 
-func killReason(r *entry) error {
-	if r.typ == chanop.TypeClose {
+// killReason is why restriction r refuses op x. A close that loses to a
+// concurrent close is a no-op (the channel is closed once), not a fault.
+func killReason(r, x *entry) error {
+	switch {
+	case r.typ == chanop.TypeClose && x.typ == chanop.TypeClose:
+		return fmt.Errorf("%w: %s", ErrAlreadyClosed, r.id)
+	case r.typ == chanop.TypeClose:
 		return fmt.Errorf("%w: close %s", ErrRestricted, r.id)
 	}
 	return fmt.Errorf("%w: %s %s by %s", ErrRestricted, r.typ, r.id, r.author)
@@ -235,6 +240,9 @@ func (l *Log) resolve() {
 	for i, e := range r.order {
 		e.ctl.tpos = i
 	}
+	// Fixpoint: ops refused by a valid concurrent restriction placed later
+	// in the order are forced out and the pass repeated. forced only grows,
+	// so this ends within len(order) passes (proto/channels.md §6).
 	forced := map[*entry]error{}
 	for {
 		l.pass(forced)
@@ -245,11 +253,7 @@ func (l *Log) resolve() {
 			}
 			for _, rst := range r.order[x.ctl.tpos+1:] {
 				if rst.valid && restriction(rst) && concurrent(x, rst) && r.kills(rst, x) {
-					if x.typ == chanop.TypeClose && rst.typ == chanop.TypeClose {
-						forced[x] = fmt.Errorf("%w: %s", ErrAlreadyClosed, rst.id)
-					} else {
-						forced[x] = killReason(rst)
-					}
+					forced[x] = killReason(rst, x)
 					grew = true
 					break
 				}
@@ -319,11 +323,7 @@ func (l *Log) pass(forced map[*entry]error) {
 		}
 		for _, rst := range restr {
 			if !x.past.set.has(rst.cidx) && r.kills(rst, x) {
-				if x.typ == chanop.TypeClose && rst.typ == chanop.TypeClose {
-					x.reason = fmt.Errorf("%w: %s", ErrAlreadyClosed, rst.id)
-				} else {
-					x.reason = killReason(rst)
-				}
+				x.reason = killReason(rst, x)
 				break
 			}
 		}
@@ -454,7 +454,7 @@ func (l *Log) evalContent(e *entry) {
 				continue
 			}
 			if forbids(rst, e) {
-				e.reason = killReason(rst)
+				e.reason = killReason(rst, e)
 				return
 			}
 		}
