@@ -11,6 +11,9 @@ var (
 	// ErrUnknownAuthor is returned when no create or add in the op's causal
 	// past gives its author's key: it cannot be verified.
 	ErrUnknownAuthor = errors.New("author is not known in the operation's causal past")
+	// ErrPendingFull is returned for an op with missing parents that the
+	// shared pending pool has no room for (this log had nothing to evict).
+	ErrPendingFull = errors.New("pending buffer full")
 	// ErrVerify is returned when the op's signature does not verify.
 	ErrVerify = errors.New("operation does not verify")
 )

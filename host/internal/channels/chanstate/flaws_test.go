@@ -254,3 +254,48 @@ func TestUnverifiableOpsAreNotStored(t *testing.T) {
 		t.Fatal("unverifiable op stored")
 	}
 }
+
+func TestPendingPoolBoundsAllChannels(t *testing.T) {
+	w1 := newWorld(t, chanop.PermAll, chanop.PermAll)
+	w2 := newWorld(t, chanop.PermAll, chanop.PermAll)
+	pool := NewPendingPool(3)
+	l1 := New(w1.ch, Config{Pool: pool})
+	l2 := New(w2.ch, Config{Pool: pool})
+	var p1, p2 []*chanop.Op
+	for range 3 {
+		p1 = append(p1, w1.post(w1.B, w1.ep, w1.addC))
+		p2 = append(p2, w2.post(w2.B, w2.ep, w2.addC))
+	}
+	for _, p := range p1 {
+		if _, err := l1.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The pool is full of l1's ops: l2 has nothing of its own to evict.
+	if _, err := l2.Add(p2[0]); !errors.Is(err, ErrPendingFull) {
+		t.Fatalf("got %v, want ErrPendingFull", err)
+	}
+	if l2.Evicted() != 1 || pool.Len() != 3 {
+		t.Fatalf("evicted %d, pool %d", l2.Evicted(), pool.Len())
+	}
+	// Parents arriving free the pool.
+	for _, op := range w1.base {
+		if _, err := l1.Add(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pool.Len() != 0 {
+		t.Fatalf("pool %d after the parents arrived", pool.Len())
+	}
+	if _, err := l2.Add(p2[0]); err != nil || l2.PendingLen() != 1 || pool.Len() != 1 {
+		t.Fatalf("%v pending %d pool %d", err, l2.PendingLen(), pool.Len())
+	}
+	// A log over its own share evicts its own oldest first.
+	l3 := New(w1.ch, Config{Pool: pool, MaxPending: 1})
+	if _, err := l3.Add(p1[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l3.Add(p1[1]); err != nil || l3.Evicted() != 1 || pool.Len() != 2 {
+		t.Fatalf("%v evicted %d pool %d", err, l3.Evicted(), pool.Len())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"sync/atomic"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 )
@@ -17,6 +18,45 @@ type Config struct {
 	// MaxPending bounds the ops waiting for missing parents; when full the
 	// oldest waiting op is evicted (and counted). 0 means DefaultMaxPending.
 	MaxPending int
+	// Pool, if set, also bounds the pending ops of every log sharing it.
+	Pool *PendingPool
+}
+
+// PendingPool bounds the pending ops of many logs (all channels) together.
+// When it is full, a log makes room by evicting its own oldest pending op;
+// a log with none pending cannot hold the new op (ErrPendingFull). It is
+// safe for concurrent use by logs used from different goroutines.
+type PendingPool struct {
+	max int64
+	n   atomic.Int64
+}
+
+// NewPendingPool returns a pool holding at most max pending ops.
+func NewPendingPool(max int) *PendingPool { return &PendingPool{max: int64(max)} }
+
+// Len returns the number of pending ops held in the pool's logs.
+func (p *PendingPool) Len() int { return int(p.n.Load()) }
+
+// reserve takes a place in the pool if there is one (always, without a pool).
+func (p *PendingPool) reserve() bool {
+	if p == nil {
+		return true
+	}
+	for {
+		n := p.n.Load()
+		if n >= p.max {
+			return false
+		}
+		if p.n.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (p *PendingPool) add(d int64) {
+	if p != nil {
+		p.n.Add(d)
+	}
 }
 
 // entry is a stored op. Content ops keep only what resolution needs (the
@@ -72,6 +112,7 @@ var realChecks = checks{
 type Log struct {
 	channel chanop.ID
 	max     int
+	pool    *PendingPool
 
 	entries map[chanop.ID]*entry
 	seq     []*entry
@@ -104,6 +145,7 @@ func New(channel chanop.ID, cfg Config) *Log {
 	return &Log{
 		channel:  channel,
 		max:      cfg.MaxPending,
+		pool:     cfg.Pool,
 		checks:   realChecks,
 		seed:     maphash.MakeSeed(),
 		entries:  map[chanop.ID]*entry{},
@@ -171,7 +213,9 @@ func (l *Log) Add(op *chanop.Op) (Result, error) {
 		}
 	}
 	if len(missing) > 0 {
-		l.hold(op, missing)
+		if !l.hold(op, missing) {
+			return res, fmt.Errorf("op %s waits for %d missing parents: %w", id, len(missing), ErrPendingFull)
+		}
 		res.Pending = true
 		return res, nil
 	}
@@ -183,15 +227,16 @@ func (l *Log) Add(op *chanop.Op) (Result, error) {
 	return res, nil
 }
 
-// hold puts op in the pending buffer, evicting the oldest when full.
-func (l *Log) hold(op *chanop.Op, missing []chanop.ID) {
-	for len(l.pending) >= l.max && len(l.fifo) > 0 {
-		old := l.fifo[0]
-		l.fifo = l.fifo[1:]
-		if op, ok := l.pending[old]; ok {
-			delete(l.pending, old)
+// hold puts op in the pending buffer, evicting the oldest when full. It
+// reports false when the shared pool is full and this log has nothing to
+// evict (the op is counted as evicted).
+func (l *Log) hold(op *chanop.Op, missing []chanop.ID) bool {
+	for len(l.pending) >= l.max && l.evictOldest() {
+	}
+	for !l.pool.reserve() {
+		if !l.evictOldest() {
 			l.evicted++
-			l.forget(op)
+			return false
 		}
 	}
 	// The fifo also holds ids that were unblocked since: compact it so it
@@ -211,6 +256,23 @@ func (l *Log) hold(op *chanop.Op, missing []chanop.ID) {
 	for _, p := range missing {
 		l.waiting[p] = append(l.waiting[p], id)
 	}
+	return true
+}
+
+// evictOldest evicts the oldest pending op; false when there is none.
+func (l *Log) evictOldest() bool {
+	for len(l.fifo) > 0 {
+		old := l.fifo[0]
+		l.fifo = l.fifo[1:]
+		if op, ok := l.pending[old]; ok {
+			delete(l.pending, old)
+			l.pool.add(-1)
+			l.evicted++
+			l.forget(op)
+			return true
+		}
+	}
+	return false
 }
 
 // forget removes an evicted op from the waiting lists of its parents.
@@ -241,6 +303,7 @@ func (l *Log) unblock(id chanop.ID, res *Result) {
 				continue
 			}
 			delete(l.pending, c)
+			l.pool.add(-1)
 			if err := l.insert(op); err != nil {
 				res.Rejected = append(res.Rejected, err)
 				continue
