@@ -74,6 +74,11 @@ var decoders = map[string]func(Frame) (Payload, error){
 
 	CmdPing: decodeAs[Ping],
 	CmdPong: decodeAs[Pong],
+
+	CmdChannelOps:          decodeAs[ChannelOps],
+	CmdChannelSync:         decodeAs[ChannelSync],
+	CmdChannelSyncResponse: decodeAs[ChannelSyncResponse],
+	CmdChannelWant:         decodeAs[ChannelWant],
 }
 
 func decodeAs[T Payload](f Frame) (Payload, error) {

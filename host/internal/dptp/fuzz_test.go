@@ -266,3 +266,23 @@ func FuzzDecodePing(f *testing.F) {
 func FuzzDecodePong(f *testing.F) {
 	fuzzDecode[Pong](f, `{"request_id":"r"}`, `{"request_id":7}`)
 }
+
+func FuzzDecodeChannelOps(f *testing.F) {
+	fuzzDecode[ChannelOps](f, `{"channel_id":"`+chanID+`","ops":["AAE=","/w=="]}`,
+		`{"request_id":"r","channel_id":"`+chanID+`","ops":[],"more":true}`, `{"channel_id":"`+chanID+`","ops":[""]}`)
+}
+
+func FuzzDecodeChannelSync(f *testing.F) {
+	fuzzDecode[ChannelSync](f, `{"request_id":"r","channel_id":"`+chanID+`","heads":["`+opID1+`","`+opID2+`"],"count":2}`,
+		`{"request_id":"r","channel_id":"`+chanID+`","heads":["`+opID2+`","`+opID1+`"],"count":-1,"page":1}`)
+}
+
+func FuzzDecodeChannelSyncResponse(f *testing.F) {
+	fuzzDecode[ChannelSyncResponse](f, `{"request_id":"r","heads":null,"count":0,"want":["`+opID1+`"],"pages":1}`,
+		`{"request_id":"r","heads":["`+opID1+`","`+opID1+`"],"want":[],"pages":0}`)
+}
+
+func FuzzDecodeChannelWant(f *testing.F) {
+	fuzzDecode[ChannelWant](f, `{"request_id":"r","channel_id":"`+chanID+`","ids":["`+opID1+`"],"heads":[]}`,
+		`{"request_id":"r","channel_id":"`+chanID+`","ids":[],"heads":["x"]}`)
+}

@@ -13,6 +13,9 @@ const (
 	aliceID = "dpc-node-0123456789abcdef0123456789abcdef"
 	bobID   = "dpc-node-fedcba9876543210fedcba9876543210"
 	fileSum = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	chanID  = "c0ffee0000000000000000000000000000000000000000000000000000000001"
+	opID1   = "0a00000000000000000000000000000000000000000000000000000000000000"
+	opID2   = "0b00000000000000000000000000000000000000000000000000000000000000"
 )
 
 var sentAt = NewTimestamp(time.Date(2026, 3, 1, 9, 30, 0, 250_000_000, time.UTC))
@@ -52,6 +55,11 @@ func samplePayloads() map[string]Payload {
 
 		CmdPing: Ping{RequestID: "req-5"},
 		CmdPong: Pong{RequestID: "req-5"},
+
+		CmdChannelOps:          ChannelOps{RequestID: "req-6", ChannelID: chanID, Ops: [][]byte{{1, 2, 3}, {0xff}}, More: true},
+		CmdChannelSync:         ChannelSync{RequestID: "req-7", ChannelID: chanID, Heads: []string{opID1, opID2}, Count: 42, Page: 1},
+		CmdChannelSyncResponse: ChannelSyncResponse{RequestID: "req-7", Heads: []string{opID2}, Count: 40, Want: []string{opID1}, Page: 1, Pages: 2},
+		CmdChannelWant:         ChannelWant{RequestID: "req-6", ChannelID: chanID, IDs: []string{opID1}, Heads: []string{opID2}},
 	}
 }
 

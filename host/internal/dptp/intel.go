@@ -425,6 +425,10 @@ func RequestIDOf(p Payload) string {
 		return p.RequestID
 	case Pong:
 		return p.RequestID
+	case ChannelSyncResponse:
+		return p.RequestID
+	case ChannelOps:
+		return p.RequestID
 	}
 	return ""
 }
