@@ -48,6 +48,9 @@ const (
 	// MaxChannelWant is the most ids one CHANNEL_WANT or one
 	// CHANNEL_SYNC_RESPONSE.want may list.
 	MaxChannelWant = 1024
+	// MaxChannelHave is the most ids of a "have" sample (CHANNEL_WANT and
+	// CHANNEL_SYNC_RESPONSE).
+	MaxChannelHave = 1024
 	// MaxChannelPages is the most pages of heads a CHANNEL_SYNC may walk
 	// (1024 × 1024 heads).
 	MaxChannelPages = 1024
@@ -173,6 +176,10 @@ type ChannelSyncResponse struct {
 	// Want lists the asker's heads (of this page) the answerer lacks,
 	// strictly ascending.
 	Want []string `json:"want"`
+	// Have is, when Want is not empty, a sample of older ops the answerer
+	// holds (along its heads' ancestry, denser near the heads), strictly
+	// ascending: with Heads, what the asker need not send.
+	Have []string `json:"have,omitempty"`
 	// Page echoes CHANNEL_SYNC.page.
 	Page int `json:"page,omitempty"`
 	// Pages is how many pages of heads the answerer has (at least 1).
@@ -195,6 +202,9 @@ func (p ChannelSyncResponse) Validate() error {
 		return fieldErr(c, "count", "must not be negative, got %d", p.Count)
 	}
 	if err := checkOpIDs(c, "want", p.Want, MaxChannelWant); err != nil {
+		return err
+	}
+	if err := checkOpIDs(c, "have", p.Have, MaxChannelHave); err != nil {
 		return err
 	}
 	if err := checkPage(c, "page", p.Page); err != nil {
@@ -229,6 +239,11 @@ type ChannelWant struct {
 	// Heads are (up to MaxChannelHeads of) the asker's current heads,
 	// strictly ascending: the answerer skips everything they cover.
 	Heads []string `json:"heads"`
+	// Have is a sample of older ops the asker holds (along its heads'
+	// ancestry, denser near the heads), strictly ascending: after a
+	// partition the answerer knows none of the asker's heads, and without it
+	// would send everything back to the channel's first op.
+	Have []string `json:"have,omitempty"`
 }
 
 // Command returns CmdChannelWant.
@@ -249,7 +264,10 @@ func (p ChannelWant) Validate() error {
 	if err := checkOpIDs(c, "ids", p.IDs, MaxChannelWant); err != nil {
 		return err
 	}
-	return checkOpIDs(c, "heads", p.Heads, MaxChannelHeads)
+	if err := checkOpIDs(c, "heads", p.Heads, MaxChannelHeads); err != nil {
+		return err
+	}
+	return checkOpIDs(c, "have", p.Have, MaxChannelHave)
 }
 
 // MarshalJSON writes an empty list rather than null for no heads.

@@ -87,6 +87,11 @@ func TestValidateChannelPayloads(t *testing.T) {
 		"want no channel":                     {wantWith(func(p *ChannelWant) { p.ChannelID = "" }), "channel_id"},
 		"want prefixed id":                    {wantWith(func(p *ChannelWant) { p.IDs = []string{"sha256:" + opID1[7:]} }), "ids[0]"},
 		"want no request id":                  {wantWith(func(p *ChannelWant) { p.RequestID = "" }), "request_id"},
+		"sync response have over the limit":   {respWith(func(p *ChannelSyncResponse) { p.Have = hexIDs(MaxChannelHave + 1) }), "have"},
+		"sync response unsorted have":         {respWith(func(p *ChannelSyncResponse) { p.Have = []string{opID2, opID1} }), "have"},
+		"want have at the limit":              {wantWith(func(p *ChannelWant) { p.Have = hexIDs(MaxChannelHave) }), ""},
+		"want have over the limit":            {wantWith(func(p *ChannelWant) { p.Have = hexIDs(MaxChannelHave + 1) }), "have"},
+		"want bad have":                       {wantWith(func(p *ChannelWant) { p.Have = []string{opID1[:10]} }), "have[0]"},
 		"sync response heads at the limit":    {respWith(func(p *ChannelSyncResponse) { p.Heads = hexIDs(MaxChannelHeads) }), ""},
 		"ops answer with request id and more": {opsWith(func(p *ChannelOps) { p.More = true }), ""},
 	}
@@ -130,8 +135,8 @@ func TestChannelFramesFitStrangerLimit(t *testing.T) {
 		"ops of the largest operations": ChannelOps{RequestID: maxID, ChannelID: chanID, Ops: bigOps, More: true},
 		"ops of the most operations":    ChannelOps{RequestID: maxID, ChannelID: chanID, Ops: manyOps, More: true},
 		"sync with the most heads":      ChannelSync{RequestID: maxID, ChannelID: chanID, Heads: hexIDs(MaxChannelHeads), Count: 1 << 62, Page: MaxChannelPages - 1},
-		"sync response with the most":   ChannelSyncResponse{RequestID: maxID, Heads: hexIDs(MaxChannelHeads), Want: hexIDs(MaxChannelWant), Count: 1 << 62, Page: MaxChannelPages - 1, Pages: MaxChannelPages},
-		"want with the most":            ChannelWant{RequestID: maxID, ChannelID: chanID, IDs: hexIDs(MaxChannelWant), Heads: hexIDs(MaxChannelHeads)},
+		"sync response with the most":   ChannelSyncResponse{RequestID: maxID, Heads: hexIDs(MaxChannelHeads), Want: hexIDs(MaxChannelWant), Have: hexIDs(MaxChannelHave), Count: 1 << 62, Page: MaxChannelPages - 1, Pages: MaxChannelPages},
+		"want with the most":            ChannelWant{RequestID: maxID, ChannelID: chanID, IDs: hexIDs(MaxChannelWant), Heads: hexIDs(MaxChannelHeads), Have: hexIDs(MaxChannelHave)},
 	}
 	for name, p := range tests {
 		t.Run(name, func(t *testing.T) {

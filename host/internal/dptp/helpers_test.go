@@ -58,8 +58,8 @@ func samplePayloads() map[string]Payload {
 
 		CmdChannelOps:          ChannelOps{RequestID: "req-6", ChannelID: chanID, Ops: [][]byte{{1, 2, 3}, {0xff}}, More: true},
 		CmdChannelSync:         ChannelSync{RequestID: "req-7", ChannelID: chanID, Heads: []string{opID1, opID2}, Count: 42, Page: 1},
-		CmdChannelSyncResponse: ChannelSyncResponse{RequestID: "req-7", Heads: []string{opID2}, Count: 40, Want: []string{opID1}, Page: 1, Pages: 2},
-		CmdChannelWant:         ChannelWant{RequestID: "req-6", ChannelID: chanID, IDs: []string{opID1}, Heads: []string{opID2}},
+		CmdChannelSyncResponse: ChannelSyncResponse{RequestID: "req-7", Heads: []string{opID2}, Count: 40, Want: []string{opID1}, Have: []string{opID1, opID2}, Page: 1, Pages: 2},
+		CmdChannelWant:         ChannelWant{RequestID: "req-6", ChannelID: chanID, IDs: []string{opID1}, Heads: []string{opID2}, Have: []string{opID1}},
 	}
 }
 

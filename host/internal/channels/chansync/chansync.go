@@ -192,7 +192,7 @@ func (s *Syncer) Sync(ctx context.Context, peer Peer, channel ID) (Stats, error)
 		}
 		theirHeads := parseIDs(resp.Heads)
 		if want := onlyFrom(parseIDs(resp.Want), mine); len(want) > 0 {
-			pst, err := s.push(ctx, peer, channel, want, theirHeads)
+			pst, err := s.push(ctx, peer, channel, want, append(theirHeads, parseIDs(resp.Have)...))
 			st.add(pst)
 			if err != nil {
 				return st, err
@@ -248,7 +248,8 @@ func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (St
 		}
 		ask := sortedIDs(wanted, dptp.MaxChannelWant)
 		heads, _ := s.headsPage(channel, 0)
-		req := dptp.ChannelWant{RequestID: rand.Text(), ChannelID: channel.String(), IDs: hexIDs(ask), Heads: hexIDs(heads)}
+		req := dptp.ChannelWant{RequestID: rand.Text(), ChannelID: channel.String(), IDs: hexIDs(ask), Heads: hexIDs(heads),
+			Have: hexIDs(sortIDs(s.locator(channel, heads, dptp.MaxChannelHave)))}
 		st.RoundTrips++
 		ans, err := peer.Request(ctx, req)
 		if err != nil {
@@ -389,8 +390,12 @@ func (s *Syncer) handleSync(from string, p dptp.ChannelSync) dptp.Payload {
 		}
 	}
 	mine, pages := s.headsPage(channel, p.Page)
+	var have []ID
+	if len(want) > 0 {
+		have = sortIDs(s.locator(channel, mine, dptp.MaxChannelHave))
+	}
 	return dptp.ChannelSyncResponse{RequestID: p.RequestID, Heads: hexIDs(mine), Count: int64(s.cfg.Log.Count(channel)),
-		Want: want, Page: p.Page, Pages: pages}
+		Want: want, Have: hexIDs(have), Page: p.Page, Pages: pages}
 }
 
 func (s *Syncer) handleWant(from string, p dptp.ChannelWant) dptp.Payload {
@@ -398,7 +403,7 @@ func (s *Syncer) handleWant(from string, p dptp.ChannelWant) dptp.Payload {
 	if refuse != nil {
 		return *refuse
 	}
-	order, truncated := s.walk(channel, parseIDs(p.IDs), parseIDs(p.Heads))
+	order, truncated := s.walk(channel, parseIDs(p.IDs), append(parseIDs(p.Heads), parseIDs(p.Have)...))
 	ops, n, _ := s.frame(channel, order)
 	return dptp.ChannelOps{RequestID: p.RequestID, ChannelID: p.ChannelID, Ops: ops, More: n < len(order) || truncated}
 }
@@ -430,8 +435,7 @@ func (s *Syncer) handlePush(from string, p dptp.ChannelOps) (dptp.Payload, []ID)
 // headsPage returns page page of the channel's heads in ascending order and
 // how many pages there are (at least 1).
 func (s *Syncer) headsPage(channel ID, page int) ([]ID, int) {
-	heads := slices.Clone(s.cfg.Log.Heads(channel))
-	slices.SortFunc(heads, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	heads := sortIDs(slices.Clone(s.cfg.Log.Heads(channel)))
 	pages := max(1, (len(heads)+dptp.MaxChannelHeads-1)/dptp.MaxChannelHeads)
 	pages = min(pages, dptp.MaxChannelPages)
 	lo := page * dptp.MaxChannelHeads
@@ -484,6 +488,11 @@ func sortedIDs(set map[ID]struct{}, n int) []ID {
 	for id := range set {
 		out = append(out, id)
 	}
-	slices.SortFunc(out, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
-	return out[:min(n, len(out))]
+	return sortIDs(out)[:min(n, len(out))]
+}
+
+// sortIDs sorts ids in ascending order (as the wire wants them) and returns them.
+func sortIDs(ids []ID) []ID {
+	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	return ids
 }

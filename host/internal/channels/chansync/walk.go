@@ -90,3 +90,53 @@ func (q *entries) Pop() any {
 	*q = old[:len(old)-1]
 	return e
 }
+
+// locatorDense is how many ops right behind each head a locator lists one
+// by one before it starts doubling the distance.
+const locatorDense = 8
+
+// locator returns a sample of the ancestry of heads that this log holds, at
+// most max ids, for the peer to treat as covered: along each head's
+// first-parent chain, the ops at distance 1..locatorDense, then at doubling
+// distances, and the chain's end (the channel's first op). The first op
+// the peer also holds on that chain is thus at most about twice as far as
+// the fork, so what the peer sends back that this node had is at most about
+// what it lacked. Chains stop where they meet one already followed, and the
+// whole costs at most MaxWalk lookups.
+func (s *Syncer) locator(channel ID, heads []ID, max int) []ID {
+	seen := make(map[ID]struct{}, len(heads))
+	for _, h := range heads {
+		seen[h] = struct{}{}
+	}
+	var out []ID
+	steps := 0
+	for _, h := range heads {
+		cur, dist, next, taken := h, 0, 1, true
+		for len(out) < max && steps < s.cfg.MaxWalk {
+			parents, _, ok := s.cfg.Log.Meta(channel, cur)
+			steps++
+			if !ok || len(parents) == 0 {
+				if !taken {
+					out = append(out, cur) // the chain's end: the channel's first op
+				}
+				break
+			}
+			cur = parents[0]
+			if _, dup := seen[cur]; dup {
+				break // the rest of this chain was followed from another head
+			}
+			seen[cur] = struct{}{}
+			dist++
+			taken = dist == next
+			if taken {
+				out = append(out, cur)
+				if next < locatorDense {
+					next++
+				} else {
+					next *= 2
+				}
+			}
+		}
+	}
+	return out
+}
