@@ -57,14 +57,24 @@ func (c *cluster) partitioned(t testing.TB, rng *rand.Rand, groups [][]int, perM
 	}
 }
 
-// heal syncs every pair once and returns the round trips.
-func (c *cluster) heal(t testing.TB) (rounds int) {
+// heal syncs every pair once and returns the round trips and the ops
+// carried.
+func (c *cluster) heal(t testing.TB) (rounds, carried int) {
 	for i := range c.nodes {
 		for j := i + 1; j < len(c.nodes); j++ {
-			rounds += c.sync(t, i, j).RoundTrips
+			st := c.sync(t, i, j)
+			rounds += st.RoundTrips
+			carried += st.OpsSent + st.OpsReceived
 		}
 	}
-	return rounds
+	return rounds, carried
+}
+
+func (c *cluster) total() (n int) {
+	for _, nd := range c.nodes {
+		n += nd.log.Count(c.channel())
+	}
+	return n
 }
 
 // checkUnion fails unless every member holds exactly the union of all ops.
@@ -96,15 +106,20 @@ func TestSyncConvergesAfterPartition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 15))
 	c := newCluster(t, 5, seed)
 	c.partitioned(t, rng, [][]int{{0, 1}, {2, 3}, {4}}, 2000)
-	before := *c.w
-	rounds := c.heal(t)
+	before, held := *c.w, c.total()
+	rounds, carried := c.heal(t)
 	c.checkUnion(t, 1+5*2000)
-	t.Logf("heal: %d round trips, %d frames, %d bytes on the wire", rounds, c.w.frames-before.frames, c.w.bytes-before.bytes)
+	gained := c.total() - held
+	t.Logf("heal: %d round trips, %d frames, %d bytes on the wire, %d ops carried for %d gained", rounds, c.w.frames-before.frames, c.w.bytes-before.bytes, carried, gained)
+	// The covering walk and the have sample keep resent ops few.
+	if carried > gained+gained/4 {
+		t.Errorf("want at most 25%% of the ops carried to be ones the receiver had, carried %d for %d gained", carried, gained)
+	}
 	if len(c.w.errors) > 0 {
 		t.Errorf("errors answered: %v", c.w.errors)
 	}
 	// A second round finds nothing to do: one CHANNEL_SYNC per pair.
-	if again := c.heal(t); again != 10 {
+	if again, _ := c.heal(t); again != 10 {
 		t.Errorf("sync of converged members: want 10 round trips, got %d", again)
 	}
 }
