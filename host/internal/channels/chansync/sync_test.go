@@ -2,6 +2,7 @@ package chansync
 
 import (
 	"context"
+	"github.com/dpc-go/dpc/host/internal/dptp"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -217,4 +218,53 @@ func TestSyncPushBudget(t *testing.T) {
 	if syncs < 2 {
 		t.Errorf("a 200 KiB budget cannot push ~360 KB in one sync, yet it took %d", syncs)
 	}
+}
+
+// TestFanOutWithMissingParents: a pushed op whose parents the receiver
+// missed (it was offline for them) is kept, and its parents are fetched from
+// the sender, not dropped.
+func TestFanOutWithMissingParents(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(17, 18))
+	c := newCluster(t, 2, 19)
+	a := c.nodes[0].log
+	var last ID
+	for range 300 {
+		last = a.post(rng, postBody)
+	}
+	rawLast, _ := a.Raw(a.channel, last)
+	if err := c.pipe(0, 1).Send(context.Background(), dptp.ChannelOps{ChannelID: a.channel.String(), Ops: [][]byte{rawLast}}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.nodes[1].log.Has(a.channel, last) || c.nodes[1].log.pendingLen() != 0 {
+		t.Fatalf("pushed op not applied after fetching its parents: has=%v pending=%d", c.nodes[1].log.Has(a.channel, last), c.nodes[1].log.pendingLen())
+	}
+	c.checkUnion(t, 301)
+}
+
+// BenchmarkConvergeAfterPartition: 5 members each post 2,000 ops while
+// partitioned from each other, then every pair syncs once; reports the time
+// to converge and the round trips (issue 15 aims at < 5 s).
+func BenchmarkConvergeAfterPartition(b *testing.B) {
+	var rounds, wireBytes int
+	var elapsed time.Duration
+	for i := range b.N {
+		b.StopTimer()
+		rng := rand.New(rand.NewPCG(uint64(i), 20))
+		c := newCluster(b, 5, uint64(i))
+		c.partitioned(b, rng, [][]int{{0}, {1}, {2}, {3}, {4}}, 2000)
+		before := c.w.bytes
+		b.StartTimer()
+		start := time.Now()
+		r, _ := c.heal(b)
+		elapsed += time.Since(start)
+		b.StopTimer()
+		rounds += r
+		wireBytes += c.w.bytes - before
+		c.checkUnion(b, 1+5*2000)
+		b.StartTimer()
+	}
+	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/converge")
+	b.ReportMetric(float64(rounds)/float64(b.N), "roundtrips/converge")
+	b.ReportMetric(float64(wireBytes)/float64(b.N)/(1<<20), "MiB/converge")
 }
