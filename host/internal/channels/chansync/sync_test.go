@@ -2,10 +2,11 @@ package chansync
 
 import (
 	"context"
-	"github.com/dpc-go/dpc/host/internal/dptp"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/dpc-go/dpc/host/internal/dptp"
 )
 
 const postBody = 300 // bytes of body per test op, about a sealed 256 B post
