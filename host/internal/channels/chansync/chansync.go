@@ -211,7 +211,10 @@ func (s *Syncer) Sync(ctx context.Context, peer Peer, channel ID) (Stats, error)
 				return st, err
 			}
 		}
-		if page+1 >= max(myPages, resp.Pages) || page+1 >= dptp.MaxChannelPages {
+		// The next page, while either side has one (a peer that claims
+		// pages but shows no heads on them is not followed further).
+		if page+1 >= max(myPages, resp.Pages) || page+1 >= dptp.MaxChannelPages ||
+			(page+1 >= myPages && len(theirHeads) == 0) {
 			return st, nil
 		}
 	}
