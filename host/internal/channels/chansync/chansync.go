@@ -229,13 +229,8 @@ func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (St
 	if !lg.Known(channel) {
 		return st, fmt.Errorf("%w: %s", ErrUnknownChannel, channel)
 	}
-	wanted := make(map[ID]struct{}, min(len(ids), s.cfg.MaxWanted))
-	for _, id := range ids {
-		if len(wanted) >= s.cfg.MaxWanted {
-			break
-		}
-		wanted[id] = struct{}{}
-	}
+	targets := ids[:min(len(ids), s.cfg.MaxWanted)]
+	wanted := make(map[ID]struct{}, len(targets))
 	stall := 0
 	for rounds := 0; ; rounds++ {
 		for id := range wanted {
@@ -244,7 +239,17 @@ func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (St
 			}
 		}
 		if len(wanted) == 0 {
-			return st, nil
+			// Done when the targets are held; one received but still
+			// waiting in the log (or evicted from its pending buffer) is
+			// wanted again.
+			for _, id := range targets {
+				if !lg.Has(channel, id) {
+					wanted[id] = struct{}{}
+				}
+			}
+			if len(wanted) == 0 {
+				return st, nil
+			}
 		}
 		if rounds >= s.cfg.MaxRounds {
 			return st, fmt.Errorf("%w: %d round trips to %s and %d ops of %s still wanted", ErrNoProgress, rounds, peer.NodeID(), len(wanted), channel)
@@ -263,19 +268,31 @@ func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (St
 			return st, answerErr(peer, req.Command(), req.RequestID, ans)
 		}
 		before := lg.Count(channel)
+		// Progress is an op applied, or an op received that was wanted by
+		// id: ids are hashes, so a peer cannot fake the latter, and it lets
+		// a chain be fetched backwards when the peer's walk was cut short.
+		gotWanted := false
 		st.OpsReceived += len(ops.Ops)
+		// A parent that came earlier in this answer but waits in the log
+		// (its own parents are older still) is not wanted again.
+		inAnswer := make(map[ID]struct{}, len(ops.Ops))
 		for i, raw := range ops.Ops {
-			_, missing, err := lg.Add(channel, raw)
+			id, missing, err := lg.Add(channel, raw)
 			if err != nil {
 				return st, fmt.Errorf("%w: op %d of %s's answer for %s: %w", ErrBadOp, i, peer.NodeID(), channel, err)
 			}
+			inAnswer[id] = struct{}{}
+			if _, ok := wanted[id]; ok {
+				gotWanted = true
+				delete(wanted, id) // held, or pending in the log: wanting it again is useless
+			}
 			for _, m := range missing {
-				if len(wanted) < s.cfg.MaxWanted {
+				if _, ok := inAnswer[m]; !ok && len(wanted) < s.cfg.MaxWanted {
 					wanted[m] = struct{}{}
 				}
 			}
 		}
-		if lg.Count(channel) > before {
+		if gotWanted || lg.Count(channel) > before {
 			stall = 0
 			continue
 		}

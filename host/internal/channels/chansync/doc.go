@@ -35,7 +35,10 @@
 //     "more" when the answer did not fit. A hands every op to Log.Add; the
 //     parents Add reports missing are wanted next. A asks again until it
 //     holds every wanted op, the peer has nothing more, or
-//     [Config.MaxStall] answers in a row applied nothing.
+//     [Config.MaxStall] answers in a row brought nothing useful: no op
+//     applied and no op that was wanted by id (ids are hashes, so a peer
+//     cannot fake those; counting them lets a chain be fetched backwards
+//     when the answerer's walk was cut short).
 //
 // The sync ends when each side holds the other's heads. Which ancestors the
 // asker lacks is found by walking back from the wanted ops and the asker's

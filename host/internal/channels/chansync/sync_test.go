@@ -269,3 +269,33 @@ func BenchmarkConvergeAfterPartition(b *testing.B) {
 	b.ReportMetric(float64(rounds)/float64(b.N), "roundtrips/converge")
 	b.ReportMetric(float64(wireBytes)/float64(b.N)/(1<<20), "MiB/converge")
 }
+
+// TestSyncWalkCutShort: an answerer whose ancestry walk is cut short (here
+// after 50 ops) still brings a member 1,000 ops behind up to date: the asker
+// wants the missing parents of what it got, by id, until they connect.
+func TestSyncWalkCutShort(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(21, 22))
+	raw, _ := genesis(23)
+	a := newNode(t, "a", raw, nil)
+	b := newNode(t, "b", raw, nil)
+	s, err := New(Config{Log: a.log, Allow: func(string, ID) bool { return true }, MaxWalk: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.syncer = s
+	for range 1000 {
+		a.log.post(rng, postBody)
+	}
+	st, err := b.syncer.Sync(context.Background(), pipe{from: b, to: a, w: &wire{}}, a.log.channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.log.Count(a.log.channel); got != 1001 {
+		t.Fatalf("want 1001 ops, got %d (%d pending)", got, b.log.pendingLen())
+	}
+	t.Logf("walk cut at 50 ops: %d round trips", st.RoundTrips)
+	if st.RoundTrips > 30 {
+		t.Errorf("want about one round trip per 50 ops (at most 30), got %d", st.RoundTrips)
+	}
+}
