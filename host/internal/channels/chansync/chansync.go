@@ -434,6 +434,7 @@ func (s *Syncer) handlePush(from string, p dptp.ChannelOps) (dptp.Payload, []ID)
 		return *refuse, nil
 	}
 	var missing []ID
+	seen := make(map[ID]struct{})
 	for i, raw := range p.Ops {
 		_, m, err := s.cfg.Log.Add(channel, raw)
 		if err != nil {
@@ -442,7 +443,8 @@ func (s *Syncer) handlePush(from string, p dptp.ChannelOps) (dptp.Payload, []ID)
 				Message: dptp.TruncateReason(fmt.Sprintf("ops[%d]: %v", i, err))}, missing
 		}
 		for _, id := range m {
-			if len(missing) < dptp.MaxChannelWant && !slices.Contains(missing, id) {
+			if _, dup := seen[id]; !dup && len(missing) < dptp.MaxChannelWant {
+				seen[id] = struct{}{}
 				missing = append(missing, id)
 			}
 		}
