@@ -277,3 +277,24 @@ type countingPeer struct {
 }
 
 func (c *countingPeer) Send(context.Context, dptp.Payload) error { *c.sent++; return nil }
+
+// TestSyncWithPeerNotAllowed: a member never starts a sync (and so never
+// pushes ops) toward a peer Allow refuses, e.g. a removed member.
+func TestSyncWithPeerNotAllowed(t *testing.T) {
+	t.Parallel()
+	raw, ch := genesis(50)
+	n := newNode(t, "n", raw, func(peer string, _ ID) bool { return peer != nodeID("mallory") })
+	peer := &fakePeer{answer: func(int, dptp.Payload) dptp.Payload { t.Error("a request was sent"); return nil }}
+	tests := map[string]func() error{
+		"sync":  func() error { _, err := n.syncer.Sync(context.Background(), peer, ch); return err },
+		"fetch": func() error { _, err := n.syncer.Fetch(context.Background(), peer, ch, []ID{{1}}); return err },
+	}
+	for name, f := range tests {
+		if err := f(); !errors.Is(err, ErrNotAllowed) {
+			t.Errorf("%s: want ErrNotAllowed, got %v", name, err)
+		}
+	}
+	if _, err := n.syncer.Sync(context.Background(), peer, ID{9}); !errors.Is(err, ErrUnknownChannel) {
+		t.Errorf("sync of a channel not held: want ErrUnknownChannel, got %v", err)
+	}
+}

@@ -174,8 +174,8 @@ func (s *Stats) add(o Stats) {
 // says).
 func (s *Syncer) Sync(ctx context.Context, peer Peer, channel ID) (Stats, error) {
 	var st Stats
-	if !s.cfg.Log.Known(channel) {
-		return st, fmt.Errorf("%w: %s", ErrUnknownChannel, channel)
+	if err := s.mayTalk(peer, channel); err != nil {
+		return st, err
 	}
 	for page := 0; ; page++ {
 		mine, myPages := s.headsPage(channel, page)
@@ -192,7 +192,7 @@ func (s *Syncer) Sync(ctx context.Context, peer Peer, channel ID) (Stats, error)
 		}
 		theirHeads := parseIDs(resp.Heads)
 		if want := onlyFrom(parseIDs(resp.Want), mine); len(want) > 0 {
-			pst, err := s.push(ctx, peer, channel, want, append(theirHeads, parseIDs(resp.Have)...))
+			pst, err := s.push(ctx, peer, channel, want, slices.Concat(theirHeads, parseIDs(resp.Have)))
 			st.add(pst)
 			if err != nil {
 				return st, err
@@ -220,14 +220,27 @@ func (s *Syncer) Sync(ctx context.Context, peer Peer, channel ID) (Stats, error)
 	}
 }
 
+// mayTalk checks, before this node sends anything of channel to peer, that
+// it holds the channel and that Allow lets peer see it (a removed member is
+// sent nothing, whoever starts the exchange).
+func (s *Syncer) mayTalk(peer Peer, channel ID) error {
+	if !s.cfg.Log.Known(channel) {
+		return fmt.Errorf("%w: %s", ErrUnknownChannel, channel)
+	}
+	if !s.cfg.Allow(peer.NodeID(), channel) {
+		return fmt.Errorf("%w: %s with %s", ErrNotAllowed, channel, peer.NodeID())
+	}
+	return nil
+}
+
 // Fetch gets the ops ids (and the ancestors of them this node lacks) from
 // peer, asking until it holds them all, the peer has no more, or the peer's
 // answers stop bringing applicable ops.
 func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (Stats, error) {
 	var st Stats
 	lg := s.cfg.Log
-	if !lg.Known(channel) {
-		return st, fmt.Errorf("%w: %s", ErrUnknownChannel, channel)
+	if err := s.mayTalk(peer, channel); err != nil {
+		return st, err
 	}
 	targets := ids[:min(len(ids), s.cfg.MaxWanted)]
 	wanted := make(map[ID]struct{}, len(targets))
@@ -423,7 +436,7 @@ func (s *Syncer) handleWant(from string, p dptp.ChannelWant) dptp.Payload {
 	if refuse != nil {
 		return *refuse
 	}
-	order, truncated := s.walk(channel, parseIDs(p.IDs), append(parseIDs(p.Heads), parseIDs(p.Have)...))
+	order, truncated := s.walk(channel, parseIDs(p.IDs), slices.Concat(parseIDs(p.Heads), parseIDs(p.Have)))
 	ops, n, _ := s.frame(channel, order)
 	return dptp.ChannelOps{RequestID: p.RequestID, ChannelID: p.ChannelID, Ops: ops, More: n < len(order) || truncated}
 }

@@ -54,7 +54,8 @@
 // (lists of at most 1024 ids, ops of at most 70 KiB, frames under 256 KiB),
 // so a want of a million ids never gets here. A channel this node does not
 // hold is answered ERROR not_found and nothing is created; a peer
-// [Config.Allow] refuses gets ERROR permission_denied; an op the log refuses
+// [Config.Allow] refuses gets ERROR permission_denied (and Sync and Fetch
+// never start toward such a peer, so a removed member is sent nothing); an op the log refuses
 // gets ERROR bad_request and the rest of the frame is dropped. The asker
 // keeps at most [Config.MaxWanted] wanted ids, stops after MaxStall answers
 // that applied nothing (ops whose parents never come) and after
