@@ -96,7 +96,20 @@ type Hello struct {
 	Capabilities []string `json:"capabilities,omitempty"`
 	// Software names the implementation, e.g. "dpc-go/0.1.0" (optional).
 	Software string `json:"software,omitempty"`
+	// EnvelopeKey is the sender's X25519 envelope public key (32 bytes,
+	// base64 in JSON) and EnvelopeBinding the node key's signature binding
+	// it to the node_id (identity's envelope binding): what others seal
+	// channel keys and envelopes to. Optional, both or neither; the
+	// receiver verifies the binding against the session certificate.
+	EnvelopeKey     []byte `json:"envelope_key,omitempty"`
+	EnvelopeBinding []byte `json:"envelope_binding,omitempty"`
 }
+
+// Envelope key sizes in HELLO.
+const (
+	EnvelopeKeySize        = 32
+	MaxEnvelopeBindingSize = 1024
+)
 
 // Command returns CmdHello.
 func (Hello) Command() string { return CmdHello }
@@ -120,6 +133,14 @@ func (p Hello) Validate() error {
 		if !validToken(cp, MaxCapabilityLen, "_.:/-", true) {
 			return fieldErr(c, "capabilities", "entry %s is not 1..%d of [A-Za-z0-9_.:/-]", quoteShort(cp), MaxCapabilityLen)
 		}
+	}
+	switch {
+	case (len(p.EnvelopeKey) == 0) != (len(p.EnvelopeBinding) == 0):
+		return fieldErr(c, "envelope_key", "envelope_key and envelope_binding go together")
+	case len(p.EnvelopeKey) != 0 && len(p.EnvelopeKey) != EnvelopeKeySize:
+		return fieldErr(c, "envelope_key", "%d bytes, want %d (an X25519 public key)", len(p.EnvelopeKey), EnvelopeKeySize)
+	case len(p.EnvelopeBinding) > MaxEnvelopeBindingSize:
+		return fieldErr(c, "envelope_binding", "%d bytes, at most %d", len(p.EnvelopeBinding), MaxEnvelopeBindingSize)
 	}
 	return checkLabel(c, "software", p.Software, MaxSoftwareLen)
 }

@@ -1,6 +1,7 @@
 package network_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/nettest"
 	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
 )
 
 func TestBadFramesAreAnsweredAndTheSessionGoesOn(t *testing.T) {
@@ -89,5 +91,36 @@ func TestNeverReachedContactIsGivenUp(t *testing.T) {
 		case <-deadline:
 			t.Fatal("the never-reached contact was not given up after 3 attempts")
 		}
+	}
+}
+
+// TestPeerRecordKeepsCertificateAndEnvelopeKey: after a dptp/1 session,
+// each side's record of the other holds the peer's certificate and its
+// verified envelope key, so that channel keys can be sealed to it while
+// it is offline.
+func TestPeerRecordKeepsCertificateAndEnvelopeKey(t *testing.T) {
+	t.Parallel()
+	a, b := nettest.Loopback(t, "alice", nil), nettest.Loopback(t, "bob", nil)
+	if _, err := a.Net.Connect(context.Background(), b.URI(), network.ConnectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		at, of *nettest.Node
+	}{{"alice's record of bob", a, b}, {"bob's record of alice", b, a}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p peers.Peer
+			nettest.WaitFor(t, "the peer record", func() bool {
+				var err error
+				p, err = tc.at.Peers.Get(tc.of.ID.NodeID)
+				return err == nil && len(p.EnvelopeKey) != 0
+			})
+			if !bytes.Equal(p.Certificate, tc.of.ID.Certificate.Raw) {
+				t.Errorf("certificate is not the peer's")
+			}
+			if !bytes.Equal(p.EnvelopeKey, tc.of.ID.EnvelopeKey.PublicKey().Bytes()) || !bytes.Equal(p.EnvelopeBinding, tc.of.ID.EnvelopeBinding) {
+				t.Errorf("envelope key or binding is not the peer's")
+			}
+		})
 	}
 }

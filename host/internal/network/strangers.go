@@ -67,6 +67,12 @@ func (n *Network) recordPeer(s *session.Session, uri string) {
 		p.Name, p.LastSeen, p.Protocol, p.Path = s.PeerName, time.Now().UTC(), protocolOf(s), s.Path
 		if !s.V1 {
 			p.SpokeDPTP = true // never accepted over D-PC v1 again
+			if s.PeerCert != nil {
+				p.Certificate = s.PeerCert.Raw
+			}
+			if s.PeerEnvelopeKey != nil {
+				p.EnvelopeKey, p.EnvelopeBinding = s.PeerEnvelopeKey.Bytes(), s.PeerEnvelopeBinding
+			}
 		}
 		if uri != "" {
 			p.RememberURI(uri)

@@ -39,6 +39,14 @@ type Peer struct {
 	// last one when offline: "direct", "webrtc" or "webrtc-relay"
 	// (sdk.Path*). Dialing tries the path that worked last time first.
 	Path string `json:"path,omitempty"`
+	// Certificate is the DER certificate of the peer's last dptp/1
+	// session (its key derives NodeID), and EnvelopeKey the X25519
+	// envelope key it presented with EnvelopeBinding, which the session
+	// verified against that certificate: what channel keys are sealed to
+	// when the peer is offline.
+	Certificate     []byte `json:"certificate,omitempty"`
+	EnvelopeKey     []byte `json:"envelope_key,omitempty"`
+	EnvelopeBinding []byte `json:"envelope_binding,omitempty"`
 }
 
 // Protocols a peer may speak.

@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
@@ -76,6 +78,13 @@ type Session struct {
 	// than a native session's: it proved its key by signing a nonce that is
 	// not bound to this TLS channel.
 	V1 bool
+	// PeerCert is the peer's certificate, whose key derives PeerID.
+	PeerCert *x509.Certificate
+	// PeerEnvelopeKey is the peer's X25519 envelope key from its HELLO,
+	// with the binding signature (PeerEnvelopeBinding) checked against
+	// PeerCert's key; nil when the peer sent none (D-PC v1, older nodes).
+	PeerEnvelopeKey     *ecdh.PublicKey
+	PeerEnvelopeBinding []byte
 
 	tls *tls.Conn
 	r   *dptp.Reader
@@ -170,7 +179,11 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 	if maxFrame == 0 {
 		maxFrame = dptp.DefaultMaxFrameSize
 	}
-	s := &Session{PeerID: peer, Outbound: outbound, Remote: remote, tls: tc,
+	var peerCert *x509.Certificate
+	if len(cs.PeerCertificates) > 0 {
+		peerCert = cs.PeerCertificates[0]
+	}
+	s := &Session{PeerID: peer, PeerCert: peerCert, Outbound: outbound, Remote: remote, tls: tc,
 		r: dptp.NewReader(tc, min(maxFrame, StrangerMaxFrame)), w: dptp.NewWriter(tc), maxFrame: maxFrame}
 	if cs.NegotiatedProtocol != ALPN {
 		// tlsConfig let a peer without dptp/1 through only with DPCv1 on.
@@ -195,6 +208,9 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 	_ = tc.SetDeadline(dl)
 	hello := dptp.Hello{NodeID: o.Identity.NodeID, Name: o.Name, Protocol: ALPN,
 		Capabilities: o.Capabilities, Software: o.Software}
+	if o.Identity.EnvelopeKey != nil {
+		hello.EnvelopeKey, hello.EnvelopeBinding = o.Identity.EnvelopeKey.PublicKey().Bytes(), o.Identity.EnvelopeBinding
+	}
 	if err := s.w.Write(dptp.CmdHello, hello); err != nil {
 		return fail(fmt.Errorf("sending HELLO to %s: %w", peer, err))
 	}
@@ -211,6 +227,18 @@ func handshake(ctx context.Context, tc *tls.Conn, o Options, outbound bool, remo
 	}
 	if h.NodeID != peer {
 		return fail(fmt.Errorf("%w: HELLO claims %s but the certificate key is %s", ErrPeerMismatch, h.NodeID, peer))
+	}
+	if len(h.EnvelopeKey) != 0 {
+		// A key others will seal to must be the peer's own: its node key
+		// signed it. A forged binding is a lie about the peer, not a gap.
+		if err := identity.VerifyEnvelopeBinding(peer, peerCert.PublicKey, h.EnvelopeKey, h.EnvelopeBinding); err != nil {
+			return fail(fmt.Errorf("%w: HELLO from %s: envelope key: %w", ErrProtocol, peer, err))
+		}
+		k, err := ecdh.X25519().NewPublicKey(h.EnvelopeKey)
+		if err != nil {
+			return fail(fmt.Errorf("%w: HELLO from %s: envelope key: %w", ErrProtocol, peer, err))
+		}
+		s.PeerEnvelopeKey, s.PeerEnvelopeBinding = k, slices.Clone(h.EnvelopeBinding)
 	}
 	_ = tc.SetDeadline(time.Time{})
 	s.PeerName, s.PeerSoftware, s.PeerCapabilities = h.Name, h.Software, slices.Clone(h.Capabilities)

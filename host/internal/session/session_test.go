@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,14 @@ func testNativeHandshake(t *testing.T, kt [2]identity.KeyType, v1 bool) {
 	if cs.V1 || r.s.V1 {
 		t.Errorf("want a native session on both sides, got V1 %v/%v", cs.V1, r.s.V1)
 	}
+	// Each side learned the other's envelope key, bound to its node key.
+	if cs.PeerEnvelopeKey == nil || !cs.PeerEnvelopeKey.Equal(sid.EnvelopeKey.PublicKey()) ||
+		r.s.PeerEnvelopeKey == nil || !r.s.PeerEnvelopeKey.Equal(cid.EnvelopeKey.PublicKey()) {
+		t.Errorf("want each side to hold the other's envelope key")
+	}
+	if cs.PeerCert == nil || r.s.PeerCert == nil || !cs.PeerCert.Equal(sid.Certificate) {
+		t.Errorf("want each side to hold the other's certificate")
+	}
 	if v := cs.tls.ConnectionState().Version; v != tls.VersionTLS13 {
 		t.Errorf("want TLS 1.3, got %x", v)
 	}
@@ -231,5 +240,24 @@ func TestNetConnReadDeadline(t *testing.T) {
 	// catches that, far above what a loaded machine needs.
 	if !errors.Is(err, errDeadline) || time.Since(start) > time.Minute {
 		t.Errorf("want a deadline error after ~50ms, got %v after %s", err, time.Since(start))
+	}
+}
+
+// TestForgedEnvelopeKeyIsRefused: a node that presents another node's
+// envelope key and binding in its HELLO (so that channel keys meant for it
+// would be sealed to a key it chose, or to the other node) fails the
+// handshake, whoever dials.
+func TestForgedEnvelopeKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	mallory, victim, honest := newIdentity(t, identity.KeyEd25519), newIdentity(t, identity.KeyEd25519), newIdentity(t, identity.KeyEd25519)
+	// Mallory's HELLO carries the victim's envelope key and binding.
+	forged := *mallory
+	forged.EnvelopeKey, forged.EnvelopeBinding = victim.EnvelopeKey, victim.EnvelopeBinding
+	cc, sc := pair(t)
+	srv := runServer(t, sc, honest, nil)
+	_, cerr := Client(context.Background(), cc, Options{Identity: &forged, Name: "mallory"}, honest.NodeID)
+	r := <-srv
+	if !errors.Is(r.err, ErrProtocol) || !strings.Contains(r.err.Error(), "envelope key") {
+		t.Fatalf("server: want ErrProtocol about the envelope key, got %v (client: %v)", r.err, cerr)
 	}
 }
