@@ -252,17 +252,25 @@ func (s *Server) Database(t testing.TB) string {
 		t.Fatal(err)
 	}
 	name := "t_" + hex.EncodeToString(b)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, s.URL("postgres"))
-	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn := s.admin(t)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	return s.URL(name)
+}
+
+// admin connects to the server as postgres for the rest of the test (the
+// connection and its context end with it).
+func (s *Server) admin(t testing.TB) (context.Context, *pgx.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	conn, err := pgx.Connect(ctx, s.URL("postgres"))
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return ctx, conn
 }
 
 // passwordHBA makes the cluster check passwords (scram-sha-256) for every
@@ -280,13 +288,7 @@ host all all ::1/128 scram-sha-256
 // see a wrong password refused. It returns once the server checks them.
 func (s *Server) AddPasswordUser(t testing.TB, name, password string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, s.URL("postgres"))
-	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn := s.admin(t)
 	// ALTER when the role exists: a shared server outlives one test run
 	// under go test -count.
 	var create string

@@ -121,14 +121,9 @@ func (c *hubConn) sendError(code, msg string) {
 // goodbye tells the node to reconnect (hint), then closes the socket with
 // status 1012 and waits for the close handshake; both are bounded.
 func (c *hubConn) goodbye(hint []byte) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.markClosed() {
 		return
 	}
-	c.closed = true
-	c.queue = nil
-	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), goodbyeTimeout)
 	_ = c.ws.Write(ctx, websocket.MessageText, hint)
 	cancel()
@@ -147,15 +142,21 @@ func newConnID() string {
 // close closes the socket once; the close handshake runs in the background
 // so that no caller waits on a slow peer.
 func (c *hubConn) close(code websocket.StatusCode, reason string) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
+	if c.markClosed() {
+		go func() { _ = c.ws.Close(code, reason) }()
 	}
-	c.closed = true
-	c.queue = nil
-	c.mu.Unlock()
-	go func() { _ = c.ws.Close(code, reason) }()
+}
+
+// markClosed marks the connection closed and drops its queue; false when
+// it already was.
+func (c *hubConn) markClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.closed, c.queue = true, nil
+	return true
 }
 
 // registry maps node_ids to their one signaling connection.
