@@ -175,6 +175,20 @@ func (n *Network) onError(_ context.Context, s *session.Session, f dptp.Frame) e
 	return nil
 }
 
+// AnswerOrHandle registers T, a command that is either the answer to a
+// request of this node (it carries that request's request_id) or a message
+// of its own (no request_id): answers go to the request awaiting them, the
+// rest to fn. CHANNEL_OPS is both a push and the answer to CHANNEL_WANT.
+func AnswerOrHandle[T dptp.Payload](n *Network, fn func(ctx context.Context, s *session.Session, msg T) error) {
+	Handle(n.router, func(ctx context.Context, s *session.Session, msg T) error {
+		if dptp.RequestIDOf(msg) != "" {
+			n.deliver(s.PeerID, msg)
+			return nil
+		}
+		return fn(ctx, s, msg)
+	})
+}
+
 // Answer registers T as the answer to requests of this node: each one goes
 // to the request (Network.Request) that awaits it; one nobody awaits is
 // dropped.

@@ -1,0 +1,280 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+	"github.com/dpc-go/dpc/host/internal/channels/chansync"
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/session"
+)
+
+// syncWait bounds one background sync or fetch with a peer.
+const syncWait = 2 * time.Minute
+
+// register registers the channel commands and hooks with the network.
+func (s *Service) register() {
+	r := s.net.Router()
+	network.Handle(r, func(_ context.Context, sess *session.Session, p dptp.ChannelSync) error {
+		return s.answer(sess, p)
+	})
+	network.Handle(r, func(_ context.Context, sess *session.Session, p dptp.ChannelWant) error {
+		if !s.wantLimiter(sess.PeerID).Allow() {
+			return sess.Send(dptp.CmdError, dptp.ErrorReply{RequestID: p.RequestID, RefusedCommand: dptp.CmdChannelWant,
+				Code: dptp.CodeRateLimited, Message: "too many CHANNEL_WANT; slow down"})
+		}
+		return s.answer(sess, p)
+	})
+	network.AnswerOrHandle(s.net, func(_ context.Context, sess *session.Session, p dptp.ChannelOps) error {
+		ch, err := chansync.ParseID(p.ChannelID)
+		if err == nil && !(syncLog{s}).Known(ch) {
+			s.invite(sess, p)
+			return nil
+		}
+		return s.answer(sess, p)
+	})
+	network.Answer[dptp.ChannelSyncResponse](s.net)
+	s.net.AddHooks(network.Hooks{Connected: func(sess *session.Session) {
+		s.net.Go(func(ctx context.Context) { s.syncPeer(ctx, sess) })
+	}})
+}
+
+// answer hands a channel payload to chansync, sends its reply and fetches
+// the parents a push lacks from the sender, outside this frame-reading
+// goroutine.
+func (s *Service) answer(sess *session.Session, p dptp.Payload) error {
+	reply, missing := s.syncer.Handle(sess.PeerID, p)
+	if len(missing) > 0 {
+		if ops, ok := p.(dptp.ChannelOps); ok {
+			ch, _ := chansync.ParseID(ops.ChannelID)
+			s.net.Go(func(ctx context.Context) {
+				ctx, cancel := context.WithTimeout(ctx, syncWait)
+				defer cancel()
+				if _, err := s.syncer.Fetch(ctx, netPeer{s.net, sess}, ch, missing); err != nil {
+					s.log.Debug("fetching missing parents", "peer", sess.PeerID, "channel", ch, "error", err)
+				}
+			})
+		}
+	}
+	if reply == nil {
+		return nil
+	}
+	return sess.Send(reply.Command(), reply)
+}
+
+func (s *Service) wantLimiter(peer string) *rate.Limiter {
+	s.wantMu.Lock()
+	defer s.wantMu.Unlock()
+	l := s.wants[peer]
+	if l == nil {
+		l = rate.NewLimiter(s.wantRate, s.wantBurst)
+		s.wants[peer] = l
+	}
+	return l
+}
+
+// push sends ops this node wrote to every member of ch with a session.
+func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
+	s.mu.Lock()
+	c := s.chans[ch]
+	var members []string
+	if c != nil {
+		for _, m := range c.log.State().Members {
+			if m.NodeID != s.id.NodeID {
+				members = append(members, m.NodeID)
+			}
+		}
+	}
+	s.mu.Unlock()
+	raw := make([][]byte, len(ops))
+	for i, op := range ops {
+		raw[i] = op.Encode()
+	}
+	p := dptp.ChannelOps{ChannelID: ch.String(), Ops: raw}
+	for _, m := range members {
+		if sess := s.net.Session(m); sess != nil {
+			if err := sess.Send(dptp.CmdChannelOps, p); err != nil {
+				s.log.Debug("pushing channel ops", "peer", m, "channel", ch, "error", err)
+			}
+		}
+	}
+}
+
+// syncPeer syncs every channel peer may read with it (a new session).
+func (s *Service) syncPeer(ctx context.Context, sess *session.Session) {
+	s.mu.Lock()
+	var chans []chanop.ID
+	var invites []chanop.ID
+	for id, c := range s.chans {
+		switch {
+		case c.log.Len() == 0 && c.meta.Inviter == sess.PeerID:
+			invites = append(invites, id)
+		case memberPerms(c.log.State(), sess.PeerID).Has(chanop.PermRead):
+			chans = append(chans, id)
+		}
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, syncWait)
+	defer cancel()
+	p := netPeer{s.net, sess}
+	for _, id := range invites {
+		if err := s.fetchInvite(ctx, p, id); err != nil {
+			s.log.Debug("fetching an accepted channel", "peer", sess.PeerID, "channel", id, "error", err)
+		}
+	}
+	for _, id := range chans {
+		if _, err := s.syncer.Sync(ctx, p, chansync.ID(id)); err != nil {
+			s.log.Debug("channel sync", "peer", sess.PeerID, "channel", id, "error", err)
+		}
+	}
+}
+
+// InviteEvent is the data of a "channel.invite" event.
+type InviteEvent struct {
+	Invite
+	// Refused is set when the firewall refused the invite (it was not kept).
+	Refused string `json:"refused,omitempty"`
+}
+
+// invite keeps an add op naming this node, pushed for a channel it has not
+// joined, as a pending invite if the firewall allows the sender
+// "channel_invites". Other ops of unknown channels are dropped.
+func (s *Service) invite(sess *session.Session, p dptp.ChannelOps) {
+	for _, raw := range p.Ops {
+		op, err := chanop.Decode(raw)
+		if err != nil {
+			continue
+		}
+		b, ok := op.Body.(chanop.AddBody)
+		if !ok || b.Member != s.id.NodeID || op.Header.Channel.String() != p.ChannelID {
+			continue
+		}
+		in := Invite{Channel: p.ChannelID, From: sess.PeerID, FromName: sess.PeerName, Op: op.ID().String(),
+			Perms: b.Perms.String(), Received: time.Now().UnixMilli()}
+		if d := s.net.Check(sess.PeerID, "channel_invites"); !d.Allowed {
+			s.log.Info("channel invite refused", "peer", sess.PeerID, "channel", p.ChannelID, "rule", d.Rule)
+			s.net.Bus().Publish(network.Event{Type: "channel.invite", Peer: sess.PeerID, Data: InviteEvent{Invite: in, Refused: d.Rule}})
+			continue
+		}
+		if err := s.st.putJSON(inviteKey(op.Header.Channel), in); err != nil {
+			s.log.Error("storing a channel invite", "channel", p.ChannelID, "error", err)
+			continue
+		}
+		s.log.Info("channel invite received", "peer", sess.PeerID, "channel", p.ChannelID)
+		s.net.Bus().Publish(network.Event{Type: "channel.invite", Peer: sess.PeerID, Data: InviteEvent{Invite: in}})
+	}
+}
+
+// netPeer is chansync's Peer over a session.
+type netPeer struct {
+	net  *network.Network
+	sess *session.Session
+}
+
+func (p netPeer) NodeID() string { return p.sess.PeerID }
+
+func (p netPeer) Request(ctx context.Context, pl dptp.Payload) (dptp.Payload, error) {
+	id := dptp.RequestIDOf(pl)
+	var ans dptp.Payload
+	err := p.net.RequestOn(ctx, p.sess, id, pl, func(a dptp.Payload) (bool, error) { ans = a; return true, nil })
+	var pe *network.PeerError
+	if errors.As(err, &pe) {
+		return dptp.ErrorReply{RequestID: id, RefusedCommand: pl.Command(), Code: pe.Code, Message: pe.Message}, nil
+	}
+	return ans, err
+}
+
+func (p netPeer) Send(_ context.Context, pl dptp.Payload) error { return p.sess.Send(pl.Command(), pl) }
+
+// syncLog is chansync's Log over the service's channels.
+type syncLog struct{ s *Service }
+
+func (l syncLog) of(ch chansync.ID) *channel { return l.s.chans[chanop.ID(ch)] }
+
+func (l syncLog) Known(ch chansync.ID) bool {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	return l.of(ch) != nil
+}
+
+func (l syncLog) Heads(ch chansync.ID) []chansync.ID {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	c := l.of(ch)
+	if c == nil {
+		return nil
+	}
+	hs := c.log.Heads()
+	out := make([]chansync.ID, len(hs))
+	for i, h := range hs {
+		out[i] = chansync.ID(h)
+	}
+	return out
+}
+
+func (l syncLog) Count(ch chansync.ID) int {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if c := l.of(ch); c != nil {
+		return c.log.Len()
+	}
+	return 0
+}
+
+func (l syncLog) Has(ch chansync.ID, id chansync.ID) bool {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	c := l.of(ch)
+	return c != nil && c.log.Has(chanop.ID(id))
+}
+
+// held returns a held op's seq and bytes from the store.
+func (l syncLog) held(ch, id chansync.ID) (uint64, []byte, bool) {
+	l.s.mu.Lock()
+	c := l.of(ch)
+	ok := c != nil && c.log.Has(chanop.ID(id))
+	l.s.mu.Unlock()
+	if !ok {
+		return 0, nil, false
+	}
+	seq, raw, err := l.s.st.op(chanop.ID(ch), chanop.ID(id))
+	if err != nil || seq == notApplied {
+		return 0, nil, false
+	}
+	return seq, raw, true
+}
+
+func (l syncLog) Meta(ch chansync.ID, id chansync.ID) ([]chansync.ID, uint64, bool) {
+	seq, raw, ok := l.held(ch, id)
+	if !ok {
+		return nil, 0, false
+	}
+	op, err := chanop.Decode(raw)
+	if err != nil {
+		return nil, 0, false
+	}
+	ps := make([]chansync.ID, len(op.Header.Parents))
+	for i, p := range op.Header.Parents {
+		ps[i] = chansync.ID(p)
+	}
+	return ps, seq, true
+}
+
+func (l syncLog) Raw(ch chansync.ID, id chansync.ID) ([]byte, bool) {
+	_, raw, ok := l.held(ch, id)
+	return raw, ok
+}
+
+func (l syncLog) Add(ch chansync.ID, raw []byte) (chansync.ID, []chansync.ID, error) {
+	id, missing, err := l.s.receive(chanop.ID(ch), raw)
+	out := make([]chansync.ID, len(missing))
+	for i, m := range missing {
+		out[i] = chansync.ID(m)
+	}
+	return chansync.ID(id), out, err
+}
