@@ -179,7 +179,14 @@ type netPeer struct {
 func (p netPeer) NodeID() string { return p.sess.PeerID }
 
 func (p netPeer) Request(ctx context.Context, pl dptp.Payload) (dptp.Payload, error) {
-	id := dptp.RequestIDOf(pl)
+	// RequestIDOf knows answers; chansync's requests are these two.
+	var id string
+	switch r := pl.(type) {
+	case dptp.ChannelSync:
+		id = r.RequestID
+	case dptp.ChannelWant:
+		id = r.RequestID
+	}
 	var ans dptp.Payload
 	err := p.net.RequestOn(ctx, p.sess, id, pl, func(a dptp.Payload) (bool, error) { ans = a; return true, nil })
 	var pe *network.PeerError

@@ -35,11 +35,10 @@ type Options struct {
 	Store    *store.Store
 	Identity *identity.Identity
 	// Name is this node's display name (the author name of its posts).
-	Name  string
-	Peers *peers.Store
-	// Keys returns a peer's certificate and verified envelope key, as its
-	// session or its peer record has them (ErrNoEnvelopeKey if neither).
-	Keys   func(node string) (MemberKeys, error)
+	Name string
+	// Peers hold the certificate and envelope key of peers seen before
+	// (invites to offline peers) and their names.
+	Peers  *peers.Store
 	Logger hclog.Logger
 	// WantRate and WantBurst limit the CHANNEL_WANTs one peer may send
 	// (defaults: 50/s, burst 100).
@@ -54,7 +53,6 @@ type Service struct {
 	id     *identity.Identity
 	name   string
 	peers  *peers.Store
-	keysOf func(string) (MemberKeys, error)
 	log    hclog.Logger
 	syncer *chansync.Syncer
 	pool   *chanstate.PendingPool
@@ -88,18 +86,13 @@ func NewService(o Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers, keysOf: o.Keys,
+		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
 		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
 		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{},
 		wantRate: o.WantRate, wantBurst: o.WantBurst,
 	}
 	if s.wantRate == 0 {
 		s.wantRate, s.wantBurst = 50, 100
-	}
-	if s.keysOf == nil {
-		s.keysOf = func(node string) (MemberKeys, error) {
-			return MemberKeys{}, fmt.Errorf("%w: %s", ErrNoEnvelopeKey, node)
-		}
 	}
 	s.syncer, err = chansync.New(chansync.Config{Log: syncLog{s}, Allow: s.allow, Logger: s.log})
 	if err != nil {
@@ -316,6 +309,23 @@ func memberPerms(st *chanstate.State, node string) chanop.Perm {
 		}
 	}
 	return 0
+}
+
+// keysOf returns node's certificate and envelope key: from its session
+// (verified in its HELLO), else from its peer record (kept from its last one).
+func (s *Service) keysOf(node string) (MemberKeys, error) {
+	var mk MemberKeys
+	var env []byte
+	if sess := s.net.Session(node); sess != nil && sess.PeerEnvelopeKey != nil && sess.PeerCert != nil {
+		mk.Cert, env, mk.Binding = sess.PeerCert.Raw, sess.PeerEnvelopeKey.Bytes(), sess.PeerEnvelopeBinding
+	} else if p, err := s.peers.Get(node); err == nil && len(p.EnvelopeKey) != 0 {
+		mk.Cert, env, mk.Binding = p.Certificate, p.EnvelopeKey, p.EnvelopeBinding
+	}
+	if len(env) != len(mk.EnvelopeKey) {
+		return mk, fmt.Errorf("%w: %s has never had a session with this node (dpc connect it first)", ErrNoEnvelopeKey, node)
+	}
+	copy(mk.EnvelopeKey[:], env)
+	return mk, nil
 }
 
 // now is the op time: the author's clock, informational only.

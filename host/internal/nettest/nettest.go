@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dpc-go/dpc/host/internal/channels"
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
@@ -185,6 +186,7 @@ type Node struct {
 	Xfers    *files.Service
 	Intel    *intel.Service
 	Ping     *ping.Service
+	Channels *channels.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -269,6 +271,9 @@ func NewNode(tb testing.TB, o Options) *Node {
 	}
 	n.Intel = intel.NewService(intel.ServiceOptions{Net: n.Net, Answerer: answer, Logger: opts.Logger})
 	n.Ping = ping.NewService(n.Net)
+	if n.Channels, err = channels.NewService(channels.Options{Net: n.Net, Store: st, Identity: id, Name: o.Name, Peers: ps, Logger: opts.Logger}); err != nil {
+		tb.Fatal(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Registered after the plugin's and the store's cleanups, so it runs

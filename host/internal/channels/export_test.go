@@ -1,0 +1,15 @@
+package channels
+
+import (
+	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
+	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+)
+
+// StoredKeys returns the epoch keys of ch in this node's store.
+func (s *Service) StoredKeys(ch chanop.ID) (map[chanop.ID]chancrypt.Key, error) { return s.st.keys(ch) }
+
+// RawOp returns an op of ch from this node's store.
+func (s *Service) RawOp(ch, id chanop.ID) ([]byte, error) {
+	_, raw, err := s.st.op(ch, id)
+	return raw, err
+}

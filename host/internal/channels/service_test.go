@@ -1,0 +1,193 @@
+package channels_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/dpc-go/dpc/host/internal/channels"
+	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
+	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+	"github.com/dpc-go/dpc/host/internal/nettest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	nettest.Cleanup()
+	os.Exit(code)
+}
+
+// trio is three connected nodes whose firewall lets contacts invite them.
+func trio(t *testing.T) (a, b, c *nettest.Node) {
+	t.Helper()
+	rules, err := os.ReadFile("testdata/firewall_invites.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := func(name string) *nettest.Node {
+		return nettest.NewNode(t, nettest.Options{Name: name, Loopback: true, Firewall: string(rules)})
+	}
+	a, b, c = node("alice"), node("bob"), node("carol")
+	nettest.Connect(t, a, b)
+	nettest.Connect(t, a, c)
+	nettest.Connect(t, b, c)
+	return a, b, c
+}
+
+func texts(t *testing.T, n *nettest.Node, ch chanop.ID) []string {
+	t.Helper()
+	posts, err := n.Channels.Log(ch, 0)
+	if err != nil {
+		t.Fatalf("%s: log: %v", n.Name, err)
+	}
+	var out []string
+	for _, p := range posts {
+		out = append(out, p.Text)
+	}
+	return out
+}
+
+func hasAll(got []string, want ...string) bool {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func invite(t *testing.T, from, to *nettest.Node, ch chanop.ID) {
+	t.Helper()
+	if err := from.Channels.Invite(ch, to.ID.NodeID, 0); err != nil {
+		t.Fatalf("invite %s: %v", to.Name, err)
+	}
+	nettest.WaitFor(t, to.Name+"'s invite", func() bool {
+		ins, err := to.Channels.Invites()
+		return err == nil && len(ins) == 1 && ins[0].Channel == ch.String()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	if err := to.Channels.Accept(ctx, ch); err != nil {
+		t.Fatalf("%s accepts: %v", to.Name, err)
+	}
+}
+
+func hash(t *testing.T, n *nettest.Node, ch chanop.ID) string {
+	t.Helper()
+	st, err := n.Channels.StateOf(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Hash
+}
+
+// TestThreeMembersPostAndRemovedMemberCannotRead: A creates a channel and
+// invites B and C, who accept; each posts and every node's log shows all
+// three posts with the same state hash. A removes C: the new epoch's key
+// goes to A and B only, so B's next post reaches A, never C, and none of
+// the keys in C's store opens it. Before, there was no channel service.
+func TestThreeMembersPostAndRemovedMemberCannotRead(t *testing.T) {
+	t.Parallel()
+	a, b, c := trio(t)
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite(t, a, b, ch)
+	invite(t, a, c, ch)
+	all := []*nettest.Node{a, b, c}
+	for _, n := range all {
+		nettest.WaitFor(t, n.Name+" sees 3 members", func() bool {
+			ms, err := n.Channels.Members(ch)
+			return err == nil && len(ms) == 3
+		})
+	}
+	for _, n := range all {
+		if _, err := n.Channels.Post(ch, "hello from "+n.Name); err != nil {
+			t.Fatalf("%s posts: %v", n.Name, err)
+		}
+	}
+	for _, n := range all {
+		nettest.WaitFor(t, n.Name+"'s log of three posts", func() bool {
+			return hasAll(texts(t, n, ch), "hello from alice", "hello from bob", "hello from carol")
+		})
+	}
+	nettest.WaitFor(t, "equal state hashes", func() bool {
+		return hash(t, a, ch) == hash(t, b, ch) && hash(t, b, ch) == hash(t, c, ch)
+	})
+
+	if err := a.Channels.Remove(ch, c.ID.NodeID); err != nil {
+		t.Fatal(err)
+	}
+	nettest.WaitFor(t, "bob sees carol removed", func() bool {
+		ms, err := b.Channels.Members(ch)
+		return err == nil && len(ms) == 2
+	})
+	after, err := b.Channels.Post(ch, "after carol left")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nettest.WaitFor(t, "alice's log with bob's post after the removal", func() bool {
+		return hasAll(texts(t, a, ch), "after carol left")
+	})
+	nettest.WaitFor(t, "equal state hashes of alice and bob", func() bool { return hash(t, a, ch) == hash(t, b, ch) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	_, _ = c.Channels.Sync(ctx, ch) // refused: carol is no member for alice and bob
+	if got := texts(t, c, ch); slices.Contains(got, "after carol left") {
+		t.Fatalf("carol's log shows a post made after her removal: %q", got)
+	}
+	raw, err := b.Channels.RawOp(ch, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := chanop.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.Channels.StoredKeys(ch)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("carol's stored keys: %d, %v", len(keys), err)
+	}
+	if _, ok := keys[op.Header.Epoch]; ok {
+		t.Fatal("carol's store holds the key of the epoch started by her removal")
+	}
+	dg := op.Header.Digest()
+	for ep, k := range keys {
+		if _, err := chancrypt.Open(k, ch[:], ep[:], dg[:], op.Body.(chanop.PostBody).Sealed); err == nil {
+			t.Fatalf("carol's key of epoch %s opens a post made after her removal", ep)
+		}
+	}
+}
+
+// TestInviteRefusedByFirewall: a node whose firewall does not allow
+// "channel_invites" keeps no invite (the default firewall), and cannot
+// accept one.
+func TestInviteRefusedByFirewall(t *testing.T) {
+	t.Parallel()
+	a := nettest.NewNode(t, nettest.Options{Name: "alice", Loopback: true})
+	b := nettest.NewNode(t, nettest.Options{Name: "bob", Loopback: true})
+	nettest.Connect(t, a, b)
+	events, stop := b.Net.Bus().Subscribe()
+	defer stop()
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Channels.Invite(ch, b.ID.NodeID, 0); err != nil {
+		t.Fatal(err)
+	}
+	e := nettest.NextEvent(t, events, "channel.invite")
+	if in, ok := e.Data.(channels.InviteEvent); !ok || in.Refused == "" {
+		t.Fatalf("want a refused channel.invite event, got %+v", e.Data)
+	}
+	if ins, err := b.Channels.Invites(); err != nil || len(ins) != 0 {
+		t.Fatalf("invites kept: %v (err %v)", ins, err)
+	}
+	if err := b.Channels.Accept(context.Background(), ch); !errors.Is(err, channels.ErrNoInvite) {
+		t.Fatalf("accept without an invite: want ErrNoInvite, got %v", err)
+	}
+}
