@@ -3,7 +3,6 @@ package channels
 import (
 	"context"
 	"crypto/ecdh"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -533,7 +532,8 @@ type SyncResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Sync runs a chansync round with every online member of ch.
+// Sync runs a chansync round with every online member of ch; each peer's
+// failure (a member that removed this node refuses) is in its result.
 func (s *Service) Sync(ctx context.Context, ch chanop.ID) ([]SyncResult, error) {
 	s.mu.Lock()
 	c, err := s.get(ch)
@@ -550,21 +550,16 @@ func (s *Service) Sync(ctx context.Context, ch chanop.ID) ([]SyncResult, error) 
 		return nil, err
 	}
 	var out []SyncResult
-	var errs []error
 	for _, m := range members {
 		sess := s.net.Session(m)
 		if sess == nil {
 			continue
 		}
 		r := SyncResult{Peer: m}
-		if _, err := s.syncer.Sync(ctx, netPeer{s.net, sess}, chansync.ID(ch)); err != nil && !errors.Is(err, chansync.ErrNotAllowed) {
+		if _, err := s.syncer.Sync(ctx, netPeer{s.net, sess}, chansync.ID(ch)); err != nil {
 			r.Error = err.Error()
-			errs = append(errs, err)
 		}
 		out = append(out, r)
-	}
-	if len(errs) == len(out) && len(errs) > 0 {
-		return out, errors.Join(errs...)
 	}
 	return out, nil
 }
