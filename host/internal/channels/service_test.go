@@ -5,11 +5,14 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dpc-go/dpc/host/internal/channels"
 	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/nettest"
 )
 
@@ -189,5 +192,70 @@ func TestInviteRefusedByFirewall(t *testing.T) {
 	}
 	if err := b.Channels.Accept(context.Background(), ch); !errors.Is(err, channels.ErrNoInvite) {
 		t.Fatalf("accept without an invite: want ErrNoInvite, got %v", err)
+	}
+}
+
+// TestChannelWantFloodIsRateLimited: a peer sending CHANNEL_WANT faster
+// than the per-peer limit gets ERROR rate_limited instead of answers.
+// Before, every want was walked and answered.
+func TestChannelWantFloodIsRateLimited(t *testing.T) {
+	t.Parallel()
+	a := nettest.Loopback(t, "alice", nil)
+	s, _ := nettest.RawSession(t, a)
+	want := dptp.ChannelWant{ChannelID: strings.Repeat("ab", 32), IDs: []string{strings.Repeat("cd", 32)}}
+	// The default burst is 100: more wants than that, sent at once, must
+	// meet the limit however slowly the machine answers.
+	for i := range 400 {
+		want.RequestID = "w" + strconv.Itoa(i)
+		if err := s.Send(dptp.CmdChannelWant, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		e, err := dptp.Decode[dptp.ErrorReply](nettest.Next(t, s, dptp.CmdError))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Code == dptp.CodeRateLimited {
+			return
+		}
+		if e.Code != dptp.CodeNotFound {
+			t.Fatalf("want not_found (unknown channel) or rate_limited, got %+v", e)
+		}
+	}
+}
+
+// TestPostIsAChannelOpEventOnMembers: a post by one member reaches the
+// other's event stream as channel.op with its channel, id, type and author.
+func TestPostIsAChannelOpEventOnMembers(t *testing.T) {
+	t.Parallel()
+	a, b, _ := trio(t)
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite(t, a, b, ch)
+	nettest.WaitFor(t, "bob sees two members", func() bool {
+		ms, err := b.Channels.Members(ch)
+		return err == nil && len(ms) == 2
+	})
+	events, stop := b.Net.Bus().Subscribe()
+	defer stop()
+	id, err := a.Channels.Post(ch, "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e := nettest.NextEvent(t, events, "channel.op")
+		op, ok := e.Data.(channels.OpEvent)
+		if !ok {
+			t.Fatalf("channel.op data: %T", e.Data)
+		}
+		if op.Op == id.String() {
+			if op.Channel != ch.String() || op.Type != "post" || op.Author != a.ID.NodeID {
+				t.Fatalf("channel.op event: %+v", op)
+			}
+			return
+		}
 	}
 }
