@@ -18,7 +18,8 @@ func lastLine(out string) string {
 // nodes: create prints the channel id last; B and C accept invites; each
 // posts; within 10 s every node's log shows the three posts and `channel
 // state` ends with the same hash; after A removes C, B's next post never
-// appears in C's log. Before, there was no dpc channel.
+// appears in C's log; a restarted node keeps its channel. Before, there was
+// no dpc channel.
 func TestChannelCLIContract(t *testing.T) {
 	t.Parallel()
 	rules, err := os.ReadFile("testdata/firewall_channel_invites.hcl")
@@ -75,4 +76,22 @@ func TestChannelCLIContract(t *testing.T) {
 	if out := c.must("channel", "log", ch); strings.Contains(out, "after carol left") {
 		t.Fatalf("carol's log shows a post made after her removal:\n%s", out)
 	}
+
+	// A restart rebuilds the log from the store: same posts, same state.
+	waitFor(t, time.Minute, "alice and bob agree", func() bool {
+		return lastLine(a.must("channel", "state", ch)) == lastLine(b.must("channel", "state", ch))
+	})
+	before := lastLine(a.must("channel", "state", ch))
+	a.stop()
+	a.run()
+	if got := lastLine(a.must("channel", "state", ch)); got != before {
+		t.Errorf("state hash after a restart: %s, before %s", got, before)
+	}
+	if out := a.must("channel", "log", ch); !containsAll(out, "hello from alice", "hello from bob", "hello from carol", "after carol left") {
+		t.Errorf("alice's log after a restart:\n%s", out)
+	}
+	a.must("channel", "post", ch, "alice is back")
+	waitFor(t, time.Minute, "bob's log with alice's post after her restart", func() bool {
+		return strings.Contains(b.must("channel", "log", ch), "alice is back")
+	})
 }
