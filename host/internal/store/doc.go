@@ -18,7 +18,11 @@
 //	msg/<conversation>/<time>/<message id>  messages by conversation and time (8-byte big-endian Unix nanoseconds)
 //	outbox/<peer node_id>/<time>/<message id> messages accepted from the user and not yet acknowledged by the peer
 //	peer/<node_id>                          known peers: display name, last addresses, pinned certificate, trust
-//	chanop/<channel id>/<op id>             signed channel operations (DMPC), replayed to converge channel state
+//	chanop/<channel id>/<op id>             signed channel operations as received (8-byte apply seq || op), package channels
+//	chanseq/<channel id>/<seq>              op ids in apply order, replayed at start to rebuild each channel's log
+//	chankey/<channel id>/<epoch id>         channel epoch keys this node unwrapped, sealed under a node-local key
+//	chanmeta/<channel id>                   channels this node joined
+//	chaninvite/<channel id>                 channel invites received and not yet accepted
 //	knowledge/<commit id>                   knowledge commits and their votes
 //	hubtoken/<hub url>                      cached hub tokens
 //
