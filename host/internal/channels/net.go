@@ -110,18 +110,34 @@ func (s *Service) syncPeer(ctx context.Context, sess *session.Session) {
 	s.mu.Lock()
 	var chans []chanop.ID
 	var invites []chanop.ID
+	adds := map[chanop.ID]chanop.ID{}
 	for id, c := range s.chans {
-		switch {
-		case c.log.Len() == 0 && c.meta.Inviter == sess.PeerID:
+		if c.log.Len() == 0 && c.meta.Inviter == sess.PeerID {
 			invites = append(invites, id)
-		case memberPerms(c.log.State(), sess.PeerID).Has(chanop.PermRead):
-			chans = append(chans, id)
+			continue
+		}
+		for _, m := range c.log.State().Members {
+			if m.NodeID == sess.PeerID && m.Perms.Has(chanop.PermRead) {
+				chans = append(chans, id)
+				if m.AddedBy != id {
+					adds[id] = m.AddedBy
+				}
+			}
 		}
 	}
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, syncWait)
 	defer cancel()
 	p := netPeer{s.net, sess}
+	// The add of a member that was offline when it was invited: pushed
+	// again, it is the invite (a member that joined ignores the duplicate).
+	for ch, add := range adds {
+		if _, raw, err := s.st.op(ch, add); err == nil {
+			if err := sess.Send(dptp.CmdChannelOps, dptp.ChannelOps{ChannelID: ch.String(), Ops: [][]byte{raw}}); err != nil {
+				return
+			}
+		}
+	}
 	for _, id := range invites {
 		if err := s.fetchInvite(ctx, p, id); err != nil {
 			s.log.Debug("fetching an accepted channel", "peer", sess.PeerID, "channel", id, "error", err)

@@ -259,3 +259,45 @@ func TestPostIsAChannelOpEventOnMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantAndCloseBindEveryMember: a grant taking write away from B is
+// applied on B's node too (B's post is refused there, before it is sent),
+// and after A closes the channel nobody posts. Both are refused with the
+// service's errors, not stored as ops the rules refuse.
+func TestGrantAndCloseBindEveryMember(t *testing.T) {
+	t.Parallel()
+	a, b, _ := trio(t)
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite(t, a, b, ch)
+	if err := a.Channels.Grant(ch, b.ID.NodeID, chanop.PermRead); err != nil {
+		t.Fatal(err)
+	}
+	nettest.WaitFor(t, "bob sees his permissions reduced to read", func() bool {
+		ms, err := b.Channels.Members(ch)
+		return err == nil && slices.ContainsFunc(ms, func(m channels.Member) bool { return m.NodeID == b.ID.NodeID && m.Perms == "read" })
+	})
+	// In order: the close must come after bob's case.
+	for _, tc := range []struct {
+		name    string
+		node    *nettest.Node
+		close   bool
+		wantErr error
+	}{
+		{name: "bob without write", node: b, wantErr: channels.ErrNoPermission},
+		{name: "alice after she closed it", node: a, close: true, wantErr: channels.ErrClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.close {
+				if err := a.Channels.Close(ch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := tc.node.Channels.Post(ch, "hi"); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("post: want %v, got %v", tc.wantErr, err)
+			}
+		})
+	}
+}
