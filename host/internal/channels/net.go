@@ -52,7 +52,22 @@ func (s *Service) answer(sess *session.Session, p dptp.Payload) error {
 	if len(missing) > 0 {
 		if ops, ok := p.(dptp.ChannelOps); ok {
 			ch, _ := chansync.ParseID(ops.ChannelID)
+			// One fetch per peer and channel at a time: pushes that keep
+			// missing parents do not pile up goroutines.
+			key := sess.PeerID + "/" + ops.ChannelID
+			s.fetchMu.Lock()
+			busy := s.fetching[key]
+			s.fetching[key] = true
+			s.fetchMu.Unlock()
+			if busy {
+				return s.reply(sess, reply)
+			}
 			s.net.Go(func(ctx context.Context) {
+				defer func() {
+					s.fetchMu.Lock()
+					delete(s.fetching, key)
+					s.fetchMu.Unlock()
+				}()
 				ctx, cancel := context.WithTimeout(ctx, syncWait)
 				defer cancel()
 				if _, err := s.syncer.Fetch(ctx, netPeer{s.net, sess}, ch, missing); err != nil {
@@ -61,6 +76,10 @@ func (s *Service) answer(sess *session.Session, p dptp.Payload) error {
 			})
 		}
 	}
+	return s.reply(sess, reply)
+}
+
+func (s *Service) reply(sess *session.Session, reply dptp.Payload) error {
 	if reply == nil {
 		return nil
 	}

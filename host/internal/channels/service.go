@@ -60,6 +60,9 @@ type Service struct {
 	mu    sync.Mutex
 	chans map[chanop.ID]*channel
 
+	fetchMu  sync.Mutex
+	fetching map[string]bool
+
 	wantMu    sync.Mutex
 	wants     map[string]*rate.Limiter
 	wantRate  rate.Limit
@@ -88,7 +91,7 @@ func NewService(o Options) (*Service, error) {
 	s := &Service{
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
 		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
-		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{},
+		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{}, fetching: map[string]bool{},
 		wantRate: o.WantRate, wantBurst: o.WantBurst,
 	}
 	if s.wantRate == 0 {
@@ -322,7 +325,7 @@ func (s *Service) keysOf(node string) (MemberKeys, error) {
 		mk.Cert, env, mk.Binding = p.Certificate, p.EnvelopeKey, p.EnvelopeBinding
 	}
 	if len(env) != len(mk.EnvelopeKey) {
-		return mk, fmt.Errorf("%w: %s has never had a session with this node (dpc connect it first)", ErrNoEnvelopeKey, node)
+		return mk, fmt.Errorf("%w: %s has not had a session with this node that carried its envelope key (dpc connect it first; its node must be recent enough to send one)", ErrNoEnvelopeKey, node)
 	}
 	copy(mk.EnvelopeKey[:], env)
 	return mk, nil
