@@ -95,3 +95,37 @@ func TestChannelCLIContract(t *testing.T) {
 		return strings.Contains(b.must("channel", "log", ch), "alice is back")
 	})
 }
+
+// TestChannelInviteWhileOffline: A invites B while B's node is stopped (B's
+// envelope key comes from its peer record, kept from their last session);
+// when B runs again A pushes the add once more, B sees the invite, accepts
+// and reads A's post. Before, an invitee offline at invite time never
+// learned of it.
+func TestChannelInviteWhileOffline(t *testing.T) {
+	t.Parallel()
+	rules, err := os.ReadFile("testdata/firewall_channel_invites.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newPeer(t, "alice"), newPeer(t, "bob")
+	for _, p := range []*peer{a, b} {
+		if err := os.WriteFile(filepath.Join(p.home, "firewall.hcl"), rules, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p.run()
+	}
+	contacts(t, a, b)
+	b.stop()
+	a.waitPeerState(b, time.Minute, "offline")
+	ch := lastLine(a.must("channel", "create", "team"))
+	a.must("channel", "invite", ch, b.id)
+	a.must("channel", "post", ch, "posted before bob came back")
+	b.run()
+	waitFor(t, time.Minute, "bob's invite", func() bool {
+		return strings.Contains(b.must("channel", "invites"), ch)
+	})
+	b.must("channel", "accept", ch)
+	waitFor(t, time.Minute, "bob's log with alice's post", func() bool {
+		return strings.Contains(b.must("channel", "log", ch), "posted before bob came back")
+	})
+}
