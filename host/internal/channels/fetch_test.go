@@ -1,0 +1,77 @@
+package channels_test
+
+import (
+	"testing"
+
+	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
+	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/nettest"
+)
+
+// rawPost builds a post by id on ch with parents, sealed with key of epoch.
+func rawPost(t *testing.T, id *identity.Identity, ch, epoch chanop.ID, key chancrypt.Key, text string, parents ...chanop.ID) *chanop.Op {
+	t.Helper()
+	d, err := chanop.NewDraft(chanop.TypePost, ch, parents, id.NodeID, epoch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg := d.Digest()
+	sealed, err := chancrypt.Seal(key, ch[:], epoch[:], dg[:], []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := d.Sign(id.Signer, chanop.PostBody{Sealed: sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+// TestPushWithMissingParentIsFetchedFromTheSender: a member pushes a post
+// whose parent the node lacks; the node asks the sender for it with
+// CHANNEL_WANT (outside the frame-reading goroutine, so the answer on the
+// same session is read) and then applies both posts. Before, there was no
+// service to ask.
+func TestPushWithMissingParentIsFetchedFromTheSender(t *testing.T) {
+	t.Parallel()
+	a := nettest.Loopback(t, "alice", nil)
+	s, r := nettest.RawSession(t, a)
+	nettest.WaitFor(t, "alice's session with the raw peer", func() bool { return a.Net.Session(r.NodeID) != nil })
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Channels.Invite(ch, r.NodeID, 0); err != nil {
+		t.Fatal(err)
+	}
+	push, err := dptp.Decode[dptp.ChannelOps](nettest.Next(t, s, dptp.CmdChannelOps))
+	if err != nil || len(push.Ops) != 1 {
+		t.Fatalf("want the add pushed to the invitee, got %+v (err %v)", push, err)
+	}
+	add, err := chanop.Decode(push.Ops[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := add.Body.(chanop.AddBody)
+	key, err := chancrypt.Unwrap(b.WrappedKey, r.EnvelopeKey, ch[:], b.Epoch[:], r.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := rawPost(t, r, ch, b.Epoch, key, "first", add.ID())
+	second := rawPost(t, r, ch, b.Epoch, key, "second", first.ID())
+	if err := s.Send(dptp.CmdChannelOps, dptp.ChannelOps{ChannelID: ch.String(), Ops: [][]byte{second.Encode()}}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := dptp.Decode[dptp.ChannelWant](nettest.Next(t, s, dptp.CmdChannelWant))
+	if err != nil || len(want.IDs) != 1 || want.IDs[0] != first.ID().String() {
+		t.Fatalf("want a CHANNEL_WANT of the missing parent, got %+v (err %v)", want, err)
+	}
+	if err := s.Send(dptp.CmdChannelOps, dptp.ChannelOps{RequestID: want.RequestID, ChannelID: ch.String(), Ops: [][]byte{first.Encode()}}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.WaitFor(t, "both posts in alice's log", func() bool {
+		return hasAll(texts(t, a, ch), "first", "second")
+	})
+}
