@@ -75,3 +75,90 @@ func TestPushWithMissingParentIsFetchedFromTheSender(t *testing.T) {
 		return hasAll(texts(t, a, ch), "first", "second")
 	})
 }
+
+// TestPostRekeysWhenAMemberLacksTheCurrentKey: R adds Y concurrently with
+// A's removal of Z, so the removal's new key never reached Y. A's next post
+// first issues a rekey wrapped to every member (Y included) and is sealed
+// with it. Before, nothing issued the rekey and Y could not read.
+func TestPostRekeysWhenAMemberLacksTheCurrentKey(t *testing.T) {
+	t.Parallel()
+	a := nettest.Loopback(t, "alice", nil)
+	s, r := nettest.RawSession(t, a)
+	_, z := nettest.RawSession(t, a)
+	y := nettest.RawIdentity(t)
+	nettest.WaitFor(t, "alice's sessions", func() bool { return a.Net.Session(r.NodeID) != nil && a.Net.Session(z.NodeID) != nil })
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Channels.Invite(ch, r.NodeID, chanop.PermAll); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Channels.Invite(ch, z.NodeID, 0); err != nil {
+		t.Fatal(err)
+	}
+	var addR, addZ *chanop.Op
+	for addZ == nil {
+		p, err := dptp.Decode[dptp.ChannelOps](nettest.Next(t, s, dptp.CmdChannelOps))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range p.Ops {
+			op, err := chanop.Decode(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch op.Body.(chanop.AddBody).Member {
+			case r.NodeID:
+				addR = op
+			case z.NodeID:
+				addZ = op
+			}
+		}
+	}
+	br := addR.Body.(chanop.AddBody)
+	key, err := chancrypt.Unwrap(br.WrappedKey, r.EnvelopeKey, ch[:], br.Epoch[:], r.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := chancrypt.Wrap(key, y.EnvelopeKey.PublicKey(), ch[:], br.Epoch[:], y.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env [chanop.EnvelopeKeySize]byte
+	copy(env[:], y.EnvelopeKey.PublicKey().Bytes())
+	addY, err := chanop.Build(r.Signer, r.NodeID, ch, []chanop.ID{addZ.ID()}, chanop.ID{}, 2, chanop.AddBody{
+		Member: y.NodeID, Cert: y.Certificate.Raw, EnvelopeKey: env, Binding: y.EnvelopeBinding,
+		Perms: chanop.PermRead, Epoch: br.Epoch, WrappedKey: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := a.Channels.Remove(ch, z.NodeID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(dptp.CmdChannelOps, dptp.ChannelOps{ChannelID: ch.String(), Ops: [][]byte{addY.Encode()}}); err != nil {
+		t.Fatal(err)
+	}
+	nettest.WaitFor(t, "Y a member on alice's node", func() bool {
+		st, err := a.Channels.StateOf(ch)
+		return err == nil && st.Members == 3
+	})
+	before, err := a.Channels.StateOf(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Channels.Post(ch, "for everyone"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := a.Channels.StateOf(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Epochs != before.Epochs+1 {
+		t.Fatalf("epochs: %d before the post, %d after; want a rekey first", before.Epochs, after.Epochs)
+	}
+	if got := texts(t, a, ch); !hasAll(got, "for everyone") {
+		t.Fatalf("alice's log: %q", got)
+	}
+}
