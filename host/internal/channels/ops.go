@@ -39,8 +39,8 @@ func ParseChannel(s string) (chanop.ID, error) {
 	return id, nil
 }
 
-// write adds ops this node built to c, checks each was accepted and
-// returns them with what they applied; s.mu is held.
+// writeLocked adds an op this node built to c, checks it was accepted and
+// returns what it applied; s.mu is held.
 func (s *Service) writeLocked(c *channel, op *chanop.Op) ([]*chanop.Op, error) {
 	applied, _, err := s.addLocked(c, op, op.Encode())
 	if err != nil {
@@ -96,7 +96,7 @@ func (s *Service) Create(name string) (chanop.ID, error) {
 	return id, err
 }
 
-// member returns this node's state of ch after checking it holds need.
+// mine returns ch and its state after checking this node holds need there; s.mu is held.
 func (s *Service) mine(ch chanop.ID, need chanop.Perm) (*channel, *chanstate.State, error) {
 	c, err := s.get(ch)
 	if err != nil {
