@@ -20,6 +20,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/fixtureplugin"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
+	"github.com/dpc-go/dpc/host/internal/introductions"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/ping"
@@ -185,6 +186,7 @@ type Node struct {
 	Xfers    *files.Service
 	Intel    *intel.Service
 	Ping     *ping.Service
+	Intros   *introductions.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -269,6 +271,10 @@ func NewNode(tb testing.TB, o Options) *Node {
 	}
 	n.Intel = intel.NewService(intel.ServiceOptions{Net: n.Net, Answerer: answer, Logger: opts.Logger})
 	n.Ping = ping.NewService(n.Net)
+	n.Intros, err = introductions.NewService(introductions.ServiceOptions{Net: n.Net, Store: st, Peers: ps, Identity: id, Firewall: fw, Logger: opts.Logger})
+	if err != nil {
+		tb.Fatal(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Registered after the plugin's and the store's cleanups, so it runs

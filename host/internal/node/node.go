@@ -21,6 +21,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
+	"github.com/dpc-go/dpc/host/internal/introductions"
 	"github.com/dpc-go/dpc/host/internal/llm"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
@@ -143,6 +144,10 @@ func Run(ctx context.Context, o Options) error {
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
 	pings := ping.NewService(net)
+	intros, err := introductions.NewService(introductions.ServiceOptions{Net: net, Store: st, Peers: peerStore, Identity: id, Firewall: fw, Logger: log})
+	if err != nil {
+		return err
+	}
 	uris = func() []string { return network.ListeningURIs(net.Listening(), id.NodeID) }
 	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log,
 		Answerer: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}})
@@ -176,7 +181,7 @@ func Run(ctx context.Context, o Options) error {
 			api.PeerRoutes(net), api.StreamRoutes(net.Bus(), log.Named("api")), api.FirewallRoutes(fw, net.Check),
 			api.ChatRoutes(chats), api.FileRoutes(transfers, o.Home.String()),
 			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
-			api.PingRoutes(pings), api.HubRoutes(hubs),
+			api.PingRoutes(pings), api.HubRoutes(hubs), api.IntroductionRoutes(intros),
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
