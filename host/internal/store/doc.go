@@ -21,6 +21,9 @@
 //	chanop/<channel id>/<op id>             signed channel operations (DMPC), replayed to converge channel state
 //	knowledge/<commit id>                   knowledge commits and their votes
 //	hubtoken/<hub url>                      cached hub tokens
+//	intro/recv/<subject>/<voucher>          introductions received from contacts (package introductions)
+//	intro/sent/<subject>/<contact>          introductions this node gave its contacts
+//	intro/cert/<node_id>                    the certificate a contact presented in its last session
 //
 // A message the user sent is written to msg/ and outbox/ before the UI
 // reports it as sent.
