@@ -344,7 +344,7 @@ func (svc *Service) receive(_ context.Context, s *session.Session, p dptp.Introd
 	switch {
 	case errors.As(err, &r):
 		svc.log.Info("refused an introduction", "peer", s.PeerID, "reason", r.msg)
-		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: p.RequestID, RefusedCommand: dptp.CmdIntroduce, Code: r.code, Message: r.msg})
+		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: p.RequestID, RefusedCommand: dptp.CmdIntroduce, Code: r.code, Message: dptp.TruncateReason(r.msg)})
 	case err != nil:
 		svc.log.Error("cannot keep an introduction", "peer", s.PeerID, "error", err)
 		return s.Send(dptp.CmdError, dptp.ErrorReply{RequestID: p.RequestID, RefusedCommand: dptp.CmdIntroduce, Code: dptp.CodeInternal, Message: "the introduction could not be stored"})
