@@ -6,7 +6,7 @@
 //
 // Sending (`dpc introduce NODE_ID [--to CONTACT]...`): the node signs an
 // introduction of NODE_ID, whose certificate it knows from a session (the
-// live one, or the one a contact last had, kept in the store), and sends
+// live one, or the last dptp/1 one, which the peer record keeps), and sends
 // it in an INTRODUCE (proto/dptp.md §12) to the contacts named, or to every
 // contact; a contact that is offline is reported as such, not queued.
 //
@@ -29,5 +29,4 @@
 //
 //	intro/recv/<subject>/<voucher>  an introduction received (JSON: canonical bytes, certificate, time)
 //	intro/sent/<subject>/<contact>  an introduction this node gave a contact (JSON: canonical bytes, time)
-//	intro/cert/<node_id>            the certificate DER a contact presented in its last session
 package introductions

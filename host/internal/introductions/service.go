@@ -1,7 +1,6 @@
 package introductions
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -137,18 +136,6 @@ func NewService(o ServiceOptions) (*Service, error) {
 	}
 	network.Handle(o.Net.Router(), svc.receive)
 	network.Answer[dptp.IntroduceAck](o.Net)
-	o.Net.AddHooks(network.Hooks{
-		Connected: func(s *session.Session) {
-			if o.Peers.IsContact(s.PeerID) {
-				svc.rememberCert(s)
-			}
-		},
-		Contact: func(peer string) {
-			if s := o.Net.Session(peer); s != nil {
-				svc.rememberCert(s)
-			}
-		},
-	})
 	if o.Firewall != nil {
 		o.Firewall.SetIntroduced(svc)
 	}
@@ -184,35 +171,19 @@ func (svc *Service) IsIntroduced(node string) bool {
 	return false
 }
 
-// rememberCert keeps the certificate a contact presented, so that it can
-// be introduced while offline.
-func (svc *Service) rememberCert(s *session.Session) {
-	cert := s.PeerCertificate()
-	if cert == nil {
-		return
-	}
-	if old, err := svc.o.Store.Get(certKey(s.PeerID)); err == nil && bytes.Equal(old, cert.Raw) {
-		return
-	}
-	if err := svc.o.Store.Set(certKey(s.PeerID), cert.Raw); err != nil {
-		svc.log.Warn("cannot keep a contact's certificate", "peer", s.PeerID, "error", err)
-	}
-}
-
 // certificate returns node's certificate: its live session's, else the one
-// kept from its last session as a contact.
+// of its last dptp/1 session, which its peer record keeps.
 func (svc *Service) certificate(node string) (*x509.Certificate, error) {
-	if s := svc.o.Net.Session(node); s != nil {
-		if c := s.PeerCertificate(); c != nil {
-			return c, nil
-		}
+	if s := svc.o.Net.Session(node); s != nil && !s.V1 && s.PeerCert != nil {
+		return s.PeerCert, nil
 	}
-	der, err := svc.o.Store.Get(certKey(node))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s: this node has never had a session with it as a contact; connect to it first (dpc connect URI)", ErrUnknownNode, node)
-	}
-	if err != nil {
+	p, err := svc.o.Peers.Get(node)
+	if err != nil && !errors.Is(err, peers.ErrUnknownPeer) {
 		return nil, err
+	}
+	der := p.Certificate
+	if len(der) == 0 {
+		return nil, fmt.Errorf("%w: %s: this node never had a dptp/1 session with it; connect to it first (dpc connect URI)", ErrUnknownNode, node)
 	}
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -359,8 +330,8 @@ func (svc *Service) accept(s *session.Session, p dptp.Introduce) (*chancrypt.Int
 	if !svc.o.Peers.IsContact(s.PeerID) {
 		return nil, refuse(dptp.CodePermissionDenied, "this node takes introductions from its contacts only, and %s is not one", s.PeerID)
 	}
-	voucherCert := s.PeerCertificate()
-	if voucherCert == nil {
+	voucherCert := s.PeerCert
+	if s.V1 || voucherCert == nil {
 		return nil, refuse(dptp.CodePermissionDenied, "introductions are taken over dptp/1 sessions only")
 	}
 	in, err := chancrypt.DecodeIntroduction(p.Introduction)

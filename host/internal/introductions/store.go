@@ -14,7 +14,6 @@ import (
 const (
 	prefixReceived = "intro/recv/"
 	prefixSent     = "intro/sent/"
-	prefixCert     = "intro/cert/"
 )
 
 // record is what is stored for one introduction, received or sent.
@@ -32,8 +31,6 @@ func receivedKey(subject, voucher string) []byte {
 }
 
 func sentKey(subject, to string) []byte { return []byte(prefixSent + subject + "/" + to) }
-
-func certKey(node string) []byte { return []byte(prefixCert + node) }
 
 // getRecord reads the record at key; found is false when there is none.
 func getRecord(st *store.Store, key []byte) (r record, found bool, err error) {

@@ -256,19 +256,5 @@ func (s *Session) Read() (dptp.Frame, error) { return s.r.Read() }
 // Send writes one frame; safe for concurrent use.
 func (s *Session) Send(command string, payload any) error { return s.w.Write(command, payload) }
 
-// PeerCertificate returns the certificate the peer presented in the TLS
-// handshake: TLS proved the peer holds its key, and PeerID hashes that key.
-// It is nil for a D-PC v1 peer, whose key is proved in its HELLO instead.
-func (s *Session) PeerCertificate() *x509.Certificate {
-	if s.V1 || s.tls == nil {
-		return nil
-	}
-	certs := s.tls.ConnectionState().PeerCertificates
-	if len(certs) != 1 {
-		return nil
-	}
-	return certs[0]
-}
-
 // Close ends the session.
 func (s *Session) Close() error { return s.tls.Close() }

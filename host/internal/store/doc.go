@@ -23,7 +23,6 @@
 //	hubtoken/<hub url>                      cached hub tokens
 //	intro/recv/<subject>/<voucher>          introductions received from contacts (package introductions)
 //	intro/sent/<subject>/<contact>          introductions this node gave its contacts
-//	intro/cert/<node_id>                    the certificate a contact presented in its last session
 //
 // A message the user sent is written to msg/ and outbox/ before the UI
 // reports it as sent.
