@@ -125,8 +125,10 @@ func NewService(o ServiceOptions) (*Service, error) {
 	svc := &Service{o: o, log: o.Logger.Named("introductions"), vouched: map[string]map[string]int64{}, count: map[string]int{}}
 	err := eachRecord(o.Store, prefixReceived, func(subject, voucher string, r record) error {
 		in, err := chancrypt.DecodeIntroduction(r.Introduction)
-		if err != nil {
-			return fmt.Errorf("introduction of %s by %s in the store: %w", subject, voucher, err)
+		if err != nil || in.Subject != subject || in.Voucher != voucher {
+			// One bad record must not stop the node: it counts for nothing.
+			svc.log.Warn("ignoring an unreadable introduction in the store", "subject", subject, "voucher", voucher, "error", err)
+			return nil
 		}
 		svc.index(in)
 		return nil
