@@ -24,8 +24,8 @@ func newIntroduceCmd(g *globals) *cobra.Command {
 		Long: `introduce signs an introduction of NODE_ID ("I vouch for this node") with
 your node key and gives it to the contacts named with --to, or to all your
 contacts. Your node must have had a session with NODE_ID (it vouches for the
-certificate NODE_ID presented). A contact that is offline is not sent it: run
-introduce again when it is online.
+certificate NODE_ID presented). A contact that is offline gets it when it
+next connects (dpc introductions shows it as queued until then).
 
 On your contacts' nodes, NODE_ID is then in the firewall's built-in group
 "introduced" for as long as you are their contact and the introduction has
@@ -50,19 +50,20 @@ nothing: see firewall.hcl).`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			delivered := 0
+			count := map[string]int{}
 			for _, d := range resp.Deliveries {
-				if d.Status == introductions.StatusDelivered {
-					delivered++
-					fmt.Fprintf(out, "%s: delivered\n", d.To)
+				count[d.Status]++
+				if d.Error == "" {
+					fmt.Fprintf(out, "%s: %s\n", d.To, d.Status)
 				} else {
 					fmt.Fprintf(out, "%s: %s: %s\n", d.To, d.Status, textsafe.Line(d.Error))
 				}
 			}
-			if delivered == 0 {
-				return fmt.Errorf("the introduction of %s reached none of the %d contacts", subject, len(resp.Deliveries))
+			if count[introductions.StatusRefused] == len(resp.Deliveries) {
+				return fmt.Errorf("every contact refused the introduction of %s", subject)
 			}
-			fmt.Fprintf(out, "Introduced %s to %d of %d contacts.\n", subject, delivered, len(resp.Deliveries))
+			fmt.Fprintf(out, "Introduced %s: delivered to %d, queued for %d, refused by %d.\n", subject,
+				count[introductions.StatusDelivered], count[introductions.StatusQueued], count[introductions.StatusRefused])
 			return nil
 		},
 	}
@@ -125,9 +126,13 @@ func printIntroductions(w io.Writer, l introductions.List) {
 	}
 	fmt.Fprintln(w, "Sent:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SUBJECT\tGIVEN TO\tEXPIRES")
+	fmt.Fprintln(tw, "  SUBJECT\tGIVEN TO\tEXPIRES\tSTATE")
 	for _, e := range l.Sent {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Subject, e.To, expiry(e))
+		state := "delivered"
+		if e.Queued {
+			state = "queued"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Subject, e.To, expiry(e), state)
 	}
 	_ = tw.Flush()
 }

@@ -36,7 +36,7 @@ func TestIntroduceLetsAVouchedNodeInvite(t *testing.T) {
 		t.Errorf("--to a stranger: want a clear error, got exit %d: %s", code, errOut)
 	}
 	out := a.must("introduce", c.id, "--to", b.id)
-	if !strings.Contains(out, b.id+": delivered") || !strings.Contains(out, "Introduced "+c.id+" to 1 of 1 contacts.") {
+	if !strings.Contains(out, b.id+": delivered") || !strings.Contains(out, "Introduced "+c.id+": delivered to 1, queued for 0, refused by 0.") {
 		t.Fatalf("dpc introduce: want delivered to bob, got:\n%s", out)
 	}
 	if out, _, code := b.dpc("firewall", "check", c.id, "channel_invites"); code != 0 || !strings.Contains(out, `"introduced"`) {

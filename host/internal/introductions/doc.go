@@ -8,7 +8,9 @@
 // introduction of NODE_ID, whose certificate it knows from a session (the
 // live one, or the last dptp/1 one, which the peer record keeps), and sends
 // it in an INTRODUCE (proto/dptp.md §12) to the contacts named, or to every
-// contact; a contact that is offline is reported as such, not queued.
+// contact. One that is not connected, or does not answer, gets it when it
+// next connects (the queue is in the store); a refusal is logged and the
+// introduction dropped for that contact.
 //
 // Receiving: an INTRODUCE is taken from a contact only. The introduction
 // must be by the sender itself, verify with the key of the certificate the
@@ -29,4 +31,5 @@
 //
 //	intro/recv/<subject>/<voucher>  an introduction received (JSON: canonical bytes, certificate, time)
 //	intro/sent/<subject>/<contact>  an introduction this node gave a contact (JSON: canonical bytes, time)
+//	intro/queued/<contact>/<subject> one waiting for the contact to connect (JSON: bytes, certificate, time)
 package introductions

@@ -3,9 +3,11 @@ package introductions
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,9 +55,10 @@ const (
 // Delivery statuses of an introduction sent to one contact.
 const (
 	StatusDelivered = "delivered"
-	StatusOffline   = "offline"
-	StatusRefused   = "refused"
-	StatusFailed    = "failed"
+	// StatusQueued: the contact is not connected (or the session ended
+	// before it answered); it is sent when the contact next connects.
+	StatusQueued  = "queued"
+	StatusRefused = "refused"
 )
 
 // Delivery is what became of an introduction sent to one contact.
@@ -79,6 +82,8 @@ type Entry struct {
 	// Active, for a received one, says it puts Subject in the firewall's
 	// group "introduced" now: Voucher is a contact and it has not expired.
 	Active bool `json:"active"`
+	// Queued, for a sent one, says it waits for To to connect.
+	Queued bool `json:"queued,omitempty"`
 }
 
 // List is every introduction this node holds: received and sent.
@@ -138,6 +143,11 @@ func NewService(o ServiceOptions) (*Service, error) {
 	}
 	network.Handle(o.Net.Router(), svc.receive)
 	network.Answer[dptp.IntroduceAck](o.Net)
+	o.Net.AddHooks(network.Hooks{Connected: func(s *session.Session) {
+		if !s.V1 && o.Peers.IsContact(s.PeerID) {
+			o.Net.Go(func(ctx context.Context) { svc.flush(ctx, s) })
+		}
+	}})
 	if o.Firewall != nil {
 		o.Firewall.SetIntroduced(svc)
 	}
@@ -225,11 +235,18 @@ func (svc *Service) Introduce(ctx context.Context, subject string, to []string, 
 	enc := in.Encode()
 	out := make([]Delivery, 0, len(recipients))
 	for _, peer := range recipients {
-		d := svc.send(ctx, peer, enc, cert.Raw)
-		if d.Status == StatusDelivered {
-			if err := putRecord(svc.o.Store, sentKey(subject, peer), record{Introduction: enc, At: svc.o.Now().UTC()}); err != nil {
-				return out, fmt.Errorf("record the introduction of %s sent to %s: %w", subject, peer, err)
-			}
+		d := Delivery{To: peer}
+		s := svc.o.Net.Session(peer)
+		if s != nil {
+			d = svc.send(ctx, s, enc, cert.Raw)
+		} else {
+			d.Status, d.Error = StatusQueued, "not connected"
+		}
+		if err := svc.settle(peer, subject, d, record{Introduction: enc, SubjectCertificate: cert.Raw}); err != nil {
+			return out, err
+		}
+		if d.Status == StatusQueued {
+			d.Error += ": it is sent when the contact next connects"
 		}
 		out = append(out, d)
 	}
@@ -268,15 +285,10 @@ func (svc *Service) recipients(subject string, to []string) ([]string, error) {
 	return out, nil
 }
 
-// send gives one contact the introduction on its live session.
-func (svc *Service) send(ctx context.Context, peer string, enc, certDER []byte) Delivery {
-	d := Delivery{To: peer}
-	s := svc.o.Net.Session(peer)
-	switch {
-	case s == nil:
-		d.Status, d.Error = StatusOffline, "not connected: not sent; run dpc introduce again when it is online"
-		return d
-	case s.V1:
+// send gives one contact the introduction on its session s.
+func (svc *Service) send(ctx context.Context, s *session.Session, enc, certDER []byte) Delivery {
+	d := Delivery{To: s.PeerID}
+	if s.V1 {
 		d.Status, d.Error = StatusRefused, "a D-PC v1 node does not take introductions"
 		return d
 	}
@@ -295,9 +307,67 @@ func (svc *Service) send(ctx context.Context, peer string, enc, certDER []byte) 
 	case errors.As(err, &pe):
 		d.Status, d.Error = StatusRefused, pe.Message
 	default:
-		d.Status, d.Error = StatusFailed, err.Error()
+		// No answer (the session ended, or it timed out): try again on
+		// the next session.
+		d.Status, d.Error = StatusQueued, err.Error()
 	}
 	return d
+}
+
+// settle stores what became of an introduction r of subject for contact
+// to: delivered (it replaces any queued one), queued, or refused (dropped).
+func (svc *Service) settle(to, subject string, d Delivery, r record) error {
+	var err error
+	switch d.Status {
+	case StatusDelivered:
+		err = putRecord(svc.o.Store, sentKey(subject, to), record{Introduction: r.Introduction, At: svc.o.Now().UTC()})
+		if err == nil {
+			err = svc.o.Store.Delete(queuedKey(to, subject))
+		}
+	case StatusQueued:
+		r.At = svc.o.Now().UTC()
+		err = putRecord(svc.o.Store, queuedKey(to, subject), r)
+	case StatusRefused:
+		svc.log.Warn("a contact refused an introduction", "to", to, "subject", subject, "reason", d.Error)
+		err = svc.o.Store.Delete(queuedKey(to, subject))
+	}
+	if err != nil {
+		return fmt.Errorf("record the introduction of %s for %s: %w", subject, to, err)
+	}
+	return nil
+}
+
+// flush sends the introductions queued for the contact of session s, until
+// one is not answered (the rest wait for the next session).
+func (svc *Service) flush(ctx context.Context, s *session.Session) {
+	type item struct {
+		subject string
+		r       record
+	}
+	var items []item
+	err := svc.o.Store.Iterate([]byte(prefixQueued+s.PeerID+"/"), func(key, value []byte) error {
+		var r record
+		if err := json.Unmarshal(value, &r); err != nil {
+			return fmt.Errorf("queued introduction %s: %w", key, err)
+		}
+		items = append(items, item{strings.TrimPrefix(string(key), prefixQueued+s.PeerID+"/"), r})
+		return nil
+	})
+	if err != nil {
+		svc.log.Error("cannot read the queued introductions", "to", s.PeerID, "error", err)
+		return
+	}
+	for _, it := range items {
+		d := svc.send(ctx, s, it.r.Introduction, it.r.SubjectCertificate)
+		if d.Status == StatusQueued {
+			return
+		}
+		if err := svc.settle(s.PeerID, it.subject, d, it.r); err != nil {
+			svc.log.Error("cannot record a queued introduction", "error", err)
+			return
+		}
+		svc.log.Info("sent a queued introduction", "to", s.PeerID, "subject", it.subject, "status", d.Status)
+	}
 }
 
 // refusal is an INTRODUCE refused: the ERROR code and the reason.
@@ -413,6 +483,19 @@ func (svc *Service) List() (List, error) {
 		}
 		e := entryOf(in, r, in.ExpiresMs == 0 || now < in.ExpiresMs)
 		e.To = to
+		l.Sent = append(l.Sent, e)
+		return nil
+	})
+	if err != nil {
+		return List{}, err
+	}
+	err = eachRecord(svc.o.Store, prefixQueued, func(to, subject string, r record) error {
+		in, err := chancrypt.DecodeIntroduction(r.Introduction)
+		if err != nil {
+			return fmt.Errorf("introduction of %s queued for %s in the store: %w", subject, to, err)
+		}
+		e := entryOf(in, r, false)
+		e.To, e.Queued = to, true
 		l.Sent = append(l.Sent, e)
 		return nil
 	})

@@ -81,6 +81,37 @@ func TestIntroducedNodeMayInvite(t *testing.T) {
 	}
 }
 
+// TestIntroductionQueuedForAnOfflineContact: a contact that is not
+// connected when alice introduces carol gets the introduction when it
+// connects. Before, an offline contact was never sent it.
+func TestIntroductionQueuedForAnOfflineContact(t *testing.T) {
+	t.Parallel()
+	a, b, c := nettest.Loopback(t, "alice", nil), nettest.Loopback(t, "bob", nil), nettest.Loopback(t, "carol", nil)
+	nettest.Connect(t, a, c)
+	// bob is alice's contact, but with no address: not connected.
+	if _, err := a.Peers.Update(b.ID.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	out, err := a.Intros.Introduce(ctx, c.ID.NodeID, []string{b.ID.NodeID}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Status != introductions.StatusQueued {
+		t.Fatalf("want the introduction queued for bob, got %+v", out)
+	}
+	if l, _ := a.Intros.List(); len(l.Sent) != 1 || !l.Sent[0].Queued {
+		t.Fatalf("want it listed as queued, got %+v", l.Sent)
+	}
+	nettest.Connect(t, a, b)
+	nettest.WaitFor(t, "bob to hold the introduction of carol", func() bool { return b.Intros.IsIntroduced(c.ID.NodeID) })
+	nettest.WaitFor(t, "alice to list it as delivered", func() bool {
+		l, err := a.Intros.List()
+		return err == nil && len(l.Sent) == 1 && !l.Sent[0].Queued && l.Sent[0].To == b.ID.NodeID
+	})
+}
+
 // TestIntroduceErrors: what the user gets wrong is refused before anything
 // is signed or sent, with an error that says what to do.
 func TestIntroduceErrors(t *testing.T) {

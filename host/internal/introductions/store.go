@@ -14,6 +14,7 @@ import (
 const (
 	prefixReceived = "intro/recv/"
 	prefixSent     = "intro/sent/"
+	prefixQueued   = "intro/queued/"
 )
 
 // record is what is stored for one introduction, received or sent.
@@ -31,6 +32,10 @@ func receivedKey(subject, voucher string) []byte {
 }
 
 func sentKey(subject, to string) []byte { return []byte(prefixSent + subject + "/" + to) }
+
+// queuedKey names an introduction waiting for contact to connect; the
+// contact comes first so that one session's queue is one prefix.
+func queuedKey(to, subject string) []byte { return []byte(prefixQueued + to + "/" + subject) }
 
 // getRecord reads the record at key; found is false when there is none.
 func getRecord(st *store.Store, key []byte) (r record, found bool, err error) {
