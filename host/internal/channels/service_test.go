@@ -166,13 +166,14 @@ func TestThreeMembersPostAndRemovedMemberCannotRead(t *testing.T) {
 	}
 }
 
-// TestInviteRefusedByFirewall: a node whose firewall does not allow
-// "channel_invites" keeps no invite (the default firewall), and cannot
-// accept one.
+// TestInviteRefusedByFirewall: a node whose firewall does not allow the
+// inviter "channel_invites" (the default allows contacts; this one does
+// not) keeps no invite, and cannot accept one.
 func TestInviteRefusedByFirewall(t *testing.T) {
 	t.Parallel()
 	a := nettest.NewNode(t, nettest.Options{Name: "alice", Loopback: true})
-	b := nettest.NewNode(t, nettest.Options{Name: "bob", Loopback: true})
+	b := nettest.NewNode(t, nettest.Options{Name: "bob", Loopback: true,
+		Firewall: `rule "group" "contacts" { allow = ["messages", "files", "history"] }`})
 	nettest.Connect(t, a, b)
 	events, stop := b.Net.Bus().Subscribe()
 	defer stop()

@@ -162,6 +162,7 @@ func (g *globals) registerPeerCompletion(root *cobra.Command) {
 		{[]string{"peers", "accept"}, noMoreArgs},
 		{[]string{"peers", "remove"}, noMoreArgs},
 		{[]string{"firewall", "check"}, completeResource},
+		{[]string{"introduce"}, noMoreArgs},
 	} {
 		cmd, _, err := root.Find(c.path)
 		if err != nil || cmd == root {

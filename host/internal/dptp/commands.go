@@ -79,6 +79,9 @@ var decoders = map[string]func(Frame) (Payload, error){
 	CmdChannelSync:         decodeAs[ChannelSync],
 	CmdChannelSyncResponse: decodeAs[ChannelSyncResponse],
 	CmdChannelWant:         decodeAs[ChannelWant],
+
+	CmdIntroduce:    decodeAs[Introduce],
+	CmdIntroduceAck: decodeAs[IntroduceAck],
 }
 
 func decodeAs[T Payload](f Frame) (Payload, error) {

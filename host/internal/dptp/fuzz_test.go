@@ -267,6 +267,15 @@ func FuzzDecodePong(f *testing.F) {
 	fuzzDecode[Pong](f, `{"request_id":"r"}`, `{"request_id":7}`)
 }
 
+func FuzzDecodeIntroduce(f *testing.F) {
+	fuzzDecode[Introduce](f, `{"request_id":"r","introduction":"AQID","subject_certificate":"MII="}`,
+		`{"request_id":"r","introduction":"","subject_certificate":"MII="}`, `{"request_id":"r","introduction":"@@","subject_certificate":null}`)
+}
+
+func FuzzDecodeIntroduceAck(f *testing.F) {
+	fuzzDecode[IntroduceAck](f, `{"request_id":"r"}`, `{"request_id":""}`)
+}
+
 func FuzzDecodeChannelOps(f *testing.F) {
 	fuzzDecode[ChannelOps](f, `{"channel_id":"`+chanID+`","ops":["AAE=","/w=="]}`,
 		`{"request_id":"r","channel_id":"`+chanID+`","ops":[],"more":true}`, `{"channel_id":"`+chanID+`","ops":[""]}`)

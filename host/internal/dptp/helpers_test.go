@@ -60,6 +60,9 @@ func samplePayloads() map[string]Payload {
 		CmdChannelSync:         ChannelSync{RequestID: "req-7", ChannelID: chanID, Heads: []string{opID1, opID2}, Count: 42, Page: 1},
 		CmdChannelSyncResponse: ChannelSyncResponse{RequestID: "req-7", Heads: []string{opID2}, Count: 40, Want: []string{opID1}, Have: []string{opID1, opID2}, Page: 1, Pages: 2},
 		CmdChannelWant:         ChannelWant{RequestID: "req-6", ChannelID: chanID, IDs: []string{opID1}, Heads: []string{opID2}, Have: []string{opID1}},
+
+		CmdIntroduce:    Introduce{RequestID: "req-8", Introduction: []byte{1, 2, 3}, SubjectCertificate: []byte{0x30, 0x82}},
+		CmdIntroduceAck: IntroduceAck{RequestID: "req-8"},
 	}
 }
 

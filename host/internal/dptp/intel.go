@@ -429,6 +429,8 @@ func RequestIDOf(p Payload) string {
 		return p.RequestID
 	case ChannelOps:
 		return p.RequestID
+	case IntroduceAck:
+		return p.RequestID
 	}
 	return ""
 }

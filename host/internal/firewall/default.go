@@ -1,7 +1,9 @@
 package firewall
 
 // DefaultFile is the firewall.hcl `dpc init` writes: contacts may send
-// messages and files and sync chat history; nothing else is shared.
+// messages and files, sync chat history and invite the user to channels;
+// nodes a contact introduced may not invite until the user uncomments the
+// rule for "introduced"; nothing else is shared.
 const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 #
 # Everything that is not allowed here is DENIED. Peers are known by their
@@ -10,8 +12,11 @@ const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 # the previous rules stay in force and the error is logged.
 #
 # GROUPS
-#   "contacts" is built in: every peer you added or accepted. Declare your
-#   own groups of node_ids:
+#   "contacts" is built in: every peer you added or accepted.
+#   "introduced" is built in: every node that one of your contacts vouched
+#   for (dpc introduce) with an introduction that has not expired; it stops
+#   counting when you remove that contact. Declare your own groups of
+#   node_ids:
 #
 #     group "friends" {
 #       members = ["dpc-node-0123456789abcdef0123456789abcdef"]
@@ -54,7 +59,7 @@ const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 #   - If nothing matches: deny.
 
 rule "group" "contacts" {
-  allow = ["messages", "files", "history"]
+  allow = ["messages", "files", "history", "channel_invites"]
 
   # Optional limits on the files they may send:
   # files {
@@ -63,6 +68,13 @@ rule "group" "contacts" {
   #   allowed_types = ["image/*", "application/pdf"] # default ["*"]: any type
   # }
 }
+
+# Let nodes your contacts vouched for invite you to channels too (by
+# default only your contacts may):
+#
+# rule "group" "introduced" {
+#   allow = ["channel_invites"]
+# }
 
 # What of your own context your AI sees when you ask (dpc ask). "default" is
 # used unless you pick another with --scope.

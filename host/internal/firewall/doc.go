@@ -13,7 +13,8 @@
 //	group "friends" {
 //	  members = ["dpc-node-0123456789abcdef0123456789abcdef"]
 //	}
-//	rule "group" "contacts" { allow = ["messages", "files", "history"] }
+//	rule "group" "contacts" { allow = ["messages", "files", "history", "channel_invites"] }
+//	rule "group" "introduced" { allow = ["channel_invites"] }
 //	rule "group" "friends" {
 //	  allow = ["context:profile.name", "context:knowledge.cooking.*"]
 //	  deny  = ["context:profile.email"]
@@ -26,7 +27,15 @@
 //	rule "node" "dpc-node-0123456789abcdef0123456789abcdef" { allow = ["compute", "model:llama3*"] }
 //
 // "contacts" is a built-in group: every peer the user added or accepted, as
-// the host's [ContactSet] says. Resources are "messages", "files", "history",
+// the host's [ContactSet] says. "introduced" is the other built-in group:
+// every node that at least one current contact vouched for with a signed,
+// unexpired introduction (package introductions), as the [IntroducedSet]
+// given to [Engine.SetIntroduced] says; it is asked at each decision, so
+// removing the voucher as a contact or the introduction expiring takes the
+// node out at once. [DefaultFile] lets contacts invite the user to channels
+// ("channel_invites") and leaves the rule for "introduced" commented out:
+// a vouch is a reason to hear a stranger, which the user opts into.
+// Resources are "messages", "files", "history",
 // "compute", "channel_invites", "model:<name>" and "context:<path>", where
 // <path> is a dotted path into the personal context.
 //

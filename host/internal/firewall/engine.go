@@ -29,6 +29,28 @@ type Engine struct {
 	poll time.Duration
 
 	onChange atomic.Pointer[func()]
+
+	// introduced is bound into every Rules the engine holds (under mu).
+	introduced IntroducedSet
+}
+
+// SetIntroduced supplies the members of the built-in group "introduced"
+// (package introductions); until it is called the group is empty. The
+// rules in force, and every version loaded later, ask s.
+func (e *Engine) SetIntroduced(s IntroducedSet) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.introduced = s
+	e.store(e.rules.Load())
+}
+
+// store makes a copy of r, bound to the introduced set, the rules in force
+// (under mu, or before the engine is shared). Rules are never changed once
+// published, so they are copied rather than edited.
+func (e *Engine) store(r *Rules) {
+	c := *r
+	c.introduced = e.introduced
+	e.rules.Store(&c)
 }
 
 // OnChange makes Watch call fn (from its goroutine) after each change of
@@ -64,7 +86,7 @@ func Load(path string, log hclog.Logger) (*Engine, error) {
 	} else {
 		log.Warn("no firewall file: every peer is denied everything", "path", path)
 	}
-	e.rules.Store(r)
+	e.store(r)
 	snap.Data = nil // Watch compares versions by their sum only
 	e.loaded = snap
 	return e, nil
@@ -124,7 +146,7 @@ func (e *Engine) replace(s filewatch.Snapshot) bool {
 	case s.Err != nil:
 		e.fail(fmt.Errorf("read firewall rules: %w", s.Err))
 	case !s.Exists:
-		e.rules.Store(&Rules{})
+		e.store(&Rules{})
 		e.lastErr = nil
 		e.log.Warn("firewall file removed: every peer is denied everything", "path", e.path)
 		return true
@@ -134,7 +156,7 @@ func (e *Engine) replace(s filewatch.Snapshot) bool {
 			e.fail(err)
 			return false
 		}
-		e.rules.Store(r)
+		e.store(r)
 		e.lastErr = nil
 		e.log.Info("reloaded firewall rules", "path", e.path)
 		return true

@@ -3,6 +3,7 @@ package firewall
 import (
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,11 @@ const (
 
 // contacts is a ContactSet listing its members.
 type contacts []string
+
+// introduced is an IntroducedSet of the node_ids listed.
+type introduced []string
+
+func (in introduced) IsIntroduced(node string) bool { return slices.Contains(in, node) }
 
 func (c contacts) IsContact(node string) bool {
 	for _, n := range c {

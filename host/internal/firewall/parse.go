@@ -17,6 +17,11 @@ import (
 // accepted; the host supplies its members as a [ContactSet].
 const ContactsGroup = "contacts"
 
+// IntroducedGroup is the built-in group of every node that at least one
+// current contact vouched for with an unexpired signed introduction (dpc
+// introduce); the host supplies its members as an [IntroducedSet].
+const IntroducedGroup = "introduced"
+
 var (
 	rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "group", LabelNames: []string{"name"}},
@@ -66,6 +71,10 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 			diags = append(diags, config.DiagAt(b.LabelRanges[0], "Reserved group name",
 				`"contacts" is built in: every peer you added or accepted is a member, so it cannot be declared; write rules for it with rule "group" "contacts" { … }.`))
 			continue
+		case name == IntroducedGroup:
+			diags = append(diags, config.DiagAt(b.LabelRanges[0], "Reserved group name",
+				`"introduced" is built in: every node a contact of yours vouched for (dpc introduce) is a member, so it cannot be declared; write rules for it with rule "group" "introduced" { … }.`))
+			continue
 		case !validGroupName(name):
 			// Still declared below, so that rules naming it do not add
 			// an "Undeclared group" error to this one.
@@ -91,9 +100,9 @@ func parse(src []byte, filename string) (*Rules, hcl.Diagnostics) {
 		kind, name := b.Labels[0], b.Labels[1]
 		switch kind {
 		case "group":
-			if _, ok := groupDefs[name]; !ok && name != ContactsGroup {
+			if _, ok := groupDefs[name]; !ok && name != ContactsGroup && name != IntroducedGroup {
 				diags = append(diags, config.DiagAt(b.LabelRanges[1], "Undeclared group",
-					fmt.Sprintf(`No group %q is declared; declare it with group %q { members = [...] }, or use the built-in group "contacts".`, name, name)))
+					fmt.Sprintf(`No group %q is declared; declare it with group %q { members = [...] }, or use the built-in group "contacts" or "introduced".`, name, name)))
 				continue
 			}
 		case "node":

@@ -23,6 +23,9 @@ type Rules struct {
 	// scopes holds the rule "scope" blocks by name: what of the user's own
 	// context goes into prompts of the user's own AI.
 	scopes map[string]*block
+	// introduced answers for the built-in group "introduced"; the engine
+	// sets it (SetIntroduced) on the rules it holds. Nil: no members.
+	introduced IntroducedSet
 }
 
 // block is one rule block.
@@ -64,6 +67,15 @@ type ContactSet interface {
 	IsContact(node string) bool
 }
 
+// IntroducedSet tells whether a node belongs to the built-in group
+// "introduced": a current contact vouched for it with an unexpired signed
+// introduction. The host supplies it once (Engine.SetIntroduced); it is
+// asked at every decision, so a contact removed or an introduction expired
+// takes effect at once.
+type IntroducedSet interface {
+	IsIntroduced(node string) bool
+}
+
 // Decision is the answer to "may node use resource?".
 type Decision struct {
 	// Allowed is true only when a rule allows the access.
@@ -86,7 +98,8 @@ type view struct {
 	groups []*block // the rule "group" blocks of the groups it is in, in file order
 }
 
-// view collects the blocks that apply to node. It asks contacts at most once.
+// view collects the blocks that apply to node. It asks contacts and the
+// introduced set at most once each.
 func (r *Rules) view(node string, contacts ContactSet) view {
 	v := view{node: node}
 	if r == nil {
@@ -94,11 +107,16 @@ func (r *Rules) view(node string, contacts ContactSet) view {
 	}
 	v.own = r.nodes[node]
 	for _, g := range r.groups {
-		if g.name == ContactsGroup {
+		switch {
+		case g.name == ContactsGroup:
 			if contacts != nil && contacts.IsContact(node) {
 				v.groups = append(v.groups, g)
 			}
-		} else if r.members[g.name][node] {
+		case g.name == IntroducedGroup:
+			if r.introduced != nil && r.introduced.IsIntroduced(node) {
+				v.groups = append(v.groups, g)
+			}
+		case r.members[g.name][node]:
 			v.groups = append(v.groups, g)
 		}
 	}

@@ -223,24 +223,29 @@ func TestDefaultFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("want DefaultFile to parse, got %v", err)
 	}
+	r.introduced = introduced{carol}
 	tests := map[string]struct {
 		node, resource string
 		want           bool
 	}{
-		"contact messages":         {dave, Messages, true},
-		"contact files":            {dave, Files, true},
-		"contact history":          {dave, History, true},
-		"contact profile name":     {dave, "context:profile.name", false},
-		"contact whole context":    {dave, "context:profile", false},
-		"contact compute":          {dave, Compute, false},
-		"contact model":            {dave, "model:llama3", false},
-		"contact channel invites":  {dave, ChannelInvites, false},
-		"stranger messages":        {stranger, Messages, false},
-		"stranger files":           {stranger, Files, false},
-		"stranger history":         {stranger, History, false},
-		"stranger compute":         {stranger, Compute, false},
-		"stranger context":         {stranger, "context:profile.name", false},
-		"stranger channel invites": {stranger, ChannelInvites, false},
+		"contact messages":        {dave, Messages, true},
+		"contact files":           {dave, Files, true},
+		"contact history":         {dave, History, true},
+		"contact profile name":    {dave, "context:profile.name", false},
+		"contact whole context":   {dave, "context:profile", false},
+		"contact compute":         {dave, Compute, false},
+		"contact model":           {dave, "model:llama3", false},
+		"contact channel invites": {dave, ChannelInvites, true},
+		// A node a contact vouched for is not let in by default: the
+		// rule for "introduced" is commented out.
+		"introduced channel invites": {carol, ChannelInvites, false},
+		"introduced messages":        {carol, Messages, false},
+		"stranger messages":          {stranger, Messages, false},
+		"stranger files":             {stranger, Files, false},
+		"stranger history":           {stranger, History, false},
+		"stranger compute":           {stranger, Compute, false},
+		"stranger context":           {stranger, "context:profile.name", false},
+		"stranger channel invites":   {stranger, ChannelInvites, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -256,7 +261,7 @@ func TestDefaultFile(t *testing.T) {
 	}
 	// The commented examples must be valid too: uncomment them and parse.
 	un := uncommentExamples(DefaultFile)
-	r, err = Parse([]byte(un), "uncommented.hcl")
+	ur, err := Parse([]byte(un), "uncommented.hcl")
 	if err != nil {
 		t.Fatalf("want the examples in DefaultFile to parse once uncommented, got %v\n%s", err, un)
 	}
@@ -264,10 +269,17 @@ func TestDefaultFile(t *testing.T) {
 		t.Fatalf("want the files and friends examples uncommented, got\n%s", un)
 	}
 	friend := "dpc-node-0123456789abcdef0123456789abcdef"
-	if d := r.Check(friend, "context:profile.name", nil); !d.Allowed {
+	if d := ur.Check(friend, "context:profile.name", nil); !d.Allowed {
 		t.Errorf("want the friends example to share the name, got %s", d.Rule)
 	}
-	if d := r.Check(friend, "context:profile.email", nil); d.Allowed {
+	ur.introduced = introduced{carol}
+	if d := ur.Check(carol, ChannelInvites, nil); !d.Allowed {
+		t.Errorf("want the introduced example to let introduced nodes invite, got %s", d.Rule)
+	}
+	if d := ur.Check(carol, Messages, nil); d.Allowed {
+		t.Errorf("want the introduced example to allow channel invites only, got messages allowed by %s", d.Rule)
+	}
+	if d := ur.Check(friend, "context:profile.email", nil); d.Allowed {
 		t.Errorf("want the friends example to withhold the e-mail address, got %s", d.Rule)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/fixtureplugin"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
+	"github.com/dpc-go/dpc/host/internal/introductions"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/ping"
@@ -187,6 +188,7 @@ type Node struct {
 	Intel    *intel.Service
 	Ping     *ping.Service
 	Channels *channels.Service
+	Intros   *introductions.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
 }
@@ -272,6 +274,10 @@ func NewNode(tb testing.TB, o Options) *Node {
 	n.Intel = intel.NewService(intel.ServiceOptions{Net: n.Net, Answerer: answer, Logger: opts.Logger})
 	n.Ping = ping.NewService(n.Net)
 	if n.Channels, err = channels.NewService(channels.Options{Net: n.Net, Store: st, Identity: id, Name: o.Name, Peers: ps, Logger: opts.Logger}); err != nil {
+		tb.Fatal(err)
+	}
+	n.Intros, err = introductions.NewService(introductions.ServiceOptions{Net: n.Net, Store: st, Peers: ps, Identity: id, Firewall: fw, Logger: opts.Logger})
+	if err != nil {
 		tb.Fatal(err)
 	}
 

@@ -8,8 +8,8 @@
 //
 // What travels over a session belongs to capability services above the
 // core — chat (package chat), files (package files), context and
-// inference (package intel), ping (package ping) — which the node wires
-// in. The core offers them:
+// inference (package intel), ping (package ping), introductions (package
+// introductions) — which the node wires in. The core offers them:
 //
 //   - a Router: Handle[T] registers a handler for the command of payload
 //     type T; the router decodes and validates each frame once and

@@ -22,6 +22,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
+	"github.com/dpc-go/dpc/host/internal/introductions"
 	"github.com/dpc-go/dpc/host/internal/llm"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
@@ -148,6 +149,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	intros, err := introductions.NewService(introductions.ServiceOptions{Net: net, Store: st, Peers: peerStore, Identity: id, Firewall: fw, Logger: log})
+	if err != nil {
+		return err
+	}
 	uris = func() []string { return network.ListeningURIs(net.Listening(), id.NodeID) }
 	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log,
 		Answerer: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}})
@@ -181,7 +186,7 @@ func Run(ctx context.Context, o Options) error {
 			api.PeerRoutes(net), api.StreamRoutes(net.Bus(), log.Named("api")), api.FirewallRoutes(fw, net.Check),
 			api.ChatRoutes(chats), api.FileRoutes(transfers, o.Home.String()),
 			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
-			api.PingRoutes(pings), api.HubRoutes(hubs), api.ChannelRoutes(chans),
+			api.PingRoutes(pings), api.HubRoutes(hubs), api.ChannelRoutes(chans), api.IntroductionRoutes(intros),
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},

@@ -25,6 +25,9 @@
 //	chaninvite/<channel id>                 channel invites received and not yet accepted
 //	knowledge/<commit id>                   knowledge commits and their votes
 //	hubtoken/<hub url>                      cached hub tokens
+//	intro/recv/<subject>/<voucher>          introductions received from contacts (package introductions)
+//	intro/sent/<subject>/<contact>          introductions this node gave its contacts
+//	intro/queued/<contact>/<subject>        introductions waiting for the contact to connect
 //
 // A message the user sent is written to msg/ and outbox/ before the UI
 // reports it as sent.

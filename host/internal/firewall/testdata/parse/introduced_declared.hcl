@@ -1,0 +1,3 @@
+group "introduced" {
+  members = ["dpc-node-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+}
