@@ -200,13 +200,9 @@ func TestE2EDpcHubLinkAgainstRealOIDCProvider(t *testing.T) {
 	if q := o.callback(t, bb, o.linkFlow(t, bb, tb.AccessToken, "bob")); q.Get("status") != "linked" {
 		t.Fatalf("linking bob: %v", q)
 	}
-	var prof struct {
-		Name   string `json:"name"`
-		Online bool   `json:"online"`
-	}
-	if code := call(t, "GET", o.hub.URL+"/profile/"+alice.id, tb.AccessToken, nil, &prof); code != 200 || prof.Name != "Alice" || !prof.Online {
-		t.Fatalf("bob looks Alice up after she linked: %d %+v", code, prof)
-	}
+	// The node publishes its held-back profile once it sees the link: in
+	// the background after --no-wait, so the lookup waits for it.
+	waitProfile(t, o.hub.URL, alice.id, tb.AccessToken, "bob looks Alice up after she linked")
 
 	// Unlinked, the hub refuses Alice again.
 	if out := alice.must("hub", "unlink", "corp"); !strings.Contains(out, "unlinked: corp") {
@@ -250,8 +246,26 @@ func TestE2EDpcHubLinkAgainstRealOIDCProvider(t *testing.T) {
 		t.Fatalf("dpc hub link: want \"linked: corp alice\", got:\n%s%s", printed.String(), rest)
 	}
 	alice.waitHubStatus("online")
-	if code := call(t, "GET", o.hub.URL+"/profile/"+alice.id, tb.AccessToken, nil, &prof); code != http.StatusOK || prof.Name != "Alice" {
-		t.Fatalf("bob looks Alice up after she linked again: %d %+v", code, prof)
-	}
+	waitProfile(t, o.hub.URL, alice.id, tb.AccessToken, "bob looks Alice up after she linked again")
 	t.Logf("dpc hub link end to end took %s (provider, hub and node start included)", time.Since(began).Round(time.Millisecond))
+}
+
+// waitProfile polls GET /profile/{nodeID} until it shows Alice online.
+func waitProfile(t *testing.T, hubURL, nodeID, token, what string) {
+	t.Helper()
+	var prof struct {
+		Name   string `json:"name"`
+		Online bool   `json:"online"`
+	}
+	var code int
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if code = call(t, "GET", hubURL+"/profile/"+nodeID, token, nil, &prof); code == http.StatusOK && prof.Name == "Alice" && prof.Online {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d %+v after a minute", what, code, prof)
+		}
+		<-time.After(50 * time.Millisecond) // between polls of the hub
+	}
 }
