@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
@@ -460,21 +461,11 @@ func (s *Service) List() []State {
 	}
 	slices.SortFunc(out, func(a, b State) int {
 		if a.Name != b.Name {
-			return cmp(a.Name, b.Name)
+			return strings.Compare(a.Name, b.Name)
 		}
-		return cmp(a.Channel, b.Channel)
+		return strings.Compare(a.Channel, b.Channel)
 	})
 	return out
-}
-
-func cmp(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Invites returns the invites received and not accepted.

@@ -2,7 +2,6 @@ package dptp
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -39,10 +38,7 @@ func TestValidateChannelPayloads(t *testing.T) {
 		return out
 	}
 
-	tests := map[string]struct {
-		p         Payload
-		wantField string
-	}{
+	tests := map[string]validationCase{
 		"ops ok":                              {ops, ""},
 		"ops push":                            {opsWith(func(p *ChannelOps) { p.RequestID, p.More = "", false }), ""},
 		"ops empty answer":                    {opsWith(func(p *ChannelOps) { p.Ops = nil }), ""},
@@ -95,25 +91,7 @@ func TestValidateChannelPayloads(t *testing.T) {
 		"sync response heads at the limit":    {respWith(func(p *ChannelSyncResponse) { p.Heads = hexIDs(MaxChannelHeads) }), ""},
 		"ops answer with request id and more": {opsWith(func(p *ChannelOps) { p.More = true }), ""},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			err := tc.p.Validate()
-			if tc.wantField == "" {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidPayload) {
-				t.Fatalf("want a *FieldError for %s, got %v", tc.wantField, err)
-			}
-			if fe.Field != tc.wantField || fe.Command != tc.p.Command() {
-				t.Errorf("want %s.%s got %s.%s (%v)", tc.p.Command(), tc.wantField, fe.Command, fe.Field, err)
-			}
-		})
-	}
+	runValidation(t, tests)
 }
 
 // TestChannelFramesFitStrangerLimit checks that the largest valid channel

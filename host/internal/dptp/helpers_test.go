@@ -3,6 +3,7 @@ package dptp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -101,4 +102,36 @@ func errContains(err error, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// validationCase is a payload and the field its Validate must name ("":
+// valid).
+type validationCase struct {
+	p         Payload
+	wantField string
+}
+
+// runValidation runs a table of Validate cases: a valid payload passes, an
+// invalid one fails with a *FieldError naming its command and field.
+func runValidation(t *testing.T, tests map[string]validationCase) {
+	t.Helper()
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.p.Validate()
+			if tc.wantField == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidPayload) {
+				t.Fatalf("want a *FieldError for %s, got %v", tc.wantField, err)
+			}
+			if fe.Field != tc.wantField || fe.Command != tc.p.Command() {
+				t.Errorf("want %s.%s got %s.%s (%v)", tc.p.Command(), tc.wantField, fe.Command, fe.Field, err)
+			}
+		})
+	}
 }

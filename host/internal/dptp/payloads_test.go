@@ -83,10 +83,7 @@ func TestValidate(t *testing.T) {
 		f(&h.Messages[1])
 		return h
 	}
-	tests := map[string]struct {
-		p         Payload
-		wantField string
-	}{
+	tests := map[string]validationCase{
 		"hello ok":                     {hello, ""},
 		"hello empty name":             {set(hello, "Name", ""), ""},
 		"hello no capabilities":        {set(hello, "Capabilities", []string(nil)), ""},
@@ -191,25 +188,7 @@ func TestValidate(t *testing.T) {
 		"bye reason invalid UTF-8":     {Bye{Reason: "\xff"}, "reason"},
 		"hello name exactly 128 ASCII": {set(hello, "Name", strings.Repeat("a", 128)), ""},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			err := tc.p.Validate()
-			if tc.wantField == "" {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidPayload) {
-				t.Fatalf("want a *FieldError for %s, got %v", tc.wantField, err)
-			}
-			if fe.Field != tc.wantField || fe.Command != tc.p.Command() {
-				t.Errorf("want %s.%s got %s.%s (%v)", tc.p.Command(), tc.wantField, fe.Command, fe.Field, err)
-			}
-		})
-	}
+	runValidation(t, tests)
 }
 
 // TestDecodeStrictness feeds hand-written payload JSON to Decode.

@@ -281,9 +281,15 @@ func (c *Cluster) unavailable(op string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }
 
-// liveSQL is true for a replica whose heartbeat is recent; $3 is the TTL in
-// seconds. The database's clock is the only one compared.
-const liveSQL = `r.heartbeat_at > now() - make_interval(secs => $3)`
+// live is the SQL condition, on replica row r, that its heartbeat is
+// recent; param names the query parameter holding the TTL in seconds. The
+// database's clock is the only one compared.
+func live(param string) string {
+	return `r.heartbeat_at > now() - make_interval(secs => ` + param + `)`
+}
+
+// liveSQL is live for the queries whose $3 is the TTL.
+var liveSQL = live("$3")
 
 // Join records that nodeID's socket connID is on this replica, and tells
 // the replica holding an older socket of the node to close it. A failure
@@ -477,7 +483,7 @@ func (c *Cluster) resync(ctx context.Context) error {
 			tag, err := tx.Exec(ctx, `INSERT INTO hub_presence (node_id, replica_id, conn_id) VALUES ($1, $2, $3)
 				ON CONFLICT (node_id) DO UPDATE SET replica_id = EXCLUDED.replica_id, conn_id = EXCLUDED.conn_id, since = now()
 				WHERE NOT EXISTS (SELECT 1 FROM hub_replicas r WHERE r.id = hub_presence.replica_id AND `+
-				`r.heartbeat_at > now() - make_interval(secs => $4))`, node, c.id, connID, c.cfg.ReplicaTTL.Seconds())
+				live("$4")+`)`, node, c.id, connID, c.cfg.ReplicaTTL.Seconds())
 			if err != nil {
 				return err
 			}
@@ -505,7 +511,7 @@ type replicaFigures struct {
 
 func (c *Cluster) readFigures(ctx context.Context) error {
 	rows, err := c.cfg.Pool.Query(ctx, `SELECT r.id, r.connections FROM hub_replicas r WHERE `+
-		`r.heartbeat_at > now() - make_interval(secs => $1) ORDER BY r.id`, c.cfg.ReplicaTTL.Seconds())
+		live("$1")+` ORDER BY r.id`, c.cfg.ReplicaTTL.Seconds())
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
@@ -55,7 +56,7 @@ func loadNodes(tmp string) error {
 		}
 		nodes = append(nodes, id)
 	}
-	slices.SortFunc(nodes, func(a, b *identity.Identity) int { return cmpString(a.NodeID, b.NodeID) })
+	slices.SortFunc(nodes, func(a, b *identity.Identity) int { return strings.Compare(a.NodeID, b.NodeID) })
 	return nil
 }
 

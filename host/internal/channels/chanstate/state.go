@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
+	"strings"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 )
@@ -116,7 +117,7 @@ func (l *Log) State() *State {
 				}
 			}
 		}
-		slices.SortFunc(st.Members, func(a, b Member) int { return cmpString(a.NodeID, b.NodeID) })
+		slices.SortFunc(st.Members, func(a, b Member) int { return strings.Compare(a.NodeID, b.NodeID) })
 		if _, ok := f.members[st.Creator]; !ok {
 			st.Members = slices.DeleteFunc(st.Members, func(m Member) bool { return m.NodeID == st.Creator })
 		}
@@ -237,16 +238,6 @@ func (st *State) hash() [32]byte {
 
 func boolByte(v bool) byte {
 	if v {
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
 		return 1
 	}
 	return 0
