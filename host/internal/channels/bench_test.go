@@ -8,6 +8,8 @@ package channels_test
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -23,13 +25,25 @@ import (
 // created, every member having accepted.
 func group(tb testing.TB, n int) ([]*nettest.Node, chanop.ID) {
 	tb.Helper()
+	return groupWith(tb, n, nettest.Options{})
+}
+
+// groupWith is group with the nodes' options (name, loopback and firewall
+// set here); a StoreDir gets one subdirectory per node.
+func groupWith(tb testing.TB, n int, o nettest.Options) ([]*nettest.Node, chanop.ID) {
+	tb.Helper()
+	storeDir := o.StoreDir
 	rules, err := os.ReadFile("testdata/firewall_invites.hcl")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	nodes := make([]*nettest.Node, n)
 	for i := range nodes {
-		nodes[i] = nettest.NewNode(tb, nettest.Options{Name: "n" + strconv.Itoa(i), Loopback: true, Firewall: string(rules)})
+		o.Name, o.Loopback, o.Firewall = "n"+strconv.Itoa(i), true, string(rules)
+		if storeDir != "" {
+			o.StoreDir = filepath.Join(storeDir, o.Name)
+		}
+		nodes[i] = nettest.NewNode(tb, o)
 	}
 	for i, a := range nodes {
 		for _, b := range nodes[i+1:] {
@@ -158,4 +172,62 @@ func BenchmarkConvergeAfterPartitionNet(b *testing.B) {
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/converge")
+}
+
+// BenchmarkHeapAfterMessages: A posts 100,000 256-byte messages that B
+// receives (over the session, applied and stored); reported is the Go heap
+// in use after a GC (HeapInuse, whole test process: both nodes, sender and
+// receiver, stores on disk) after they arrived, minus before, next to the
+// heap per message. Not RSS: both nodes share this process. The stores are
+// on tmpfs (/dev/shm) where there is one: every op is a synchronous write,
+// and on a disk the figure would be the disk's fsync rate, not memory.
+func BenchmarkHeapAfterMessages(b *testing.B) {
+	const messages = 100_000
+	var delta uint64
+	var rate float64
+	for range b.N {
+		b.StopTimer()
+		nodes, ch := groupWith(b, 2, nettest.Options{StoreDir: tmpfsDir(b)})
+		a, m := nodes[0], nodes[1]
+		before := heapInUse()
+		b.StartTimer()
+		start := time.Now()
+		text := string(make([]byte, 256))
+		for range messages {
+			if _, err := a.Channels.Post(ch, text); err != nil {
+				b.Fatal(err)
+			}
+		}
+		nettest.WaitFor(b, "every message on the member", func() bool {
+			st, err := m.Channels.StateOf(ch)
+			return err == nil && st.Posts == messages
+		})
+		rate = messages / time.Since(start).Seconds()
+		b.StopTimer()
+		delta = heapInUse() - before
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(delta)/(1<<20), "heap-inuse-delta-MiB")
+	b.ReportMetric(float64(delta)/messages, "heap-B/msg")
+	b.ReportMetric(rate, "msg/s")
+}
+
+// heapInUse is HeapInuse after a GC.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// tmpfsDir is a fresh directory on /dev/shm, or in the test's temp dir
+// without one; removed when the benchmark ends.
+func tmpfsDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "dpc-bench-")
+	if err != nil {
+		return tb.TempDir()
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
