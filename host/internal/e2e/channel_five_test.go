@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,23 +32,36 @@ func (p *peer) connectedTo(other *peer) bool {
 }
 
 // waitConverged waits until every node's `channel log` shows posts and
-// `channel state` ends with the same hash line on all of them.
+// `channel state` ends with the same hash line on all of them; on a
+// timeout it shows every node's state and the end of its log.
 func waitConverged(t *testing.T, timeout time.Duration, what, ch string, nodes []*peer, posts ...string) {
 	t.Helper()
-	for _, p := range nodes {
-		waitFor(t, timeout, p.name+"'s log "+what, func() bool {
-			return containsAll(p.must("channel", "log", ch), posts...)
-		})
-	}
-	waitFor(t, timeout, "equal state hashes "+what, func() bool {
-		h := lastLine(nodes[0].must("channel", "state", ch))
-		for _, p := range nodes[1:] {
-			if lastLine(p.must("channel", "state", ch)) != h {
+	converged := func() bool {
+		h := ""
+		for i, p := range nodes {
+			if !containsAll(p.must("channel", "log", ch), posts...) {
 				return false
 			}
+			s := lastLine(p.must("channel", "state", ch))
+			if i > 0 && s != h {
+				return false
+			}
+			h = s
 		}
 		return true
-	})
+	}
+	deadline := time.Now().Add(timeout)
+	for !converged() {
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, p := range nodes {
+				log := p.d.stderr.String()
+				fmt.Fprintf(&b, "== %s state:\n%s\nend of its log:\n%s\n", p.name, p.must("channel", "state", ch), log[max(0, len(log)-3000):])
+			}
+			t.Fatalf("timed out after %s waiting for %s: every log with %q and equal state hashes\n%s", timeout, what, posts, b.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestChannelFiveNodesOfflinePartitionRemoval is issue 15's end to end on
