@@ -103,7 +103,7 @@ func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 	c := s.chans[ch]
 	var members []string
 	if c != nil {
-		for _, m := range c.log.State().Members {
+		for _, m := range c.log.Control().Members {
 			if m.NodeID != s.id.NodeID {
 				members = append(members, m.NodeID)
 			}
@@ -135,7 +135,7 @@ func (s *Service) syncPeer(ctx context.Context, sess *session.Session) {
 			invites = append(invites, id)
 			continue
 		}
-		for _, m := range c.log.State().Members {
+		for _, m := range c.log.Control().Members {
 			if m.NodeID == sess.PeerID && m.Perms.Has(chanop.PermRead) {
 				chans = append(chans, id)
 				if m.AddedBy != id {

@@ -103,7 +103,7 @@ func (s *Service) mine(ch chanop.ID, need chanop.Perm) (*channel, *chanstate.Sta
 	if err != nil {
 		return nil, nil, err
 	}
-	st := c.log.State()
+	st := c.log.Control()
 	if st.Closed {
 		return nil, nil, fmt.Errorf("%w: %s", ErrClosed, ch)
 	}
@@ -181,7 +181,7 @@ func (s *Service) freshEpochLocked(c *channel, st *chanstate.State) (applied, mi
 		return nil, nil, st, err
 	}
 	applied, err = s.writeLocked(c, op)
-	return applied, []*chanop.Op{op}, c.log.State(), err
+	return applied, []*chanop.Op{op}, c.log.Control(), err
 }
 
 // newEpochOp builds a remove or rekey: a new epoch key wrapped to every
@@ -409,7 +409,7 @@ func (s *Service) Members(ch chanop.ID) ([]Member, error) {
 		return nil, err
 	}
 	var out []Member
-	for _, m := range c.log.State().Members {
+	for _, m := range c.log.Control().Members {
 		out = append(out, Member{NodeID: m.NodeID, Name: s.nameOf(m.NodeID), Perms: m.Perms.String(), Seniority: m.Seniority})
 	}
 	return out, nil
@@ -530,7 +530,7 @@ func (s *Service) Sync(ctx context.Context, ch chanop.ID) ([]SyncResult, error) 
 	c, err := s.get(ch)
 	var members []string
 	if err == nil {
-		for _, m := range c.log.State().Members {
+		for _, m := range c.log.Control().Members {
 			if m.NodeID != s.id.NodeID {
 				members = append(members, m.NodeID)
 			}

@@ -301,7 +301,7 @@ func (s *Service) allow(peer string, ch chansync.ID) bool {
 	if c.log.Len() == 0 {
 		return peer == c.meta.Inviter
 	}
-	return memberPerms(c.log.State(), peer).Has(chanop.PermRead)
+	return memberPerms(c.log.Control(), peer).Has(chanop.PermRead)
 }
 
 // memberPerms returns node's permissions in st (0 when not a member).

@@ -39,7 +39,7 @@ func trio(t *testing.T) (a, b, c *nettest.Node) {
 	return a, b, c
 }
 
-func texts(t *testing.T, n *nettest.Node, ch chanop.ID) []string {
+func texts(t testing.TB, n *nettest.Node, ch chanop.ID) []string {
 	t.Helper()
 	posts, err := n.Channels.Log(ch, 0)
 	if err != nil {
@@ -61,7 +61,7 @@ func hasAll(got []string, want ...string) bool {
 	return true
 }
 
-func invite(t *testing.T, from, to *nettest.Node, ch chanop.ID) {
+func invite(t testing.TB, from, to *nettest.Node, ch chanop.ID) {
 	t.Helper()
 	if err := from.Channels.Invite(ch, to.ID.NodeID, 0); err != nil {
 		t.Fatalf("invite %s: %v", to.Name, err)
@@ -77,7 +77,7 @@ func invite(t *testing.T, from, to *nettest.Node, ch chanop.ID) {
 	}
 }
 
-func hash(t *testing.T, n *nettest.Node, ch chanop.ID) string {
+func hash(t testing.TB, n *nettest.Node, ch chanop.ID) string {
 	t.Helper()
 	st, err := n.Channels.StateOf(ch)
 	if err != nil {

@@ -218,6 +218,10 @@ type Options struct {
 	// WebRTC, if set, runs the node on the transport-webrtc plugin instead,
 	// its signals carried by this hub; the node has no direct address.
 	WebRTC *SignalHub
+	// StoreDir, if set, keeps the store in that directory instead of in
+	// memory, where badger holds every value in the Go heap: for memory
+	// figures.
+	StoreDir string
 }
 
 // NewNode builds a node listening on a free loopback port, started until
@@ -231,7 +235,7 @@ func NewNode(tb testing.TB, o Options) *Node {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := store.Open(store.Options{InMemory: true})
+	st, err := store.Open(store.Options{InMemory: o.StoreDir == "", Dir: o.StoreDir})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -135,6 +135,7 @@ type Log struct {
 	res   resolution
 	dirty bool // a control op arrived since the last resolution
 	state *State
+	ctl   *State // the control part of state, kept across content ops
 }
 
 // New returns an empty log for the channel whose create op has id channel.

@@ -234,7 +234,7 @@ func (l *Log) resolve() {
 		return
 	}
 	l.dirty = false
-	l.state = nil
+	l.state, l.ctl = nil, nil
 	r := &l.res
 	r.order = l.controlOrder()
 	for i, e := range r.order {

@@ -98,6 +98,26 @@ func (l *Log) State() *State {
 		l.state.Pending, l.state.Evicted = len(l.pending), l.evicted
 		return l.state
 	}
+	cs := *l.Control()
+	st := &cs
+	l.content(st)
+	st.Hash = st.hash()
+	l.state = st
+	return st
+}
+
+// Control resolves (if needed) and returns the control part of the state:
+// Channel, Name, Creator, Members, Epochs, Current, CurrentExposed,
+// Unkeyed, Closed, ClosedBy, Pending and Evicted; Accepted, Posts, Refused
+// and Hash are empty. It is cached until the next control op arrives: a
+// node checking its permissions before each post pays for the control ops,
+// not for the whole history as State does. Callers must not modify it.
+func (l *Log) Control() *State {
+	l.resolve()
+	if l.ctl != nil {
+		l.ctl.Pending, l.ctl.Evicted = len(l.pending), l.evicted
+		return l.ctl
+	}
 	st := &State{Channel: l.channel, Pending: len(l.pending), Evicted: l.evicted}
 	r := &l.res
 	if l.creator != nil && r.final != nil {
@@ -139,6 +159,12 @@ func (l *Log) State() *State {
 			st.Closed, st.ClosedBy = true, f.closer.id
 		}
 	}
+	l.ctl = st
+	return st
+}
+
+// content fills the content part of st: every stored op in display order.
+func (l *Log) content(st *State) {
 	order := l.displayOrder()
 	posts := map[chanop.ID]int{}
 	for _, e := range order {
@@ -165,9 +191,6 @@ func (l *Log) State() *State {
 			p.Redacted = true
 		}
 	}
-	st.Hash = st.hash()
-	l.state = st
-	return st
 }
 
 // epochRecipients returns, per epoch, the nodes some stored op wrapped its
