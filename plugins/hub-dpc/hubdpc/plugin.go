@@ -384,21 +384,6 @@ func cloneIceServers(in []sdk.IceServer) []sdk.IceServer {
 	return out
 }
 
-// MailboxPut: dpc-hub has no mailbox.
-func (p *Plugin) MailboxPut(context.Context, sdk.MailboxPutRequest) (sdk.MailboxPutResult, error) {
-	return sdk.MailboxPutResult{}, p.unsupported("mailbox")
-}
-
-// MailboxFetch: dpc-hub has no mailbox.
-func (p *Plugin) MailboxFetch(context.Context, sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error) {
-	return sdk.MailboxFetchResult{}, p.unsupported("mailbox")
-}
-
-// MailboxAck: dpc-hub has no mailbox.
-func (p *Plugin) MailboxAck(context.Context, sdk.MailboxAckRequest) error {
-	return p.unsupported("mailbox")
-}
-
 func (p *Plugin) unsupported(what string) error {
 	base := "(not configured)"
 	if cfg, _, err := p.config.Get(); err == nil {
