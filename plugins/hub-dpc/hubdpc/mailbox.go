@@ -39,7 +39,8 @@ func (p *Plugin) mailboxCall(ctx context.Context, method, path string, body any,
 	raw, err := p.callMax(ctx, method, path, body, maxBytes)
 	var he *HubError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
-		return nil, fmt.Errorf("%w (%w)", p.unsupported("mailbox"), he)
+		// he is quoted, not wrapped: it would also wrap sdk.ErrNotFound.
+		return nil, fmt.Errorf("%w (%v)", p.unsupported("mailbox"), he)
 	}
 	return raw, err
 }
