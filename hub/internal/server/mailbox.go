@@ -172,7 +172,7 @@ func (s *Server) handleMailboxPut(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.mailboxPuts.Inc()
 	s.hintMailbox(context.WithoutCancel(r.Context()), to)
-	writeJSON(w, http.StatusCreated, mailboxPutBody{ID: id, ExpiresAt: e.Expires.Truncate(time.Second)})
+	writeJSON(w, http.StatusCreated, mailboxPutBody{ID: id, ExpiresAt: e.Expires})
 }
 
 // hintMailbox tells the recipient's signaling socket, on this replica or

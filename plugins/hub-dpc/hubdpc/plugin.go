@@ -71,7 +71,7 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{
 		Name:        pluginName,
 		Version:     Version,
-		Description: "Connects the node to a dpc-hub: key login, profile, lookup, search, signaling and TURN credentials.",
+		Description: "Connects the node to a dpc-hub: key login, profile, lookup, search, signaling, TURN credentials and the mailbox.",
 	}
 }
 
