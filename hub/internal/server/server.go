@@ -156,20 +156,20 @@ func New(cfg Config) *Server {
 		cfg.MailboxQuota = DefaultMailboxQuota
 	}
 	s := &Server{
-		cfg:        cfg,
-		log:        cfg.Logger.Named("signal"),
-		httpLog:    cfg.Logger.Named("http"),
-		metrics:    newMetrics(cfg.TURN, cfg.Cluster, cfg.Store),
-		started:    time.Now(),
-		conns:      registry{conns: make(map[string]*hubConn)},
-		loginLim:   newKeyedLimiter("login", cfg.Limits.LoginPerMinute, time.Minute),
-		apiLim:     newKeyedLimiter("api", cfg.Limits.APIPerMinute, time.Minute),
-		ipLim:      newKeyedLimiter("ip", cfg.Limits.IPPerMinute, time.Minute),
-		mailboxLim: newKeyedLimiter("mailbox", cfg.Limits.MailboxPutsPerMinute, time.Minute),
-		seen:       make(map[string]time.Time),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger.Named("signal"),
+		httpLog:  cfg.Logger.Named("http"),
+		metrics:  newMetrics(cfg.TURN, cfg.Cluster, cfg.Store),
+		started:  time.Now(),
+		conns:    registry{conns: make(map[string]*hubConn)},
+		loginLim: newKeyedLimiter("login", cfg.Limits.LoginPerMinute, time.Minute),
+		apiLim:   newKeyedLimiter("api", cfg.Limits.APIPerMinute, time.Minute),
+		ipLim:    newKeyedLimiter("ip", cfg.Limits.IPPerMinute, time.Minute),
+		seen:     make(map[string]time.Time),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
+	s.mailboxLim = newKeyedLimiter("mailbox", cfg.Limits.MailboxPutsPerMinute, time.Minute)
 	go s.flushLoop()
 	return s
 }
