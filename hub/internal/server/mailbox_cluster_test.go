@@ -3,8 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,8 +79,9 @@ func (r *replicaHub) loginAt(t *testing.T, n testnode.Node) string {
 // TestMailboxHintReachesASocketOnAnotherReplica: an envelope stored
 // through one replica for a node whose signaling socket is on another
 // sends that socket {"type":"mailbox"} through the cluster's queued
-// signals; the node fetches it from its own replica, and the stored row
-// holds nothing of the sender.
+// signals; the node fetches it from its own replica, the held-envelopes
+// gauge is the cluster's, a recipient offline everywhere still gets mail,
+// and no stored row holds anything of the sender.
 func TestMailboxHintReachesASocketOnAnotherReplica(t *testing.T) {
 	db := pgtest.Shared(t).Database(t)
 	r1, r2 := startReplicaHub(t, db), startReplicaHub(t, db)
@@ -102,10 +106,24 @@ func TestMailboxHintReachesASocketOnAnotherReplica(t *testing.T) {
 	if len(got.Envelopes) != 1 || got.Envelopes[0].ID != put.ID || string(got.Envelopes[0].Envelope) != "sealed for bob" {
 		t.Fatalf("fetch through replica 2: %+v", got)
 	}
+	// The gauge of envelopes held is the cluster's.
+	mresp, err := http.Get(r2.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if !strings.Contains(string(metrics), "\ndpc_hub_mailbox_envelopes 1\n") {
+		t.Errorf("replica 2's /metrics: want dpc_hub_mailbox_envelopes 1 (stored through replica 1)")
+	}
+	// A recipient with no socket on any replica: stored all the same.
+	if resp, _, e := r1.put(t, ta, nobody, []byte("for later"), ""); resp.StatusCode != 201 {
+		t.Fatalf("put for a node offline everywhere: %s %+v", resp.Status, e)
+	}
 	var rows, withSender int
 	err = r1.pg.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE position($1 in m::text) > 0) FROM mailbox m`,
 		alice.NodeID).Scan(&rows, &withSender)
-	if err != nil || rows != 1 || withSender != 0 {
+	if err != nil || rows != 2 || withSender != 0 {
 		t.Fatalf("mailbox rows: %d, naming the sender: %d (%v)", rows, withSender, err)
 	}
 }
