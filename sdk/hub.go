@@ -159,6 +159,12 @@ type IncomingSignal struct {
 	Payload      []byte
 }
 
+// SignalTypeMailbox is the Type of an IncomingSignal from the hub itself,
+// with no SenderNodeID and no Payload: an envelope arrived in this node's
+// mailbox, and MailboxFetch gets it. The hub does not say who sent it. (A
+// signal of this type that names a sender was relayed from that peer.)
+const SignalTypeMailbox = "mailbox"
+
 // IceServer is a STUN/TURN server with optional credentials.
 type IceServer struct {
 	URLs       []string

@@ -150,6 +150,7 @@ may relay --turn-quota bytes per UTC day. Relays are advertised at
 	f.IntVar(&o.limits.APIPerMinute, "rate-api", o.limits.APIPerMinute, "authenticated requests per minute per node (0 = unlimited)")
 	f.IntVar(&o.limits.IPPerMinute, "rate-ip", o.limits.IPPerMinute, "requests per minute per client IP, all routes but /health and /metrics (0 = unlimited)")
 	f.IntVar(&o.limits.SignalsPerSecond, "rate-signal", o.limits.SignalsPerSecond, "signaling messages per second per connection (0 = unlimited)")
+	f.IntVar(&o.limits.MailboxPutsPerMinute, "rate-mailbox", o.limits.MailboxPutsPerMinute, "mailbox envelopes a node may send per minute, to any recipients (0 = unlimited)")
 	f.Int64Var(&o.maxSignalBytes, "max-signal-bytes", 64<<10, "largest signaling message accepted, in bytes")
 	f.IntVar(&o.sendQueue, "send-queue", 64, "messages queued for one connection before it is dropped as too slow")
 	f.IntVar(&o.maxConns, "max-connections", 50_000, "signaling connections this hub holds at most (raise the open files limit to match)")
@@ -208,7 +209,7 @@ func (o *options) check() error {
 		return bad("--refresh-ttl %s: want at least --access-ttl and at most 8760h", o.refreshTTL)
 	}
 	for name, v := range map[string]int{"--rate-login": o.limits.LoginPerMinute, "--rate-api": o.limits.APIPerMinute,
-		"--rate-ip": o.limits.IPPerMinute, "--rate-signal": o.limits.SignalsPerSecond} {
+		"--rate-ip": o.limits.IPPerMinute, "--rate-signal": o.limits.SignalsPerSecond, "--rate-mailbox": o.limits.MailboxPutsPerMinute} {
 		if v < 0 {
 			return bad("%s %d: want 0 (unlimited) or more", name, v)
 		}

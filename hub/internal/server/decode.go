@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -226,7 +227,7 @@ type searchQuery struct {
 
 // parseSmallInt parses a decimal in [lo, hi].
 func parseSmallInt(s string, lo, hi int) (int, bool) {
-	if s == "" || len(s) > 4 {
+	if s == "" || len(s) > max(4, len(strconv.Itoa(hi))) {
 		return 0, false
 	}
 	n := 0

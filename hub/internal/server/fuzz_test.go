@@ -104,3 +104,36 @@ func FuzzDecodeOAuthLink(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeMailboxAck(f *testing.F) {
+	f.Add([]byte(`{"ids":["0123456789abcdef0123456789abcdef"]}`))
+	f.Add([]byte(`{"ids":[]}`))
+	f.Add([]byte(`{"ids":null}`))
+	f.Add([]byte(`{"ids":[""],"x":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ids, err := decodeMailboxAck(b)
+		if err != nil {
+			return
+		}
+		if ids == nil || len(ids) > maxAckIDs {
+			t.Fatalf("accepted %d ids (nil %v)", len(ids), ids == nil)
+		}
+		for _, id := range ids {
+			if id == "" || len(id) > maxEnvelopeIDBytes {
+				t.Fatalf("accepted id %q", id)
+			}
+		}
+	})
+}
+
+func FuzzDecodeMailboxTTL(f *testing.F) {
+	for _, s := range []string{"60", "604800", "604801", "0060", "-1", "1e3", "", " 60", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ttl, err := decodeMailboxTTL([]string{s})
+		if err == nil && (ttl < minMailboxTTL || ttl > maxMailboxTTL) {
+			t.Fatalf("%q gave the TTL %s", s, ttl)
+		}
+	})
+}

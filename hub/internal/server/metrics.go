@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/dpc-go/dpc/hub/internal/store"
 	"github.com/dpc-go/dpc/hub/internal/turnserver"
 )
 
@@ -19,11 +23,17 @@ type metrics struct {
 	relayFailed  *prometheus.CounterVec
 	slowDropped  prometheus.Counter
 	replacements prometheus.Counter
+	// The mailbox's series count envelopes, never by node: no label names
+	// a sender or a recipient.
+	mailboxPuts    prometheus.Counter
+	mailboxFull    prometheus.Counter
+	mailboxFetches prometheus.Counter
+	mailboxAcked   prometheus.Counter
 }
 
 // newMetrics makes the hub's series, with the TURN server's and the
-// cluster's when it has them.
-func newMetrics(turn *turnserver.Server, cluster Cluster) *metrics {
+// cluster's when it has them, and the envelopes held in st.
+func newMetrics(turn *turnserver.Server, cluster Cluster, st store.Store) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -53,9 +63,22 @@ func newMetrics(turn *turnserver.Server, cluster Cluster) *metrics {
 		replacements: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dpc_hub_signal_connections_replaced_total", Help: "Signaling connections closed because the node connected again.",
 		}),
+		mailboxPuts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dpc_hub_mailbox_puts_total", Help: "Envelopes stored in mailboxes.",
+		}),
+		mailboxFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dpc_hub_mailbox_full_total", Help: "Envelopes refused because their recipient's mailbox was full.",
+		}),
+		mailboxFetches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dpc_hub_mailbox_fetches_total", Help: "Mailbox fetches (GET /mailbox).",
+		}),
+		mailboxAcked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dpc_hub_mailbox_acks_total", Help: "Envelopes deleted by their recipient's acknowledgement.",
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.logins, m.refreshes, m.rateLimited, m.connections, m.relayed,
 		m.relayFailed, m.slowDropped, m.replacements,
+		m.mailboxPuts, m.mailboxFull, m.mailboxFetches, m.mailboxAcked, heldCollector{st},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if turn != nil {
 		m.reg.MustRegister(turn.Collectors()...)
@@ -64,4 +87,27 @@ func newMetrics(turn *turnserver.Server, cluster Cluster) *metrics {
 		m.reg.MustRegister(cluster.Collectors()...)
 	}
 	return m
+}
+
+// heldTimeout bounds the store's count at a scrape: a database that does
+// not answer costs the series, not the scrape.
+const heldTimeout = 2 * time.Second
+
+var heldDesc = prometheus.NewDesc("dpc_hub_mailbox_envelopes",
+	"Envelopes held in mailboxes and not expired (with PostgreSQL: the whole cluster's).", nil, nil)
+
+// heldCollector reads the envelopes held from the store at each scrape
+// (the store is the only one that knows about expiry and other replicas).
+type heldCollector struct{ st store.Store }
+
+func (c heldCollector) Describe(ch chan<- *prometheus.Desc) { ch <- heldDesc }
+
+func (c heldCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), heldTimeout)
+	defer cancel()
+	n, err := c.st.CountEnvelopes(ctx, time.Now())
+	if err != nil {
+		return // no sample: the store cannot say now
+	}
+	ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, float64(n))
 }

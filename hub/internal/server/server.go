@@ -36,10 +36,13 @@ type Limits struct {
 	IPPerMinute int
 	// SignalsPerSecond limits messages per signaling connection.
 	SignalsPerSecond int
+	// MailboxPutsPerMinute limits POST /mailbox/{node_id} per sending
+	// node_id (kept in memory only, like every limit).
+	MailboxPutsPerMinute int
 }
 
 // DefaultLimits are the limits dpc-hub starts with.
-var DefaultLimits = Limits{LoginPerMinute: 10, APIPerMinute: 120, IPPerMinute: 600, SignalsPerSecond: 20}
+var DefaultLimits = Limits{LoginPerMinute: 10, APIPerMinute: 120, IPPerMinute: 600, SignalsPerSecond: 20, MailboxPutsPerMinute: 60}
 
 // Config configures a Server.
 type Config struct {
@@ -75,6 +78,9 @@ type Config struct {
 	// reconnects when this hub shuts down (default 5 s): the clients of a
 	// stopping replica spread their reconnects over it.
 	ReconnectSpread time.Duration
+	// MailboxQuota bounds each recipient's mailbox (default
+	// DefaultMailboxQuota: 1,000 envelopes and 16 MiB).
+	MailboxQuota store.MailboxQuota
 }
 
 // Cluster is what the hub needs of its cluster (package cluster): where
@@ -103,6 +109,8 @@ type Server struct {
 	loginLim *keyedLimiter
 	apiLim   *keyedLimiter
 	ipLim    *keyedLimiter
+	// mailboxLim is keyed by the sending node_id.
+	mailboxLim *keyedLimiter
 
 	seenMu sync.Mutex
 	seen   map[string]time.Time
@@ -144,11 +152,14 @@ func New(cfg Config) *Server {
 	if cfg.ReconnectSpread <= 0 {
 		cfg.ReconnectSpread = 5 * time.Second
 	}
+	if cfg.MailboxQuota == (store.MailboxQuota{}) {
+		cfg.MailboxQuota = DefaultMailboxQuota
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger.Named("signal"),
 		httpLog:  cfg.Logger.Named("http"),
-		metrics:  newMetrics(cfg.TURN, cfg.Cluster),
+		metrics:  newMetrics(cfg.TURN, cfg.Cluster, cfg.Store),
 		started:  time.Now(),
 		conns:    registry{conns: make(map[string]*hubConn)},
 		loginLim: newKeyedLimiter("login", cfg.Limits.LoginPerMinute, time.Minute),
@@ -158,6 +169,7 @@ func New(cfg Config) *Server {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	s.mailboxLim = newKeyedLimiter("mailbox", cfg.Limits.MailboxPutsPerMinute, time.Minute)
 	go s.flushLoop()
 	return s
 }
@@ -223,6 +235,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /discovery/search", s.authed(s.handleSearch))
 	mux.HandleFunc("GET /ws/signal", s.authed(s.handleSignal))
 	mux.HandleFunc("GET /ice-servers", s.authed(s.handleIceServers))
+	mux.HandleFunc("POST /mailbox/{node_id}", s.authed(s.handleMailboxPut))
+	mux.HandleFunc("GET /mailbox", s.authed(s.handleMailboxFetch))
+	mux.HandleFunc("POST /mailbox/ack", s.authed(s.handleMailboxAck))
 	s.oauthRoutes(mux)
 	return s.observe(mux)
 }

@@ -24,6 +24,9 @@ var (
 	// its database right now (a PostgreSQL server down or restarting): the
 	// request may succeed if retried later.
 	ErrUnavailable = errors.New("the hub's database is unreachable")
+	// ErrMailboxFull is returned by PutEnvelope when the recipient's
+	// mailbox would pass its quota.
+	ErrMailboxFull = errors.New("mailbox full")
 )
 
 // Nonce is a login challenge the hub issued.
@@ -112,6 +115,26 @@ type Account struct {
 	LinkedAt time.Time `json:"linked_at"`
 }
 
+// Envelope is a sealed envelope waiting in a node's mailbox: bytes the hub
+// cannot read, for Recipient. It has no sender field on purpose: the hub
+// never records who sent an envelope (DESIGN §10).
+type Envelope struct {
+	// ID is the hub's opaque id of the envelope, unique per recipient.
+	ID        string
+	Recipient string
+	Data      []byte
+	Received  time.Time
+	// Expires ends the envelope's life: it is neither fetched nor counted
+	// from then on, and cleanup removes it.
+	Expires time.Time
+}
+
+// MailboxQuota bounds one recipient's mailbox; a zero field is no bound.
+type MailboxQuota struct {
+	Envelopes int
+	Bytes     int64
+}
+
 // Store is the hub's persistent state. Implementations are safe for
 // concurrent use; every method that changes two records does it atomically.
 type Store interface {
@@ -171,6 +194,24 @@ type Store interface {
 	// UnlinkAccounts removes every account of that provider from the node
 	// (other nodes keep theirs); ErrNotFound if the node had none.
 	UnlinkAccounts(ctx context.Context, nodeID, provider string) error
+
+	// PutEnvelope stores e, unless the recipient's mailbox (its envelopes
+	// not expired at e.Received) would then hold more envelopes or bytes
+	// than q allows: ErrMailboxFull. Concurrent puts for one recipient
+	// never pass the quota together. ErrExists if the recipient already
+	// has an envelope with e.ID.
+	PutEnvelope(ctx context.Context, e Envelope, q MailboxQuota) error
+	// FetchEnvelopes returns at most limit envelopes of recipient not
+	// expired at now, oldest first (by Received, then ID); it removes
+	// nothing (AckEnvelopes does).
+	FetchEnvelopes(ctx context.Context, recipient string, now time.Time, limit int) ([]Envelope, error)
+	// AckEnvelopes deletes the envelopes of recipient with those ids and
+	// returns how many it deleted; unknown ids, and ids of other
+	// recipients' envelopes, are ignored.
+	AckEnvelopes(ctx context.Context, recipient string, ids []string) (int, error)
+	// CountEnvelopes returns how many envelopes, of every recipient, are
+	// held and not expired at now (for /metrics).
+	CountEnvelopes(ctx context.Context, now time.Time) (int, error)
 
 	// Ping reports whether the store is usable (for /health).
 	Ping(ctx context.Context) error

@@ -18,24 +18,48 @@ import (
 // is about to refuse.
 const refreshMargin = 30 * time.Second
 
+// rawBody is a request body sent as bytes (a mailbox envelope) rather than
+// JSON, with headers of its own.
+type rawBody struct {
+	data   []byte
+	header http.Header
+}
+
 // do sends one request to the hub and returns the body of a 2xx answer;
 // any other status is a *HubError (see refusal), a network failure an error
 // wrapping sdk.ErrUnavailable that says where it tried.
 func (p *Plugin) do(ctx context.Context, base, method, path, token string, body any) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	return p.doMax(ctx, base, method, path, token, body, maxResponseBytes)
+}
+
+// doMax is do with the largest answer body it reads (a mailbox fetch
+// carries up to megabytes of envelopes).
+func (p *Plugin) doMax(ctx context.Context, base, method, path, token string, body any, maxBytes int) ([]byte, error) {
+	var (
+		rd          io.Reader
+		contentType = "application/json"
+		extra       http.Header
+	)
+	switch b := body.(type) {
+	case nil:
+	case rawBody:
+		rd, contentType, extra = bytes.NewReader(b.data), "application/octet-stream", b.header
+	default:
+		j, err := json.Marshal(body)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s %s%s: %w", sdk.ErrInvalidArgument, method, base, path, err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if rd != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -49,12 +73,12 @@ func (p *Plugin) do(ctx context.Context, base, method, path, token string, body 
 			sdk.ErrUnavailable, base, method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(maxBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the hub's answer to %s %s: %w", sdk.ErrUnavailable, method, path, err)
 	}
-	if len(raw) > maxResponseBytes {
-		return nil, fmt.Errorf("%w: the answer to %s %s is over %d bytes", ErrBadResponse, method, path, maxResponseBytes)
+	if len(raw) > maxBytes {
+		return nil, fmt.Errorf("%w: the answer to %s %s is over %d bytes", ErrBadResponse, method, path, maxBytes)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, refusal(decodeHubError(method, path, resp.StatusCode, resp.Header, raw))
@@ -181,17 +205,22 @@ func (p *Plugin) authed(ctx context.Context) (session, string, error) {
 // takes (invalid_token: expired, say) is refreshed once and the call
 // repeated.
 func (p *Plugin) call(ctx context.Context, method, path string, body any) ([]byte, error) {
+	return p.callMax(ctx, method, path, body, maxResponseBytes)
+}
+
+// callMax is call with the largest answer body it reads.
+func (p *Plugin) callMax(ctx context.Context, method, path string, body any, maxBytes int) ([]byte, error) {
 	s, base, err := p.authed(ctx)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := p.do(ctx, base, method, path, s.access, body)
+	raw, err := p.doMax(ctx, base, method, path, s.access, body, maxBytes)
 	var he *HubError
 	if errors.As(err, &he) && he.Status == http.StatusUnauthorized && he.Code == "invalid_token" {
 		if s, err = p.refresh(ctx, s.access); err != nil {
 			return nil, err
 		}
-		raw, err = p.do(ctx, base, method, path, s.access, body)
+		raw, err = p.doMax(ctx, base, method, path, s.access, body, maxBytes)
 	}
 	return raw, err
 }

@@ -298,3 +298,67 @@ func decodeIceServers(raw []byte) (iceAnswer, error) {
 	}
 	return a, nil
 }
+
+// mailboxPutAnswer is POST /mailbox/{node_id}'s answer.
+type mailboxPutAnswer struct {
+	ID        string    `json:"id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func decodeMailboxPut(raw []byte) (mailboxPutAnswer, error) {
+	var a mailboxPutAnswer
+	if err := decodeStrict(raw, &a); err != nil {
+		return a, fmt.Errorf("%w: mailbox put: %w", ErrBadResponse, err)
+	}
+	if a.ID == "" || len(a.ID) > maxEnvelopeIDLen {
+		return a, fmt.Errorf("%w: mailbox put: envelope id %q", ErrBadResponse, clip(a.ID, 80))
+	}
+	return a, nil
+}
+
+// mailboxFetchAnswer is GET /mailbox's answer.
+type mailboxFetchAnswer struct {
+	Envelopes []struct {
+		ID         string    `json:"id"`
+		Envelope   []byte    `json:"envelope"`
+		ReceivedAt time.Time `json:"received_at"`
+		ExpiresAt  time.Time `json:"expires_at"`
+	} `json:"envelopes"`
+}
+
+// decodeMailboxFetch checks that the hub answered at most limit envelopes,
+// each with an id and 1 to 64 KiB of bytes.
+func decodeMailboxFetch(raw []byte, limit int) (mailboxFetchAnswer, error) {
+	var a mailboxFetchAnswer
+	if err := decodeStrict(raw, &a); err != nil {
+		return a, fmt.Errorf("%w: mailbox fetch: %w", ErrBadResponse, err)
+	}
+	if len(a.Envelopes) > limit {
+		return a, fmt.Errorf("%w: mailbox fetch: %d envelopes for a limit of %d", ErrBadResponse, len(a.Envelopes), limit)
+	}
+	for i, e := range a.Envelopes {
+		if e.ID == "" || len(e.ID) > maxEnvelopeIDLen {
+			return a, fmt.Errorf("%w: mailbox fetch: envelope %d has the id %q", ErrBadResponse, i, clip(e.ID, 80))
+		}
+		if len(e.Envelope) == 0 || len(e.Envelope) > maxEnvelopeBytes {
+			return a, fmt.Errorf("%w: mailbox fetch: envelope %s has %d bytes", ErrBadResponse, e.ID, len(e.Envelope))
+		}
+	}
+	return a, nil
+}
+
+// mailboxAckAnswer is POST /mailbox/ack's answer.
+type mailboxAckAnswer struct {
+	Deleted int `json:"deleted"`
+}
+
+func decodeMailboxAck(raw []byte) (mailboxAckAnswer, error) {
+	var a mailboxAckAnswer
+	if err := decodeStrict(raw, &a); err != nil {
+		return a, fmt.Errorf("%w: mailbox ack: %w", ErrBadResponse, err)
+	}
+	if a.Deleted < 0 || a.Deleted > maxAckIDs {
+		return a, fmt.Errorf("%w: mailbox ack: %d deleted", ErrBadResponse, a.Deleted)
+	}
+	return a, nil
+}

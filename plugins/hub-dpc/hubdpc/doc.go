@@ -53,8 +53,13 @@
 // hub revokes the credentials of a login that logs out). A hub that runs
 // no TURN server answers an error wrapping sdk.ErrUnsupported.
 //
-// # What dpc-hub does not offer
+// # Mailbox
 //
-// The Mailbox methods answer errors wrapping sdk.ErrUnsupported: this hub
-// has no mailbox.
+// MailboxPut, MailboxFetch and MailboxAck store, fetch and delete sealed
+// envelopes at the hub (POST /mailbox/{node_id}, GET /mailbox, POST
+// /mailbox/ack); the envelope is opaque bytes to the plugin and the hub.
+// When an envelope arrives for this node, the hub sends {"type":"mailbox"}
+// on the signaling socket and Signals passes it on as an
+// sdk.IncomingSignal of Type sdk.SignalTypeMailbox with no sender. A hub
+// without a mailbox answers errors wrapping sdk.ErrUnsupported.
 package hubdpc

@@ -76,7 +76,7 @@ func (e *HubError) Error() string {
 // Unwrap maps the status to the sdk sentinel the host acts on.
 func (e *HubError) Unwrap() error {
 	switch {
-	case e.Status == http.StatusBadRequest:
+	case e.Status == http.StatusBadRequest || e.Status == http.StatusRequestEntityTooLarge:
 		return sdk.ErrInvalidArgument
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
 		return sdk.ErrPermissionDenied

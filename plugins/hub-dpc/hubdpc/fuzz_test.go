@@ -62,6 +62,19 @@ func FuzzDecodeHubAnswers(f *testing.F) {
 				}
 			}
 		}
+		if a, err := decodeMailboxPut(raw); err == nil && (a.ID == "" || len(a.ID) > maxEnvelopeIDLen) {
+			t.Errorf("decodeMailboxPut accepted %+v", a)
+		}
+		if a, err := decodeMailboxFetch(raw, 2); err == nil {
+			for _, e := range a.Envelopes {
+				if len(a.Envelopes) > 2 || e.ID == "" || len(e.Envelope) == 0 || len(e.Envelope) > maxEnvelopeBytes {
+					t.Errorf("decodeMailboxFetch accepted %+v", a)
+				}
+			}
+		}
+		if a, err := decodeMailboxAck(raw); err == nil && a.Deleted < 0 {
+			t.Errorf("decodeMailboxAck accepted %+v", a)
+		}
 		if a, err := decodeIceServers(raw); err == nil {
 			for _, is := range a.IceServers {
 				if len(is.URLs) == 0 || (strings.HasPrefix(is.URLs[0], "turn") && is.Credential == "") || a.TTL <= 0 {

@@ -316,7 +316,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // TestRequestsRefusedBeforeTheHub: what the plugin checks itself, before
-// any request, and what dpc-hub does not offer.
+// any request.
 func TestRequestsRefusedBeforeTheHub(t *testing.T) {
 	t.Parallel()
 	n := newNode(t, "http://127.0.0.1:1", "Alice", nil)
@@ -352,12 +352,37 @@ func TestRequestsRefusedBeforeTheHub(t *testing.T) {
 			return n.hub.SendSignal(ctx, sdk.SendSignalRequest{TargetNodeID: peer, Type: "offer", Payload: []byte(`{}`)})
 		}, sdk.ErrUnavailable},
 		"ice servers before a login": {func() error { _, err := n.hub.IceServers(ctx); return err }, sdk.ErrPermissionDenied},
-		"mailbox put": {func() error {
+		"mailbox put of no envelope": {func() error {
 			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: peer})
 			return err
-		}, sdk.ErrUnsupported},
-		"mailbox fetch": {func() error { _, err := n.hub.MailboxFetch(ctx, sdk.MailboxFetchRequest{}); return err }, sdk.ErrUnsupported},
-		"mailbox ack":   {func() error { return n.hub.MailboxAck(ctx, sdk.MailboxAckRequest{}) }, sdk.ErrUnsupported},
+		}, sdk.ErrInvalidArgument},
+		"mailbox put of an envelope over 64 KiB": {func() error {
+			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: peer, Envelope: make([]byte, 64<<10+1)})
+			return err
+		}, sdk.ErrInvalidArgument},
+		"mailbox put to a malformed node_id": {func() error {
+			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: "../logout", Envelope: []byte("x")})
+			return err
+		}, sdk.ErrInvalidArgument},
+		"mailbox put with a TTL under a minute": {func() error {
+			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: peer, Envelope: []byte("x"), TTL: 59 * time.Second})
+			return err
+		}, sdk.ErrInvalidArgument},
+		"mailbox put with a TTL over seven days": {func() error {
+			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: peer, Envelope: []byte("x"), TTL: 7*24*time.Hour + time.Second})
+			return err
+		}, sdk.ErrInvalidArgument},
+		"mailbox put before a login": {func() error {
+			_, err := n.hub.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: peer, Envelope: []byte("x")})
+			return err
+		}, sdk.ErrPermissionDenied},
+		"mailbox fetch before a login": {func() error { _, err := n.hub.MailboxFetch(ctx, sdk.MailboxFetchRequest{}); return err }, sdk.ErrPermissionDenied},
+		"mailbox ack of an empty id": {func() error {
+			return n.hub.MailboxAck(ctx, sdk.MailboxAckRequest{EnvelopeIDs: []string{"a", ""}})
+		}, sdk.ErrInvalidArgument},
+		"mailbox ack before a login": {func() error {
+			return n.hub.MailboxAck(ctx, sdk.MailboxAckRequest{EnvelopeIDs: []string{"a"}})
+		}, sdk.ErrPermissionDenied},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

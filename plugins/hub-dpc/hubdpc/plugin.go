@@ -71,7 +71,7 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{
 		Name:        pluginName,
 		Version:     Version,
-		Description: "Connects the node to a dpc-hub: key login, profile, lookup, search, signaling and TURN credentials.",
+		Description: "Connects the node to a dpc-hub: key login, profile, lookup, search, signaling, TURN credentials and the mailbox.",
 	}
 }
 
@@ -382,21 +382,6 @@ func cloneIceServers(in []sdk.IceServer) []sdk.IceServer {
 		out[i].URLs = append([]string(nil), is.URLs...)
 	}
 	return out
-}
-
-// MailboxPut: dpc-hub has no mailbox.
-func (p *Plugin) MailboxPut(context.Context, sdk.MailboxPutRequest) (sdk.MailboxPutResult, error) {
-	return sdk.MailboxPutResult{}, p.unsupported("mailbox")
-}
-
-// MailboxFetch: dpc-hub has no mailbox.
-func (p *Plugin) MailboxFetch(context.Context, sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error) {
-	return sdk.MailboxFetchResult{}, p.unsupported("mailbox")
-}
-
-// MailboxAck: dpc-hub has no mailbox.
-func (p *Plugin) MailboxAck(context.Context, sdk.MailboxAckRequest) error {
-	return p.unsupported("mailbox")
 }
 
 func (p *Plugin) unsupported(what string) error {

@@ -272,6 +272,11 @@ func (p *Plugin) readSignals(ctx context.Context, conn *websocket.Conn, fn func(
 			if err := fn(sdk.IncomingSignal{SenderNodeID: m.SenderNodeID, Type: typ, Payload: m.Payload}); err != nil {
 				return fnError{err}
 			}
+		case sdk.SignalTypeMailbox:
+			// The hub's arrival hint: no sender, no payload.
+			if err := fn(sdk.IncomingSignal{Type: sdk.SignalTypeMailbox}); err != nil {
+				return fnError{err}
+			}
 		case "reconnect":
 			// The hub closes with 1012 right after; no need to read it.
 			return reconnectHint{after: hintWait(m.RetryAfterMS)}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -30,6 +31,8 @@ const maxTxnRetries = 16
 // Store is the badger implementation of store.Store.
 type Store struct {
 	db *badger.DB
+	// mailboxMu serialises PutEnvelope (see mailbox.go).
+	mailboxMu sync.Mutex
 }
 
 var _ store.Store = (*Store)(nil)

@@ -8,8 +8,12 @@
 //	f/<family>           revoked family; value: revoked-until (RFC 3339)
 //	d/<node_id>          node record {node_id, certificate_pem, last_seen}
 //	p/<node_id>          profile
+//	mi/<recipient>/<received>/<id>  mailbox index {size, expires}
+//	md/<recipient>/<id>  mailbox envelope (raw bytes; no sender anywhere)
 //
 // Every record carries a badger TTL an hour past its own expiry, so expired
 // nonces, tokens and revocations are collected by badger itself while the
-// store can still tell "expired" from "unknown" for that hour.
+// store can still tell "expired" from "unknown" for that hour. Mailbox
+// records expire with their envelope (no grace: an expired envelope is
+// just gone).
 package badgerstore

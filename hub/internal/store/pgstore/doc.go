@@ -21,12 +21,14 @@
 // URL a connection attempt gives up after 10 s.
 //
 // Atomicity: TakeNonce is one DELETE ... RETURNING; RotateRefresh is one
-// transaction that locks the old token's row (SELECT ... FOR UPDATE).
+// transaction that locks the old token's row (SELECT ... FOR UPDATE);
+// PutEnvelope holds a transaction advisory lock on the recipient while it
+// counts the mailbox against its quota and inserts.
 //
 // Expired rows: an open Store runs Cleanup every 10 minutes, deleting
 // nonces and refresh tokens an hour past their expiry (until then
-// "expired" is told from "unknown", as in the badger store) and ended
-// revocations. Cleanup is exported for callers that want it sooner.
+// "expired" is told from "unknown", as in the badger store), ended
+// revocations and expired mailbox envelopes. Cleanup is exported for callers that want it sooner.
 //
 // Errors: Open names host:port/database (never the password) and says what
 // to do, wrapping ErrBadURL, ErrUnavailable, ErrAccessDenied,

@@ -303,8 +303,9 @@ func (s *Store) fail(op string, err error) error {
 }
 
 // Cleanup deletes nonces, refresh tokens and account-linking states that
-// expired more than an hour before now, revocations that ended before now
-// and keys retired more than KeyAcceptFor ago. An open Store runs it
+// expired more than an hour before now, revocations that ended and
+// mailbox envelopes that expired before now, and keys retired more than
+// KeyAcceptFor ago. An open Store runs it
 // every 10 minutes by itself (every replica does; the deletes are
 // idempotent); calling it more often is harmless.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) error {
@@ -319,6 +320,7 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) error {
 		{"DELETE FROM revoked_families WHERE until < $1", now},
 		{"DELETE FROM oauth_states WHERE expires < $1", cut},
 		{"DELETE FROM hub_keys WHERE retired_at < $1", now.Add(-KeyAcceptFor)},
+		{"DELETE FROM mailbox WHERE expires <= $1", now},
 	} {
 		tag, err := s.pool.Exec(ctx, q.sql, q.at)
 		if err != nil {

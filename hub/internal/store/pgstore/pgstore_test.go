@@ -341,7 +341,8 @@ func TestOpenErrorsNameTheServerNotThePassword(t *testing.T) {
 }
 
 // TestCleanupRemovesExpiredRows: Cleanup deletes nonces and tokens an hour
-// past expiry and ended revocations, and keeps the rest (a recently
+// past expiry, ended revocations and expired mailbox envelopes, and keeps
+// the rest (a recently
 // expired nonce still reads as expired, not unknown).
 func TestCleanupRemovesExpiredRows(t *testing.T) {
 	s := openURL(t, pgtest.Shared(t).Database(t))
@@ -371,6 +372,14 @@ func TestCleanupRemovesExpiredRows(t *testing.T) {
 	if err := s.RevokeFamily(ctx, "revoked", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	for _, e := range []store.Envelope{
+		{ID: "expired", Recipient: "dpc-node-a", Data: []byte("x"), Received: now.Add(-2 * time.Minute), Expires: now.Add(-time.Minute)},
+		{ID: "live", Recipient: "dpc-node-a", Data: []byte("y"), Received: now, Expires: now.Add(time.Hour)},
+	} {
+		if err := s.PutEnvelope(ctx, e, store.MailboxQuota{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.Cleanup(ctx, now); err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +390,7 @@ func TestCleanupRemovesExpiredRows(t *testing.T) {
 		"nonces":           {"SELECT count(*) FROM nonces", 2},
 		"refresh tokens":   {"SELECT count(*) FROM refresh_tokens", 1},
 		"revoked families": {"SELECT count(*) FROM revoked_families", 1},
+		"mailbox":          {"SELECT count(*) FROM mailbox", 1},
 	}
 	for name, c := range counts {
 		var n int

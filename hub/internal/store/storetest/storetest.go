@@ -224,4 +224,5 @@ func Run(t *testing.T, newLoc NewLocation) {
 	})
 
 	runOAuth(t, newLoc, now)
+	runMailbox(t, newLoc, now)
 }
