@@ -55,6 +55,36 @@ type Service struct {
 	fetchMu sync.Mutex
 }
 
+// EventRefused is the type of the event published for each envelope
+// refused (Data: Refused).
+const EventRefused = "mailbox.refused"
+
+// Why an envelope was refused (Refused.Reason).
+const (
+	// ReasonUnreadable: it does not open, verify or fit the time window.
+	ReasonUnreadable = "unreadable"
+	// ReasonReplay: it was delivered before.
+	ReasonReplay = "replay"
+	// ReasonNotAccepted: no capability takes its command from a mailbox.
+	ReasonNotAccepted = "not_accepted"
+	// ReasonFirewall: the firewall denies the sender "mailbox".
+	ReasonFirewall = "firewall"
+	// ReasonHandler: the capability refused the payload (an invalid one,
+	// an op from a non-member), or the node failed to take it.
+	ReasonHandler = "handler"
+)
+
+// Refused is the data of a mailbox.refused event.
+type Refused struct {
+	// ID is the hub's id of the envelope.
+	ID string `json:"id"`
+	// Peer is the verified sender; empty when the envelope did not open.
+	Peer    string `json:"peer,omitempty"`
+	Command string `json:"command,omitempty"`
+	Reason  string `json:"reason"`
+	Error   string `json:"error"`
+}
+
 // Fetching and its bounds.
 const (
 	defaultFetchEvery = time.Minute
@@ -128,8 +158,9 @@ func (s *Service) Fetch(ctx context.Context) {
 		}
 		ids := make([]string, 0, len(res.Envelopes))
 		for _, e := range res.Envelopes {
-			if err := s.take(ctx, e.Envelope); err != nil {
-				s.log.Info("refused a mailbox envelope", "id", e.ID, "received", e.Received, "error", err)
+			if ev := s.take(ctx, e); ev != nil {
+				s.log.Info("refused a mailbox envelope", "id", e.ID, "peer", ev.Peer, "reason", ev.Reason, "error", ev.Error)
+				s.o.Net.Bus().Publish(network.Event{Type: EventRefused, Peer: ev.Peer, Data: *ev})
 			}
 			ids = append(ids, e.ID)
 		}
@@ -145,32 +176,35 @@ func (s *Service) Fetch(ctx context.Context) {
 
 // take opens one envelope and hands its payload to the capability that
 // registered its command, if the envelope is new, the command accepted
-// from a mailbox and the sender allowed by the firewall.
-func (s *Service) take(ctx context.Context, envelope []byte) error {
-	l, err := Open(s.o.Identity, envelope)
+// from a mailbox and the sender allowed by the firewall; otherwise it says
+// why not.
+func (s *Service) take(ctx context.Context, e sdk.MailboxEnvelope) *Refused {
+	refuse := func(reason, peer, command string, err error) *Refused {
+		return &Refused{ID: e.ID, Peer: peer, Command: command, Reason: reason, Error: err.Error()}
+	}
+	l, err := Open(s.o.Identity, e.Envelope)
 	if err != nil {
-		return err
+		return refuse(ReasonUnreadable, "", "", err)
 	}
 	key := seenKey(l)
 	switch _, err := s.o.Store.Get(key); {
 	case err == nil:
-		return fmt.Errorf("%w: from %s, made %s", ErrReplay, l.Sender, l.Created.UTC().Format(time.RFC3339))
+		return refuse(ReasonReplay, l.Sender, l.Command, fmt.Errorf("%w: made %s", ErrReplay, l.Created.UTC().Format(time.RFC3339)))
 	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("the replay set: %w", err)
+		return refuse(ReasonHandler, l.Sender, l.Command, fmt.Errorf("the replay set: %w", err))
 	}
 	// Remembered whatever comes next: an authentic envelope is judged once.
 	defer s.remember(key, l)
 	if !s.o.Net.Router().AcceptsMailbox(l.Command) {
-		return fmt.Errorf("%w: %s from %s", network.ErrNotMailboxCommand, l.Command, l.Sender)
+		return refuse(ReasonNotAccepted, l.Sender, l.Command, fmt.Errorf("%w: %s", network.ErrNotMailboxCommand, l.Command))
 	}
 	// As for a session: the firewall decides on the verified node_id, and a
 	// stranger matches no rule, so it is denied.
 	if d := s.o.Net.Check(l.Sender, firewall.Mailbox); !d.Allowed {
-		s.o.Net.Bus().Publish(network.Event{Type: "mailbox.refused", Peer: l.Sender, Data: map[string]string{"command": l.Command, "rule": d.Rule}})
-		return fmt.Errorf("the firewall denies %s the %q resource (%s): %s dropped", l.Sender, firewall.Mailbox, ruleOrDefault(d.Rule), l.Command)
+		return refuse(ReasonFirewall, l.Sender, l.Command, fmt.Errorf("the firewall denies %s the %q resource (%s)", l.Sender, firewall.Mailbox, ruleOrDefault(d.Rule)))
 	}
 	if err := s.o.Net.Router().DispatchMailbox(ctx, l.Sender, l.Command, l.Payload); err != nil {
-		return fmt.Errorf("%s from %s: %w", l.Command, l.Sender, err)
+		return refuse(ReasonHandler, l.Sender, l.Command, err)
 	}
 	s.log.Debug("mailbox envelope delivered", "peer", l.Sender, "command", l.Command)
 	return nil

@@ -105,6 +105,8 @@ func (p *mailHubPlugin) Resume(context.Context, sdk.ResumeRequest) (sdk.LoginRes
 	return p.login(), nil
 }
 
+func (p *mailHubPlugin) Logout(context.Context) error { return nil }
+
 func (p *mailHubPlugin) PublishPresence(context.Context, sdk.PublishPresenceRequest) error {
 	return nil
 }
