@@ -188,3 +188,43 @@ func TestSendSaysWhyNothingCanBeMailed(t *testing.T) {
 		})
 	}
 }
+
+// TestMailboxIsFetchedWithoutAHint: an envelope left while the node had no
+// signaling socket (no hint) is fetched when the node logs in, and by the
+// periodic fetch while it stays logged in.
+func TestMailboxIsFetchedWithoutAHint(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		every time.Duration
+		// leave leaves the envelope at the hub for n, the way the case says.
+		leave func(t *testing.T, hub *nettest.MailHub, n *nettest.Node, env []byte)
+	}{
+		"at login": {leave: func(t *testing.T, hub *nettest.MailHub, n *nettest.Node, env []byte) {
+			if _, err := n.Hub.Logout(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			hub.Leave(n.ID.NodeID, env)
+			if _, err := n.Hub.Login(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		"periodically while logged in": {every: 20 * time.Millisecond, leave: func(_ *testing.T, hub *nettest.MailHub, n *nettest.Node, env []byte) {
+			hub.Leave(n.ID.NodeID, env)
+		}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			hub := nettest.NewMailHub()
+			n := nettest.NewNode(t, nettest.Options{Name: "bob", Loopback: true, Hub: hub, MailFetchEvery: tc.every})
+			events, stop := n.Net.Bus().Subscribe()
+			defer stop()
+			// A stranger's: refused by the firewall, which shows it was fetched and opened.
+			tc.leave(t, hub, n, seal(t, nettest.RawIdentity(t), n.ID, dptp.CmdChannelOps, channelOps))
+			if r := refusals(t, events, 1)[0]; r.Reason != mailbox.ReasonFirewall {
+				t.Fatalf("refused %+v, want by the firewall", r)
+			}
+			nettest.WaitFor(t, "the mailbox emptied", func() bool { return len(hub.Held(n.ID.NodeID)) == 0 })
+		})
+	}
+}

@@ -29,18 +29,29 @@ func NewMailHub() *MailHub {
 	return &MailHub{boxes: map[string][]sdk.MailboxEnvelope{}, hints: map[string]chan struct{}{}}
 }
 
-// Put leaves envelope for node, as MailboxPut does for a sender.
+// Put leaves envelope for node, as MailboxPut does for a sender, and
+// hints node that it arrived.
 func (h *MailHub) Put(node string, envelope []byte) string {
+	id := h.Leave(node, envelope)
 	h.mu.Lock()
-	h.next++
-	id := strconv.Itoa(h.next)
-	h.boxes[node] = append(h.boxes[node], sdk.MailboxEnvelope{ID: id, Envelope: slices.Clone(envelope), Received: time.Now().UTC()})
 	hint := h.hintLocked(node)
 	h.mu.Unlock()
 	select {
 	case hint <- struct{}{}:
 	default: // a hint is pending already
 	}
+	return id
+}
+
+// Leave leaves envelope for node without a hint, as a hub does when the
+// node has no signaling socket: it is fetched at the next login or
+// periodic fetch.
+func (h *MailHub) Leave(node string, envelope []byte) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	id := strconv.Itoa(h.next)
+	h.boxes[node] = append(h.boxes[node], sdk.MailboxEnvelope{ID: id, Envelope: slices.Clone(envelope), Received: time.Now().UTC()})
 	return id
 }
 

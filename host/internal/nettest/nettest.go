@@ -231,6 +231,9 @@ type Options struct {
 	// Hub, if set, is the node's hub: it is logged in to it once started,
 	// and its mailbox carries envelopes as a real hub's would.
 	Hub *MailHub
+	// MailFetchEvery is how often the node fetches its mailbox on its own
+	// (zero: the service's default).
+	MailFetchEvery time.Duration
 }
 
 // NewNode builds a node listening on a free loopback port, started until
@@ -278,7 +281,7 @@ func NewNode(tb testing.TB, o Options) *Node {
 		o.Edit(&opts)
 	}
 	n.Net = network.New(opts)
-	mo := mailbox.Options{Net: n.Net, Store: st, Identity: id, Peers: ps, Logger: opts.Logger}
+	mo := mailbox.Options{Net: n.Net, Store: st, Identity: id, Peers: ps, Logger: opts.Logger, FetchEvery: o.MailFetchEvery}
 	if o.Hub != nil {
 		n.Hub, err = hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubsvc.Profile{Name: o.Name}, Logger: opts.Logger,
 			Mailbox: func() { n.Mail.Kick() }})
