@@ -6,10 +6,11 @@ import (
 	"github.com/dpc-go/dpc/sdk"
 )
 
-// LoggedIn tells whether the node is logged in to its hub (mailbox.Hub).
-func (s *Service) LoggedIn() bool {
+// CheckLoggedIn returns nil when the node is logged in to its hub, else
+// why not: ErrNoHub, ErrHubNotRunning or ErrNotLoggedIn (mailbox.Hub).
+func (s *Service) CheckLoggedIn() error {
 	_, err := s.loggedIn()
-	return err == nil
+	return err
 }
 
 // MailboxPut leaves a sealed envelope for another node at the hub.

@@ -75,8 +75,8 @@ func TestMailboxCallsNeedALogin(t *testing.T) {
 	s := newService(t, newStore(t), newKey(t))
 	s.Start(context.Background(), transportsTakingSignals{hub: h, got: make(chan sdk.Signal, 1)})
 	ctx := context.Background()
-	if s.LoggedIn() {
-		t.Fatal("logged in before any login")
+	if err := s.CheckLoggedIn(); !errors.Is(err, ErrNotLoggedIn) {
+		t.Fatalf("before any login: %v, want ErrNotLoggedIn", err)
 	}
 	_, errPut := s.MailboxPut(ctx, sdk.MailboxPutRequest{RecipientNodeID: "dpc-node-0123456789abcdef0123456789abcdef", Envelope: []byte("x")})
 	_, errFetch := s.MailboxFetch(ctx, sdk.MailboxFetchRequest{})
@@ -89,8 +89,8 @@ func TestMailboxCallsNeedALogin(t *testing.T) {
 	if _, err := s.Login(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !s.LoggedIn() {
-		t.Fatal("not logged in after Login")
+	if err := s.CheckLoggedIn(); err != nil {
+		t.Fatalf("after Login: %v", err)
 	}
 	res, err := s.MailboxFetch(ctx, sdk.MailboxFetchRequest{})
 	if err != nil || len(res.Envelopes) != 1 || res.Envelopes[0].ID != "e1" {

@@ -3,7 +3,8 @@ package mailbox
 import "errors"
 
 // Every error Open returns wraps exactly one of the first five; Seal's
-// wrap ErrNoEnvelopeKey, ErrBadRecipient or ErrTooLarge.
+// wrap ErrNoEnvelopeKey, ErrBadRecipient or ErrTooLarge. Service.Send
+// also returns the hub's (hubsvc.ErrNoHub, hubsvc.ErrNotLoggedIn...).
 var (
 	// ErrMalformed means the bytes are not a mailbox envelope of this
 	// version, or its plaintext is not canonical.
@@ -31,8 +32,4 @@ var (
 	ErrBadRecipient = errors.New("the recipient's envelope key is not bound to its node_id")
 	// ErrTooLarge means the envelope would exceed MaxEnvelopeSize.
 	ErrTooLarge = errors.New("mailbox envelope too large")
-	// ErrNotLoggedIn means the node is not logged in to its hub now.
-	ErrNotLoggedIn = errors.New("not logged in to the hub: run dpc hub login")
-	// ErrNoHub means no hub is configured, so nothing can be mailed.
-	ErrNoHub = errors.New(`no hub is configured to carry mailbox envelopes: add plugin "hub" "hub-dpc" { config { url = "https://hub.example" } } to dpc.hcl`)
 )

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/firewall"
+	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
@@ -23,8 +24,9 @@ import (
 
 // Hub is what the service needs of the node's hub login (hubsvc.Service).
 type Hub interface {
-	// LoggedIn tells whether the node is logged in to its hub now.
-	LoggedIn() bool
+	// CheckLoggedIn returns nil when the node is logged in to its hub now,
+	// else why not (hubsvc.ErrNotLoggedIn, hubsvc.ErrNoHub...).
+	CheckLoggedIn() error
 	MailboxPut(ctx context.Context, req sdk.MailboxPutRequest) (sdk.MailboxPutResult, error)
 	MailboxFetch(ctx context.Context, req sdk.MailboxFetchRequest) (sdk.MailboxFetchResult, error)
 	MailboxAck(ctx context.Context, req sdk.MailboxAckRequest) error
@@ -123,7 +125,7 @@ func (s *Service) Kick() {
 
 // Ready tells whether envelopes can be sent and fetched now: a hub is
 // configured and the node is logged in to it.
-func (s *Service) Ready() bool { return s.o.Hub != nil && s.o.Hub.LoggedIn() }
+func (s *Service) Ready() bool { return s.o.Hub != nil && s.o.Hub.CheckLoggedIn() == nil }
 
 func (s *Service) run(ctx context.Context) {
 	t := time.NewTicker(s.o.FetchEvery)
@@ -149,6 +151,9 @@ func (s *Service) Fetch(ctx context.Context) {
 	defer s.fetchMu.Unlock()
 	for range maxPages {
 		res, err := s.o.Hub.MailboxFetch(ctx, sdk.MailboxFetchRequest{Limit: fetchLimit})
+		if ctx.Err() != nil {
+			return // shutting down
+		}
 		if err != nil {
 			s.log.Warn("fetching the mailbox", "error", err)
 			return
@@ -234,13 +239,13 @@ func ruleOrDefault(rule string) string {
 // leaves it at the hub for ttl (0: the longest, MaxAge; at least a minute).
 func (s *Service) Send(ctx context.Context, to string, p dptp.Payload, ttl time.Duration) error {
 	if s.o.Hub == nil {
-		return ErrNoHub
+		return fmt.Errorf("mail %s: %w", p.Command(), hubsvc.ErrNoHub)
 	}
 	if to == s.o.Identity.NodeID {
 		return fmt.Errorf("mail %s: %w", p.Command(), network.ErrSelf)
 	}
-	if !s.o.Hub.LoggedIn() {
-		return fmt.Errorf("mail %s to %s: %w", p.Command(), to, ErrNotLoggedIn)
+	if err := s.o.Hub.CheckLoggedIn(); err != nil {
+		return fmt.Errorf("mail %s to %s: %w", p.Command(), to, err)
 	}
 	rec, err := s.o.Peers.Get(to)
 	if errors.Is(err, peers.ErrUnknownPeer) {

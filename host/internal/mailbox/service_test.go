@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dpc-go/dpc/host/internal/dptp"
+	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/mailbox"
 	"github.com/dpc-go/dpc/host/internal/nettest"
@@ -163,8 +164,8 @@ func TestSendSaysWhyNothingCanBeMailed(t *testing.T) {
 		to     func(n *nettest.Node) string
 		want   error
 	}{
-		"no hub configured":     {to: func(*nettest.Node) string { return stranger.NodeID }, want: mailbox.ErrNoHub},
-		"logged out of the hub": {hub: true, logout: true, to: func(*nettest.Node) string { return stranger.NodeID }, want: mailbox.ErrNotLoggedIn},
+		"no hub configured":     {to: func(*nettest.Node) string { return stranger.NodeID }, want: hubsvc.ErrNoHub},
+		"logged out of the hub": {hub: true, logout: true, to: func(*nettest.Node) string { return stranger.NodeID }, want: hubsvc.ErrNotLoggedIn},
 		"a node never met":      {hub: true, to: func(*nettest.Node) string { return stranger.NodeID }, want: mailbox.ErrNoEnvelopeKey},
 		"this node itself":      {hub: true, to: func(n *nettest.Node) string { return n.ID.NodeID }, want: network.ErrSelf},
 	}
