@@ -28,17 +28,35 @@ func (h *mailboxHub) MailboxAck(_ context.Context, req sdk.MailboxAckRequest) er
 	return nil
 }
 
+// gatedHub is a signalingHub whose stream delivers only once released.
+type gatedHub struct {
+	signalingHub
+	release chan struct{}
+}
+
+func (h *gatedHub) Signals(ctx context.Context, fn func(sdk.IncomingSignal) error) error {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.signalingHub.Signals(ctx, fn)
+}
+
 // TestMailboxHintFetchesAndNeverReachesTheTransports: the hub's
-// {"type":"mailbox"} hint runs the Mailbox hook (as coming online does) and
-// is not handed to the transports as if it were a transport's signal; the
-// signals after it still are.
+// {"type":"mailbox"} hint (no sender) runs the Mailbox hook (as coming
+// online does) and is not handed to the transports as if it were a
+// transport's signal; one a peer relayed through the hub (it names the
+// peer) cannot make the node fetch, and goes to the transports like any
+// peer's signal.
 func TestMailboxHintFetchesAndNeverReachesTheTransports(t *testing.T) {
 	t.Parallel()
 	const peer = "dpc-node-0123456789abcdef0123456789abcdef"
-	h := &signalingHub{incoming: []sdk.IncomingSignal{
-		{Type: SignalMailbox, Payload: []byte(`{"type":"mailbox"}`)},
+	h := &gatedHub{release: make(chan struct{}), signalingHub: signalingHub{incoming: []sdk.IncomingSignal{
+		{Type: sdk.SignalTypeMailbox},
+		{SenderNodeID: peer, Type: sdk.SignalTypeMailbox, Payload: []byte(`{"type":"mailbox"}`)},
 		{SenderNodeID: peer, Type: "webrtc-offer", Payload: []byte(`{"type":"webrtc-offer","cid":"1"}`)},
-	}}
+	}}}
 	hints := make(chan struct{}, 4)
 	s, err := New(Options{Store: newStore(t), Key: newKey(t), Profile: Profile{Name: "alice"}, Mailbox: func() { hints <- struct{}{} }})
 	if err != nil {
@@ -50,20 +68,26 @@ func TestMailboxHintFetchesAndNeverReachesTheTransports(t *testing.T) {
 	if _, err := s.Login(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 { // one for coming online, one for the hint
+	select {
+	case <-hints: // coming online
+	case <-time.After(time.Minute):
+		t.Fatal("logging in did not run the Mailbox hook")
+	}
+	close(h.release)
+	for _, want := range []string{sdk.SignalTypeMailbox, "webrtc-offer"} {
 		select {
-		case <-hints:
+		case got := <-p.got:
+			if got.Type != want || got.PeerNodeID != peer {
+				t.Fatalf("the transports got %q from %q, want %q from the peer (the hub's hint is not theirs)", got.Type, got.PeerNodeID, want)
+			}
 		case <-time.After(time.Minute):
-			t.Fatalf("the Mailbox hook ran %d times, want 2", i)
+			t.Fatalf("the peer's %q never reached the transports", want)
 		}
 	}
-	select {
-	case got := <-p.got:
-		if got.Type != "webrtc-offer" {
-			t.Fatalf("the transports got a %q signal first, want the webrtc-offer after the hint", got.Type)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the offer after the hint never reached the transports")
+	// Signals are handled in order, each hook call before the next signal:
+	// by the offer, the hint's call is in, and a relayed one's would be.
+	if n := len(hints); n != 1 {
+		t.Fatalf("the Mailbox hook ran %d times for the stream, want once (the hub's hint, not the peer's)", n)
 	}
 }
 

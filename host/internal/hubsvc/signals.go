@@ -7,17 +7,14 @@ import (
 	"github.com/dpc-go/dpc/sdk"
 )
 
-// SignalMailbox is the type of the hub's hint that an envelope arrived in
-// this node's mailbox ({"type":"mailbox"}).
-const SignalMailbox = "mailbox"
-
 // deliver hands a signal that came through the hub to the transports that
 // dial by node_id, in arrival order (an offer before its candidates). The
 // sender is the hub's claim; the transports' peers prove who they are in
 // the host's TLS handshake.
 func (s *Service) deliver(ctx context.Context, in sdk.IncomingSignal) {
-	if in.Type == SignalMailbox {
-		// The hub's hint, not a transport's signal: fetch the mailbox.
+	if in.Type == sdk.SignalTypeMailbox && in.SenderNodeID == "" {
+		// The hub's own hint, not a peer's signal: fetch the mailbox. One
+		// a peer relayed (it names a sender) goes the way of any signal.
 		if s.o.Mailbox != nil {
 			s.o.Mailbox()
 		}

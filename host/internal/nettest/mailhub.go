@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/sdk"
 	"github.com/dpc-go/dpc/sdk/pluginhost"
 )
@@ -131,7 +130,7 @@ func (p *mailHubPlugin) Signals(ctx context.Context, fn func(sdk.IncomingSignal)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-hint:
-			if err := fn(sdk.IncomingSignal{Type: hubsvc.SignalMailbox, Payload: []byte(`{"type":"mailbox"}`)}); err != nil {
+			if err := fn(sdk.IncomingSignal{Type: sdk.SignalTypeMailbox}); err != nil {
 				return err
 			}
 		}
