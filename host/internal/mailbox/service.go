@@ -154,6 +154,11 @@ func (s *Service) Fetch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // shutting down
 		}
+		if errors.Is(err, sdk.ErrUnsupported) {
+			// A hub older than the mailbox: nothing waits there.
+			s.log.Debug("the hub has no mailbox", "error", err)
+			return
+		}
 		if err != nil {
 			s.log.Warn("fetching the mailbox", "error", err)
 			return
