@@ -23,7 +23,9 @@
 // # Network
 //
 // A node pushes each op it writes (CHANNEL_OPS) to every member with a
-// session; members catch up with chansync on every new session and on
+// session, and, while logged in to a hub, to the others in mailbox
+// envelopes sealed to each (mailbox.go, package mailbox), which arrive as
+// a push would; members catch up with chansync on every new session and on
 // `dpc channel sync`. CHANNEL_SYNC and CHANNEL_WANT are answered for a peer
 // that is a member with read permission in the resolved state; CHANNEL_WANT
 // is rate-limited per peer. Parents missing from a push are fetched from the

@@ -97,7 +97,8 @@ func (s *Service) wantLimiter(peer string) *rate.Limiter {
 	return l
 }
 
-// push sends ops this node wrote to every member of ch with a session.
+// push sends ops this node wrote to every member of ch with a session, and
+// through the mailbox to the others.
 func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 	s.mu.Lock()
 	c := s.chans[ch]
@@ -115,13 +116,17 @@ func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 		raw[i] = op.Encode()
 	}
 	p := dptp.ChannelOps{ChannelID: ch.String(), Ops: raw}
+	var offline []string
 	for _, m := range members {
 		if sess := s.net.Session(m); sess != nil {
 			if err := sess.Send(dptp.CmdChannelOps, p); err != nil {
 				s.log.Debug("pushing channel ops", "peer", m, "channel", ch, "error", err)
 			}
+		} else {
+			offline = append(offline, m)
 		}
 	}
+	s.mail(ch, offline, raw)
 }
 
 // syncPeer syncs every channel peer may read with it (a new session).

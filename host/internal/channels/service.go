@@ -44,6 +44,9 @@ type Options struct {
 	// (defaults: 50/s, burst 100).
 	WantRate  rate.Limit
 	WantBurst int
+
+	// Mailbox, if set, carries ops to members with no session (mailbox.go).
+	Mailbox Mailbox
 }
 
 // Service is the channel capability of a node.
@@ -67,6 +70,8 @@ type Service struct {
 	wants     map[string]*rate.Limiter
 	wantRate  rate.Limit
 	wantBurst int
+
+	mailbox Mailbox
 }
 
 // channel is a joined channel: its log and the epoch keys this node holds.
@@ -92,7 +97,7 @@ func NewService(o Options) (*Service, error) {
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
 		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
 		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{}, fetching: map[string]bool{},
-		wantRate: o.WantRate, wantBurst: o.WantBurst,
+		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox,
 	}
 	if s.wantRate == 0 {
 		s.wantRate, s.wantBurst = 50, 100
@@ -105,6 +110,7 @@ func NewService(o Options) (*Service, error) {
 		return nil, fmt.Errorf("loading channels from the store: %w", err)
 	}
 	s.register()
+	s.registerMailbox()
 	return s, nil
 }
 

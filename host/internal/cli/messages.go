@@ -390,7 +390,7 @@ func newFirewallCmd(g *globals) *cobra.Command {
 		Use:   "check NODE_ID RESOURCE",
 		Short: "Say whether the firewall allows a node a resource, and which rule decided",
 		Long: `check asks the running node's firewall. Resources: messages, files, history,
-compute, model:<name>, channel_invites, context:<path> (e.g. context:profile.name).
+compute, model:<name>, channel_invites, mailbox, context:<path> (e.g. context:profile.name).
 It exits 0 on allow and 1 on deny. If firewall.hcl has errors, it says so:
 the previous rules, which decided, stay in force until the file is fixed.`,
 		Args: cobra.ExactArgs(2),

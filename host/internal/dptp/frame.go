@@ -366,3 +366,8 @@ func EncodeBody(body []byte) ([]byte, error) {
 func (w *Writer) Send(p Payload) error {
 	return w.Write(p.Command(), p)
 }
+
+// ValidCommand reports whether s is a well-formed command name,
+// [A-Z0-9_]{1,64}, for formats that carry one outside a frame (mailbox
+// envelopes).
+func ValidCommand(s string) bool { return validCommand(s) }

@@ -1,7 +1,8 @@
 package firewall
 
 // DefaultFile is the firewall.hcl `dpc init` writes: contacts may send
-// messages and files, sync chat history and invite the user to channels;
+// messages and files, sync chat history, invite the user to channels and
+// leave sealed envelopes at the hub;
 // nodes a contact introduced may not invite until the user uncomments the
 // rule for "introduced"; nothing else is shared.
 const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
@@ -43,6 +44,9 @@ const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 #   "compute"          run prompts on your AI models, together with:
 #   "model:<name>"     use that model, e.g. "model:llama3", "model:llama3*"
 #   "channel_invites"  invite you to channels
+#   "mailbox"          leave sealed envelopes for you at your hub while you
+#                      are offline (channel updates); what is inside still
+#                      needs its own right (a channel membership, an invite)
 #   "context:<path>"   read that part of your personal context (personal.json),
 #                      e.g. "context:profile.name", "context:knowledge.cooking.*",
 #                      "context:*" (all of it). A rule on a path covers
@@ -59,7 +63,7 @@ const DefaultFile = `# firewall.hcl: what other nodes may do with yours.
 #   - If nothing matches: deny.
 
 rule "group" "contacts" {
-  allow = ["messages", "files", "history", "channel_invites"]
+  allow = ["messages", "files", "history", "channel_invites", "mailbox"]
 
   # Optional limits on the files they may send:
   # files {

@@ -13,7 +13,7 @@
 //	group "friends" {
 //	  members = ["dpc-node-0123456789abcdef0123456789abcdef"]
 //	}
-//	rule "group" "contacts" { allow = ["messages", "files", "history", "channel_invites"] }
+//	rule "group" "contacts" { allow = ["messages", "files", "history", "channel_invites", "mailbox"] }
 //	rule "group" "introduced" { allow = ["channel_invites"] }
 //	rule "group" "friends" {
 //	  allow = ["context:profile.name", "context:knowledge.cooking.*"]
@@ -36,7 +36,7 @@
 // ("channel_invites") and leaves the rule for "introduced" commented out:
 // a vouch is a reason to hear a stranger, which the user opts into.
 // Resources are "messages", "files", "history",
-// "compute", "channel_invites", "model:<name>" and "context:<path>", where
+// "compute", "channel_invites", "mailbox", "model:<name>" and "context:<path>", where
 // <path> is a dotted path into the personal context.
 //
 // # Matching

@@ -20,6 +20,10 @@ const (
 	Compute = "compute"
 	// ChannelInvites is the right to invite this node's user to channels.
 	ChannelInvites = "channel_invites"
+	// Mailbox is the right to have sealed envelopes (package mailbox) left
+	// for this node at its hub delivered: what a peer could send over a
+	// session, sent while there is none.
+	Mailbox = "mailbox"
 	// ModelPrefix starts "model:<name>": the right to use one model.
 	ModelPrefix = "model:"
 	// ContextPrefix starts "context:<path>": the right to read the part of
@@ -28,9 +32,9 @@ const (
 )
 
 // plainResources are the resources without a name part.
-var plainResources = map[string]bool{Messages: true, Files: true, History: true, Compute: true, ChannelInvites: true}
+var plainResources = map[string]bool{Messages: true, Files: true, History: true, Compute: true, ChannelInvites: true, Mailbox: true}
 
-const validResources = `"messages", "files", "history", "compute", "channel_invites", "model:<name>" and "context:<path>"`
+const validResources = `"messages", "files", "history", "compute", "channel_invites", "mailbox", "model:<name>" and "context:<path>"`
 
 // ValidateResource checks a concrete resource, such as one a peer asks for:
 // it must be one of the known kinds, and since resources are names, not

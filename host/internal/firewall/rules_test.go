@@ -236,6 +236,7 @@ func TestDefaultFile(t *testing.T) {
 		"contact compute":         {dave, Compute, false},
 		"contact model":           {dave, "model:llama3", false},
 		"contact channel invites": {dave, ChannelInvites, true},
+		"contact mailbox":         {dave, Mailbox, true},
 		// A node a contact vouched for is not let in by default: the
 		// rule for "introduced" is commented out.
 		"introduced channel invites": {carol, ChannelInvites, false},
@@ -246,6 +247,9 @@ func TestDefaultFile(t *testing.T) {
 		"stranger compute":           {stranger, Compute, false},
 		"stranger context":           {stranger, "context:profile.name", false},
 		"stranger channel invites":   {stranger, ChannelInvites, false},
+		// Sealed envelopes left at the hub are a contact's right only.
+		"introduced mailbox": {carol, Mailbox, false},
+		"stranger mailbox":   {stranger, Mailbox, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

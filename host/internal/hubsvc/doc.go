@@ -19,6 +19,10 @@
 // hub.disconnected (hub_offline, the plugin reconnects by itself) and
 // hub.session_ended (offline). While logged in, the service keeps the
 // plugin's Signals stream running (the plugin reports presence through it).
+// A "mailbox" signal on it is the hub's hint that an envelope arrived: it
+// goes to Options.Mailbox (package mailbox fetches), never to a transport;
+// the same hook runs whenever the node comes online. MailboxPut, Fetch and
+// Ack reach the hub only while logged in.
 // Direct peer sessions do not depend on any of this.
 //
 // Accounts: a hub may require an identity-provider account linked to the

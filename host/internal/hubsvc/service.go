@@ -71,6 +71,11 @@ type Options struct {
 	// so that peers reached through it are dialed again at once.
 	Online func()
 	Logger hclog.Logger
+
+	// Mailbox, if set, is called when envelopes may wait in the node's
+	// mailbox: when it comes online on the hub, and when the hub says one
+	// arrived (a "mailbox" signal).
+	Mailbox func()
 }
 
 // State is what GET /v1/hub answers.
@@ -228,6 +233,9 @@ func (s *Service) setLocked(st Status, why string) {
 		s.log.Info("hub status", "status", st, "why", why)
 		if st == StatusOnline && s.o.Online != nil {
 			go s.o.Online() // paths through the hub work again
+		}
+		if st == StatusOnline && s.o.Mailbox != nil {
+			go s.o.Mailbox() // what arrived while offline
 		}
 	}
 	s.state.Status = st

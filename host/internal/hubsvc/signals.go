@@ -12,6 +12,14 @@ import (
 // sender is the hub's claim; the transports' peers prove who they are in
 // the host's TLS handshake.
 func (s *Service) deliver(ctx context.Context, in sdk.IncomingSignal) {
+	if in.Type == sdk.SignalTypeMailbox && in.SenderNodeID == "" {
+		// The hub's own hint, not a peer's signal: fetch the mailbox. One
+		// a peer relayed (it names a sender) goes the way of any signal.
+		if s.o.Mailbox != nil {
+			s.o.Mailbox()
+		}
+		return
+	}
 	s.mu.Lock()
 	p := s.plugins
 	s.mu.Unlock()

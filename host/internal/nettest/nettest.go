@@ -19,9 +19,11 @@ import (
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/firewall"
 	"github.com/dpc-go/dpc/host/internal/fixtureplugin"
+	"github.com/dpc-go/dpc/host/internal/hubsvc"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/introductions"
+	"github.com/dpc-go/dpc/host/internal/mailbox"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/ping"
@@ -191,6 +193,10 @@ type Node struct {
 	Intros   *introductions.Service
 	Peers    *peers.Store
 	Firewall *firewall.Engine
+	// Mail is the mailbox service; Hub the hub login it uses, nil unless
+	// Options.Hub is set.
+	Mail *mailbox.Service
+	Hub  *hubsvc.Service
 }
 
 // URI is the node's dpc:// URI.
@@ -222,6 +228,12 @@ type Options struct {
 	// memory, where badger holds every value in the Go heap: for memory
 	// figures.
 	StoreDir string
+	// Hub, if set, is the node's hub: it is logged in to it once started,
+	// and its mailbox carries envelopes as a real hub's would.
+	Hub *MailHub
+	// MailFetchEvery is how often the node fetches its mailbox on its own
+	// (zero: the service's default).
+	MailFetchEvery time.Duration
 }
 
 // NewNode builds a node listening on a free loopback port, started until
@@ -269,6 +281,16 @@ func NewNode(tb testing.TB, o Options) *Node {
 		o.Edit(&opts)
 	}
 	n.Net = network.New(opts)
+	mo := mailbox.Options{Net: n.Net, Store: st, Identity: id, Peers: ps, Logger: opts.Logger, FetchEvery: o.MailFetchEvery}
+	if o.Hub != nil {
+		n.Hub, err = hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubsvc.Profile{Name: o.Name}, Logger: opts.Logger,
+			Mailbox: func() { n.Mail.Kick() }})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		mo.Hub = n.Hub
+	}
+	n.Mail = mailbox.NewService(mo)
 	n.Chats = chat.NewService(chat.ServiceOptions{Net: n.Net, Store: n.Chat, Peers: ps, Logger: opts.Logger})
 	n.Xfers = files.NewService(files.ServiceOptions{Net: n.Net, Store: n.Files, Peers: ps, Firewall: fw, Logger: opts.Logger})
 	var answer intel.Answerer
@@ -277,7 +299,8 @@ func NewNode(tb testing.TB, o Options) *Node {
 	}
 	n.Intel = intel.NewService(intel.ServiceOptions{Net: n.Net, Answerer: answer, Logger: opts.Logger})
 	n.Ping = ping.NewService(n.Net)
-	if n.Channels, err = channels.NewService(channels.Options{Net: n.Net, Store: st, Identity: id, Name: o.Name, Peers: ps, Logger: opts.Logger}); err != nil {
+	if n.Channels, err = channels.NewService(channels.Options{Net: n.Net, Store: st, Identity: id, Name: o.Name, Peers: ps, Logger: opts.Logger,
+		Mailbox: n.Mail}); err != nil {
 		tb.Fatal(err)
 	}
 	n.Intros, err = introductions.NewService(introductions.ServiceOptions{Net: n.Net, Store: st, Peers: ps, Identity: id, Firewall: fw, Logger: opts.Logger})
@@ -300,6 +323,14 @@ func NewNode(tb testing.TB, o Options) *Node {
 	})
 	if err := n.Net.Start(ctx); err != nil {
 		tb.Fatal(err)
+	}
+	if n.Hub != nil {
+		// As node.Run: the hub service starts once the network runs.
+		n.Hub.Start(ctx, hubPlugins{&mailHubPlugin{h: o.Hub, node: id.NodeID}})
+		tb.Cleanup(n.Hub.Stop)
+		if _, err := n.Hub.Login(ctx); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	if watch == nil {
 		return n

@@ -17,6 +17,9 @@
 //     gets no answer), so a handler only ever sees valid payloads.
 //     HandleV1 registers the D-PC v1 variant of a command whose shape
 //     differs; Answer[T] routes answers to the request awaiting them.
+//     HandleMailbox[T] registers a command a capability also takes from
+//     the hub's mailbox (package mailbox), with the verified sender
+//     instead of a session; no other command is accepted from there.
 //   - Request and RequestOn: send a request and receive the answers that
 //     carry its request_id, until done, the context ends or the session
 //     does; an ERROR answer is a *PeerError.

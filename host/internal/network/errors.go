@@ -25,6 +25,9 @@ var (
 	// ErrNotOnHub means a peer cannot be reached through the hub now: it is
 	// not logged in there, or its signaling socket is closed.
 	ErrNotOnHub = errors.New("not reachable through the hub now")
+	// ErrNotMailboxCommand means a mailbox envelope carried a command no
+	// capability accepts from the mailbox (network.HandleMailbox).
+	ErrNotMailboxCommand = errors.New("command not accepted from the mailbox")
 	// ErrWrongPeer means the node at a URI is not the node_id it names.
 	ErrWrongPeer = errors.New("the node at that address is not the one you named")
 )

@@ -30,10 +30,14 @@ type Router struct {
 	// v1Answers maps a request command to its answer's, for answers a
 	// D-PC v1 peer sends without the request_id.
 	v1Answers map[string]string
+	// mailbox holds the handlers of commands a capability accepts in a
+	// mailbox envelope (HandleMailbox).
+	mailbox map[string]mailboxHandler
 }
 
 func newRouter(log hclog.Logger) *Router {
-	return &Router{log: log, dptp: map[string]handler{}, v1: map[string]handler{}, v1Answers: map[string]string{}}
+	return &Router{log: log, dptp: map[string]handler{}, v1: map[string]handler{}, v1Answers: map[string]string{},
+		mailbox: map[string]mailboxHandler{}}
 }
 
 // Handle registers fn for the command of T. The router decodes and

@@ -24,6 +24,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/intel"
 	"github.com/dpc-go/dpc/host/internal/introductions"
 	"github.com/dpc-go/dpc/host/internal/llm"
+	"github.com/dpc-go/dpc/host/internal/mailbox"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/personal"
@@ -93,9 +94,9 @@ func Run(ctx context.Context, o Options) error {
 	// The hub service keeps the hub plugin's sessions, so it exists before
 	// the plugins start; the node's URIs are known once the network is.
 	var uris func() []string
-	var redial func()
+	var redial, mailKick func()
 	hubs, err := hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubProfile(o.Config), Logger: log,
-		URIs: func() []string { return uris() }, Online: func() { redial() }})
+		URIs: func() []string { return uris() }, Online: func() { redial() }, Mailbox: func() { mailKick() }})
 	if err != nil {
 		return err
 	}
@@ -142,10 +143,13 @@ func Run(ctx context.Context, o Options) error {
 		Directory: hubs,
 	})
 	redial = net.Redial
+	mail := mailbox.NewService(mailbox.Options{Net: net, Store: st, Identity: id, Peers: peerStore, Hub: hubs, Logger: log})
+	mailKick = mail.Kick
 	chats := chat.NewService(chat.ServiceOptions{Net: net, Store: chat.New(st), Peers: peerStore, Logger: log})
 	transfers := files.NewService(files.ServiceOptions{Net: net, Store: files.New(st, o.Home.Files()), Peers: peerStore, Firewall: fw, Logger: log})
 	pings := ping.NewService(net)
-	chans, err := channels.NewService(channels.Options{Net: net, Store: st, Identity: id, Name: o.Config.Node.Name, Peers: peerStore, Logger: log})
+	chans, err := channels.NewService(channels.Options{Net: net, Store: st, Identity: id, Name: o.Config.Node.Name, Peers: peerStore, Logger: log,
+		Mailbox: mail})
 	if err != nil {
 		return err
 	}

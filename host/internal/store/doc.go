@@ -23,6 +23,7 @@
 //	chankey/<channel id>/<epoch id>         channel epoch keys this node unwrapped, sealed under a node-local key
 //	chanmeta/<channel id>                   channels this node joined
 //	chaninvite/<channel id>                 channel invites received and not yet accepted
+//	mbseen/<hex SHA-256 of an envelope>     mailbox envelopes delivered, kept (badger TTL) until they would expire (package mailbox)
 //	knowledge/<commit id>                   knowledge commits and their votes
 //	hubtoken/<hub url>                      cached hub tokens
 //	intro/recv/<subject>/<voucher>          introductions received from contacts (package introductions)
