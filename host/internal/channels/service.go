@@ -44,6 +44,9 @@ type Options struct {
 	// (defaults: 50/s, burst 100).
 	WantRate  rate.Limit
 	WantBurst int
+	// MaxPending bounds the ops of one channel waiting for parents
+	// (default chanstate.DefaultMaxPending).
+	MaxPending int
 
 	// Mailbox, if set, carries ops to members with no session (mailbox.go).
 	Mailbox Mailbox
@@ -59,6 +62,8 @@ type Service struct {
 	log    hclog.Logger
 	syncer *chansync.Syncer
 	pool   *chanstate.PendingPool
+	// maxPending bounds each channel's ops waiting for parents.
+	maxPending int
 
 	mu    sync.Mutex
 	chans map[chanop.ID]*channel
@@ -97,7 +102,7 @@ func NewService(o Options) (*Service, error) {
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
 		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
 		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{}, fetching: map[string]bool{},
-		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox,
+		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox, maxPending: o.MaxPending,
 	}
 	if s.wantRate == 0 {
 		s.wantRate, s.wantBurst = 50, 100
@@ -122,8 +127,13 @@ func (s *Service) load() error {
 	}
 	for id, m := range metas {
 		c := s.newChannel(id, m)
-		if c.keys, err = s.st.keys(id); err != nil {
+		var bad []badKey
+		if c.keys, bad, err = s.st.keys(id); err != nil {
 			return err
+		}
+		for _, b := range bad {
+			s.log.Error("a stored channel key does not open: this node cannot read the posts of its epoch unless the op that wrapped the key to it opens again (tried now)",
+				"record", b.record, "channel", id, "error", b.err)
 		}
 		err := s.st.replay(id, func(seq uint64, raw []byte) error {
 			c.seq = seq + 1
@@ -141,13 +151,50 @@ func (s *Service) load() error {
 		if err != nil {
 			return err
 		}
+		if err := s.reloadWaiting(c); err != nil {
+			return err
+		}
+		for _, b := range bad {
+			if _, ok := c.keys[b.epoch]; ok {
+				s.log.Info("channel key taken again from the op that wrapped it to this node; its record is rewritten", "record", b.record, "channel", id)
+				continue
+			}
+			s.log.Error("channel key lost on this node: dpc channel log shows the posts of its epoch as unreadable; the rest of the channel works",
+				"record", b.record, "channel", id)
+		}
 		s.chans[id] = c
 	}
 	return nil
 }
 
+// reloadWaiting puts the ops c had stored while they waited for parents
+// back in its log's pending buffer, bounded as on receipt: the ones the
+// buffer evicts, and the ones it refuses, are dropped from the store.
+func (s *Service) reloadWaiting(c *channel) error {
+	n, evicted := 0, c.log.Evicted()
+	err := s.st.waiting(c.id, func(id chanop.ID, raw []byte) error {
+		n++
+		op, err := chanop.Decode(raw)
+		if err == nil && op.ID() != id {
+			err = fmt.Errorf("%w: stored under another op id", errCorrupt)
+		}
+		if err == nil {
+			_, _, err = s.addLocked(c, op, raw)
+		}
+		if err != nil {
+			s.log.Warn("an op stored while it waited for parents is dropped", "channel", c.id, "op", id, "error", err)
+			return s.st.dropWaiting(c.id, []chanop.ID{id})
+		}
+		return nil
+	})
+	if n > 0 {
+		s.log.Info("ops waiting for parents reloaded", "channel", c.id, "stored", n, "pending", c.log.PendingLen(), "evicted", c.log.Evicted()-evicted)
+	}
+	return err
+}
+
 func (s *Service) newChannel(id chanop.ID, m meta) *channel {
-	return &channel{id: id, log: chanstate.New(id, chanstate.Config{Pool: s.pool}), meta: m, keys: map[chanop.ID]chancrypt.Key{}}
+	return &channel{id: id, log: chanstate.New(id, chanstate.Config{Pool: s.pool, MaxPending: s.maxPending}), meta: m, keys: map[chanop.ID]chancrypt.Key{}}
 }
 
 // get returns a joined channel; s.mu is held.
@@ -164,6 +211,9 @@ func (s *Service) get(ch chanop.ID) (*channel, error) {
 // still waits for. s.mu is held.
 func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*chanop.Op, missing []chanop.ID, err error) {
 	res, err := c.log.Add(op)
+	if derr := s.st.dropWaiting(c.id, res.Evicted); derr != nil {
+		s.log.Error("dropping evicted waiting ops from the store", "channel", c.id, "error", derr)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
