@@ -28,7 +28,8 @@
 // a push would; members catch up with chansync on every new session and on
 // `dpc channel sync`. CHANNEL_SYNC and CHANNEL_WANT are answered for a peer
 // that is a member with read permission in the resolved state; CHANNEL_WANT
-// is rate-limited per peer. Parents missing from a push are fetched from the
+// is rate-limited per peer (a peer's limiter is dropped once it has been
+// idle for a full refill, when it equals a new one). Parents missing from a push are fetched from the
 // sender in a goroutine of its own, not the one reading frames.
 //
 // An add op naming this node, pushed for a channel it has not joined, is an

@@ -71,10 +71,13 @@ type Service struct {
 	fetchMu  sync.Mutex
 	fetching map[string]bool
 
-	wantMu    sync.Mutex
-	wants     map[string]*rate.Limiter
-	wantRate  rate.Limit
-	wantBurst int
+	wantMu      sync.Mutex
+	wants       map[string]*wantLimiter
+	wantPruneAt int
+	wantRate    rate.Limit
+	wantBurst   int
+	// clock is time.Now; tests move it.
+	clock func() time.Time
 
 	mailbox Mailbox
 }
@@ -101,7 +104,7 @@ func NewService(o Options) (*Service, error) {
 	s := &Service{
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
 		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
-		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{}, fetching: map[string]bool{},
+		chans: map[chanop.ID]*channel{}, wants: map[string]*wantLimiter{}, wantPruneAt: minWantPrune, fetching: map[string]bool{}, clock: time.Now,
 		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox, maxPending: o.MaxPending,
 	}
 	if s.wantRate == 0 {
