@@ -27,7 +27,9 @@
 // envelopes sealed to each (mailbox.go, package mailbox), which arrive as
 // a push would; members catch up with chansync on every new session and on
 // `dpc channel sync`. CHANNEL_SYNC and CHANNEL_WANT are answered for a peer
-// that is a member with read permission in the resolved state; CHANNEL_WANT
+// that is a member with read permission in the resolved state, and for a
+// removed member up to its removal only (the remove is pushed to it too,
+// so it learns it: proto/channels.md §8a); CHANNEL_WANT
 // is rate-limited per peer (a peer's limiter is dropped once it has been
 // idle for a full refill, when it equals a new one). Parents missing from a push are fetched from the
 // sender in a goroutine of its own, not the one reading frames.

@@ -145,9 +145,21 @@ func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 	for i, op := range ops {
 		raw[i] = op.Encode()
 	}
+	s.mail(ch, s.sendOps(ch, members, raw), raw)
+	// A removed member gets its remove too (and only that): it wraps the
+	// new epoch's key to the others only, and tells the member it is out.
+	for i, op := range ops {
+		if b, ok := op.Body.(chanop.RemoveBody); ok && b.Target != s.id.NodeID {
+			s.mail(ch, s.sendOps(ch, []string{b.Target}, raw[i:i+1]), raw[i:i+1])
+		}
+	}
+}
+
+// sendOps sends ops of ch to each of peers that has a session and returns
+// the others.
+func (s *Service) sendOps(ch chanop.ID, peers []string, raw [][]byte) (offline []string) {
 	p := dptp.ChannelOps{ChannelID: ch.String(), Ops: raw}
-	var offline []string
-	for _, m := range members {
+	for _, m := range peers {
 		if sess := s.net.Session(m); sess != nil {
 			if err := sess.Send(dptp.CmdChannelOps, p); err != nil {
 				s.log.Debug("pushing channel ops", "peer", m, "channel", ch, "error", err)
@@ -156,7 +168,7 @@ func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 			offline = append(offline, m)
 		}
 	}
-	s.mail(ch, offline, raw)
+	return offline
 }
 
 // syncPeer syncs every channel peer may read with it (a new session).
@@ -169,6 +181,9 @@ func (s *Service) syncPeer(ctx context.Context, sess *session.Session) {
 		if c.log.Len() == 0 && c.meta.Inviter == sess.PeerID {
 			invites = append(invites, id)
 			continue
+		}
+		if len(c.log.Removals(s.id.NodeID)) > 0 {
+			continue // removed: nothing more to learn
 		}
 		for _, m := range c.log.Control().Members {
 			if m.NodeID == sess.PeerID && m.Perms.Has(chanop.PermRead) {

@@ -110,7 +110,7 @@ func NewService(o Options) (*Service, error) {
 	if s.wantRate == 0 {
 		s.wantRate, s.wantBurst = 50, 100
 	}
-	s.syncer, err = chansync.New(chansync.Config{Log: syncLog{s}, Allow: s.allow, Logger: s.log})
+	s.syncer, err = chansync.New(chansync.Config{Log: syncLog{s}, Allow: s.allow, Past: s.removedPast, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -361,6 +361,36 @@ func (s *Service) allow(peer string, ch chansync.ID) bool {
 		return peer == c.meta.Inviter
 	}
 	return memberPerms(c.log.Control(), peer).Has(chanop.PermRead)
+}
+
+// removedPast is chansync's Past: a removed member is served the ops up to
+// and including the removes that removed it, nothing after, so that it
+// learns its removal (proto/channels.md, "Removed members").
+func (s *Service) removedPast(peer string, ch chansync.ID) ([]chansync.ID, func(chansync.ID) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chans[chanop.ID(ch)]
+	if c == nil {
+		return nil, nil
+	}
+	rs := c.log.Removals(peer)
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	heads := make([]chansync.ID, len(rs))
+	for i, r := range rs {
+		heads[i] = chansync.ID(r)
+	}
+	return heads, func(id chansync.ID) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, r := range rs {
+			if c.log.InPast(chanop.ID(id), r) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // memberPerms returns node's permissions in st (0 when not a member).
