@@ -13,6 +13,13 @@
 //	chanmeta/<channel>            JSON: this node joined the channel (created or accepted)
 //	chaninvite/<channel>          JSON: an invite received and not yet accepted
 //
+// An op evicted from a channel's bounded pending buffer (chanstate) is
+// deleted from the store; on start the ops still waiting are put back in
+// the buffer, bounded the same way. A chankey record that no longer opens
+// is logged by name and skipped, not fatal: the replay takes the key again
+// from the op that wrapped it to this node when that opens (rewriting the
+// record), otherwise the posts of that epoch show as unreadable.
+//
 // Post bodies are sealed with the channel key in the op itself; epoch keys
 // are sealed under a node-local key (HKDF-SHA256 of the node's envelope
 // private key, info "dpc-channel-at-rest/v1"), so no raw channel key is
