@@ -89,8 +89,8 @@ func waitingRecords(t *testing.T, st *store.Store, ch chanop.ID) []string {
 // TestEvictedWaitingOpsLeaveTheStore: ops waiting for a parent that never
 // comes, beyond the pending bound, are evicted from the log and their
 // stored bytes deleted; on the next start the waiting ops are put back in
-// the log's buffer, bounded the same way, and the ones evicted then leave
-// the store too. Before, evicted ops stayed on disk forever and a restart
+// the log's buffer, oldest (by author time) first and bounded the same
+// way, and the ones evicted then leave the store too. Before, evicted ops stayed on disk forever and a restart
 // forgot every waiting op but left its bytes.
 func TestEvictedWaitingOpsLeaveTheStore(t *testing.T) {
 	n := newOfflineNode(t)

@@ -1,9 +1,12 @@
 package channels
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/ecdh"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -171,29 +174,49 @@ func (s *Service) load() error {
 }
 
 // reloadWaiting puts the ops c had stored while they waited for parents
-// back in its log's pending buffer, bounded as on receipt: the ones the
-// buffer evicts, and the ones it refuses, are dropped from the store.
+// back in its log's pending buffer, oldest (by author time) first, bounded
+// as on receipt: the ones the buffer evicts, and the ones it refuses, are
+// dropped from the store.
 func (s *Service) reloadWaiting(c *channel) error {
-	n, evicted := 0, c.log.Evicted()
+	type waiting struct {
+		op  *chanop.Op
+		raw []byte
+	}
+	var ws []waiting
 	err := s.st.waiting(c.id, func(id chanop.ID, raw []byte) error {
-		n++
 		op, err := chanop.Decode(raw)
 		if err == nil && op.ID() != id {
 			err = fmt.Errorf("%w: stored under another op id", errCorrupt)
 		}
-		if err == nil {
-			_, _, err = s.addLocked(c, op, raw)
-		}
 		if err != nil {
-			s.log.Warn("an op stored while it waited for parents is dropped", "channel", c.id, "op", id, "error", err)
+			s.log.Warn("an op stored while it waited for parents does not decode; dropped", "channel", c.id, "op", id, "error", err)
 			return s.st.dropWaiting(c.id, []chanop.ID{id})
 		}
+		ws = append(ws, waiting{op, raw})
 		return nil
 	})
-	if n > 0 {
-		s.log.Info("ops waiting for parents reloaded", "channel", c.id, "stored", n, "pending", c.log.PendingLen(), "evicted", c.log.Evicted()-evicted)
+	if err != nil || len(ws) == 0 {
+		return err
 	}
-	return err
+	// The store holds them by id; the buffer evicts the first added.
+	slices.SortFunc(ws, func(a, b waiting) int {
+		if d := cmp.Compare(a.op.Header.Time, b.op.Header.Time); d != 0 {
+			return d
+		}
+		ida, idb := a.op.ID(), b.op.ID()
+		return bytes.Compare(ida[:], idb[:])
+	})
+	evicted := c.log.Evicted()
+	for _, w := range ws {
+		if _, _, err := s.addLocked(c, w.op, w.raw); err != nil {
+			s.log.Warn("an op stored while it waited for parents is refused; dropped", "channel", c.id, "op", w.op.ID(), "error", err)
+			if err := s.st.dropWaiting(c.id, []chanop.ID{w.op.ID()}); err != nil {
+				return err
+			}
+		}
+	}
+	s.log.Info("ops waiting for parents reloaded", "channel", c.id, "stored", len(ws), "pending", c.log.PendingLen(), "evicted", c.log.Evicted()-evicted)
+	return nil
 }
 
 func (s *Service) newChannel(id chanop.ID, m meta) *channel {
