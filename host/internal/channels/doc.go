@@ -13,6 +13,13 @@
 //	chanmeta/<channel>            JSON: this node joined the channel (created or accepted)
 //	chaninvite/<channel>          JSON: an invite received and not yet accepted
 //
+// An op evicted from a channel's bounded pending buffer (chanstate) is
+// deleted from the store; on start the ops still waiting are put back in
+// the buffer, bounded the same way. A chankey record that no longer opens
+// is logged by name and skipped, not fatal: the replay takes the key again
+// from the op that wrapped it to this node when that opens (rewriting the
+// record), otherwise the posts of that epoch show as unreadable.
+//
 // Post bodies are sealed with the channel key in the op itself; epoch keys
 // are sealed under a node-local key (HKDF-SHA256 of the node's envelope
 // private key, info "dpc-channel-at-rest/v1"), so no raw channel key is
@@ -27,8 +34,11 @@
 // envelopes sealed to each (mailbox.go, package mailbox), which arrive as
 // a push would; members catch up with chansync on every new session and on
 // `dpc channel sync`. CHANNEL_SYNC and CHANNEL_WANT are answered for a peer
-// that is a member with read permission in the resolved state; CHANNEL_WANT
-// is rate-limited per peer. Parents missing from a push are fetched from the
+// that is a member with read permission in the resolved state, and for a
+// removed member up to its removal only (the remove is pushed to it too,
+// so it learns it: proto/channels.md §8a); CHANNEL_WANT
+// is rate-limited per peer (a peer's limiter is dropped once it has been
+// idle for a full refill, when it equals a new one). Parents missing from a push are fetched from the
 // sender in a goroutine of its own, not the one reading frames.
 //
 // An add op naming this node, pushed for a channel it has not joined, is an

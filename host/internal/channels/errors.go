@@ -1,6 +1,9 @@
 package channels
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors.
 var (
@@ -11,6 +14,9 @@ var (
 	ErrNoInvite = errors.New("no pending invite to this channel")
 	// ErrNotMember: the node named is not a member of the channel.
 	ErrNotMember = errors.New("not a member of the channel")
+	// ErrRemoved: this node was removed from the channel (or left it); it
+	// is an ErrNotMember.
+	ErrRemoved = fmt.Errorf("%w (removed)", ErrNotMember)
 	// ErrNoPermission: this node lacks the permission the operation needs.
 	ErrNoPermission = errors.New("permission denied in the channel")
 	// ErrNoEnvelopeKey: the invitee's envelope key is not known (it has

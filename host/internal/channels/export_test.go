@@ -6,7 +6,10 @@ import (
 )
 
 // StoredKeys returns the epoch keys of ch in this node's store.
-func (s *Service) StoredKeys(ch chanop.ID) (map[chanop.ID]chancrypt.Key, error) { return s.st.keys(ch) }
+func (s *Service) StoredKeys(ch chanop.ID) (map[chanop.ID]chancrypt.Key, error) {
+	keys, _, err := s.st.keys(ch)
+	return keys, err
+}
 
 // RawOp returns an op of ch from this node's store.
 func (s *Service) RawOp(ch, id chanop.ID) ([]byte, error) {

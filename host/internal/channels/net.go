@@ -24,7 +24,7 @@ func (s *Service) register() {
 		return s.answer(sess, p)
 	})
 	network.Handle(r, func(_ context.Context, sess *session.Session, p dptp.ChannelWant) error {
-		if !s.wantLimiter(sess.PeerID).Allow() {
+		if !s.allowWant(sess.PeerID) {
 			return sess.Send(dptp.CmdError, dptp.ErrorReply{RequestID: p.RequestID, RefusedCommand: dptp.CmdChannelWant,
 				Code: dptp.CodeRateLimited, Message: "too many CHANNEL_WANT; slow down"})
 		}
@@ -86,15 +86,45 @@ func (s *Service) reply(sess *session.Session, reply dptp.Payload) error {
 	return sess.Send(reply.Command(), reply)
 }
 
-func (s *Service) wantLimiter(peer string) *rate.Limiter {
+// wantLimiter is one peer's CHANNEL_WANT budget and when it last spent it.
+type wantLimiter struct {
+	lim  *rate.Limiter
+	used time.Time
+}
+
+// minWantPrune is the size of the limiter map below which it is not pruned.
+const minWantPrune = 64
+
+// allowWant spends one of peer's CHANNEL_WANTs, if it has one left.
+// Limiters of peers idle for longer than a full refill are dropped: such a
+// limiter is full, the same as a new one, so dropping it forgives nothing,
+// and the map holds only the peers that asked within one refill time.
+func (s *Service) allowWant(peer string) bool {
+	now := s.clock()
 	s.wantMu.Lock()
 	defer s.wantMu.Unlock()
-	l := s.wants[peer]
-	if l == nil {
-		l = rate.NewLimiter(s.wantRate, s.wantBurst)
-		s.wants[peer] = l
+	w := s.wants[peer]
+	if w == nil {
+		if len(s.wants) >= s.wantPruneAt {
+			s.pruneWantsLocked(now)
+		}
+		w = &wantLimiter{lim: rate.NewLimiter(s.wantRate, s.wantBurst)}
+		s.wants[peer] = w
 	}
-	return l
+	w.used = now
+	return w.lim.AllowN(now, 1)
+}
+
+// pruneWantsLocked drops the limiters idle for longer than a full refill;
+// the next prune is when the map has doubled (amortized O(1) per peer).
+func (s *Service) pruneWantsLocked(now time.Time) {
+	refill := time.Duration(float64(s.wantBurst) / float64(s.wantRate) * float64(time.Second))
+	for p, w := range s.wants {
+		if now.Sub(w.used) > refill {
+			delete(s.wants, p)
+		}
+	}
+	s.wantPruneAt = max(minWantPrune, 2*len(s.wants))
 }
 
 // push sends ops this node wrote to every member of ch with a session, and
@@ -115,9 +145,21 @@ func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 	for i, op := range ops {
 		raw[i] = op.Encode()
 	}
+	s.mail(ch, s.sendOps(ch, members, raw), raw)
+	// A removed member gets its remove too (and only that): it wraps the
+	// new epoch's key to the others only, and tells the member it is out.
+	for i, op := range ops {
+		if b, ok := op.Body.(chanop.RemoveBody); ok && b.Target != s.id.NodeID {
+			s.mail(ch, s.sendOps(ch, []string{b.Target}, raw[i:i+1]), raw[i:i+1])
+		}
+	}
+}
+
+// sendOps sends ops of ch to each of peers that has a session and returns
+// the others.
+func (s *Service) sendOps(ch chanop.ID, peers []string, raw [][]byte) (offline []string) {
 	p := dptp.ChannelOps{ChannelID: ch.String(), Ops: raw}
-	var offline []string
-	for _, m := range members {
+	for _, m := range peers {
 		if sess := s.net.Session(m); sess != nil {
 			if err := sess.Send(dptp.CmdChannelOps, p); err != nil {
 				s.log.Debug("pushing channel ops", "peer", m, "channel", ch, "error", err)
@@ -126,7 +168,7 @@ func (s *Service) push(ch chanop.ID, ops []*chanop.Op) {
 			offline = append(offline, m)
 		}
 	}
-	s.mail(ch, offline, raw)
+	return offline
 }
 
 // syncPeer syncs every channel peer may read with it (a new session).
@@ -139,6 +181,9 @@ func (s *Service) syncPeer(ctx context.Context, sess *session.Session) {
 		if c.log.Len() == 0 && c.meta.Inviter == sess.PeerID {
 			invites = append(invites, id)
 			continue
+		}
+		if len(c.log.Removals(s.id.NodeID)) > 0 {
+			continue // removed: nothing more to learn
 		}
 		for _, m := range c.log.Control().Members {
 			if m.NodeID == sess.PeerID && m.Perms.Has(chanop.PermRead) {

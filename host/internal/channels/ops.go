@@ -109,12 +109,45 @@ func (s *Service) mine(ch chanop.ID, need chanop.Perm) (*channel, *chanstate.Sta
 	}
 	p := memberPerms(st, s.id.NodeID)
 	if p == 0 {
+		if by, ok := s.removedLocked(c); ok {
+			if by == "" {
+				return nil, nil, fmt.Errorf("you left channel %q (%s); this node keeps the posts from before (dpc channel log) and sees nothing after; a node that left cannot be added again: %w",
+					st.Name, ch, ErrRemoved)
+			}
+			return nil, nil, fmt.Errorf("you were removed from channel %q (%s) by %s; this node keeps the posts from before its removal (dpc channel log) and sees nothing after; a removed node cannot be added again, ask a member to invite you to a new channel: %w",
+				st.Name, ch, by, ErrRemoved)
+		}
 		return nil, nil, fmt.Errorf("%w: this node (%s) in %s", ErrNotMember, s.id.NodeID, ch)
 	}
 	if !p.Has(need) {
 		return nil, nil, fmt.Errorf("%w: needs %s, this node holds %s", ErrNoPermission, need, p)
 	}
 	return c, st, nil
+}
+
+// removedLocked tells whether this node was removed from c, and by whom
+// ("name (node_id)"; "" when it left). s.mu is held.
+func (s *Service) removedLocked(c *channel) (by string, ok bool) {
+	rs := c.log.Removals(s.id.NodeID)
+	if len(rs) == 0 {
+		return "", false
+	}
+	_, raw, err := s.st.op(c.id, rs[0])
+	var op *chanop.Op
+	if err == nil {
+		op, err = chanop.Decode(raw)
+	}
+	if err != nil {
+		return "a member (its remove op " + rs[0].String() + " does not read back: " + err.Error() + ")", true
+	}
+	author := op.Header.Author
+	if author == s.id.NodeID {
+		return "", true
+	}
+	if name := s.nameOf(author); name != "" {
+		return name + " (" + author + ")", true
+	}
+	return author, true
 }
 
 // Invite adds node to ch with perms (DefaultInvitePerms if 0), wrapping
@@ -427,6 +460,9 @@ type State struct {
 	Refused        int    `json:"refused"`
 	Pending        int    `json:"pending"`
 	Posts          int    `json:"posts"`
+	// Removed says, on a node removed from the channel, by whom ("you
+	// left" when it left).
+	Removed string `json:"removed,omitempty"`
 	// Hash is the state hash: equal on every member holding the same ops.
 	Hash string `json:"hash"`
 }
@@ -440,9 +476,16 @@ func (s *Service) StateOf(ch chanop.ID) (State, error) {
 		return State{}, err
 	}
 	st := c.log.State()
-	return State{Channel: ch.String(), Name: st.Name, Members: len(st.Members), Epochs: len(st.Epochs), CurrentExposed: st.CurrentExposed,
+	out := State{Channel: ch.String(), Name: st.Name, Members: len(st.Members), Epochs: len(st.Epochs), CurrentExposed: st.CurrentExposed,
 		Closed: st.Closed, Accepted: len(st.Accepted), Refused: len(st.Refused), Pending: st.Pending, Posts: len(st.Posts),
-		Hash: fmt.Sprintf("%x", st.Hash)}, nil
+		Hash: fmt.Sprintf("%x", st.Hash)}
+	if by, ok := s.removedLocked(c); ok {
+		out.Removed = "you left"
+		if by != "" {
+			out.Removed = "by " + by
+		}
+	}
+	return out, nil
 }
 
 // List returns every joined channel's state, by name then id.

@@ -1,9 +1,12 @@
 package channels
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/ecdh"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +47,9 @@ type Options struct {
 	// (defaults: 50/s, burst 100).
 	WantRate  rate.Limit
 	WantBurst int
+	// MaxPending bounds the ops of one channel waiting for parents
+	// (default chanstate.DefaultMaxPending).
+	MaxPending int
 
 	// Mailbox, if set, carries ops to members with no session (mailbox.go).
 	Mailbox Mailbox
@@ -59,6 +65,8 @@ type Service struct {
 	log    hclog.Logger
 	syncer *chansync.Syncer
 	pool   *chanstate.PendingPool
+	// maxPending bounds each channel's ops waiting for parents.
+	maxPending int
 
 	mu    sync.Mutex
 	chans map[chanop.ID]*channel
@@ -66,10 +74,13 @@ type Service struct {
 	fetchMu  sync.Mutex
 	fetching map[string]bool
 
-	wantMu    sync.Mutex
-	wants     map[string]*rate.Limiter
-	wantRate  rate.Limit
-	wantBurst int
+	wantMu      sync.Mutex
+	wants       map[string]*wantLimiter
+	wantPruneAt int
+	wantRate    rate.Limit
+	wantBurst   int
+	// clock is time.Now; tests move it.
+	clock func() time.Time
 
 	mailbox Mailbox
 }
@@ -96,13 +107,13 @@ func NewService(o Options) (*Service, error) {
 	s := &Service{
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
 		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
-		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{}, fetching: map[string]bool{},
-		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox,
+		chans: map[chanop.ID]*channel{}, wants: map[string]*wantLimiter{}, wantPruneAt: minWantPrune, fetching: map[string]bool{}, clock: time.Now,
+		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox, maxPending: o.MaxPending,
 	}
 	if s.wantRate == 0 {
 		s.wantRate, s.wantBurst = 50, 100
 	}
-	s.syncer, err = chansync.New(chansync.Config{Log: syncLog{s}, Allow: s.allow, Logger: s.log})
+	s.syncer, err = chansync.New(chansync.Config{Log: syncLog{s}, Allow: s.allow, Past: s.removedPast, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +133,13 @@ func (s *Service) load() error {
 	}
 	for id, m := range metas {
 		c := s.newChannel(id, m)
-		if c.keys, err = s.st.keys(id); err != nil {
+		var bad []badKey
+		if c.keys, bad, err = s.st.keys(id); err != nil {
 			return err
+		}
+		for _, b := range bad {
+			s.log.Error("a stored channel key does not open: this node cannot read the posts of its epoch unless the op that wrapped the key to it opens again (tried now)",
+				"record", b.record, "channel", id, "error", b.err)
 		}
 		err := s.st.replay(id, func(seq uint64, raw []byte) error {
 			c.seq = seq + 1
@@ -141,13 +157,70 @@ func (s *Service) load() error {
 		if err != nil {
 			return err
 		}
+		if err := s.reloadWaiting(c); err != nil {
+			return err
+		}
+		for _, b := range bad {
+			if _, ok := c.keys[b.epoch]; ok {
+				s.log.Info("channel key taken again from the op that wrapped it to this node; its record is rewritten", "record", b.record, "channel", id)
+				continue
+			}
+			s.log.Error("channel key lost on this node: dpc channel log shows the posts of its epoch as unreadable; the rest of the channel works",
+				"record", b.record, "channel", id)
+		}
 		s.chans[id] = c
 	}
 	return nil
 }
 
+// reloadWaiting puts the ops c had stored while they waited for parents
+// back in its log's pending buffer, oldest (by author time) first, bounded
+// as on receipt: the ones the buffer evicts, and the ones it refuses, are
+// dropped from the store.
+func (s *Service) reloadWaiting(c *channel) error {
+	type waiting struct {
+		op  *chanop.Op
+		raw []byte
+	}
+	var ws []waiting
+	err := s.st.waiting(c.id, func(id chanop.ID, raw []byte) error {
+		op, err := chanop.Decode(raw)
+		if err == nil && op.ID() != id {
+			err = fmt.Errorf("%w: stored under another op id", errCorrupt)
+		}
+		if err != nil {
+			s.log.Warn("an op stored while it waited for parents does not decode; dropped", "channel", c.id, "op", id, "error", err)
+			return s.st.dropWaiting(c.id, []chanop.ID{id})
+		}
+		ws = append(ws, waiting{op, raw})
+		return nil
+	})
+	if err != nil || len(ws) == 0 {
+		return err
+	}
+	// The store holds them by id; the buffer evicts the first added.
+	slices.SortFunc(ws, func(a, b waiting) int {
+		if d := cmp.Compare(a.op.Header.Time, b.op.Header.Time); d != 0 {
+			return d
+		}
+		ida, idb := a.op.ID(), b.op.ID()
+		return bytes.Compare(ida[:], idb[:])
+	})
+	evicted := c.log.Evicted()
+	for _, w := range ws {
+		if _, _, err := s.addLocked(c, w.op, w.raw); err != nil {
+			s.log.Warn("an op stored while it waited for parents is refused; dropped", "channel", c.id, "op", w.op.ID(), "error", err)
+			if err := s.st.dropWaiting(c.id, []chanop.ID{w.op.ID()}); err != nil {
+				return err
+			}
+		}
+	}
+	s.log.Info("ops waiting for parents reloaded", "channel", c.id, "stored", len(ws), "pending", c.log.PendingLen(), "evicted", c.log.Evicted()-evicted)
+	return nil
+}
+
 func (s *Service) newChannel(id chanop.ID, m meta) *channel {
-	return &channel{id: id, log: chanstate.New(id, chanstate.Config{Pool: s.pool}), meta: m, keys: map[chanop.ID]chancrypt.Key{}}
+	return &channel{id: id, log: chanstate.New(id, chanstate.Config{Pool: s.pool, MaxPending: s.maxPending}), meta: m, keys: map[chanop.ID]chancrypt.Key{}}
 }
 
 // get returns a joined channel; s.mu is held.
@@ -164,6 +237,9 @@ func (s *Service) get(ch chanop.ID) (*channel, error) {
 // still waits for. s.mu is held.
 func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*chanop.Op, missing []chanop.ID, err error) {
 	res, err := c.log.Add(op)
+	if derr := s.st.dropWaiting(c.id, res.Evicted); derr != nil {
+		s.log.Error("dropping evicted waiting ops from the store", "channel", c.id, "error", derr)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -308,6 +384,36 @@ func (s *Service) allow(peer string, ch chansync.ID) bool {
 		return peer == c.meta.Inviter
 	}
 	return memberPerms(c.log.Control(), peer).Has(chanop.PermRead)
+}
+
+// removedPast is chansync's Past: a removed member is served the ops up to
+// and including the removes that removed it, nothing after, so that it
+// learns its removal (proto/channels.md, "Removed members").
+func (s *Service) removedPast(peer string, ch chansync.ID) ([]chansync.ID, func(chansync.ID) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chans[chanop.ID(ch)]
+	if c == nil {
+		return nil, nil
+	}
+	rs := c.log.Removals(peer)
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	heads := make([]chansync.ID, len(rs))
+	for i, r := range rs {
+		heads[i] = chansync.ID(r)
+	}
+	return heads, func(id chansync.ID) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, r := range rs {
+			if c.log.InPast(chanop.ID(id), r) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // memberPerms returns node's permissions in st (0 when not a member).

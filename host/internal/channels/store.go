@@ -110,6 +110,50 @@ func (s *chanStore) replay(ch chanop.ID, fn func(seq uint64, raw []byte) error) 
 	})
 }
 
+// waiting calls fn with every op of ch stored while it waits for parents
+// (seq notApplied), in op id order.
+func (s *chanStore) waiting(ch chanop.ID, fn func(id chanop.ID, raw []byte) error) error {
+	p := []byte("chanop/" + ch.String() + "/")
+	type rec struct {
+		id  chanop.ID
+		raw []byte
+	}
+	var recs []rec
+	err := s.st.Iterate(p, func(k, v []byte) error {
+		if len(v) < 8 || binary.BigEndian.Uint64(v) != notApplied {
+			return nil
+		}
+		id, err := chanop.ParseID(string(k[len(p):]))
+		if err != nil {
+			return fmt.Errorf("channel op key %q: %w", k, errCorrupt)
+		}
+		recs = append(recs, rec{id, v[8:]})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// fn may write the store: not from inside the iteration's transaction.
+	for _, r := range recs {
+		if err := fn(r.id, r.raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropWaiting deletes the stored bytes of ops the log let go of while they
+// waited for parents (evicted from its bounded pending buffer): a sync
+// fetches them again when their parents are there.
+func (s *chanStore) dropWaiting(ch chanop.ID, ids []chanop.ID) error {
+	for _, id := range ids {
+		if err := s.st.Delete(opKey(ch, id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // putKey seals an epoch key under the at-rest key and stores it.
 func (s *chanStore) putKey(ch, ep chanop.ID, k chancrypt.Key) error {
 	aead, err := chacha20poly1305.NewX(s.atRest)
@@ -127,31 +171,49 @@ func keyAssoc(ch, ep chanop.ID) []byte {
 	return append(append([]byte(keyAD), ch[:]...), ep[:]...)
 }
 
-// keys returns every epoch key of ch this node stored.
-func (s *chanStore) keys(ch chanop.ID) (map[chanop.ID]chancrypt.Key, error) {
+// badKey is a chankey/ record that does not give a key back.
+type badKey struct {
+	record string
+	epoch  chanop.ID // zero when the record's name is not an epoch id
+	err    error
+}
+
+// keys returns every epoch key of ch this node stored, and the records
+// that do not open (corrupt, or sealed under another at-rest key): one bad
+// record costs the posts of its epoch, not the channel. err is the
+// store's own failure.
+func (s *chanStore) keys(ch chanop.ID) (map[chanop.ID]chancrypt.Key, []badKey, error) {
 	aead, err := chacha20poly1305.NewX(s.atRest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[chanop.ID]chancrypt.Key{}
+	var bad []badKey
 	p := keyPrefix(ch)
 	err = s.st.Iterate(p, func(k, v []byte) error {
 		ep, err := chanop.ParseID(string(k[len(p):]))
-		if err != nil || len(v) < aead.NonceSize() {
-			return fmt.Errorf("channel key %q: %w", k, errCorrupt)
+		if err != nil {
+			bad = append(bad, badKey{string(k), chanop.ID{}, fmt.Errorf("%w: the name is not an epoch id", errCorrupt)})
+			return nil
+		}
+		if len(v) < aead.NonceSize() {
+			bad = append(bad, badKey{string(k), ep, fmt.Errorf("%w: %d bytes", errCorrupt, len(v))})
+			return nil
 		}
 		pt, err := aead.Open(nil, v[:aead.NonceSize()], v[aead.NonceSize():], keyAssoc(ch, ep))
 		if err != nil {
-			return fmt.Errorf("channel key %q does not open with this node's at-rest key: %w", k, errCorrupt)
+			bad = append(bad, badKey{string(k), ep, fmt.Errorf("%w: does not open with this node's at-rest key", errCorrupt)})
+			return nil
 		}
 		key, err := chancrypt.KeyFromBytes(pt)
 		if err != nil {
-			return fmt.Errorf("channel key %q: %w", k, err)
+			bad = append(bad, badKey{string(k), ep, fmt.Errorf("%w: %w", errCorrupt, err)})
+			return nil
 		}
 		out[ep] = key
 		return nil
 	})
-	return out, err
+	return out, bad, err
 }
 
 func (s *chanStore) putJSON(key []byte, v any) error {

@@ -399,8 +399,12 @@ every member holding the same operations prints the same hash.`,
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), st)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "name: %s\nmembers: %d\nepochs: %d\nclosed: %t\naccepted: %d\nrefused: %d\npending: %d\nposts: %d\n%s\n",
-				textsafe.Line(st.Name), st.Members, st.Epochs, st.Closed, st.Accepted, st.Refused, st.Pending, st.Posts, st.Hash)
+			fmt.Fprintf(cmd.OutOrStdout(), "name: %s\nmembers: %d\nepochs: %d\nclosed: %t\naccepted: %d\nrefused: %d\npending: %d\nposts: %d\n",
+				textsafe.Line(st.Name), st.Members, st.Epochs, st.Closed, st.Accepted, st.Refused, st.Pending, st.Posts)
+			if st.Removed != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "removed: %s (this node is no longer a member)\n", textsafe.Line(st.Removed))
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), st.Hash)
 			return nil
 		},
 	}

@@ -72,9 +72,10 @@ func waitConverged(t *testing.T, timeout time.Duration, what, ch string, nodes [
 //     remove on both sides, so nobody dials across), each group posts and
 //     sees only its own posts; `dpc connect` across heals it and all five
 //     converge;
-//   - a removal with key rotation: after A removes E, B's post never shows
-//     in E's log, and E's own store (opened after E stopped) holds no copy
-//     of it.
+//   - a removal with key rotation: after A removes E, E's members list no
+//     longer shows E, its state names alice and its posts are refused; B's
+//     post never shows in E's log, and E's own store (opened after E
+//     stopped) holds no copy of it.
 func TestChannelFiveNodesOfflinePartitionRemoval(t *testing.T) {
 	t.Parallel()
 	rules, err := os.ReadFile("testdata/firewall_channel_invites.hcl")
@@ -173,7 +174,17 @@ func TestChannelFiveNodesOfflinePartitionRemoval(t *testing.T) {
 		}
 		after := lastLine(b.must("channel", "post", ch, "after erin left"))
 		waitConverged(t, time.Minute, "after erin's removal", ch, all[:4], "after erin left")
-		e.must("channel", "sync", ch) // the others refuse erin now
+		// Erin learns her removal (alice pushes it to her), and nothing after.
+		waitFor(t, time.Minute, "erin sees herself removed", func() bool {
+			return !strings.Contains(e.must("channel", "members", ch), e.id)
+		})
+		if out := e.must("channel", "state", ch); !strings.Contains(out, "removed: by alice") {
+			t.Fatalf("erin's channel state does not say alice removed her:\n%s", out)
+		}
+		if out, errs, code := e.dpc("channel", "post", ch, "am I still in?"); code == 0 || !strings.Contains(errs, "you were removed from channel \"five\"") {
+			t.Fatalf("erin posts after her removal: exit %d, want a refusal naming her removal\nstdout: %s\nstderr: %s", code, out, errs)
+		}
+		e.must("channel", "sync", ch) // the others serve erin up to her removal only
 		if out := e.must("channel", "log", ch); strings.Contains(out, "after erin left") {
 			t.Fatalf("erin's log shows a post made after her removal:\n%s", out)
 		}

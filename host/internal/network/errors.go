@@ -30,6 +30,9 @@ var (
 	ErrNotMailboxCommand = errors.New("command not accepted from the mailbox")
 	// ErrWrongPeer means the node at a URI is not the node_id it names.
 	ErrWrongPeer = errors.New("the node at that address is not the one you named")
+	// ErrRemovedWhileDialing means the user removed the peer while this
+	// node was dialing it: the session is closed at once, not kept.
+	ErrRemovedWhileDialing = errors.New("the peer was removed while this node was dialing it")
 )
 
 // PeerError is a peer's ERROR answer to a request. It wraps ErrPeerRefused

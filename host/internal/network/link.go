@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,10 @@ type link struct {
 	// (a stranger's, after its session ended); its dialer then ends.
 	removed bool
 	gone    chan struct{}
+	// forgot is l.dials when the user last removed the peer: a dial
+	// attempt numbered up to it was started for a contact that is gone,
+	// and its session is dropped instead of attached.
+	forgot uint64
 }
 
 func (n *Network) linkFor(peer string) *link {
@@ -153,7 +158,12 @@ func (l *link) maintain(ctx context.Context) {
 		}
 		l.setState("connecting", "")
 		seq := l.dials.Add(1)
-		if err := l.dial(ctx, p); err != nil {
+		if err := l.dial(ctx, p, seq); err != nil {
+			if errors.Is(err, ErrRemovedWhileDialing) {
+				l.report(seq, err)
+				l.setState("offline", err.Error())
+				continue
+			}
 			l.failures++
 			l.report(seq, err)
 			if p.LastSeen.IsZero() && l.failures >= l.n.o.GiveUpAfter {
@@ -194,19 +204,35 @@ func (l *link) session() *session.Session {
 // dialTimeout bounds one dial attempt including the handshake.
 const dialTimeout = 20 * time.Second
 
-func (l *link) dial(ctx context.Context, p peers.Peer) error {
+// dial is dial attempt number seq of l.
+func (l *link) dial(ctx context.Context, p peers.Peer, seq uint64) error {
 	s, uri, err := l.dialPaths(ctx, p)
 	if err != nil {
 		return err
 	}
-	l.n.attach(s, uri)
-	return nil
+	return l.n.attach(s, uri, l, seq)
 }
 
 // attach makes s the peer's session (or drops it if the other one of two
 // simultaneous sessions wins) and serves it. uri is set for outbound
-// sessions, to keep in the address cache.
-func (n *Network) attach(s *session.Session, uri string) {
+// sessions, to keep in the address cache; from and seq are the link and
+// the attempt that dialed it (nil, 0 for an inbound session): if the user
+// removed the peer since that attempt started, s is closed and
+// ErrRemovedWhileDialing returned, or the peer, forgotten on this side,
+// would still have a session (and a channel's pushes would cross a
+// partition the user made).
+func (n *Network) attach(s *session.Session, uri string, from *link, seq uint64) error {
+	if from != nil {
+		from.mu.Lock()
+		forgotten := from.removed || seq <= from.forgot
+		from.mu.Unlock()
+		if forgotten {
+			n.log.Info("dropping a session dialed before the peer was removed", "peer", s.PeerID)
+			_ = s.Send(dptp.CmdBye, dptp.Bye{Reason: "removed by the user"})
+			_ = s.Close()
+			return ErrRemovedWhileDialing
+		}
+	}
 	n.recordPeer(s, uri)
 	if n.o.Peers.IsContact(s.PeerID) {
 		s.Trust() // before the first frame is read
@@ -220,13 +246,20 @@ func (n *Network) attach(s *session.Session, uri string) {
 		}
 		l.mu.Unlock() // forgotten meanwhile: linkFor makes a new one
 	}
+	if from != nil && (l != from || seq <= l.forgot) {
+		// Removed between the check above and now.
+		l.mu.Unlock()
+		_ = s.Send(dptp.CmdBye, dptp.Bye{Reason: "removed by the user"})
+		_ = s.Close()
+		return ErrRemovedWhileDialing
+	}
 	if old := l.sess; old != nil && (s.V1 || old.V1) {
 		// Never two connections to one D-PC v1 peer: it would close the
 		// newer one when the older ends (dpc-legacy-wire.md §5.2).
 		l.mu.Unlock()
 		n.log.Info("dropping a second connection to a D-PC v1 peer", "peer", s.PeerID)
 		_ = s.Close()
-		return
+		return nil
 	}
 	if old := l.sess; old != nil {
 		// Two sessions at once (both sides dialed): both nodes keep the one
@@ -236,7 +269,7 @@ func (n *Network) attach(s *session.Session, uri string) {
 			l.mu.Unlock()
 			_ = s.Send(dptp.CmdBye, dptp.Bye{Reason: "duplicate session"})
 			_ = s.Close()
-			return
+			return nil
 		}
 		_ = old.Send(dptp.CmdBye, dptp.Bye{Reason: "duplicate session"})
 		_ = old.Close()
@@ -268,6 +301,7 @@ func (n *Network) attach(s *session.Session, uri string) {
 			h.Connected(s)
 		}
 	}
+	return nil
 }
 
 // dialer is the node_id of the side that dialed s.

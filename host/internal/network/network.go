@@ -322,7 +322,7 @@ func (n *Network) serveTransport(ctx context.Context, tr sdk.Transport) {
 				n.refuse(c.RemoteAddress(), err)
 				return
 			}
-			n.attach(s, "")
+			_ = n.attach(s, "", nil, 0)
 		}()
 	}
 }
@@ -439,6 +439,11 @@ func (n *Network) Remove(node string) error {
 		return err
 	}
 	if l != nil {
+		// A dial under way was for the contact just removed: its session
+		// is dropped when it comes (attach).
+		l.mu.Lock()
+		l.forgot = l.dials.Load()
+		l.mu.Unlock()
 		l.closeSession("removed by the user")
 	}
 	n.o.Bus.Publish(Event{Type: "peer", Peer: node, Data: "removed"})

@@ -1,13 +1,14 @@
 package chancrypt
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
 	"fmt"
 	"time"
 
+	"github.com/dpc-go/dpc/host/internal/channels/canon"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/sdk/nodeid"
 )
@@ -78,13 +79,11 @@ func (in *Introduction) checkStatement() error {
 func (in *Introduction) statement() []byte {
 	b := make([]byte, 0, 1+2*(1+MaxNodeIDSize)+FingerprintSize+16)
 	b = append(b, introductionVersion)
-	b = binary.AppendUvarint(b, uint64(len(in.Voucher)))
-	b = append(b, in.Voucher...)
-	b = binary.AppendUvarint(b, uint64(len(in.Subject)))
-	b = append(b, in.Subject...)
+	b = canon.AppendBytes(b, []byte(in.Voucher))
+	b = canon.AppendBytes(b, []byte(in.Subject))
 	b = append(b, in.SubjectCert[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(in.IssuedMs))
-	b = binary.BigEndian.AppendUint64(b, uint64(in.ExpiresMs))
+	b = canon.AppendUint64(b, uint64(in.IssuedMs))
+	b = canon.AppendUint64(b, uint64(in.ExpiresMs))
 	return b
 }
 
@@ -175,9 +174,7 @@ func (in *Introduction) VouchesFor(cert *x509.Certificate) error {
 
 // Encode returns the canonical bytes: statement || uvarint(len sig) || sig.
 func (in *Introduction) Encode() []byte {
-	b := in.statement()
-	b = binary.AppendUvarint(b, uint64(len(in.Signature)))
-	return append(b, in.Signature...)
+	return canon.AppendBytes(in.statement(), in.Signature)
 }
 
 // DecodeIntroduction parses canonical introduction bytes strictly: unknown
@@ -185,109 +182,28 @@ func (in *Introduction) Encode() []byte {
 // inconsistent times, a missing signature and trailing bytes are errors.
 // It does not verify the signature (Verify does).
 func DecodeIntroduction(b []byte) (*Introduction, error) {
-	r := reader{b: b}
+	r := canon.NewReader(b, func(err error) error { return fmt.Errorf("%w: %w", ErrBadIntroduction, err) })
 	var in Introduction
-	if v := r.byte("version"); r.err == nil && v != introductionVersion {
+	if v := r.Byte("version"); r.Err() == nil && v != introductionVersion {
 		return nil, fmt.Errorf("%w: version %d, this node knows %d", ErrBadIntroduction, v, introductionVersion)
 	}
-	in.Voucher = string(r.lenBytes("voucher node_id", MaxNodeIDSize))
-	in.Subject = string(r.lenBytes("subject node_id", MaxNodeIDSize))
-	copy(in.SubjectCert[:], r.fixed("certificate fingerprint", FingerprintSize))
-	in.IssuedMs = int64(binary.BigEndian.Uint64(pad8(r.fixed("issue time", 8))))
-	in.ExpiresMs = int64(binary.BigEndian.Uint64(pad8(r.fixed("expiry", 8))))
-	in.Signature = r.lenBytes("signature", MaxSignatureSize)
-	if r.err != nil {
-		return nil, r.err
+	in.Voucher = string(r.Bytes(MaxNodeIDSize, "voucher node_id"))
+	in.Subject = string(r.Bytes(MaxNodeIDSize, "subject node_id"))
+	copy(in.SubjectCert[:], r.Fixed(FingerprintSize, "certificate fingerprint"))
+	in.IssuedMs = int64(r.Uint64("issue time"))
+	in.ExpiresMs = int64(r.Uint64("expiry"))
+	in.Signature = bytes.Clone(r.Bytes(MaxSignatureSize, "signature"))
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if len(in.Signature) == 0 {
 		return nil, fmt.Errorf("%w: no signature", ErrBadIntroduction)
 	}
-	if r.off != len(b) {
-		return nil, fmt.Errorf("%w: %d bytes after the signature", ErrBadIntroduction, len(b)-r.off)
+	if err := r.End(); err != nil {
+		return nil, err
 	}
 	if err := in.checkStatement(); err != nil {
 		return nil, err
 	}
 	return &in, nil
-}
-
-// pad8 lets a failed fixed read (nil) decode as zero; the reader's error is
-// returned anyway.
-func pad8(b []byte) []byte {
-	if len(b) == 8 {
-		return b
-	}
-	return make([]byte, 8)
-}
-
-// reader reads canonical fields; after the first error every read returns
-// nothing and err keeps that first error.
-type reader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrBadIntroduction}, args...)...)
-	}
-}
-
-func (r *reader) byte(what string) byte {
-	b := r.fixed(what, 1)
-	if b == nil {
-		return 0
-	}
-	return b[0]
-}
-
-func (r *reader) fixed(what string, n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b)-r.off < n {
-		r.fail("truncated in the %s at byte %d", what, r.off)
-		return nil
-	}
-	out := r.b[r.off : r.off+n]
-	r.off += n
-	return out
-}
-
-// uvarint reads a minimally encoded uvarint.
-func (r *reader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 {
-		r.fail("bad length of the %s at byte %d", what, r.off)
-		return 0
-	}
-	// binary.Uvarint accepts trailing 0x80..0x00 padding; canonical bytes do not.
-	if n != len(binary.AppendUvarint(nil, v)) {
-		r.fail("non-minimal length of the %s at byte %d", what, r.off)
-		return 0
-	}
-	r.off += n
-	return v
-}
-
-// lenBytes reads uvarint(len) || bytes with len ≤ max; the result is a copy.
-func (r *reader) lenBytes(what string, max int) []byte {
-	at := r.off
-	n := r.uvarint(what)
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(max) {
-		r.fail("%s of %d bytes at byte %d, at most %d", what, n, at, max)
-		return nil
-	}
-	b := r.fixed(what, int(n))
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
 }

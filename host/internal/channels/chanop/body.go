@@ -1,6 +1,10 @@
 package chanop
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/dpc-go/dpc/host/internal/channels/canon"
+)
 
 // Perm is a set of channel permissions (a bitmask on the wire, one byte).
 type Perm uint8
@@ -125,63 +129,69 @@ func (RedactBody) Type() Type { return TypeRedact }
 func (CloseBody) Type() Type  { return TypeClose }
 
 func (b CreateBody) Encode() []byte {
-	out := appendBytes(nil, []byte(b.Name))
-	out = appendBytes(out, b.Cert)
+	out := canon.AppendBytes(nil, []byte(b.Name))
+	out = canon.AppendBytes(out, b.Cert)
 	out = append(out, b.EnvelopeKey[:]...)
-	out = appendBytes(out, b.Binding)
-	return appendBytes(out, b.WrappedKey)
+	out = canon.AppendBytes(out, b.Binding)
+	return canon.AppendBytes(out, b.WrappedKey)
 }
 
 func (b AddBody) Encode() []byte {
-	out := appendBytes(nil, []byte(b.Member))
-	out = appendBytes(out, b.Cert)
+	out := canon.AppendBytes(nil, []byte(b.Member))
+	out = canon.AppendBytes(out, b.Cert)
 	out = append(out, b.EnvelopeKey[:]...)
-	out = appendBytes(out, b.Binding)
+	out = canon.AppendBytes(out, b.Binding)
 	out = append(out, byte(b.Perms))
 	out = append(out, b.Epoch[:]...)
-	return appendBytes(out, b.WrappedKey)
+	return canon.AppendBytes(out, b.WrappedKey)
 }
 
 func appendKeys(out []byte, keys []WrappedFor) []byte {
-	out = appendUvarint(out, uint64(len(keys)))
+	out = canon.AppendUvarint(out, uint64(len(keys)))
 	for _, k := range keys {
-		out = appendBytes(out, []byte(k.Member))
-		out = appendBytes(out, k.WrappedKey)
+		out = canon.AppendBytes(out, []byte(k.Member))
+		out = canon.AppendBytes(out, k.WrappedKey)
 	}
 	return out
 }
 
-func (b RemoveBody) Encode() []byte { return appendKeys(appendBytes(nil, []byte(b.Target)), b.Keys) }
-func (b RekeyBody) Encode() []byte  { return appendKeys(nil, b.Keys) }
-func (b GrantBody) Encode() []byte  { return append(appendBytes(nil, []byte(b.Target)), byte(b.Perms)) }
-func (b PostBody) Encode() []byte   { return appendBytes(nil, b.Sealed) }
-func (b EditBody) Encode() []byte   { return appendBytes(append([]byte(nil), b.Target[:]...), b.Sealed) }
+func (b RemoveBody) Encode() []byte {
+	return appendKeys(canon.AppendBytes(nil, []byte(b.Target)), b.Keys)
+}
+func (b RekeyBody) Encode() []byte { return appendKeys(nil, b.Keys) }
+func (b GrantBody) Encode() []byte {
+	return append(canon.AppendBytes(nil, []byte(b.Target)), byte(b.Perms))
+}
+func (b PostBody) Encode() []byte { return canon.AppendBytes(nil, b.Sealed) }
+func (b EditBody) Encode() []byte {
+	return canon.AppendBytes(append([]byte(nil), b.Target[:]...), b.Sealed)
+}
 func (b RedactBody) Encode() []byte { return append([]byte(nil), b.Target[:]...) }
 func (CloseBody) Encode() []byte    { return []byte{} }
 
 func (r *reader) perm() Perm {
-	p := Perm(r.byte1())
-	if r.err == nil && p&^PermAll != 0 {
-		r.fail(fmt.Errorf("%w: unknown permission bits %#x", ErrMalformed, uint8(p&^PermAll)))
+	p := Perm(r.Byte("permissions"))
+	if r.Err() == nil && p&^PermAll != 0 {
+		r.Fail(fmt.Errorf("%w: unknown permission bits %#x", ErrMalformed, uint8(p&^PermAll)))
 	}
 	return p
 }
 
 func (r *reader) envelopeKey() (k [EnvelopeKeySize]byte) {
-	copy(k[:], r.fixed(EnvelopeKeySize))
+	copy(k[:], r.Fixed(EnvelopeKeySize, "envelope key"))
 	return k
 }
 
 // keys reads a key list: a count, then (node_id, wrapped key) pairs in
 // strictly ascending node_id order.
 func (r *reader) keys() []WrappedFor {
-	n := r.uvarint()
-	if r.err != nil {
+	n := r.Uvarint("key list count")
+	if r.Err() != nil {
 		return nil
 	}
 	// Each entry takes at least 2 bytes: a bound before allocating.
-	if n > uint64(len(r.b))/2 {
-		r.fail(fmt.Errorf("%w: key list of %d entries in %d bytes", ErrMalformed, n, len(r.b)))
+	if n > uint64(r.Remaining())/2 {
+		r.Fail(fmt.Errorf("%w: key list of %d entries in %d bytes", ErrMalformed, n, r.Remaining()))
 		return nil
 	}
 	var keys []WrappedFor
@@ -190,20 +200,20 @@ func (r *reader) keys() []WrappedFor {
 	}
 	for i := range keys {
 		keys[i].Member = r.nodeID("key recipient")
-		keys[i].WrappedKey = r.bytes(MaxWrappedKey, "wrapped key")
-		if r.err == nil && len(keys[i].WrappedKey) == 0 {
-			r.fail(fmt.Errorf("%w: empty wrapped key", ErrMalformed))
+		keys[i].WrappedKey = r.Bytes(MaxWrappedKey, "wrapped key")
+		if r.Err() == nil && len(keys[i].WrappedKey) == 0 {
+			r.Fail(fmt.Errorf("%w: empty wrapped key", ErrMalformed))
 		}
-		if r.err == nil && i > 0 && keys[i-1].Member >= keys[i].Member {
-			r.fail(fmt.Errorf("%w: key recipients not strictly ascending", ErrMalformed))
+		if r.Err() == nil && i > 0 && keys[i-1].Member >= keys[i].Member {
+			r.Fail(fmt.Errorf("%w: key recipients not strictly ascending", ErrMalformed))
 		}
 	}
 	return keys
 }
 
 func (r *reader) nonEmpty(p []byte, what string) []byte {
-	if r.err == nil && len(p) == 0 {
-		r.fail(fmt.Errorf("%w: empty %s", ErrMalformed, what))
+	if r.Err() == nil && len(p) == 0 {
+		r.Fail(fmt.Errorf("%w: empty %s", ErrMalformed, what))
 	}
 	return p
 }
@@ -214,28 +224,28 @@ func DecodeBody(t Type, b []byte) (Body, error) {
 	if len(b) > MaxBody {
 		return nil, fmt.Errorf("%w: body of %d bytes (limit %d)", ErrTooLarge, len(b), MaxBody)
 	}
-	r := &reader{b: b}
+	r := newReader(b)
 	var body Body
 	switch t {
 	case TypeCreate:
 		var c CreateBody
 		c.Name = r.text(MaxName, "channel name")
-		c.Cert = r.nonEmpty(r.bytes(MaxCert, "certificate"), "certificate")
+		c.Cert = r.nonEmpty(r.Bytes(MaxCert, "certificate"), "certificate")
 		c.EnvelopeKey = r.envelopeKey()
-		c.Binding = r.nonEmpty(r.bytes(MaxBinding, "envelope binding"), "envelope binding")
-		c.WrappedKey = r.nonEmpty(r.bytes(MaxWrappedKey, "wrapped key"), "wrapped key")
+		c.Binding = r.nonEmpty(r.Bytes(MaxBinding, "envelope binding"), "envelope binding")
+		c.WrappedKey = r.nonEmpty(r.Bytes(MaxWrappedKey, "wrapped key"), "wrapped key")
 		body = c
 	case TypeAdd:
 		var a AddBody
 		a.Member = r.nodeID("member")
-		a.Cert = r.nonEmpty(r.bytes(MaxCert, "certificate"), "certificate")
+		a.Cert = r.nonEmpty(r.Bytes(MaxCert, "certificate"), "certificate")
 		a.EnvelopeKey = r.envelopeKey()
-		a.Binding = r.nonEmpty(r.bytes(MaxBinding, "envelope binding"), "envelope binding")
+		a.Binding = r.nonEmpty(r.Bytes(MaxBinding, "envelope binding"), "envelope binding")
 		a.Perms = r.perm()
-		a.Epoch = r.id()
-		a.WrappedKey = r.nonEmpty(r.bytes(MaxWrappedKey, "wrapped key"), "wrapped key")
-		if r.err == nil && a.Epoch.IsZero() {
-			r.fail(fmt.Errorf("%w: zero key epoch", ErrMalformed))
+		a.Epoch = r.id("key epoch")
+		a.WrappedKey = r.nonEmpty(r.Bytes(MaxWrappedKey, "wrapped key"), "wrapped key")
+		if r.Err() == nil && a.Epoch.IsZero() {
+			r.Fail(fmt.Errorf("%w: zero key epoch", ErrMalformed))
 		}
 		body = a
 	case TypeRemove:
@@ -251,20 +261,20 @@ func DecodeBody(t Type, b []byte) (Body, error) {
 		g.Perms = r.perm()
 		body = g
 	case TypePost:
-		body = PostBody{Sealed: r.nonEmpty(r.bytes(MaxSealed, "sealed text"), "sealed text")}
+		body = PostBody{Sealed: r.nonEmpty(r.Bytes(MaxSealed, "sealed text"), "sealed text")}
 	case TypeEdit:
 		var e EditBody
-		e.Target = r.id()
-		e.Sealed = r.nonEmpty(r.bytes(MaxSealed, "sealed text"), "sealed text")
+		e.Target = r.id("target post")
+		e.Sealed = r.nonEmpty(r.Bytes(MaxSealed, "sealed text"), "sealed text")
 		body = e
 	case TypeRedact:
-		body = RedactBody{Target: r.id()}
+		body = RedactBody{Target: r.id("target post")}
 	case TypeClose:
 		body = CloseBody{}
 	default:
 		return nil, fmt.Errorf("%w: %d", ErrUnknownType, uint8(t))
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("%s body: %w", t, err)
 	}
 	return body, nil

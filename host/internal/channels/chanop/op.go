@@ -3,11 +3,12 @@ package chanop
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/dpc-go/dpc/host/internal/channels/canon"
 	"github.com/dpc-go/dpc/sdk/dpcuri"
 )
 
@@ -124,25 +125,19 @@ type Header struct {
 	BodyHash [32]byte
 }
 
-// appendUvarint appends v as a minimal uvarint.
-func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
-
-// appendBytes appends a uvarint length and p.
-func appendBytes(b, p []byte) []byte { return append(appendUvarint(b, uint64(len(p))), p...) }
-
 // Encode returns the canonical header bytes. It does not check the header;
 // Check does.
 func (h *Header) Encode() []byte {
 	b := make([]byte, 0, 2+32+1+32*len(h.Parents)+1+len(h.Author)+32+8+16+32)
 	b = append(b, Version, byte(h.Type))
 	b = append(b, h.Channel[:]...)
-	b = appendUvarint(b, uint64(len(h.Parents)))
+	b = canon.AppendUvarint(b, uint64(len(h.Parents)))
 	for _, p := range h.Parents {
 		b = append(b, p[:]...)
 	}
-	b = appendBytes(b, []byte(h.Author))
+	b = canon.AppendBytes(b, []byte(h.Author))
 	b = append(b, h.Epoch[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(h.Time))
+	b = canon.AppendUint64(b, uint64(h.Time))
 	b = append(b, h.Nonce[:]...)
 	b = append(b, h.BodyHash[:]...)
 	return b
@@ -201,98 +196,40 @@ func checkNodeID(s string) error {
 	return nil
 }
 
-// reader is a strict cursor over canonical bytes: the first problem sticks.
-type reader struct {
-	b   []byte
-	err error
+// reader is canon's strict cursor with the op format's fields; canon's
+// errors carry ErrTooLarge (a length beyond its limit) or ErrMalformed.
+type reader struct{ canon.Reader }
+
+func newReader(b []byte) *reader { return &reader{canon.NewReader(b, canonErr)} }
+
+func canonErr(err error) error {
+	if errors.Is(err, canon.ErrTooLong) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
 }
 
-func (r *reader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
-}
-
-func (r *reader) fixed(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.fail(fmt.Errorf("%w: truncated", ErrMalformed))
-		return nil
-	}
-	p := r.b[:n:n]
-	r.b = r.b[n:]
-	return p
-}
-
-func (r *reader) byte1() byte {
-	p := r.fixed(1)
-	if p == nil {
-		return 0
-	}
-	return p[0]
-}
-
-func (r *reader) id() (id ID) {
-	copy(id[:], r.fixed(32))
+func (r *reader) id(what string) (id ID) {
+	copy(id[:], r.Fixed(len(id), what))
 	return id
 }
 
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail(fmt.Errorf("%w: bad varint", ErrMalformed))
-		return 0
-	}
-	if n > 1 && r.b[n-1] == 0 {
-		r.fail(fmt.Errorf("%w: non-minimal varint", ErrMalformed))
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// bytes reads a uvarint length (at most limit, named what) and that many bytes.
-func (r *reader) bytes(limit int, what string) []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(limit) {
-		r.fail(fmt.Errorf("%w: %s of %d bytes (limit %d)", ErrTooLarge, what, n, limit))
-		return nil
-	}
-	return r.fixed(int(n))
-}
-
 func (r *reader) nodeID(what string) string {
-	s := string(r.bytes(MaxNodeID, what))
-	if r.err == nil {
+	s := string(r.Bytes(MaxNodeID, what))
+	if r.Err() == nil {
 		if err := checkNodeID(s); err != nil {
-			r.fail(fmt.Errorf("%s: %w", what, err))
+			r.Fail(fmt.Errorf("%s: %w", what, err))
 		}
 	}
 	return s
 }
 
 func (r *reader) text(limit int, what string) string {
-	p := r.bytes(limit, what)
-	if r.err == nil && !utf8.Valid(p) {
-		r.fail(fmt.Errorf("%w: %s is not UTF-8", ErrMalformed, what))
+	p := r.Bytes(limit, what)
+	if r.Err() == nil && !utf8.Valid(p) {
+		r.Fail(fmt.Errorf("%w: %s is not UTF-8", ErrMalformed, what))
 	}
 	return string(p)
-}
-
-// end fails unless every byte was read.
-func (r *reader) end() error {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail(fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b)))
-	}
-	return r.err
 }
 
 // DecodeHeader decodes canonical header bytes strictly.
@@ -301,33 +238,31 @@ func DecodeHeader(b []byte) (Header, error) {
 	if len(b) > MaxHeader {
 		return h, fmt.Errorf("%w: header of %d bytes (limit %d)", ErrTooLarge, len(b), MaxHeader)
 	}
-	r := &reader{b: b}
-	if v := r.byte1(); r.err == nil && v != Version {
+	r := newReader(b)
+	if v := r.Byte("version"); r.Err() == nil && v != Version {
 		return h, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
 	}
-	h.Type = Type(r.byte1())
-	if r.err == nil && !h.Type.Valid() {
+	h.Type = Type(r.Byte("type"))
+	if r.Err() == nil && !h.Type.Valid() {
 		return h, fmt.Errorf("%w: %d", ErrUnknownType, uint8(h.Type))
 	}
-	h.Channel = r.id()
-	n := r.uvarint()
-	if r.err == nil && n > MaxParents {
+	h.Channel = r.id("channel")
+	n := r.Uvarint("parent count")
+	if r.Err() == nil && n > MaxParents {
 		return h, fmt.Errorf("%w: %d parents (limit %d)", ErrTooLarge, n, MaxParents)
 	}
-	if r.err == nil && n > 0 {
+	if r.Err() == nil && n > 0 {
 		h.Parents = make([]ID, n)
 		for i := range h.Parents {
-			h.Parents[i] = r.id()
+			h.Parents[i] = r.id("parent")
 		}
 	}
-	h.Author = string(r.bytes(MaxNodeID, "author node_id"))
-	h.Epoch = r.id()
-	if p := r.fixed(8); p != nil {
-		h.Time = int64(binary.BigEndian.Uint64(p))
-	}
-	copy(h.Nonce[:], r.fixed(16))
-	copy(h.BodyHash[:], r.fixed(32))
-	if err := r.end(); err != nil {
+	h.Author = string(r.Bytes(MaxNodeID, "author node_id"))
+	h.Epoch = r.id("key epoch")
+	h.Time = int64(r.Uint64("time"))
+	copy(h.Nonce[:], r.Fixed(16, "nonce"))
+	copy(h.BodyHash[:], r.Fixed(32, "body hash"))
+	if err := r.End(); err != nil {
 		return Header{}, fmt.Errorf("header: %w", err)
 	}
 	if err := h.Check(); err != nil {
@@ -374,20 +309,20 @@ func SignedMessage(header []byte) []byte {
 // signature, each with a uvarint length, nothing after.
 func (op *Op) Encode() []byte {
 	b := make([]byte, 0, len(op.HeaderBytes)+len(op.BodyBytes)+len(op.Sig)+9)
-	b = appendBytes(b, op.HeaderBytes)
-	b = appendBytes(b, op.BodyBytes)
-	return appendBytes(b, op.Sig)
+	b = canon.AppendBytes(b, op.HeaderBytes)
+	b = canon.AppendBytes(b, op.BodyBytes)
+	return canon.AppendBytes(b, op.Sig)
 }
 
 // Decode decodes the wire form of an op strictly: header, body (its hash
 // and its own canonical encoding) and a non-empty signature within the limits.
 // It does not verify the signature.
 func Decode(b []byte) (*Op, error) {
-	r := &reader{b: b}
-	hb := r.bytes(MaxHeader, "header")
-	bb := r.bytes(MaxBody, "body")
-	sig := r.bytes(MaxSig, "signature")
-	if err := r.end(); err != nil {
+	r := newReader(b)
+	hb := r.Bytes(MaxHeader, "header")
+	bb := r.Bytes(MaxBody, "body")
+	sig := r.Bytes(MaxSig, "signature")
+	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("decode channel op: %w", err)
 	}
 	if len(sig) == 0 {

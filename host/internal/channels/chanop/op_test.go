@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dpc-go/dpc/host/internal/channels/canon"
 	"github.com/dpc-go/dpc/host/internal/identity"
 )
 
@@ -93,9 +94,9 @@ func TestRoundTripEveryType(t *testing.T) {
 func rawOp(h Header, body, sig []byte) []byte {
 	h.BodyHash = sha256.Sum256(body)
 	var b []byte
-	b = appendBytes(b, h.Encode())
-	b = appendBytes(b, body)
-	return appendBytes(b, sig)
+	b = canon.AppendBytes(b, h.Encode())
+	b = canon.AppendBytes(b, body)
+	return canon.AppendBytes(b, sig)
 }
 
 func TestDecodeStrict(t *testing.T) {
@@ -119,7 +120,7 @@ func TestDecodeStrict(t *testing.T) {
 		hb.BodyHash = sha256.Sum256(nil)
 		enc := hb.Encode()
 		enc[i] = v
-		return append(append(appendBytes(nil, enc), 0), appendBytes(nil, sig)...)
+		return append(append(canon.AppendBytes(nil, enc), 0), canon.AppendBytes(nil, sig)...)
 	}
 	cases := []struct {
 		name string
@@ -152,7 +153,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"body hash mismatch", func() []byte {
 			h := good
 			h.BodyHash = sha256.Sum256([]byte("x"))
-			return append(append(appendBytes(nil, h.Encode()), 0), appendBytes(nil, sig)...)
+			return append(append(canon.AppendBytes(nil, h.Encode()), 0), canon.AppendBytes(nil, sig)...)
 		}(), ErrBodyHash},
 		{"body on a close", rawOp(good, []byte{0}, sig), ErrMalformed},
 		{"empty signature", rawOp(good, nil, nil), ErrMalformed},
@@ -182,8 +183,8 @@ func TestDecodeBodyStrict(t *testing.T) {
 	keys := func(ms ...string) []byte {
 		out := binary.AppendUvarint(nil, uint64(len(ms)))
 		for _, m := range ms {
-			out = appendBytes(out, []byte(m))
-			out = appendBytes(out, []byte{1})
+			out = canon.AppendBytes(out, []byte(m))
+			out = canon.AppendBytes(out, []byte{1})
 		}
 		return out
 	}
@@ -193,15 +194,15 @@ func TestDecodeBodyStrict(t *testing.T) {
 		body []byte
 		want error
 	}{
-		{"grant: unknown permission bit", TypeGrant, append(appendBytes(nil, []byte(a.NodeID)), 0x40), ErrMalformed},
-		{"grant: target not a node_id", TypeGrant, append(appendBytes(nil, []byte("bob")), 1), ErrMalformed},
+		{"grant: unknown permission bit", TypeGrant, append(canon.AppendBytes(nil, []byte(a.NodeID)), 0x40), ErrMalformed},
+		{"grant: target not a node_id", TypeGrant, append(canon.AppendBytes(nil, []byte("bob")), 1), ErrMalformed},
 		{"rekey: unsorted key list", TypeRekey, keys(hi, lo), ErrMalformed},
 		{"rekey: duplicate recipient", TypeRekey, keys(lo, lo), ErrMalformed},
 		{"rekey: count beyond the bytes", TypeRekey, binary.AppendUvarint(nil, 1<<40), ErrMalformed},
-		{"post: empty sealed text", TypePost, appendBytes(nil, nil), ErrMalformed},
-		{"post: sealed text too long", TypePost, appendBytes(nil, make([]byte, MaxSealed+1)), ErrTooLarge},
-		{"create: name not UTF-8", TypeCreate, appendBytes(nil, []byte{0xff}), ErrMalformed},
-		{"create: name too long", TypeCreate, appendBytes(nil, make([]byte, MaxName+1)), ErrTooLarge},
+		{"post: empty sealed text", TypePost, canon.AppendBytes(nil, nil), ErrMalformed},
+		{"post: sealed text too long", TypePost, canon.AppendBytes(nil, make([]byte, MaxSealed+1)), ErrTooLarge},
+		{"create: name not UTF-8", TypeCreate, canon.AppendBytes(nil, []byte{0xff}), ErrMalformed},
+		{"create: name too long", TypeCreate, canon.AppendBytes(nil, make([]byte, MaxName+1)), ErrTooLarge},
 		{"redact: short", TypeRedact, make([]byte, 31), ErrMalformed},
 		{"redact: trailing", TypeRedact, make([]byte, 33), ErrMalformed},
 		{"close: not empty", TypeClose, []byte{0}, ErrMalformed},
@@ -226,7 +227,7 @@ func TestUnsignedMetadataFlaw_EveryByteIsSigned(t *testing.T) {
 		for i := range op.HeaderBytes {
 			h := bytes.Clone(op.HeaderBytes)
 			h[i] ^= 0x01
-			wire := appendBytes(appendBytes(appendBytes(nil, h), op.BodyBytes), op.Sig)
+			wire := canon.AppendBytes(canon.AppendBytes(canon.AppendBytes(nil, h), op.BodyBytes), op.Sig)
 			got, err := Decode(wire)
 			if err != nil {
 				continue
@@ -238,7 +239,7 @@ func TestUnsignedMetadataFlaw_EveryByteIsSigned(t *testing.T) {
 		for i := range op.BodyBytes {
 			body := bytes.Clone(op.BodyBytes)
 			body[i] ^= 0x01
-			wire := appendBytes(appendBytes(appendBytes(nil, op.HeaderBytes), body), op.Sig)
+			wire := canon.AppendBytes(canon.AppendBytes(canon.AppendBytes(nil, op.HeaderBytes), body), op.Sig)
 			if _, err := Decode(wire); !errors.Is(err, ErrBodyHash) {
 				t.Fatalf("%s: body byte %d changed: got %v, want ErrBodyHash", op.Header.Type, i, err)
 			}

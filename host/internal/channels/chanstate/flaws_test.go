@@ -3,6 +3,7 @@ package chanstate
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
@@ -297,5 +298,44 @@ func TestPendingPoolBoundsAllChannels(t *testing.T) {
 	}
 	if _, err := l3.Add(p1[1]); err != nil || l3.Evicted() != 1 || pool.Len() != 2 {
 		t.Fatalf("%v evicted %d pool %d", err, l3.Evicted(), pool.Len())
+	}
+}
+
+// TestAddListsTheOpsItEvicted: the pending ops an Add evicts to make room
+// are named in its Result, so the service can drop their stored bytes.
+// Before, only a count was kept and evicted ops stayed on disk.
+func TestAddListsTheOpsItEvicted(t *testing.T) {
+	w := newWorld(t, chanop.PermAll, chanop.PermAll)
+	pool := NewPendingPool(3)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"log's own bound", Config{MaxPending: 2}},
+		{"shared pool full", Config{Pool: pool}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := New(w.ch, tc.cfg)
+			var posts []*chanop.Op
+			for range 5 {
+				posts = append(posts, w.post(w.B, w.ep, w.addC))
+			}
+			var evicted []chanop.ID
+			for _, p := range posts {
+				res, err := l.Add(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				evicted = append(evicted, res.Evicted...)
+			}
+			keep := l.PendingLen()
+			want := make([]chanop.ID, 0, len(posts)-keep)
+			for _, p := range posts[:len(posts)-keep] {
+				want = append(want, p.ID())
+			}
+			if !slices.Equal(evicted, want) || uint64(len(evicted)) != l.Evicted() {
+				t.Fatalf("evicted %v (count %d), want the oldest %v", evicted, l.Evicted(), want)
+			}
+		})
 	}
 }

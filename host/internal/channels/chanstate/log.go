@@ -176,6 +176,9 @@ type Result struct {
 	// Rejected holds the errors of unblocked pending ops that failed
 	// verification (they are not stored).
 	Rejected []error
+	// Evicted lists the pending ops this call evicted to make room (set
+	// even when the call fails): whoever keeps their bytes drops them.
+	Evicted []chanop.ID
 }
 
 // Add adds a decoded op. An op whose parents are all stored is verified and
@@ -214,7 +217,7 @@ func (l *Log) Add(op *chanop.Op) (Result, error) {
 		}
 	}
 	if len(missing) > 0 {
-		if !l.hold(op, missing) {
+		if !l.hold(op, missing, &res) {
 			return res, fmt.Errorf("op %s waits for %d missing parents: %w", id, len(missing), ErrPendingFull)
 		}
 		res.Pending = true
@@ -228,14 +231,14 @@ func (l *Log) Add(op *chanop.Op) (Result, error) {
 	return res, nil
 }
 
-// hold puts op in the pending buffer, evicting the oldest when full. It
-// reports false when the shared pool is full and this log has nothing to
-// evict (the op is counted as evicted).
-func (l *Log) hold(op *chanop.Op, missing []chanop.ID) bool {
-	for len(l.pending) >= l.max && l.evictOldest() {
+// hold puts op in the pending buffer, evicting the oldest when full (listed
+// in res.Evicted). It reports false when the shared pool is full and this
+// log has nothing to evict (the op is counted as evicted).
+func (l *Log) hold(op *chanop.Op, missing []chanop.ID, res *Result) bool {
+	for len(l.pending) >= l.max && l.evictOldest(res) {
 	}
 	for !l.pool.reserve() {
-		if !l.evictOldest() {
+		if !l.evictOldest(res) {
 			l.evicted++
 			return false
 		}
@@ -260,8 +263,9 @@ func (l *Log) hold(op *chanop.Op, missing []chanop.ID) bool {
 	return true
 }
 
-// evictOldest evicts the oldest pending op; false when there is none.
-func (l *Log) evictOldest() bool {
+// evictOldest evicts the oldest pending op and lists it in res.Evicted;
+// false when there is none.
+func (l *Log) evictOldest(res *Result) bool {
 	for len(l.fifo) > 0 {
 		old := l.fifo[0]
 		l.fifo = l.fifo[1:]
@@ -270,6 +274,7 @@ func (l *Log) evictOldest() bool {
 			l.pool.add(-1)
 			l.evicted++
 			l.forget(op)
+			res.Evicted = append(res.Evicted, old)
 			return true
 		}
 	}

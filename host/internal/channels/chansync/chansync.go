@@ -105,6 +105,14 @@ type Config struct {
 	// this node: in the service, whether it is a member with read permission
 	// in the channel's state. Required: there is no default.
 	Allow func(peer string, channel ID) bool
+	// Past, if set, is asked about a peer Allow refuses: the ops whose
+	// causal past (themselves included) that peer may still be served,
+	// and whether an op is one of those. No heads: the peer is refused.
+	// Such a peer's CHANNEL_SYNC is answered with those heads and no want,
+	// its CHANNEL_WANT with those ops only, and its pushes are refused.
+	// The service: a removed member is served the ops up to its removal,
+	// so that it learns it (proto/channels.md, "Removed members").
+	Past func(peer string, channel ID) (heads []ID, in func(ID) bool)
 	// Logger is named "chansync" under the given logger (default: null).
 	Logger hclog.Logger
 	// PushBudget is the most op bytes one Sync pushes (DefaultPushBudget);
@@ -221,8 +229,8 @@ func (s *Syncer) Sync(ctx context.Context, peer Peer, channel ID) (Stats, error)
 }
 
 // mayTalk checks, before this node sends anything of channel to peer, that
-// it holds the channel and that Allow lets peer see it (a removed member is
-// sent nothing, whoever starts the exchange).
+// it holds the channel and that Allow lets peer see it (this node never
+// starts an exchange with a removed member; Past only bounds its answers).
 func (s *Syncer) mayTalk(peer Peer, channel ID) error {
 	if !s.cfg.Log.Known(channel) {
 		return fmt.Errorf("%w: %s", ErrUnknownChannel, channel)
@@ -391,29 +399,50 @@ func (s *Syncer) Handle(from string, p dptp.Payload) (reply dptp.Payload, missin
 	return nil, nil
 }
 
-// access checks that channel is held and from may sync it; it returns the
-// ERROR to answer otherwise.
-func (s *Syncer) access(from, command, requestID, channelHex string) (ID, *dptp.ErrorReply) {
+// bound is what a peer Allow refuses may still be served (Config.Past).
+type bound struct {
+	heads []ID
+	in    func(ID) bool
+}
+
+// access checks that channel is held and from may sync it, wholly (nil
+// bound) or up to a bound when bounded is set; it returns the ERROR to
+// answer otherwise.
+func (s *Syncer) access(from, command, requestID, channelHex string, bounded bool) (ID, *bound, *dptp.ErrorReply) {
 	channel, err := ParseID(channelHex)
 	if err == nil && !s.cfg.Log.Known(channel) {
 		err = fmt.Errorf("%w: %s", ErrUnknownChannel, channel)
 	}
 	if err != nil {
-		return channel, &dptp.ErrorReply{RequestID: requestID, RefusedCommand: command, Code: dptp.CodeNotFound,
+		return channel, nil, &dptp.ErrorReply{RequestID: requestID, RefusedCommand: command, Code: dptp.CodeNotFound,
 			Message: dptp.TruncateReason(err.Error())}
 	}
-	if !s.cfg.Allow(from, channel) {
-		s.log.Debug("sync refused", "peer", from, "channel", channel, "command", command)
-		return channel, &dptp.ErrorReply{RequestID: requestID, RefusedCommand: command, Code: dptp.CodePermissionDenied,
-			Message: fmt.Sprintf("%v: %s", ErrNotAllowed, channel)}
+	if s.cfg.Allow(from, channel) {
+		return channel, nil, nil
 	}
-	return channel, nil
+	if bounded && s.cfg.Past != nil {
+		if heads, in := s.cfg.Past(from, channel); len(heads) > 0 && in != nil {
+			s.log.Debug("serving a bounded past", "peer", from, "channel", channel, "command", command, "heads", len(heads))
+			return channel, &bound{heads: sortIDs(slices.Clone(heads[:min(len(heads), dptp.MaxChannelHeads)])), in: in}, nil
+		}
+	}
+	s.log.Debug("sync refused", "peer", from, "channel", channel, "command", command)
+	return channel, nil, &dptp.ErrorReply{RequestID: requestID, RefusedCommand: command, Code: dptp.CodePermissionDenied,
+		Message: fmt.Sprintf("%v: %s", ErrNotAllowed, channel)}
 }
 
 func (s *Syncer) handleSync(from string, p dptp.ChannelSync) dptp.Payload {
-	channel, refuse := s.access(from, p.Command(), p.RequestID, p.ChannelID)
+	channel, b, refuse := s.access(from, p.Command(), p.RequestID, p.ChannelID, true)
 	if refuse != nil {
 		return *refuse
+	}
+	if b != nil {
+		// Only the bound's heads, and nothing wanted from this peer.
+		var heads []ID
+		if p.Page == 0 {
+			heads = b.heads
+		}
+		return dptp.ChannelSyncResponse{RequestID: p.RequestID, Heads: hexIDs(heads), Page: p.Page, Pages: 1}
 	}
 	var want []string
 	for _, h := range p.Heads {
@@ -432,17 +461,23 @@ func (s *Syncer) handleSync(from string, p dptp.ChannelSync) dptp.Payload {
 }
 
 func (s *Syncer) handleWant(from string, p dptp.ChannelWant) dptp.Payload {
-	channel, refuse := s.access(from, p.Command(), p.RequestID, p.ChannelID)
+	channel, b, refuse := s.access(from, p.Command(), p.RequestID, p.ChannelID, true)
 	if refuse != nil {
 		return *refuse
 	}
-	order, truncated := s.walk(channel, parseIDs(p.IDs), slices.Concat(parseIDs(p.Heads), parseIDs(p.Have)))
+	ids := parseIDs(p.IDs)
+	if b != nil {
+		// The ancestors of an op in the bound are in it too: filtering
+		// where the walk starts bounds all it reaches.
+		ids = slices.DeleteFunc(ids, func(id ID) bool { return !b.in(id) })
+	}
+	order, truncated := s.walk(channel, ids, slices.Concat(parseIDs(p.Heads), parseIDs(p.Have)))
 	ops, n, _ := s.frame(channel, order)
 	return dptp.ChannelOps{RequestID: p.RequestID, ChannelID: p.ChannelID, Ops: ops, More: n < len(order) || truncated}
 }
 
 func (s *Syncer) handlePush(from string, p dptp.ChannelOps) (dptp.Payload, []ID) {
-	channel, refuse := s.access(from, p.Command(), "", p.ChannelID)
+	channel, _, refuse := s.access(from, p.Command(), "", p.ChannelID, false)
 	if refuse != nil {
 		return *refuse, nil
 	}

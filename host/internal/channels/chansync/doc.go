@@ -55,7 +55,10 @@
 // so a want of a million ids never gets here. A channel this node does not
 // hold is answered ERROR not_found and nothing is created; a peer
 // [Config.Allow] refuses gets ERROR permission_denied (and Sync and Fetch
-// never start toward such a peer, so a removed member is sent nothing); an op the log refuses
+// never start toward such a peer), unless [Config.Past] bounds what it may
+// still be served: then its CHANNEL_SYNC is answered with the bound's heads
+// and its CHANNEL_WANT with ops up to the bound only (a removed member
+// learns its removal and nothing after); an op the log refuses
 // gets ERROR bad_request and the rest of the frame is dropped. The asker
 // keeps at most [Config.MaxWanted] wanted ids, stops after MaxStall answers
 // that applied nothing (ops whose parents never come) and after
