@@ -325,3 +325,9 @@ func (l syncLog) Add(ch chansync.ID, raw []byte) (chansync.ID, []chansync.ID, er
 	}
 	return chansync.ID(id), out, err
 }
+
+// Batch is chansync's Batcher: the ops of one frame go in one write.
+func (l syncLog) Batch() func() {
+	l.s.st.w.hold()
+	return l.s.st.w.release
+}

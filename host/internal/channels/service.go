@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"context"
 	"crypto/ecdh"
 	"errors"
 	"fmt"
@@ -89,13 +90,17 @@ func NewService(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
-	cs, err := newChanStore(o.Store, o.Identity.EnvelopeKey.Bytes())
+	lg := o.Logger.Named("channels")
+	// The writing goroutine is one of the network's: Network.Stop waits
+	// for the queue to be written before the node closes its store.
+	w := newWriter(o.Store.SetMany, o.Net.Bus().Publish, func(f func()) { o.Net.Go(func(context.Context) { f() }) }, lg)
+	cs, err := newChanStore(o.Store, w, o.Identity.EnvelopeKey.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
-		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
+		log: lg, pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
 		chans: map[chanop.ID]*channel{}, wants: map[string]*rate.Limiter{}, fetching: map[string]bool{},
 		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox,
 	}
@@ -159,27 +164,30 @@ func (s *Service) get(ch chanop.ID) (*channel, error) {
 	return c, nil
 }
 
-// addLocked adds op (raw, as received) to c's log and the store, and
-// returns the ops it applied (op and those it unblocked) and the parents op
-// still waits for. s.mu is held.
-func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*chanop.Op, missing []chanop.ID, err error) {
+// addLocked adds op (raw, as received) to c's log and queues its records
+// for the store, and returns the ops it applied (op and those it
+// unblocked) and the parents op still waits for. The channel.op events of
+// the applied ops are published once their records are on disk. With own
+// (an op this node wrote) it returns once they are on disk and leaves the
+// events to the caller. s.mu is held.
+func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte, own bool) (applied []*chanop.Op, missing []chanop.ID, err error) {
 	res, err := c.log.Add(op)
 	if err != nil {
 		return nil, nil, err
 	}
+	var kvs []store.KV
 	if res.Pending {
 		if !res.Duplicate {
-			if err := s.st.putOp(c.id, op.ID(), notApplied, raw); err != nil {
-				return nil, nil, err
-			}
+			kvs = append(kvs, opRecord(c.id, op.ID(), notApplied, raw))
 		}
 		for _, p := range op.Header.Parents {
 			if !c.log.Has(p) {
 				missing = append(missing, p)
 			}
 		}
-		return nil, missing, nil
+		return nil, missing, s.st.w.enqueue(kvs, nil, own)
 	}
+	var events []network.Event
 	for _, id := range res.Stored {
 		o, r := op, raw
 		if id != op.ID() {
@@ -188,17 +196,21 @@ func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*c
 				o, err = chanop.Decode(r)
 			}
 			if err != nil {
-				return applied, nil, err
+				break
 			}
 		}
-		if err := s.st.applied(c.id, id, c.seq, r); err != nil {
-			return applied, nil, err
-		}
+		kvs = appliedRecords(kvs, c.id, id, c.seq, r)
 		c.seq++
 		s.unwrapLocked(c, o)
 		applied = append(applied, o)
+		if !own {
+			events = append(events, opEvent(c.id, o))
+		}
 	}
-	return applied, nil, nil
+	if werr := s.st.w.enqueue(kvs, events, own); err == nil {
+		err = werr
+	}
+	return applied, nil, err
 }
 
 // unwrapLocked takes the epoch key a control op wraps to this node, if any,
@@ -270,13 +282,18 @@ type OpEvent struct {
 // publish sends a channel.op event per applied op.
 func (s *Service) publish(ch chanop.ID, ops []*chanop.Op) {
 	for _, op := range ops {
-		s.net.Bus().Publish(network.Event{Type: "channel.op", Peer: op.Header.Author, Data: OpEvent{
-			Channel: ch.String(), Op: op.ID().String(), Type: op.Header.Type.String(), Author: op.Header.Author,
-		}})
+		s.net.Bus().Publish(opEvent(ch, op))
 	}
 }
 
-// receive adds an op a peer sent (chansync's Log.Add).
+func opEvent(ch chanop.ID, op *chanop.Op) network.Event {
+	return network.Event{Type: "channel.op", Peer: op.Header.Author, Data: OpEvent{
+		Channel: ch.String(), Op: op.ID().String(), Type: op.Header.Type.String(), Author: op.Header.Author,
+	}}
+}
+
+// receive adds an op a peer sent (chansync's Log.Add); its channel.op
+// events are published once it is on disk.
 func (s *Service) receive(ch chanop.ID, raw []byte) (chanop.ID, []chanop.ID, error) {
 	op, err := chanop.Decode(raw)
 	if err != nil {
@@ -288,9 +305,8 @@ func (s *Service) receive(ch chanop.ID, raw []byte) (chanop.ID, []chanop.ID, err
 		s.mu.Unlock()
 		return op.ID(), nil, err
 	}
-	applied, missing, err := s.addLocked(c, op, raw)
+	_, missing, err := s.addLocked(c, op, raw, false)
 	s.mu.Unlock()
-	s.publish(ch, applied)
 	return op.ID(), missing, err
 }
 

@@ -187,6 +187,44 @@ func (s *Store) Set(key, value []byte) error {
 	return nil
 }
 
+// KV is one key and its value, for SetMany.
+type KV struct{ Key, Value []byte }
+
+// SetMany stores every pair, in order, in as few transactions as badger's
+// transaction size allows (one, unless the batch is large), each one a
+// single synchronous write: many small records cost one disk sync instead
+// of one each. When it returns nil every pair is on disk; after an error,
+// or a crash, a prefix of the pairs may be (never a later pair without an
+// earlier one: the transactions commit one after another).
+func (s *Store) SetMany(kvs []KV) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for len(kvs) > 0 {
+		n := 0
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for n < len(kvs) {
+				err := txn.Set(kvs[n].Key, kvs[n].Value)
+				if errors.Is(err, badger.ErrTxnTooBig) && n > 0 {
+					return nil // commit these; the rest go in the next transaction
+				}
+				if err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("set %d keys from %q: %w", len(kvs), kvs[min(n, len(kvs)-1)].Key, err)
+		}
+		kvs = kvs[n:]
+	}
+	return nil
+}
+
 // Delete removes key; deleting a missing key is not an error.
 func (s *Store) Delete(key []byte) error {
 	s.mu.RLock()
