@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -66,6 +67,14 @@ func Open(o Options) (*Store, error) {
 	// Memory is bounded by the memtables (8 MB, two at most) and the block
 	// and index caches (4 + 2 MB): a node's resident memory should not
 	// depend on how much history it holds (see the history e2e test).
+	// Past those, a write burst's memory is compaction's: up to 13 table
+	// builders per compaction (8 + its splits), each about twice its table size
+	// (hence 1 MB base tables) plus, with block compression, a second copy
+	// of every block and 2×NumCPU compressing goroutines. Compression is
+	// off: most of what a node writes in bulk is ciphertext (channel ops,
+	// sealed keys), which does not compress; with it, a node that had just
+	// received 100k channel messages held 230 MiB of Go heap, without it
+	// and with 1 MB tables 66 MiB (channels' BenchmarkReceiverRSS).
 	opts = opts.
 		WithLogger(badgerLogger{logger}).
 		WithMemTableSize(8 << 20).
@@ -76,8 +85,9 @@ func Open(o Options) (*Store, error) {
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
 		WithNumCompactors(2).
-		WithBaseTableSize(2 << 20).
+		WithBaseTableSize(1 << 20).
 		WithMetricsEnabled(false).
+		WithCompression(options.None).
 		WithSyncWrites(true)
 
 	db, err := badger.Open(opts)
