@@ -485,6 +485,21 @@ func (l *Log) authorKey(author string, set bitset) crypto.PublicKey {
 // Has reports whether the op id is stored.
 func (l *Log) Has(id chanop.ID) bool { _, ok := l.entries[id]; return ok }
 
+// Meta returns a stored op's parents and its insertion index (an op comes
+// after its parents), from memory: what sync walks need, without reading
+// the op's bytes.
+func (l *Log) Meta(id chanop.ID) (parents []chanop.ID, index int, ok bool) {
+	e, ok := l.entries[id]
+	if !ok {
+		return nil, 0, false
+	}
+	parents = make([]chanop.ID, len(e.parents))
+	for i, p := range e.parents {
+		parents[i] = p.id
+	}
+	return parents, int(e.seq), true
+}
+
 // Len returns the number of stored ops.
 func (l *Log) Len() int { return len(l.seq) }
 
