@@ -167,10 +167,15 @@ func (s *Service) get(ch chanop.ID) (*channel, error) {
 // addLocked adds op (raw, as received) to c's log and queues its records
 // for the store, and returns the ops it applied (op and those it
 // unblocked) and the parents op still waits for. The channel.op events of
-// the applied ops are published once their records are on disk. With own
-// (an op this node wrote) it returns once they are on disk and leaves the
-// events to the caller. s.mu is held.
-func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte, own bool) (applied []*chanop.Op, missing []chanop.ID, err error) {
+// the applied ops are published once their records are on disk. s.mu is
+// held.
+func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*chanop.Op, missing []chanop.ID, err error) {
+	return s.applyLocked(c, op, raw, false)
+}
+
+// applyLocked is addLocked; with own (an op this node wrote) it returns
+// once the records are on disk and leaves the events to the caller.
+func (s *Service) applyLocked(c *channel, op *chanop.Op, raw []byte, own bool) (applied []*chanop.Op, missing []chanop.ID, err error) {
 	res, err := c.log.Add(op)
 	if err != nil {
 		return nil, nil, err
@@ -305,7 +310,7 @@ func (s *Service) receive(ch chanop.ID, raw []byte) (chanop.ID, []chanop.ID, err
 		s.mu.Unlock()
 		return op.ID(), nil, err
 	}
-	_, missing, err := s.addLocked(c, op, raw, false)
+	_, missing, err := s.addLocked(c, op, raw)
 	s.mu.Unlock()
 	return op.ID(), missing, err
 }
