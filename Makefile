@@ -63,7 +63,7 @@ test-deps:
 test-fast:
 	$(GO) test -short -vet=off -timeout 5m $(addsuffix /...,$(shell $(GO) list -m))
 
-## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, signaling across replicas vs within one and connections held by two replicas, TURN relay vs raw UDP, WebRTC transport vs raw pion, channel ops (seal, sign, verify, apply) vs raw XChaCha20-Poly1305 and Ed25519, channel convergence after a partition (5 x 2,000 ops) in memory and over sessions, channel post → member event vs session RTT, heap after 100k channel messages
+## bench: plugin boundary vs in-process, store footprint, host-to-host vs raw TLS, ask assembly and first token, hub signaling vs raw WebSocket and connections per hub, signaling across replicas vs within one and connections held by two replicas, TURN relay vs raw UDP, WebRTC transport vs raw pion, channel ops (seal, sign, verify, apply) vs raw XChaCha20-Poly1305 and Ed25519, channel convergence after a partition (5 x 2,000 ops) in memory and over sessions, channel post → member event vs session RTT, RSS of a node (own process) after receiving 100k channel messages, channel receive path (verify, apply, group commit; disk and tmpfs) vs raw Ed25519, XChaCha20-Poly1305 and badger
 bench:
 	cd host && $(GO) test -run "^$$" -bench . -benchtime 2s ./internal/plugins/
 	cd host && $(GO) test -run "^$$" -bench Footprint -benchtime 1x ./internal/store/
@@ -72,7 +72,8 @@ bench:
 	cd hub && $(GO) test -run '^$$' -bench SignalRoundTrip -benchtime 2s ./internal/server/ && $(GO) test -run '^$$' -bench HubConnections -benchtime 1x ./e2e/
 	cd host && $(GO) test -run '^$$' -bench . -benchtime 1s ./internal/channels/chancrypt/ ./internal/channels/chanop/ && $(GO) test -run '^$$' -bench ApplyPosts -benchtime 1x ./internal/channels/chanstate/
 	cd host && $(GO) test -run '^$$' -bench ConvergeAfterPartition -benchtime 3x ./internal/channels/chansync/ && $(GO) test -run '^$$' -bench ConvergeAfterPartitionNet -benchtime 1x ./internal/channels/
-	cd host && $(GO) test -run '^$$' -bench PostToMemberEvent -benchtime 2000x ./internal/channels/ && $(GO) test -run '^$$' -bench HeapAfterMessages -benchtime 1x ./internal/channels/
+	cd host && $(GO) test -run '^$$' -bench PostToMemberEvent -benchtime 2000x ./internal/channels/ && $(GO) test -run '^$$' -bench ReceiverRSS -benchtime 1x ./internal/channels/
+	cd host && $(GO) test -run '^$$' -bench ReceiveOps -benchtime 10000x ./internal/channels/
 	cd hub && $(GO) test -run '^$$' -bench ReplicaSignalRoundTrip -benchtime 2000x ./e2e/ && $(GO) test -run '^$$' -bench ReplicaConnections -benchtime 1x ./e2e/
 	cd hub && $(GO) test -run '^$$' -bench RelayRoundTrip -benchtime 2s ./internal/turnserver/
 	cd plugins/transport-webrtc && $(GO) test -run '^$$' -bench 'WebRTCPath|RawPion' -benchtime 2s ./rtc/

@@ -6,12 +6,18 @@ package channels_test
 // on the same nodes in the same run.
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +25,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 	"github.com/dpc-go/dpc/host/internal/nettest"
 	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/peers"
 )
 
 // group is n connected nodes (a full mesh) in one channel the first one
@@ -174,26 +181,42 @@ func BenchmarkConvergeAfterPartitionNet(b *testing.B) {
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/converge")
 }
 
-// BenchmarkHeapAfterMessages: A posts 100,000 256-byte messages that B
-// receives (over the session, applied and stored); reported is the Go heap
-// in use after a GC (HeapInuse, whole test process: both nodes, sender and
-// receiver, stores on disk) after they arrived, minus before, next to the
-// heap per message. Not RSS: both nodes share this process. The stores are
-// on tmpfs (/dev/shm) where there is one: every op is a synchronous write,
-// and on a disk the figure would be the disk's fsync rate, not memory.
-// Right after the burst most of the delta is badger's table builders
-// (flushes and compactions still running, allocated by z.Calloc on the Go
-// heap), not the nodes' own structures (chanstate's entries: ~23 MB per
-// node per 100k ops); a heap profile at that point shows which.
-func BenchmarkHeapAfterMessages(b *testing.B) {
+// BenchmarkReceiverRSS: A (this process, store on tmpfs) posts 100,000
+// 256-byte messages to B, a node in a process of its own (this test binary
+// run again as TestReceiverProcess, store in a directory on disk), which
+// receives them over its session, verifies, applies and stores them.
+// Reported is B's own memory once it holds them all, after a GC: VmRSS and
+// VmHWM (its peak) from /proc/self/status, the anonymous and file-backed
+// parts of the RSS (RssAnon; RssFile is mostly badger's memory-mapped
+// tables and value log, which the kernel may drop), the Go heap in use and
+// the heap memory the Go runtime still holds from the system (in use, or
+// freed and not yet returned: after a burst, most of the anonymous RSS);
+// next to the rate of the whole path (A's posts, each on tmpfs before
+// Post returns, pushed, received and written by B).
+func BenchmarkReceiverRSS(b *testing.B) {
 	const messages = 100_000
-	var delta uint64
+	var r receiverReport
 	var rate float64
 	for range b.N {
 		b.StopTimer()
-		nodes, ch := groupWith(b, 2, nettest.Options{StoreDir: tmpfsDir(b)})
-		a, m := nodes[0], nodes[1]
-		before := heapInUse()
+		rules, err := os.ReadFile("testdata/firewall_invites.hcl")
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := nettest.NewNode(b, nettest.Options{Name: "a", Loopback: true, Firewall: string(rules), StoreDir: filepath.Join(tmpfsDir(b), "a")})
+		p := startReceiver(b, a, messages)
+		ch, err := a.Channels.Create("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Channels.Invite(ch, p.nodeID, 0); err != nil {
+			b.Fatal(err)
+		}
+		p.expect(b, "joined")
+		nettest.WaitFor(b, "the receiver a member on A", func() bool {
+			ms, err := a.Channels.Members(ch)
+			return err == nil && len(ms) == 2
+		})
 		b.StartTimer()
 		start := time.Now()
 		text := string(make([]byte, 256))
@@ -202,18 +225,223 @@ func BenchmarkHeapAfterMessages(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		nettest.WaitFor(b, "every message on the member", func() bool {
-			st, err := m.Channels.StateOf(ch)
-			return err == nil && st.Posts == messages
-		})
+		r = p.report(b)
 		rate = messages / time.Since(start).Seconds()
 		b.StopTimer()
-		delta = heapInUse() - before
-		b.StartTimer()
 	}
-	b.ReportMetric(float64(delta)/(1<<20), "heap-inuse-delta-MiB")
-	b.ReportMetric(float64(delta)/messages, "heap-B/msg")
+	b.ReportMetric(float64(r.VmRSS)/1024, "rss-MiB")
+	b.ReportMetric(float64(r.VmHWM)/1024, "rss-peak-MiB")
+	b.ReportMetric(float64(r.RssAnon)/1024, "rss-anon-MiB")
+	b.ReportMetric(float64(r.RssFile)/1024, "rss-file-MiB")
+	b.ReportMetric(float64(r.HeapInuse)/(1<<20), "heap-inuse-MiB")
+	b.ReportMetric(float64(r.HeapSys-r.HeapReleased)/(1<<20), "heap-held-MiB")
 	b.ReportMetric(rate, "msg/s")
+}
+
+// receiverReport is what TestReceiverProcess prints once it holds every
+// message: its /proc/self/status figures (KiB) and Go heap (bytes).
+type receiverReport struct {
+	VmRSS, VmHWM, RssAnon, RssFile   uint64
+	HeapInuse, HeapSys, HeapReleased uint64
+}
+
+// receiverEnv names the receiver's settings: its store directory, the
+// sender's node_id and the messages to wait for.
+const (
+	receiverEnvDir      = "DPC_BENCH_RECEIVER_DIR"
+	receiverEnvSender   = "DPC_BENCH_RECEIVER_SENDER"
+	receiverEnvMessages = "DPC_BENCH_RECEIVER_MESSAGES"
+	// receiverEnvHeapProfile, if set, is where it writes a heap profile.
+	receiverEnvHeapProfile = "DPC_BENCH_RECEIVER_HEAP_PROFILE"
+)
+
+// receiverProc is the receiver process as the benchmark drives it: lines
+// on its stdout.
+type receiverProc struct {
+	nodeID string
+	lines  chan string
+	tail   []string // its last other lines (the test framework's)
+}
+
+// startReceiver runs TestReceiverProcess in a new process of this test
+// binary and connects a to it.
+func startReceiver(b *testing.B, a *nettest.Node, messages int) *receiverProc {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReceiverProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), receiverEnvDir+"="+filepath.Join(b.TempDir(), "b"), receiverEnvSender+"="+a.ID.NodeID,
+		receiverEnvMessages+"="+strconv.Itoa(messages))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &receiverProc{lines: make(chan string, 16)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+	}()
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var uri string
+	for uri == "" {
+		l := p.next(b)
+		if rest, ok := strings.CutPrefix(l, "receiver "); ok {
+			p.nodeID, uri, _ = strings.Cut(rest, " ")
+		}
+	}
+	if _, err := a.Peers.Update(p.nodeID, func(pr *peers.Peer) { pr.Contact = true }); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	for {
+		st, err := a.Net.Connect(ctx, uri, network.ConnectOptions{})
+		if err == nil && st.State == "connected" {
+			return p
+		}
+		if ctx.Err() != nil {
+			b.Fatalf("connecting to the receiver at %s: state %q, %v", uri, st.State, err)
+		}
+	}
+}
+
+// next returns the receiver's next line of its own (the test framework's
+// are skipped).
+func (p *receiverProc) next(b *testing.B) string {
+	b.Helper()
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				b.Fatalf("the receiver process ended; its last lines:\n%s", strings.Join(p.tail, "\n"))
+			}
+			if strings.HasPrefix(l, "receiver ") {
+				return l
+			}
+			p.tail = append(p.tail[max(0, len(p.tail)-20):], l)
+		case <-time.After(nettest.WaitLimit):
+			b.Fatal("the receiver process said nothing for", nettest.WaitLimit)
+		}
+	}
+}
+
+func (p *receiverProc) expect(b *testing.B, word string) {
+	b.Helper()
+	if l := p.next(b); l != "receiver "+word {
+		b.Fatalf("receiver: %q, want %q", l, "receiver "+word)
+	}
+}
+
+// report waits for the receiver's figures (printed once it holds every
+// message).
+func (p *receiverProc) report(b *testing.B) receiverReport {
+	b.Helper()
+	l := p.next(b)
+	js, ok := strings.CutPrefix(l, "receiver report ")
+	var r receiverReport
+	if !ok {
+		b.Fatalf("receiver: %q, want its report", l)
+	}
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		b.Fatalf("receiver report %q: %v", js, err)
+	}
+	return r
+}
+
+// TestReceiverProcess is BenchmarkReceiverRSS's receiving node, run in a
+// process of its own (it does nothing unless the benchmark set its
+// environment): it accepts the sender's invite, waits until it holds every
+// message and prints its memory figures.
+func TestReceiverProcess(t *testing.T) {
+	dir := os.Getenv(receiverEnvDir)
+	if dir == "" {
+		t.Skip("the receiver process of BenchmarkReceiverRSS")
+	}
+	messages, err := strconv.Atoi(os.Getenv(receiverEnvMessages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile("testdata/firewall_invites.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := nettest.NewNode(t, nettest.Options{Name: "b", Loopback: true, Firewall: string(rules), StoreDir: dir})
+	if _, err := n.Peers.Update(os.Getenv(receiverEnvSender), func(p *peers.Peer) { p.Contact = true }); err != nil {
+		t.Fatal(err)
+	}
+	events, stop := n.Net.Bus().Subscribe()
+	fmt.Printf("receiver %s %s\n", n.ID.NodeID, n.URI())
+	e := nettest.NextEvent(t, events, "channel.invite")
+	stop()
+	in := e.Data.(channels.InviteEvent)
+	ch, err := channels.ParseChannel(in.Channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nettest.WaitLimit)
+	defer cancel()
+	if err := n.Channels.Accept(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("receiver joined")
+	// The create, the add and the messages.
+	// A cheap condition, polled until the sender is done (at its pace:
+	// far longer than nettest.WaitLimit).
+	for deadline := time.Now().Add(10 * time.Minute); n.Channels.Held(ch) < messages+2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the receiver holds %d ops, want %d", n.Channels.Held(ch), messages+2)
+		}
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r := receiverReport{HeapInuse: ms.HeapInuse, HeapSys: ms.HeapSys, HeapReleased: ms.HeapReleased}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			r.VmRSS = kb
+		case "VmHWM":
+			r.VmHWM = kb
+		case "RssAnon":
+			r.RssAnon = kb
+		case "RssFile":
+			r.RssFile = kb
+		}
+	}
+	if path := os.Getenv(receiverEnvHeapProfile); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	// Checked after the figures: resolving the whole state (what `dpc
+	// channel state` does) builds, and caches, a list of every post.
+	if st, err := n.Channels.StateOf(ch); err != nil || st.Posts != messages {
+		t.Fatalf("the receiver holds %d of %d messages (%v)", st.Posts, messages, err)
+	}
+	js, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("receiver report %s\n", js)
 }
 
 // heapInUse is HeapInuse after a GC.

@@ -20,6 +20,15 @@
 // from the op that wrapped it to this node when that opens (rewriting the
 // record), otherwise the posts of that epoch show as unreadable.
 //
+// The records of applied and waiting ops go through a group commit (the
+// writer): the ops of one CHANNEL_OPS frame, and those that arrive while
+// the previous batch is being written, are one store.SetMany (one disk
+// sync), and their channel.op events are published once it returned.
+// Received ops may be lost by a crash before their batch is written: sync
+// fetches them again from the members that hold them. An op this node
+// writes itself is on disk (with everything queued before it, its parents
+// too) before Post and the other commands return.
+//
 // Post bodies are sealed with the channel key in the op itself; epoch keys
 // are sealed under a node-local key (HKDF-SHA256 of the node's envelope
 // private key, info "dpc-channel-at-rest/v1"), so no raw channel key is

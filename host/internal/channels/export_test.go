@@ -3,6 +3,7 @@ package channels
 import (
 	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+	"github.com/dpc-go/dpc/host/internal/channels/chansync"
 )
 
 // StoredKeys returns the epoch keys of ch in this node's store.
@@ -16,3 +17,7 @@ func (s *Service) RawOp(ch, id chanop.ID) ([]byte, error) {
 	_, raw, err := s.st.op(ch, id)
 	return raw, err
 }
+
+// Held returns how many ops ch's log holds (0 for an unknown channel): a
+// cheap condition to poll, where StateOf resolves the whole state.
+func (s *Service) Held(ch chanop.ID) int { return syncLog{s}.Count(chansync.ID(ch)) }

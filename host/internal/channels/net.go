@@ -341,20 +341,26 @@ func (l syncLog) held(ch, id chansync.ID) (uint64, []byte, bool) {
 	return seq, raw, true
 }
 
+// Meta is read from the log in memory: sync walks visit many ops, and
+// reading and decoding each from the store made walks the bulk of a sync.
+// The log's insertion order is an order where parents come first, as the
+// apply seq is.
 func (l syncLog) Meta(ch chansync.ID, id chansync.ID) ([]chansync.ID, uint64, bool) {
-	seq, raw, ok := l.held(ch, id)
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	c := l.of(ch)
+	if c == nil {
+		return nil, 0, false
+	}
+	parents, seq, ok := c.log.Meta(chanop.ID(id))
 	if !ok {
 		return nil, 0, false
 	}
-	op, err := chanop.Decode(raw)
-	if err != nil {
-		return nil, 0, false
-	}
-	ps := make([]chansync.ID, len(op.Header.Parents))
-	for i, p := range op.Header.Parents {
+	ps := make([]chansync.ID, len(parents))
+	for i, p := range parents {
 		ps[i] = chansync.ID(p)
 	}
-	return ps, seq, true
+	return ps, uint64(seq), true
 }
 
 func (l syncLog) Raw(ch chansync.ID, id chansync.ID) ([]byte, bool) {
@@ -369,4 +375,10 @@ func (l syncLog) Add(ch chansync.ID, raw []byte) (chansync.ID, []chansync.ID, er
 		out[i] = chansync.ID(m)
 	}
 	return chansync.ID(id), out, err
+}
+
+// Batch is chansync's Batcher: the ops of one frame go in one write.
+func (l syncLog) Batch() func() {
+	l.s.st.w.hold()
+	return l.s.st.w.release
 }

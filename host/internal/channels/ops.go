@@ -43,7 +43,7 @@ func ParseChannel(s string) (chanop.ID, error) {
 // writeLocked adds an op this node built to c, checks it was accepted and
 // returns what it applied; s.mu is held.
 func (s *Service) writeLocked(c *channel, op *chanop.Op) ([]*chanop.Op, error) {
-	applied, _, err := s.addLocked(c, op, op.Encode())
+	applied, _, err := s.applyLocked(c, op, op.Encode(), true)
 	if err != nil {
 		return applied, err
 	}

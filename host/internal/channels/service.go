@@ -3,6 +3,7 @@ package channels
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/ecdh"
 	"errors"
 	"fmt"
@@ -100,13 +101,17 @@ func NewService(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
-	cs, err := newChanStore(o.Store, o.Identity.EnvelopeKey.Bytes())
+	lg := o.Logger.Named("channels")
+	// The writing goroutine is one of the network's: Network.Stop waits
+	// for the queue to be written before the node closes its store.
+	w := newWriter(o.Store.SetMany, o.Net.Bus().Publish, func(f func()) { o.Net.Go(func(context.Context) { f() }) }, lg)
+	cs, err := newChanStore(o.Store, w, o.Identity.EnvelopeKey.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{
 		net: o.Net, st: cs, id: o.Identity, name: o.Name, peers: o.Peers,
-		log: o.Logger.Named("channels"), pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
+		log: lg, pool: chanstate.NewPendingPool(4 * chanstate.DefaultMaxPending),
 		chans: map[chanop.ID]*channel{}, wants: map[string]*wantLimiter{}, wantPruneAt: minWantPrune, fetching: map[string]bool{}, clock: time.Now,
 		wantRate: o.WantRate, wantBurst: o.WantBurst, mailbox: o.Mailbox, maxPending: o.MaxPending,
 	}
@@ -232,10 +237,18 @@ func (s *Service) get(ch chanop.ID) (*channel, error) {
 	return c, nil
 }
 
-// addLocked adds op (raw, as received) to c's log and the store, and
-// returns the ops it applied (op and those it unblocked) and the parents op
-// still waits for. s.mu is held.
+// addLocked adds op (raw, as received) to c's log and queues its records
+// for the store, and returns the ops it applied (op and those it
+// unblocked) and the parents op still waits for. The channel.op events of
+// the applied ops are published once their records are on disk. s.mu is
+// held.
 func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*chanop.Op, missing []chanop.ID, err error) {
+	return s.applyLocked(c, op, raw, false)
+}
+
+// applyLocked is addLocked; with own (an op this node wrote) it returns
+// once the records are on disk and leaves the events to the caller.
+func (s *Service) applyLocked(c *channel, op *chanop.Op, raw []byte, own bool) (applied []*chanop.Op, missing []chanop.ID, err error) {
 	res, err := c.log.Add(op)
 	if derr := s.st.dropWaiting(c.id, res.Evicted); derr != nil {
 		s.log.Error("dropping evicted waiting ops from the store", "channel", c.id, "error", derr)
@@ -243,19 +256,19 @@ func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*c
 	if err != nil {
 		return nil, nil, err
 	}
+	var kvs []store.KV
 	if res.Pending {
 		if !res.Duplicate {
-			if err := s.st.putOp(c.id, op.ID(), notApplied, raw); err != nil {
-				return nil, nil, err
-			}
+			kvs = append(kvs, opRecord(c.id, op.ID(), notApplied, raw))
 		}
 		for _, p := range op.Header.Parents {
 			if !c.log.Has(p) {
 				missing = append(missing, p)
 			}
 		}
-		return nil, missing, nil
+		return nil, missing, s.st.w.enqueue(kvs, nil, own)
 	}
+	var events []network.Event
 	for _, id := range res.Stored {
 		o, r := op, raw
 		if id != op.ID() {
@@ -264,17 +277,21 @@ func (s *Service) addLocked(c *channel, op *chanop.Op, raw []byte) (applied []*c
 				o, err = chanop.Decode(r)
 			}
 			if err != nil {
-				return applied, nil, err
+				break
 			}
 		}
-		if err := s.st.applied(c.id, id, c.seq, r); err != nil {
-			return applied, nil, err
-		}
+		kvs = appliedRecords(kvs, c.id, id, c.seq, r)
 		c.seq++
 		s.unwrapLocked(c, o)
 		applied = append(applied, o)
+		if !own {
+			events = append(events, opEvent(c.id, o))
+		}
 	}
-	return applied, nil, nil
+	if werr := s.st.w.enqueue(kvs, events, own); err == nil {
+		err = werr
+	}
+	return applied, nil, err
 }
 
 // unwrapLocked takes the epoch key a control op wraps to this node, if any,
@@ -346,13 +363,18 @@ type OpEvent struct {
 // publish sends a channel.op event per applied op.
 func (s *Service) publish(ch chanop.ID, ops []*chanop.Op) {
 	for _, op := range ops {
-		s.net.Bus().Publish(network.Event{Type: "channel.op", Peer: op.Header.Author, Data: OpEvent{
-			Channel: ch.String(), Op: op.ID().String(), Type: op.Header.Type.String(), Author: op.Header.Author,
-		}})
+		s.net.Bus().Publish(opEvent(ch, op))
 	}
 }
 
-// receive adds an op a peer sent (chansync's Log.Add).
+func opEvent(ch chanop.ID, op *chanop.Op) network.Event {
+	return network.Event{Type: "channel.op", Peer: op.Header.Author, Data: OpEvent{
+		Channel: ch.String(), Op: op.ID().String(), Type: op.Header.Type.String(), Author: op.Header.Author,
+	}}
+}
+
+// receive adds an op a peer sent (chansync's Log.Add); its channel.op
+// events are published once it is on disk.
 func (s *Service) receive(ch chanop.ID, raw []byte) (chanop.ID, []chanop.ID, error) {
 	op, err := chanop.Decode(raw)
 	if err != nil {
@@ -364,9 +386,8 @@ func (s *Service) receive(ch chanop.ID, raw []byte) (chanop.ID, []chanop.ID, err
 		s.mu.Unlock()
 		return op.ID(), nil, err
 	}
-	applied, missing, err := s.addLocked(c, op, raw)
+	_, missing, err := s.addLocked(c, op, raw)
 	s.mu.Unlock()
-	s.publish(ch, applied)
 	return op.ID(), missing, err
 }
 

@@ -45,18 +45,20 @@ type Invite struct {
 	Received int64  `json:"received_ms"`
 }
 
-// chanStore is the service's part of the node store.
+// chanStore is the service's part of the node store. Op records go
+// through the writer (group commit); the rest is written at once.
 type chanStore struct {
 	st     *store.Store
+	w      *writer
 	atRest []byte
 }
 
-func newChanStore(st *store.Store, envelopePriv []byte) (*chanStore, error) {
+func newChanStore(st *store.Store, w *writer, envelopePriv []byte) (*chanStore, error) {
 	k, err := hkdf.Key(sha256.New, envelopePriv, nil, atRestInfo, chacha20poly1305.KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("channel at-rest key: %w", err)
 	}
-	return &chanStore{st: st, atRest: k}, nil
+	return &chanStore{st: st, w: w, atRest: k}, nil
 }
 
 func opKey(ch, id chanop.ID) []byte    { return []byte("chanop/" + ch.String() + "/" + id.String()) }
@@ -66,17 +68,26 @@ func metaKey(ch chanop.ID) []byte      { return []byte("chanmeta/" + ch.String()
 func inviteKey(ch chanop.ID) []byte    { return []byte("chaninvite/" + ch.String()) }
 func epochKey(ch, ep chanop.ID) []byte { return append(keyPrefix(ch), ep.String()...) }
 
-// putOp stores an op as received, at seq (notApplied while it waits).
-func (s *chanStore) putOp(ch, id chanop.ID, seq uint64, raw []byte) error {
+// opRecord is the record of an op as received, at seq (notApplied while
+// it waits), to append to a batch for the writer.
+func opRecord(ch, id chanop.ID, seq uint64, raw []byte) store.KV {
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(raw)), seq)
-	return s.st.Set(opKey(ch, id), append(v, raw...))
+	return store.KV{Key: opKey(ch, id), Value: append(v, raw...)}
 }
 
-// op returns a stored op's seq and raw bytes.
+// op returns a stored op's seq and raw bytes, from the write queue while
+// it is not on disk yet.
 func (s *chanStore) op(ch, id chanop.ID) (uint64, []byte, error) {
-	v, err := s.st.Get(opKey(ch, id))
-	if err != nil {
-		return 0, nil, err
+	k := opKey(ch, id)
+	v, deleted, ok := s.w.get(k)
+	if deleted {
+		return 0, nil, fmt.Errorf("channel op %s: %w", id, store.ErrNotFound)
+	}
+	if !ok {
+		var err error
+		if v, err = s.st.Get(k); err != nil {
+			return 0, nil, err
+		}
 	}
 	if len(v) < 8 {
 		return 0, nil, fmt.Errorf("channel op %s in the store: %d bytes: %w", id, len(v), errCorrupt)
@@ -84,12 +95,11 @@ func (s *chanStore) op(ch, id chanop.ID) (uint64, []byte, error) {
 	return binary.BigEndian.Uint64(v), v[8:], nil
 }
 
-// applied records that id was applied at seq.
-func (s *chanStore) applied(ch, id chanop.ID, seq uint64, raw []byte) error {
-	if err := s.putOp(ch, id, seq, raw); err != nil {
-		return err
-	}
-	return s.st.Set(binary.BigEndian.AppendUint64(seqPrefix(ch), seq), id[:])
+// appliedRecords are the records of id applied at seq: the op with its
+// seq, then the seq index entry (in this order: a batch cut short by a
+// crash never leaves an index entry without its op).
+func appliedRecords(kvs []store.KV, ch, id chanop.ID, seq uint64, raw []byte) []store.KV {
+	return append(kvs, opRecord(ch, id, seq, raw), store.KV{Key: binary.BigEndian.AppendUint64(seqPrefix(ch), seq), Value: id[:]})
 }
 
 // replay calls fn with every applied op of ch in apply order.
@@ -146,12 +156,12 @@ func (s *chanStore) waiting(ch chanop.ID, fn func(id chanop.ID, raw []byte) erro
 // waited for parents (evicted from its bounded pending buffer): a sync
 // fetches them again when their parents are there.
 func (s *chanStore) dropWaiting(ch chanop.ID, ids []chanop.ID) error {
+	// Through the write queue, after any queued write of the same record.
+	kvs := make([]store.KV, 0, len(ids))
 	for _, id := range ids {
-		if err := s.st.Delete(opKey(ch, id)); err != nil {
-			return err
-		}
+		kvs = append(kvs, store.KV{Key: opKey(ch, id), Delete: true})
 	}
-	return nil
+	return s.w.enqueue(kvs, nil, true)
 }
 
 // putKey seals an epoch key under the at-rest key and stores it.

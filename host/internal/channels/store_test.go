@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
+	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/store"
 )
 
@@ -27,7 +30,7 @@ func TestEpochKeysSealedAtRest(t *testing.T) {
 		}
 		return k.Bytes()
 	}
-	mine, err := newChanStore(st, priv())
+	mine, err := newChanStore(st, newWriter(st.SetMany, func(network.Event) {}, func(f func()) { go f() }, hclog.NewNullLogger()), priv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +54,7 @@ func TestEpochKeysSealedAtRest(t *testing.T) {
 		t.Fatalf("the node's own store: keys %v, err %v", got, err)
 	}
 
-	theirs, err := newChanStore(st, priv())
+	theirs, err := newChanStore(st, newWriter(st.SetMany, func(network.Event) {}, func(f func()) { go f() }, hclog.NewNullLogger()), priv())
 	if err != nil {
 		t.Fatal(err)
 	}

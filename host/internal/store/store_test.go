@@ -352,3 +352,64 @@ func BenchmarkStoreSet(b *testing.B) {
 		i++
 	}
 }
+
+// TestSetManyLargerThanOneTransaction: a batch badger cannot take in one
+// transaction (ErrTxnTooBig) is split, not refused, and every pair is on
+// disk after a reopen; an empty batch is a no-op.
+func TestSetManyLargerThanOneTransaction(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s := openT(t, Options{Dir: dir})
+	if err := s.SetMany(nil); err != nil {
+		t.Fatalf("SetMany(nil): %v", err)
+	}
+	const n = 30_000 // ~3 MB: more than one transaction of an 8 MB memtable
+	kvs := make([]KV, n)
+	for i := range kvs {
+		kvs[i] = KV{Key: fmt.Appendf(nil, "batch/%08d", i), Value: bytes.Repeat([]byte{byte(i)}, 100)}
+	}
+	if err := s.SetMany(kvs); err != nil {
+		t.Fatalf("SetMany: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, Options{Dir: dir})
+	got := 0
+	err := s.Iterate([]byte("batch/"), func(k, v []byte) error {
+		if !bytes.Equal(k, kvs[got].Key) || !bytes.Equal(v, kvs[got].Value) {
+			return fmt.Errorf("pair %d: %q", got, k)
+		}
+		got++
+		return nil
+	})
+	if err != nil || got != n {
+		t.Fatalf("after reopen: %d of %d pairs, %v", got, n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMany(kvs[:1]); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SetMany on a closed store: want ErrClosed got %v", err)
+	}
+}
+
+// TestSetManyDeletes: a pair marked Delete removes its key, in batch order
+// with the sets around it.
+func TestSetManyDeletes(t *testing.T) {
+	s := openT(t, Options{InMemory: true})
+	err := s.SetMany([]KV{
+		{Key: []byte("d/1"), Value: []byte("one")},
+		{Key: []byte("d/2"), Value: []byte("two")},
+		{Key: []byte("d/1"), Delete: true},
+		{Key: []byte("d/3"), Delete: true}, // missing: not an error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get([]byte("d/1")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("d/1 after its delete: %v, want ErrNotFound", err)
+	}
+	if v, err := s.Get([]byte("d/2")); err != nil || string(v) != "two" {
+		t.Errorf("d/2: %q %v", v, err)
+	}
+}

@@ -61,26 +61,76 @@ func (p *PendingPool) add(d int64) {
 
 // entry is a stored op. Content ops keep only what resolution needs (the
 // service keeps their bytes in its store); control ops keep the whole op.
+// A log holds one per op, so what most ops (posts) lack is in extra: 128
+// bytes an entry instead of 176.
 type entry struct {
 	id      chanop.ID
 	author  string
 	time    int64
 	parents []*entry
 	past    *past // control ops that are ancestors
-	self    *past // control ops only: past plus this op
-	op      *chanop.Op
-	ctl     *ctlInfo
 	// Sealed content ops and adds: the epoch op named, if in the control past.
 	epoch *entry
-	// Edits and redacts: the post they target.
-	target *chanop.ID
-	reason error
+	x     *extra // control ops, edits and redacts, refused ops; else nil
 	// sigSum tells a resend (same signature) from an equivocation.
 	sigSum uint64
 	seq    int32 // insertion index, for ancestor sets over all ops
 	cidx   int32 // index among control ops; -1 for content ops
 	typ    chanop.Type
 	valid  bool
+}
+
+// extra is the part of an entry most posts do without.
+type extra struct {
+	self *past // control ops only: past plus this op
+	op   *chanop.Op
+	ctl  ctlInfo
+	// Edits and redacts: the post they target.
+	target *chanop.ID
+	reason error
+}
+
+// ext returns e's extra part, adding it if needed.
+func (e *entry) ext() *extra {
+	if e.x == nil {
+		e.x = &extra{}
+	}
+	return e.x
+}
+
+// selfPast is a control op's past plus itself; nil for content ops.
+func (e *entry) selfPast() *past {
+	if e.x == nil {
+		return nil
+	}
+	return e.x.self
+}
+
+// target is the post an edit or redact targets; nil for other ops.
+func (e *entry) target() *chanop.ID {
+	if e.x == nil {
+		return nil
+	}
+	return e.x.target
+}
+
+// reason is why e is refused (nil when accepted or not decided).
+func (e *entry) reason() error {
+	if e.x == nil {
+		return nil
+	}
+	return e.x.reason
+}
+
+// decide records whether e is accepted: valid without a reason, refused
+// with one.
+func (e *entry) decide(reason error) {
+	e.valid = reason == nil
+	if reason != nil {
+		e.ext().reason = reason
+	} else if e.x != nil {
+		e.x.reason = nil
+	}
 }
 
 // ctlInfo is what only control ops carry.
@@ -363,8 +413,8 @@ func (l *Log) insert(op *chanop.Op) error {
 		p := l.entries[pid]
 		e.parents[i] = p
 		c := p.past
-		if p.self != nil {
-			c = p.self
+		if ps := p.selfPast(); ps != nil {
+			c = ps
 		}
 		if cp == nil {
 			cp = c
@@ -376,8 +426,8 @@ func (l *Log) insert(op *chanop.Op) error {
 		var set bitset
 		for _, p := range e.parents {
 			c := p.past
-			if p.self != nil {
-				c = p.self
+			if ps := p.selfPast(); ps != nil {
+				c = ps
 			}
 			set = set.union(c.set)
 		}
@@ -409,20 +459,20 @@ func (l *Log) insert(op *chanop.Op) error {
 	e.author = l.name(h.Author)
 	if h.Type.Control() {
 		e.cidx = int32(len(l.control))
-		e.self = l.intern(cp.set.with(e.cidx))
-		e.op = op
-		e.ctl = &ctlInfo{}
+		x := e.ext()
+		x.self = l.intern(cp.set.with(e.cidx))
+		x.op = op
 		switch b := op.Body.(type) {
 		case chanop.CreateBody:
-			e.ctl.key = key
+			x.ctl.key = key
 			l.creator = e
 		case chanop.AddBody:
 			e.epoch = l.epochIn(b.Epoch, cp)
 			k, err := l.checks.member(b)
 			if err != nil {
-				e.ctl.precheck = fmt.Errorf("%w: %w", ErrMemberKey, err)
+				x.ctl.precheck = fmt.Errorf("%w: %w", ErrMemberKey, err)
 			} else {
-				e.ctl.key = k
+				x.ctl.key = k
 				m := l.name(b.Member)
 				l.addsOf[m] = append(l.addsOf[m], e)
 			}
@@ -435,12 +485,12 @@ func (l *Log) insert(op *chanop.Op) error {
 		}
 		switch b := op.Body.(type) {
 		case chanop.EditBody:
-			e.target = &b.Target
+			e.ext().target = &b.Target
 		case chanop.RedactBody:
-			e.target = &b.Target
+			e.ext().target = &b.Target
 		}
-		if e.target != nil {
-			l.editsFor[*e.target] = append(l.editsFor[*e.target], e)
+		if t := e.target(); t != nil {
+			l.editsFor[*t] = append(l.editsFor[*t], e)
 		}
 	}
 	l.entries[e.id] = e
@@ -476,12 +526,12 @@ func (l *Log) epochIn(id chanop.ID, p *past) *entry {
 // authorKey returns the key of author from the create or an add in the
 // control past set, or nil.
 func (l *Log) authorKey(author string, set bitset) crypto.PublicKey {
-	if l.creator != nil && l.creator.op.Header.Author == author {
-		return l.creator.ctl.key
+	if l.creator != nil && l.creator.x.op.Header.Author == author {
+		return l.creator.x.ctl.key
 	}
 	for _, a := range l.addsOf[author] {
 		if set.has(a.cidx) {
-			return a.ctl.key
+			return a.x.ctl.key
 		}
 	}
 	return nil
@@ -489,6 +539,21 @@ func (l *Log) authorKey(author string, set bitset) crypto.PublicKey {
 
 // Has reports whether the op id is stored.
 func (l *Log) Has(id chanop.ID) bool { _, ok := l.entries[id]; return ok }
+
+// Meta returns a stored op's parents and its insertion index (an op comes
+// after its parents), from memory: what sync walks need, without reading
+// the op's bytes.
+func (l *Log) Meta(id chanop.ID) (parents []chanop.ID, index int, ok bool) {
+	e, ok := l.entries[id]
+	if !ok {
+		return nil, 0, false
+	}
+	parents = make([]chanop.ID, len(e.parents))
+	for i, p := range e.parents {
+		parents[i] = p.id
+	}
+	return parents, int(e.seq), true
+}
 
 // Len returns the number of stored ops.
 func (l *Log) Len() int { return len(l.seq) }
@@ -531,5 +596,5 @@ func (l *Log) Status(id chanop.ID) (stored, accepted bool, reason error) {
 		return false, false, nil
 	}
 	l.resolve()
-	return true, e.valid, e.reason
+	return true, e.valid, e.reason()
 }

@@ -13,7 +13,7 @@ func (l *Log) Removals(node string) []chanop.ID {
 		if e.typ != chanop.TypeRemove || !e.valid {
 			continue
 		}
-		if b, ok := e.op.Body.(chanop.RemoveBody); ok && b.Target == node {
+		if b, ok := e.x.op.Body.(chanop.RemoveBody); ok && b.Target == node {
 			out = append(out, e.id)
 		}
 	}
@@ -26,7 +26,7 @@ func (l *Log) Removals(node string) []chanop.ID {
 // stored.
 func (l *Log) InPast(id, of chanop.ID) bool {
 	c, ok := l.entries[of]
-	if !ok || c.ctl == nil {
+	if !ok || c.cidx < 0 {
 		return false
 	}
 	if id == of {

@@ -22,7 +22,7 @@ type cstate struct {
 
 // apply applies the effect of a valid control op.
 func (s *cstate) apply(e *entry) {
-	switch b := e.op.Body.(type) {
+	switch b := e.x.op.Body.(type) {
 	case chanop.CreateBody:
 		s.creator = e.author
 		s.members[e.author] = chanop.PermAll
@@ -65,7 +65,7 @@ type resolution struct {
 func permCheck(p chanop.Perm, e *entry) error {
 	switch e.typ {
 	case chanop.TypeAdd:
-		b := e.op.Body.(chanop.AddBody)
+		b := e.x.op.Body.(chanop.AddBody)
 		if !p.Has(chanop.PermInvite) {
 			return fmt.Errorf("%w: add needs invite", ErrNoPermission)
 		}
@@ -73,14 +73,14 @@ func permCheck(p chanop.Perm, e *entry) error {
 			return fmt.Errorf("%w: grants %s, holds %s", ErrBeyondGrant, b.Perms, p)
 		}
 	case chanop.TypeRemove:
-		if b := e.op.Body.(chanop.RemoveBody); b.Target != e.author && !p.Has(chanop.PermRemove) {
+		if b := e.x.op.Body.(chanop.RemoveBody); b.Target != e.author && !p.Has(chanop.PermRemove) {
 			return fmt.Errorf("%w: remove needs remove", ErrNoPermission)
 		}
 	case chanop.TypeGrant:
 		if !p.Has(chanop.PermAdmin) {
 			return fmt.Errorf("%w: grant needs admin", ErrNoPermission)
 		}
-		if b := e.op.Body.(chanop.GrantBody); !p.Has(b.Perms) {
+		if b := e.x.op.Body.(chanop.GrantBody); !p.Has(b.Perms) {
 			return fmt.Errorf("%w: grants %s, holds %s", ErrBeyondGrant, b.Perms, p)
 		}
 	case chanop.TypeClose:
@@ -112,9 +112,9 @@ func authorize(s *cstate, e *entry) error {
 	}
 	switch e.typ {
 	case chanop.TypeAdd:
-		b := e.op.Body.(chanop.AddBody)
-		if e.ctl.precheck != nil {
-			return e.ctl.precheck
+		b := e.x.op.Body.(chanop.AddBody)
+		if e.x.ctl.precheck != nil {
+			return e.x.ctl.precheck
 		}
 		if s.ever[b.Member] {
 			return ErrReAdd
@@ -123,7 +123,7 @@ func authorize(s *cstate, e *entry) error {
 			return ErrEpoch
 		}
 	case chanop.TypeRemove:
-		b := e.op.Body.(chanop.RemoveBody)
+		b := e.x.op.Body.(chanop.RemoveBody)
 		if b.Target != e.author && b.Target == s.creator {
 			return ErrCreator
 		}
@@ -134,11 +134,11 @@ func authorize(s *cstate, e *entry) error {
 			return ErrKeyList
 		}
 	case chanop.TypeRekey:
-		if !keysMatch(e.op.Body.(chanop.RekeyBody).Keys, s.members, "") {
+		if !keysMatch(e.x.op.Body.(chanop.RekeyBody).Keys, s.members, "") {
 			return ErrKeyList
 		}
 	case chanop.TypeGrant:
-		b := e.op.Body.(chanop.GrantBody)
+		b := e.x.op.Body.(chanop.GrantBody)
 		if b.Target == s.creator {
 			return ErrCreator
 		}
@@ -173,7 +173,7 @@ func keysMatch(keys []chanop.WrappedFor, members map[string]chanop.Perm, skip st
 // forbids reports whether the valid restriction r, applied to the state of
 // op e's causal past, would take away a permission e needs (rule 2).
 func forbids(r, e *entry) bool {
-	switch b := r.op.Body.(type) {
+	switch b := r.x.op.Body.(type) {
 	case chanop.CloseBody:
 		return true
 	case chanop.RemoveBody:
@@ -238,7 +238,7 @@ func (l *Log) resolve() {
 	r := &l.res
 	r.order = l.controlOrder()
 	for i, e := range r.order {
-		e.ctl.tpos = i
+		e.x.ctl.tpos = i
 	}
 	// Fixpoint: ops refused by a valid concurrent restriction placed later
 	// in the order are forced out and the pass repeated. forced only grows,
@@ -251,7 +251,7 @@ func (l *Log) resolve() {
 			if !x.valid {
 				continue
 			}
-			for _, rst := range r.order[x.ctl.tpos+1:] {
+			for _, rst := range r.order[x.x.ctl.tpos+1:] {
 				if rst.valid && restriction(rst) && concurrent(x, rst) && r.kills(rst, x) {
 					forced[x] = killReason(rst, x)
 					grew = true
@@ -270,7 +270,7 @@ func (l *Log) resolve() {
 		if !e.valid {
 			continue
 		}
-		switch b := e.op.Body.(type) {
+		switch b := e.x.op.Body.(type) {
 		case chanop.CloseBody:
 			r.closes = append(r.closes, e)
 		case chanop.RemoveBody:
@@ -302,9 +302,9 @@ func (l *Log) pass(forced map[*entry]error) {
 	var restr []*entry
 	added := map[string]bool{}
 	for _, x := range r.order {
-		x.valid, x.reason = false, nil
+		x.valid, x.x.reason = false, nil
 		if err, ok := forced[x]; ok {
-			x.reason = err
+			x.x.reason = err
 			continue
 		}
 		if x.typ == chanop.TypeCreate {
@@ -314,25 +314,25 @@ func (l *Log) pass(forced map[*entry]error) {
 		}
 		s := l.pastState(x.past)
 		if err := authorize(s, x); err != nil {
-			x.reason = err
+			x.x.reason = err
 			continue
 		}
-		if x.typ == chanop.TypeAdd && added[x.op.Body.(chanop.AddBody).Member] {
-			x.reason = fmt.Errorf("%w: an earlier concurrent add admitted it", ErrReAdd)
+		if x.typ == chanop.TypeAdd && added[x.x.op.Body.(chanop.AddBody).Member] {
+			x.x.reason = fmt.Errorf("%w: an earlier concurrent add admitted it", ErrReAdd)
 			continue
 		}
 		for _, rst := range restr {
 			if !x.past.set.has(rst.cidx) && r.kills(rst, x) {
-				x.reason = killReason(rst, x)
+				x.x.reason = killReason(rst, x)
 				break
 			}
 		}
-		if x.reason != nil {
+		if x.x.reason != nil {
 			continue
 		}
 		x.valid = true
 		if x.typ == chanop.TypeAdd {
-			m := x.op.Body.(chanop.AddBody).Member
+			m := x.x.op.Body.(chanop.AddBody).Member
 			added[m] = true
 			r.sen[m] = len(r.sen)
 		}
@@ -431,21 +431,23 @@ func (l *Log) controlOrder() []*entry {
 // past, its target (edit, redact) a valid post of the same author, and no
 // valid concurrent restriction forbidding it.
 func (l *Log) evalContent(e *entry) {
+	e.decide(l.contentReason(e))
+}
+
+// contentReason is why the content op e is refused, nil if accepted.
+func (l *Log) contentReason(e *entry) error {
 	r := &l.res
-	e.valid, e.reason = false, nil
 	if r.final == nil {
-		e.reason = ErrNotMember
-		return
+		return ErrNotMember
 	}
 	if err := authorize(l.pastState(e.past), e); err != nil {
-		e.reason = err
-		return
+		return err
 	}
 	if e.typ != chanop.TypePost {
-		t, ok := l.entries[*e.target]
+		tid := e.target()
+		t, ok := l.entries[*tid]
 		if !ok || t.typ != chanop.TypePost || !t.valid || t.author != e.author {
-			e.reason = fmt.Errorf("%w: %s is not a valid post of the author", ErrTarget, *e.target)
-			return
+			return fmt.Errorf("%w: %s is not a valid post of the author", ErrTarget, *tid)
 		}
 	}
 	for _, list := range [2][]*entry{r.closes, r.restr[e.author]} {
@@ -454,19 +456,18 @@ func (l *Log) evalContent(e *entry) {
 				continue
 			}
 			if forbids(rst, e) {
-				e.reason = killReason(rst, e)
-				return
+				return killReason(rst, e)
 			}
 		}
 	}
-	e.valid = true
+	return nil
 }
 
 // ancestors returns the set (by seq) of all ops that are ancestors of the
 // control op c, computed once (a stored op's ancestors never change).
 func (l *Log) ancestors(c *entry) bitset {
-	if c.ctl.anc != nil {
-		return c.ctl.anc
+	if c.x.ctl.anc != nil {
+		return c.x.ctl.anc
 	}
 	set := make(bitset, c.seq>>6+1)
 	stack := append([]*entry(nil), c.parents...)
@@ -479,6 +480,6 @@ func (l *Log) ancestors(c *entry) bitset {
 		set[e.seq>>6] |= 1 << (uint(e.seq) & 63)
 		stack = append(stack, e.parents...)
 	}
-	c.ctl.anc = set
+	c.x.ctl.anc = set
 	return set
 }

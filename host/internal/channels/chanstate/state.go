@@ -121,14 +121,14 @@ func (l *Log) Control() *State {
 	st := &State{Channel: l.channel, Pending: len(l.pending), Evicted: l.evicted}
 	r := &l.res
 	if l.creator != nil && r.final != nil {
-		c := l.creator.op.Body.(chanop.CreateBody)
+		c := l.creator.x.op.Body.(chanop.CreateBody)
 		st.Name, st.Creator = c.Name, l.creator.author
 		f := r.final
 		for _, e := range r.order {
 			if !e.valid {
 				continue
 			}
-			switch b := e.op.Body.(type) {
+			switch b := e.x.op.Body.(type) {
 			case chanop.CreateBody:
 				st.Members = append(st.Members, Member{NodeID: e.author, Perms: f.members[e.author], EnvelopeKey: b.EnvelopeKey, AddedBy: e.id})
 			case chanop.AddBody:
@@ -169,7 +169,7 @@ func (l *Log) content(st *State) {
 	posts := map[chanop.ID]int{}
 	for _, e := range order {
 		if !e.valid {
-			st.Refused = append(st.Refused, Refusal{ID: e.id, Type: e.typ, Author: e.author, Reason: e.reason})
+			st.Refused = append(st.Refused, Refusal{ID: e.id, Type: e.typ, Author: e.author, Reason: e.reason()})
 			continue
 		}
 		st.Accepted = append(st.Accepted, e.id)
@@ -181,10 +181,10 @@ func (l *Log) content(st *State) {
 	// Edits and redactions after every post is placed: an accepted edit's
 	// target is an accepted post, but not necessarily earlier in the order.
 	for _, e := range order {
-		if !e.valid || e.target == nil {
+		if !e.valid || e.target() == nil {
 			continue
 		}
-		p := &st.Posts[posts[*e.target]]
+		p := &st.Posts[posts[*e.target()]]
 		if e.typ == chanop.TypeEdit {
 			p.Text, p.Edited = e.id, true
 		} else {
@@ -211,7 +211,7 @@ func (l *Log) epochRecipients(f *cstate) (exposed map[*entry]bool, to map[*entry
 		}
 	}
 	for _, e := range l.control {
-		switch b := e.op.Body.(type) {
+		switch b := e.x.op.Body.(type) {
 		case chanop.CreateBody:
 			mark(e, e.author)
 		case chanop.AddBody:

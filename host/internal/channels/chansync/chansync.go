@@ -77,6 +77,21 @@ type Log interface {
 	Add(channel ID, raw []byte) (id ID, missing []ID, err error)
 }
 
+// Batcher may be implemented by a Log that stores ops: the ops of one
+// CHANNEL_OPS are added between a call of Batch and a call of the function
+// it returns, so such a log may write them in one transaction.
+type Batcher interface {
+	Batch() (end func())
+}
+
+// batch starts a batch if the log takes them.
+func (s *Syncer) batch() (end func()) {
+	if b, ok := s.cfg.Log.(Batcher); ok {
+		return b.Batch()
+	}
+	return func() {}
+}
+
 // Peer is one remote node, as the service sees it over its session.
 type Peer interface {
 	// NodeID is the peer's verified node_id.
@@ -297,9 +312,11 @@ func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (St
 		// A parent that came earlier in this answer but waits in the log
 		// (its own parents are older still) is not wanted again.
 		inAnswer := make(map[ID]struct{}, len(ops.Ops))
+		end := s.batch()
 		for i, raw := range ops.Ops {
 			id, missing, err := lg.Add(channel, raw)
 			if err != nil {
+				end()
 				return st, fmt.Errorf("%w: op %d of %s's answer for %s: %w", ErrBadOp, i, peer.NodeID(), channel, err)
 			}
 			inAnswer[id] = struct{}{}
@@ -313,6 +330,7 @@ func (s *Syncer) Fetch(ctx context.Context, peer Peer, channel ID, ids []ID) (St
 				}
 			}
 		}
+		end()
 		if gotWanted || lg.Count(channel) > before {
 			stall = 0
 			continue
@@ -483,6 +501,7 @@ func (s *Syncer) handlePush(from string, p dptp.ChannelOps) (dptp.Payload, []ID)
 	}
 	var missing []ID
 	seen := make(map[ID]struct{})
+	defer s.batch()()
 	for i, raw := range p.Ops {
 		_, m, err := s.cfg.Log.Add(channel, raw)
 		if err != nil {
