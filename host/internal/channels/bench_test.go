@@ -24,6 +24,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/channels"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 	"github.com/dpc-go/dpc/host/internal/nettest"
+	"github.com/dpc-go/dpc/host/internal/node"
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/peers"
 )
@@ -369,6 +370,7 @@ func TestReceiverProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	node.LimitMemory() // as `dpc run` does
 	rules, err := os.ReadFile("testdata/firewall_invites.hcl")
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ const shutdownTimeout = 10 * time.Second
 
 // Run runs the node until ctx ends.
 func Run(ctx context.Context, o Options) error {
+	LimitMemory()
 	// Returning early with an error must end everything started with ctx.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

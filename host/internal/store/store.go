@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -35,6 +36,8 @@ type Options struct {
 type Store struct {
 	db  *badger.DB
 	dir string
+	// stopGC ends gcLoop; gcDone is closed when it has.
+	stopGC, gcDone chan struct{}
 
 	mu     sync.RWMutex // held for reading by operations, for writing by Close
 	closed bool
@@ -62,7 +65,7 @@ func Open(o Options) (*Store, error) {
 		// Values above 4 KiB (message texts, mostly) go to the value log, so
 		// compactions do not rewrite and recompress them again and again.
 		// (An in-memory store has no value log and keeps them in the tree.)
-		opts = badger.DefaultOptions(o.Dir).WithValueThreshold(4 << 10)
+		opts = badger.DefaultOptions(o.Dir).WithValueThreshold(256)
 	}
 	// Memory is bounded by the memtables (8 MB, two at most) and the block
 	// and index caches (4 + 2 MB): a node's resident memory should not
@@ -97,12 +100,61 @@ func Open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, dir: o.Dir}
+	s := &Store{db: db, dir: o.Dir, stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	if err := s.checkSchema(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	if o.InMemory {
+		close(s.gcDone)
+	} else {
+		go s.gcLoop(logger)
+	}
 	return s, nil
+}
+
+const (
+	// valueThreshold: larger values go to the value log.
+	valueThreshold = 256
+	// gcInterval is how often the value log is garbage-collected, and
+	// gcDiscardRatio how much of a value log file must be stale (values
+	// overwritten or deleted: a message whose state changed, a waiting op
+	// applied) for badger to rewrite it.
+	gcInterval     = 10 * time.Minute
+	gcDiscardRatio = 0.5
+)
+
+// gcLoop rewrites value log files that are mostly stale, every gcInterval,
+// until Close.
+func (s *Store) gcLoop(log hclog.Logger) {
+	defer close(s.gcDone)
+	t := time.NewTicker(gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopGC:
+			return
+		case <-t.C:
+		}
+		// One file per call; go on while badger finds files worth it.
+		for n := 0; ; n++ {
+			err := s.db.RunValueLogGC(gcDiscardRatio)
+			if err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					log.Warn("value log garbage collection", "error", err)
+				}
+				if n > 0 {
+					log.Debug("value log garbage collected", "files", n)
+				}
+				break
+			}
+			select {
+			case <-s.stopGC:
+				return
+			default:
+			}
+		}
+	}
 }
 
 // checkSchema writes the schema version into a new database and refuses a
@@ -149,6 +201,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stopGC)
+	<-s.gcDone
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", s.where(), err)
 	}
