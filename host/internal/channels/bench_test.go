@@ -24,8 +24,8 @@ import (
 	"github.com/dpc-go/dpc/host/internal/channels"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 	"github.com/dpc-go/dpc/host/internal/nettest"
-	"github.com/dpc-go/dpc/host/internal/node"
 	"github.com/dpc-go/dpc/host/internal/network"
+	"github.com/dpc-go/dpc/host/internal/node"
 	"github.com/dpc-go/dpc/host/internal/peers"
 )
 

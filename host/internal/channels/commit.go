@@ -102,6 +102,17 @@ func (w *writer) enqueue(kvs []store.KV, events []network.Event, wait bool) erro
 	return t.err
 }
 
+// flush returns once everything queued before it is on disk.
+func (w *writer) flush() error {
+	t := &ticket{done: make(chan struct{})}
+	w.mu.Lock()
+	w.tickets = append(w.tickets, t)
+	w.startLocked()
+	w.mu.Unlock()
+	<-t.done
+	return t.err
+}
+
 // get returns a queued value not yet on disk; queued says whether the
 // queue decides (a queued delete answers deleted).
 func (w *writer) get(key []byte) (value []byte, deleted, queued bool) {
@@ -128,7 +139,7 @@ func (w *writer) release() {
 
 // dueLocked reports whether the queue should be written now; w.mu is held.
 func (w *writer) dueLocked() bool {
-	if len(w.queue) == 0 && len(w.events) == 0 {
+	if len(w.queue) == 0 && len(w.events) == 0 && len(w.tickets) == 0 {
 		return false
 	}
 	return w.holds == 0 || len(w.tickets) > 0 || w.bytes >= commitBytes || len(w.queue) >= commitOps

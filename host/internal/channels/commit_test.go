@@ -74,7 +74,7 @@ func kv(i int) ([]store.KV, []network.Event) {
 // everything queued before it is written.
 func flush(t *testing.T, w *writer) {
 	t.Helper()
-	if err := w.enqueue([]store.KV{{Key: []byte("flush"), Value: nil}}, nil, true); err != nil {
+	if err := w.flush(); err != nil {
 		t.Fatal(err)
 	}
 }

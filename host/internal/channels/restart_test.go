@@ -122,6 +122,9 @@ func TestEvictedWaitingOpsLeaveTheStore(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.s()
+			if err := s.st.w.flush(); err != nil { // received ops are written in the background
+				t.Fatal(err)
+			}
 			got := waitingRecords(t, n.st, ch)
 			newest := ids[len(ids)-tc.maxPending:]
 			for _, id := range newest {
