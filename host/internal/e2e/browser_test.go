@@ -74,6 +74,23 @@ func newBrowser(t *testing.T) *browser {
 	return &browser{t: t, tab: tab, out: out}
 }
 
+// newTab opens another tab of the same browser (sharing its cookies).
+func (b *browser) newTab() *browser {
+	b.t.Helper()
+	tab, cancel := chromedp.NewContext(b.tab)
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil {
+		b.t.Fatalf("opening a tab: %v", err)
+	}
+	return &browser{t: b.t, tab: tab, out: b.out}
+}
+
+// waitJS waits until the JavaScript expression is truthy.
+func (b *browser) waitJS(what, expr string) {
+	b.t.Helper()
+	b.do(what, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(browserDeadline), chromedp.WithPollingMutation()))
+}
+
 // do runs steps within browserDeadline.
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()

@@ -108,3 +108,50 @@ func httpStatus(t *testing.T, method, url string, body io.Reader) int {
 	_ = res.Body.Close()
 	return res.StatusCode
 }
+
+// uiLogin opens a's login link in b and waits for its first screen.
+func uiLogin(t *testing.T, b *browser, a *peer) (base string) {
+	t.Helper()
+	link := lastLine(a.must("ui", "--print"))
+	b.do("opening "+a.name+"'s login link", chromedp.Navigate(link))
+	if got := b.text("#node-id"); got != a.id {
+		t.Fatalf("%s's page shows node id %q, want %q", a.name, got, a.id)
+	}
+	return link[:strings.Index(link, "/ui/login")]
+}
+
+// TestUIChatLive: Alice and Bob, contacts, each in a tab of their own UI;
+// Alice's message shows up on Bob's screen without a reload, and turns
+// "delivered" on hers; Bob's answer from the CLI shows up on hers.
+func TestUIChatLive(t *testing.T) {
+	t.Parallel()
+	alice, bob := newPeer(t, "alice"), newPeer(t, "bob")
+	alice.run()
+	bob.run()
+	contacts(t, alice, bob)
+
+	ta := newBrowser(t)
+	tb := ta.newTab()
+	baseA, baseB := uiLogin(t, ta, alice), uiLogin(t, tb, bob)
+	ta.do("alice opens her contacts", chromedp.Navigate(baseA+"/#/contacts"))
+	ta.waitJS("bob verified and connected in alice's contacts", `(() => {
+		const li = document.querySelector('#peers li[data-node="`+bob.id+`"]');
+		return li && li.querySelector(".badge.ok")?.textContent === "verified" && li.querySelector(".state")?.dataset.state === "connected";
+	})()`)
+	ta.screenshot("alice-contacts")
+	ta.do("alice opens the chat with bob", chromedp.Click(chromedp.CSS(`#peers li[data-node="`+bob.id+`"] a.peer-name`)))
+	tb.do("bob opens the chat with alice", chromedp.Navigate(baseB+"/#/chat/"+alice.id))
+	ta.text("#compose-text")
+	tb.text("#compose-text")
+
+	ta.do("alice writes", chromedp.SendKeys(chromedp.CSS("#compose-text"), "hello from the browser"),
+		chromedp.Click(chromedp.CSS(`#compose button[type="submit"]`)))
+	tb.waitJS("the message on bob's screen", `[...document.querySelectorAll(".msg.in .text")].some(e => e.textContent === "hello from the browser")`)
+	ta.waitJS("delivered on alice's screen", `[...document.querySelectorAll(".msg.out")].some(e => e.dataset.state === "delivered" && e.textContent.includes("hello from the browser"))`)
+	ta.screenshot("alice-sent")
+	tb.screenshot("bob-received")
+
+	bob.must("send", alice.id, "hello from the terminal")
+	ta.waitJS("bob's answer on alice's screen", `[...document.querySelectorAll(".msg.in .text")].some(e => e.textContent === "hello from the terminal")`)
+	ta.screenshot("alice-answered")
+}

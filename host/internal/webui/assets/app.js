@@ -1,10 +1,49 @@
-import { get, stream, NotLoggedIn } from "/api.js";
+import { stream, NotLoggedIn } from "/api.js";
+import { h } from "/dom.js";
+import * as identity from "/views/identity.js";
+import * as contacts from "/views/contacts.js";
+import * as chat from "/views/chat.js";
 
 const $ = (id) => document.getElementById(id);
 
+// routes: the hash names the screen ("#/contacts", "#/chat/NODE_ID").
+const routes = [
+  { path: /^#?\/?$/, nav: "#/", view: (root) => identity.render(root) },
+  { path: /^#\/contacts$/, nav: "#/contacts", view: (root) => contacts.render(root) },
+  { path: /^#\/chat\/(dpc-node-[0-9a-f]{32})$/, nav: "#/contacts", view: (root, m) => chat.render(root, m[1]) },
+];
+
+let current = null; // what the shown view returned: onEvent, refresh
+
 function showError(err) {
-  $("error").textContent = String(err.message || err);
-  $("error").hidden = false;
+  const el = $("error");
+  el.textContent = String(err.message || err);
+  el.hidden = !err;
+}
+
+async function show() {
+  showError("");
+  const route = routes.find((r) => r.path.test(location.hash)) || routes[0];
+  const m = location.hash.match(route.path);
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.getAttribute("href") === route.nav) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  const root = $("view");
+  try {
+    current = (await route.view(root, m)) || null;
+  } catch (err) {
+    current = null;
+    if (err instanceof NotLoggedIn) {
+      $("login").hidden = false;
+      $("app").hidden = true;
+      $("live").textContent = "not logged in";
+      return false;
+    }
+    showError(err);
+  }
+  $("view-title")?.focus();
+  return true;
 }
 
 function setLive(state) {
@@ -12,42 +51,10 @@ function setLive(state) {
   $("live").dataset.state = state;
 }
 
-async function showIdentity() {
-  const node = await get("/v1/node");
-  $("node-name").textContent = node.name || "(no name: set node.name in dpc.hcl)";
-  $("node-id").textContent = node.node_id;
-  $("fingerprint").textContent = node.fingerprint;
-  const list = $("addresses");
-  list.replaceChildren();
-  for (const uri of node.uris || []) {
-    const li = document.createElement("li");
-    const code = document.createElement("code");
-    code.textContent = uri;
-    li.append(code);
-    list.append(li);
-  }
-  if (!list.children.length) {
-    const li = document.createElement("li");
-    li.textContent = "none: no transport listens";
-    list.append(li);
-  }
-  $("qr").src = "/v1/node/qr.svg";
-  $("identity").hidden = false;
-}
-
 async function main() {
-  try {
-    await showIdentity();
-  } catch (err) {
-    if (err instanceof NotLoggedIn) {
-      $("login").hidden = false;
-      $("live").textContent = "not logged in";
-      return;
-    }
-    showError(err);
-    return;
-  }
-  stream(() => {}, setLive);
+  window.addEventListener("hashchange", show);
+  if (!(await show())) return;
+  stream((e) => current?.onEvent?.(e), setLive, () => current?.refresh?.());
 }
 
 main();
