@@ -60,7 +60,11 @@ func serveWith(t *testing.T, dir string, routes ...Routes) (tcpAddr, token strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: fakePlugins{}, Routes: routes})
+	srv, err := NewServer(ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: fakePlugins{}, Routes: routes,
+		Node: NodeInfo{NodeID: "dpc-node-0123456789abcdef0123456789abcdef"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.Start()
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return lns.TCPAddr(), tok
@@ -210,7 +214,10 @@ func TestListenSocket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := NewServer(ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: fakePlugins{}})
+			srv, err := NewServer(ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: fakePlugins{}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			srv.Start()
 			c, err := Dial(path, filepath.Join(filepath.Dir(path), "api.token"))
 			if err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/dpc-go/dpc/host/internal/network"
 	"github.com/dpc-go/dpc/host/internal/plugins"
+	"github.com/dpc-go/dpc/host/internal/webui"
 )
 
 // NodeInfo is what GET /v1/node answers.
@@ -26,6 +26,8 @@ type NodeInfo struct {
 	// Listening is what the transports listen on right now; filled in
 	// for each request.
 	Listening []network.Listening `json:"listening"`
+	// URIs are the dpc:// addresses of Listening, for a contact to dial.
+	URIs []string `json:"uris"`
 }
 
 // PluginSource reports plugin state.
@@ -47,6 +49,9 @@ type ServerOptions struct {
 	Listening func() []network.Listening
 	// Routes are the capabilities' routes, mounted in order.
 	Routes []Routes
+	// UI serves the web UI's pages and assets (GET /, no login needed to
+	// load them: they hold no data); nil serves none.
+	UI http.Handler
 }
 
 // Routes mount one capability's routes: each file of this package that
@@ -56,41 +61,51 @@ type Routes func(mux *http.ServeMux)
 
 // Server is the local API server.
 type Server struct {
-	o    ServerOptions
-	http *http.Server
+	o       ServerOptions
+	http    *http.Server
+	browser *browserSessions
+	origin  browserOrigin
 }
 
 // NewServer builds the server on bound Listeners; Start serves it.
-func NewServer(o ServerOptions) *Server {
-	s := &Server{o: o}
+func NewServer(o ServerOptions) (*Server, error) {
+	origin, err := newBrowserOrigin(o.Listeners.TCPAddr())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, browser: newBrowserSessions(), origin: origin}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) {
-		info := o.Node
-		if o.Listening != nil {
-			info.Listening = o.Listening()
+	mux.HandleFunc("GET /v1/node", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.nodeInfo()) })
+	// The QR code of the first dpc:// address (or the bare node_id when no
+	// transport listens), for a phone to scan.
+	mux.HandleFunc("GET /v1/node/qr.svg", func(w http.ResponseWriter, _ *http.Request) {
+		info := s.nodeInfo()
+		text := info.NodeID
+		if len(info.URIs) > 0 {
+			text = info.URIs[0]
 		}
-		writeJSON(w, http.StatusOK, info)
+		svg, err := webui.QRCodeSVG(text)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(svg)
 	})
 	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Status()) })
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.Plugins.Events()) })
+	s.browserRoutes(mux)
 	for _, mount := range o.Routes {
 		mount(mux)
 	}
+	if o.UI != nil {
+		mux.Handle("GET /", o.UI)
+	}
 	s.http = &http.Server{Handler: s.auth(mux), ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog: o.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
-	return s
-}
-
-// auth requires the bearer token on every request.
-func (s *Server) auth(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.o.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong API token (see api.token in the data directory; a new one is made at every start)"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+		ConnContext: tagSocket,
+		ErrorLog:    o.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	return s, nil
 }
 
 type errorBody struct {
@@ -101,6 +116,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// nodeInfo is the node's identity with what it listens on right now.
+func (s *Server) nodeInfo() NodeInfo {
+	info := s.o.Node
+	if s.o.Listening != nil {
+		info.Listening = s.o.Listening()
+	}
+	info.URIs = network.ListeningURIs(info.Listening, info.NodeID)
+	if info.URIs == nil {
+		info.URIs = []string{}
+	}
+	return info
 }
 
 // Start serves on the TCP address and the Unix socket in the background.

@@ -138,8 +138,11 @@ func hubNode(t *testing.T, hub *linkingHub) home.Dir {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.NewServer(api.ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: linkingPlugins{},
+	srv, err := api.NewServer(api.ServerOptions{Listeners: lns, Token: tok, Logger: hclog.NewNullLogger(), Plugins: linkingPlugins{},
 		Node: api.NodeInfo{NodeID: linkNodeID}, Routes: []api.Routes{api.HubRoutes(svc)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.Start()
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return d

@@ -49,7 +49,7 @@ its node_id will do. Shell completion: dpc completion --help.`,
 		newConnectCmd(g), newPeersCmd(g), newSendCmd(g), newHistoryCmd(g), newChatCmd(g), newFirewallCmd(g), newSendFileCmd(g), newTransfersCmd(g),
 		newAskCmd(g), newModelsCmd(g), newContextCmd(g),
 		newHubCmd(g), newLookupCmd(g), newSearchCmd(g), newProfileCmd(g), newChannelCmd(g),
-		newIntroduceCmd(g), newIntroductionsCmd(g))
+		newIntroduceCmd(g), newIntroductionsCmd(g), newUICmd(g))
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return withUsage(cmd, err) })
 	addUsageToArgErrors(root)
 	g.registerPeerCompletion(root)

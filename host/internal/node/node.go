@@ -31,6 +31,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/ping"
 	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/store"
+	"github.com/dpc-go/dpc/host/internal/webui"
 	"github.com/dpc-go/dpc/sdk"
 )
 
@@ -185,7 +186,7 @@ func Run(ctx context.Context, o Options) error {
 	asker := &intel.Asker{NodeID: id.NodeID, Name: o.Config.Node.Name, Context: pc, Firewall: fw, Models: models,
 		Peers: intels, PeerName: peerStore.Name, Log: log.Named("ask")}
 
-	srv := api.NewServer(api.ServerOptions{
+	srv, err := api.NewServer(api.ServerOptions{
 		Listeners: lns, Token: token, Logger: log.Named("api"), Plugins: mgr, Listening: net.Listening,
 		Routes: []api.Routes{
 			api.PeerRoutes(net), api.StreamRoutes(net.Bus(), log.Named("api")), api.FirewallRoutes(fw, net.Check),
@@ -195,7 +196,11 @@ func Run(ctx context.Context, o Options) error {
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
+		UI: webui.Handler(),
 	})
+	if err != nil {
+		return err
+	}
 	srv.Start()
 	defer func() {
 		sctx, cancel := stopCtx()

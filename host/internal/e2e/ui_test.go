@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestUILoginLinkShowsNodeID is issue 16's CLI contract: with a running
+// node, `dpc ui --print` prints a http://127.0.0.1: login URL as its last
+// line; loading it in Chromium shows the node's node_id; the API answers
+// 401 to a request with neither cookie nor token, and the link opens once.
+func TestUILoginLinkShowsNodeID(t *testing.T) {
+	t.Parallel()
+	a := newPeer(t, "alice")
+	a.run()
+	link := lastLine(a.must("ui", "--print"))
+	if !strings.HasPrefix(link, "http://127.0.0.1:") {
+		t.Fatalf("dpc ui --print: last line %q, want a http://127.0.0.1: login URL", link)
+	}
+	base := link[:strings.Index(link, "/ui/login")]
+	if code := httpStatus(t, http.MethodGet, base+"/v1/node", nil); code != http.StatusUnauthorized {
+		t.Fatalf("GET /v1/node with neither cookie nor token: %d, want 401", code)
+	}
+
+	b := newBrowser(t)
+	b.do("opening the login link", chromedp.Navigate(link))
+	if got := b.text("#node-id"); got != a.id {
+		t.Fatalf("the page shows node id %q, want %q", got, a.id)
+	}
+	b.screenshot("identity")
+
+	if code := httpStatus(t, http.MethodGet, link, nil); code != http.StatusForbidden {
+		t.Fatalf("opening the login link a second time: %d, want 403", code)
+	}
+}
+
+// TestUIRefusesAnotherOrigin: a page of another origin (another port of
+// 127.0.0.1, which browsers count as the same site, so the SameSite cookie
+// goes along) in the browser that is logged in tries to read the API and to
+// create a channel: it reads nothing, and the node creates nothing.
+func TestUIRefusesAnotherOrigin(t *testing.T) {
+	t.Parallel()
+	a := newPeer(t, "alice")
+	a.run()
+	link := lastLine(a.must("ui", "--print"))
+	base := link[:strings.Index(link, "/ui/login")]
+
+	b := newBrowser(t)
+	b.do("logging in", chromedp.Navigate(link))
+	if got := b.text("#node-id"); got != a.id {
+		t.Fatalf("the page shows node id %q, want %q", got, a.id)
+	}
+
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>evil</title><p id="out">running</p><script>
+const api = %q;
+(async () => {
+  const out = [];
+  try {
+    await fetch(api + "/v1/channels", {method: "POST", mode: "no-cors", credentials: "include",
+      headers: {"Content-Type": "text/plain"}, body: JSON.stringify({name: "planted"})});
+    out.push("post sent");
+  } catch (e) { out.push("post failed"); }
+  try {
+    const r = await fetch(api + "/v1/node", {credentials: "include"});
+    out.push("read " + (await r.text()));
+  } catch (e) { out.push("read blocked"); }
+  document.getElementById("out").textContent = out.join("; ");
+  document.title = "done";
+})();
+</script>`, base)
+	}))
+	t.Cleanup(evil.Close)
+	b.do("opening a page of another origin", chromedp.Navigate(evil.URL),
+		chromedp.Poll[chromedp.Void](`document.title === "done"`, chromedp.WithPollingTimeout(browserDeadline)))
+	got := b.text("#out")
+	b.screenshot("another-origin")
+	if strings.Contains(got, a.id) {
+		t.Fatalf("a page of another origin read the API: %s", got)
+	}
+	waitFor(t, time.Minute, "the node logging the refused request", func() bool {
+		return strings.Contains(a.d.stderr.String(), "refused a browser request from another origin")
+	})
+	if out := a.must("channel", "list"); strings.Contains(out, "planted") {
+		t.Fatalf("a page of another origin created a channel:\n%s", out)
+	}
+}
+
+// httpStatus sends a request with no credentials and returns the status.
+func httpStatus(t *testing.T, method, url string, body io.Reader) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	return res.StatusCode
+}
+
+// uiLogin opens a's login link in b and waits for its first screen.
+func uiLogin(t *testing.T, b *browser, a *peer) (base string) {
+	t.Helper()
+	link := lastLine(a.must("ui", "--print"))
+	b.do("opening "+a.name+"'s login link", chromedp.Navigate(link))
+	if got := b.text("#node-id"); got != a.id {
+		t.Fatalf("%s's page shows node id %q, want %q", a.name, got, a.id)
+	}
+	return link[:strings.Index(link, "/ui/login")]
+}
+
+// TestUIChatLive: Alice and Bob, contacts, each in a tab of their own UI;
+// Alice's message shows up on Bob's screen without a reload, and turns
+// "delivered" on hers; Bob's answer from the CLI shows up on hers.
+func TestUIChatLive(t *testing.T) {
+	t.Parallel()
+	alice, bob := newPeer(t, "alice"), newPeer(t, "bob")
+	alice.run()
+	bob.run()
+	contacts(t, alice, bob)
+
+	ta := newBrowser(t)
+	tb := ta.newTab()
+	baseA, baseB := uiLogin(t, ta, alice), uiLogin(t, tb, bob)
+	ta.do("alice opens her contacts", chromedp.Navigate(baseA+"/#/contacts"))
+	ta.waitJS("bob verified and connected in alice's contacts", `(() => {
+		const li = document.querySelector('#peers li[data-node="`+bob.id+`"]');
+		return li && li.querySelector(".badge.ok")?.textContent === "verified" && li.querySelector(".state")?.dataset.state === "connected";
+	})()`)
+	ta.screenshot("alice-contacts")
+	ta.do("alice opens the chat with bob", chromedp.Click(chromedp.CSS(`#peers li[data-node="`+bob.id+`"] a.peer-name`)))
+	tb.do("bob opens the chat with alice", chromedp.Navigate(baseB+"/#/chat/"+alice.id))
+	ta.text("#compose-text")
+	tb.text("#compose-text")
+
+	ta.do("alice writes", chromedp.SendKeys(chromedp.CSS("#compose-text"), "hello from the browser"),
+		chromedp.Click(chromedp.CSS(`#compose button[type="submit"]`)))
+	tb.waitJS("the message on bob's screen", `[...document.querySelectorAll(".msg.in .text")].some(e => e.textContent === "hello from the browser")`)
+	ta.waitJS("delivered on alice's screen", `[...document.querySelectorAll(".msg.out")].some(e => e.dataset.state === "delivered" && e.textContent.includes("hello from the browser"))`)
+	ta.screenshot("alice-sent")
+	tb.screenshot("bob-received")
+
+	bob.must("send", alice.id, "hello from the terminal")
+	ta.waitJS("bob's answer on alice's screen", `[...document.querySelectorAll(".msg.in .text")].some(e => e.textContent === "hello from the terminal")`)
+	ta.screenshot("alice-answered")
+}

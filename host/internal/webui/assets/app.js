@@ -1,0 +1,60 @@
+import { stream, NotLoggedIn } from "/api.js";
+import { h } from "/dom.js";
+import * as identity from "/views/identity.js";
+import * as contacts from "/views/contacts.js";
+import * as chat from "/views/chat.js";
+
+const $ = (id) => document.getElementById(id);
+
+// routes: the hash names the screen ("#/contacts", "#/chat/NODE_ID").
+const routes = [
+  { path: /^#?\/?$/, nav: "#/", view: (root) => identity.render(root) },
+  { path: /^#\/contacts$/, nav: "#/contacts", view: (root) => contacts.render(root) },
+  { path: /^#\/chat\/(dpc-node-[0-9a-f]{32})$/, nav: "#/contacts", view: (root, m) => chat.render(root, m[1]) },
+];
+
+let current = null; // what the shown view returned: onEvent, refresh
+
+function showError(err) {
+  const el = $("error");
+  el.textContent = String(err.message || err);
+  el.hidden = !err;
+}
+
+async function show() {
+  showError("");
+  const route = routes.find((r) => r.path.test(location.hash)) || routes[0];
+  const m = location.hash.match(route.path);
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.getAttribute("href") === route.nav) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  const root = $("view");
+  try {
+    current = (await route.view(root, m)) || null;
+  } catch (err) {
+    current = null;
+    if (err instanceof NotLoggedIn) {
+      $("login").hidden = false;
+      $("app").hidden = true;
+      $("live").textContent = "not logged in";
+      return false;
+    }
+    showError(err);
+  }
+  $("view-title")?.focus();
+  return true;
+}
+
+function setLive(state) {
+  $("live").textContent = state === "live" ? "live" : "reconnecting…";
+  $("live").dataset.state = state;
+}
+
+async function main() {
+  window.addEventListener("hashchange", show);
+  if (!(await show())) return;
+  stream((e) => current?.onEvent?.(e), setLive, () => current?.refresh?.());
+}
+
+main();
