@@ -27,11 +27,9 @@ import (
 
 const pass = "correct horse battery staple"
 
-func TestMain(m *testing.M) {
-	// A cheap scrypt: the tests exercise the format, not the KDF's cost.
-	scryptWorkFactor = 10
-	os.Exit(m.Run())
-}
+// testWorkFactor makes scrypt cheap: the tests exercise the format, not
+// the key derivation's cost.
+const testWorkFactor = 10
 
 // testNode is a data directory with an identity, config files and an open
 // store holding some keys.
@@ -79,7 +77,7 @@ func newTestNode(t *testing.T, nKeys, valueSize int) *testNode {
 }
 
 func (n *testNode) source() Source {
-	return Source{Home: n.dir, DB: n.st.DB(), NodeID: n.id.NodeID, Version: "test"}
+	return Source{Home: n.dir, DB: n.st.DB(), NodeID: n.id.NodeID, Version: "test", WorkFactor: testWorkFactor}
 }
 
 func (n *testNode) backup(t *testing.T) []byte {
@@ -252,7 +250,7 @@ func seal(t testing.TB, archive []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.SetWorkFactor(scryptWorkFactor)
+	r.SetWorkFactor(testWorkFactor)
 	enc, _ := age.Encrypt(&out, r)
 	gz := gzip.NewWriter(enc)
 	_, _ = gz.Write(archive)

@@ -21,9 +21,9 @@ import (
 	"github.com/dpc-go/dpc/host/internal/home"
 )
 
-// scryptWorkFactor is log2 of scrypt's N for new backups (age's default:
-// about a second on a laptop). Tests lower it.
-var scryptWorkFactor = 18
+// DefaultWorkFactor is log2 of scrypt's N for new backups (age's default:
+// about a second on a laptop).
+const DefaultWorkFactor = 18
 
 // Phases of making a backup, as Progress reports them.
 const (
@@ -39,6 +39,9 @@ type Source struct {
 	DB      *badger.DB
 	NodeID  string
 	Version string
+	// WorkFactor is log2 of scrypt's N; 0 means DefaultWorkFactor (tests
+	// use less: they exercise the format, not the key derivation's cost).
+	WorkFactor int
 }
 
 // CheckPassphrase refuses a passphrase shorter than MinPassphrase
@@ -82,7 +85,11 @@ func Write(ctx context.Context, w io.Writer, src Source, passphrase string, phas
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup passphrase: %w", err)
 	}
-	rcpt.SetWorkFactor(scryptWorkFactor)
+	wf := src.WorkFactor
+	if wf == 0 {
+		wf = DefaultWorkFactor
+	}
+	rcpt.SetWorkFactor(wf)
 	enc, err := age.Encrypt(w, rcpt)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("encrypting the backup: %w", err)
