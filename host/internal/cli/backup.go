@@ -64,15 +64,16 @@ database and the plugins) and follows its progress. The passphrase is
 asked twice on the terminal, or read from --passphrase-file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The node first: no passphrase typed twice for nothing.
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
 			pass, err := readPassphrase(cmd, passFile, true)
 			if err != nil {
 				return err
 			}
 			if err := backup.CheckPassphrase(pass); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
@@ -166,11 +167,11 @@ func newBackupVerifyCmd(g *globals) *cobra.Command {
 			if err := backup.CheckName(args[0]); err != nil {
 				return err
 			}
-			pass, err := readPassphrase(cmd, passFile, false)
+			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
+			pass, err := readPassphrase(cmd, passFile, false)
 			if err != nil {
 				return err
 			}

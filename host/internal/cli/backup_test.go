@@ -29,7 +29,15 @@ func passFile(t *testing.T, p string) string {
 
 func TestBackupPassphraseIsRefusedBeforeAnythingHappens(t *testing.T) {
 	t.Parallel()
+	// An initialized home whose node "runs" (a token): the passphrase is
+	// refused before the node is asked anything.
 	h := filepath.Join(t.TempDir(), "home")
+	if _, err := run(t, "--home", h, "init", "--name", "Gopher"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(home.Dir(h).APIToken(), []byte("token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct {
 		args []string
 		want error
