@@ -17,10 +17,14 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/api"
 	"github.com/dpc-go/dpc/host/internal/backup"
 	"github.com/dpc-go/dpc/host/internal/home"
+	"github.com/dpc-go/dpc/host/internal/identity"
+	"github.com/dpc-go/dpc/host/internal/plugins"
 	"github.com/dpc-go/dpc/host/internal/textsafe"
+	"github.com/dpc-go/dpc/sdk"
 )
 
 var (
@@ -31,6 +35,9 @@ var (
 	ErrPassphraseMismatch = errors.New("the passphrases differ")
 	// ErrBackupFailed means the node reported the backup as failed.
 	ErrBackupFailed = errors.New("backup failed")
+	// ErrNodeRunning means a restore through the plugin was asked while
+	// the node, which owns the plugins, runs.
+	ErrNodeRunning = errors.New("the node is running")
 )
 
 const backupHelp = `A backup is one encrypted object stored through the node's backup plugin
@@ -197,14 +204,15 @@ func newBackupRestoreCmd(g *globals) *cobra.Command {
 	var passFile, from, to string
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "restore --from-file PATH --to DIR",
-		Short: "Restore a backup object into a new data directory (the node need not run)",
+		Use:   "restore (NAME | --from-file PATH) --to DIR",
+		Short: "Restore a backup into a new data directory (with the node stopped)",
 		Long: `restore decrypts a backup object and writes the node it holds into a new
-data directory. It reads the object from a local file (--from-file): with
-the backup-file plugin, that is the file of that name in the plugin's
-directory (dir in dpc.hcl, ${home}/backups by default); from another
-backup target, fetch the object first. A restore is what you do when the
-node is lost or stopped, so it does not go through a running node.
+data directory. With NAME (from dpc backup list), it starts the backup
+plugin configured in this data directory's dpc.hcl on its own, with the
+node stopped, and reads the object through it. With --from-file it reads a
+local file instead, for when this data directory is gone: with the
+backup-file plugin, that is the file of that name in the plugin's
+directory (dir in dpc.hcl, ${home}/backups by default).
 
 Every member is checked against the backup's manifest and only the files
 the format defines are accepted. The new directory is written beside
@@ -213,37 +221,55 @@ object leaves nothing behind. --to must be empty or missing; --force
 moves a non-empty one aside (to DIR.replaced-<time>), but never the
 directory of a running node. Then: dpc --home DIR id shows the node_id,
 dpc --home DIR run starts it.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if from == "" || to == "" {
-				return fmt.Errorf("restore needs --from-file PATH (the backup object) and --to DIR (the new data directory)")
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (from != "") || to == "" {
+				return fmt.Errorf("restore needs the backup (a NAME from dpc backup list, or --from-file PATH) and --to DIR (the new data directory)")
 			}
 			target, err := home.Resolve(to)
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(from)
-			if err != nil {
-				return fmt.Errorf("backup object: %w", err)
+			var obj io.ReadCloser
+			var name string
+			var size int64
+			if from != "" {
+				f, err := os.Open(from)
+				if err != nil {
+					return fmt.Errorf("backup object: %w", err)
+				}
+				fi, err := f.Stat()
+				if err != nil {
+					_ = f.Close()
+					return fmt.Errorf("backup object: %w", err)
+				}
+				obj, name, size = f, filepath.Base(from), fi.Size()
+			} else {
+				name = args[0]
+				if err := backup.CheckName(name); err != nil {
+					return err
+				}
+				res, stop, err := g.openBackup(cmd.Context(), name)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				obj, size = res.Body, res.Object.Size
 			}
-			defer f.Close()
-			fi, err := f.Stat()
-			if err != nil {
-				return fmt.Errorf("backup object: %w", err)
-			}
+			defer obj.Close()
 			pass, err := readPassphrase(cmd, passFile, false)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "restoring %s (%d bytes) into %s\n", filepath.Base(from), fi.Size(), target)
-			var r io.Reader = f
-			if isTerminal(cmd.ErrOrStderr()) {
-				bar := progressbar.NewOptions64(fi.Size(), progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+			fmt.Fprintf(out, "restoring %s (%d bytes) into %s\n", name, size, target)
+			var r io.Reader = obj
+			if isTerminal(cmd.ErrOrStderr()) && size > 0 {
+				bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
 					progressbar.OptionShowBytes(true), progressbar.OptionSetDescription("decrypting"),
 					progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
 				defer func() { _ = bar.Exit() }()
-				pr := progressbar.NewReader(f, bar)
+				pr := progressbar.NewReader(obj, bar)
 				r = &pr
 			}
 			res, err := backup.Restore(r, pass, backup.RestoreOptions{Target: target, Force: force, Logger: g.logger("restore", hclog.Warn)})
@@ -259,11 +285,76 @@ dpc --home DIR run starts it.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&from, "from-file", "", "the backup object to restore (a file, e.g. in the backup-file plugin's directory)")
+	cmd.Flags().StringVar(&from, "from-file", "", "restore this file instead of a NAME read through the backup plugin (e.g. a file of the backup-file plugin's directory)")
 	cmd.Flags().StringVar(&to, "to", "", "the new data directory")
 	cmd.Flags().BoolVar(&force, "force", false, "move a non-empty --to aside instead of refusing")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "read the passphrase from this file (its first line) instead of asking")
 	return cmd
+}
+
+// openBackup starts the backup plugin configured in the data directory on
+// its own (the node must be stopped: it owns the plugins while it runs) and
+// opens the object name through it; stop ends the plugin.
+func (g *globals) openBackup(ctx context.Context, name string) (sdk.GetResult, func(), error) {
+	d, cfg, err := g.load(nil, nil)
+	if err != nil {
+		return sdk.GetResult{}, nil, err
+	}
+	if c, err := api.Dial(d.APISocket(), d.APIToken()); err == nil {
+		var n api.NodeInfo
+		if c.Get(ctx, "/v1/node", &n) == nil {
+			return sdk.GetResult{}, nil, fmt.Errorf("%w: the node of %s owns its plugins while it runs; stop it first, or restore with --from-file", ErrNodeRunning, d)
+		}
+	}
+	id, err := identity.Load(d.Identity())
+	if err != nil {
+		return sdk.GetResult{}, nil, err
+	}
+	lock, err := config.ReadLock(d.Lock())
+	if err != nil {
+		return sdk.GetResult{}, nil, err
+	}
+	bins, dirs := g.found(d)
+	specs, err := plugins.ResolveSpecs(cfg, lock, bins, dirs)
+	if err != nil {
+		return sdk.GetResult{}, nil, err
+	}
+	var backups []plugins.Spec
+	for _, s := range specs {
+		if s.Config.Kind == string(sdk.KindBackup) {
+			backups = append(backups, s)
+		}
+	}
+	if len(backups) == 0 {
+		return sdk.GetResult{}, nil, fmt.Errorf("%w: %s enables none; restore with --from-file PATH", backup.ErrNoPlugin, d.Config())
+	}
+	log := g.logger("plugin", hclog.Warn)
+	// ExecDir stays empty (the system's temporary directory): the node's
+	// own exec directory is the node's to clean.
+	mgr := plugins.NewManager(plugins.ManagerOptions{Logger: log, LogLevel: g.level(hclog.Warn), DataDir: d.PluginData(),
+		EvalContext: cfg.EvalContext(), Signer: id,
+		Identity: sdk.HostIdentity{NodeID: id.NodeID, PublicKeyPEM: string(id.PublicKeyPEM), CertificatePEM: string(id.CertificatePEM),
+			DisplayName: cfg.Node.Name, EnvelopePublicKey: id.EnvelopeKey.PublicKey().Bytes(), EnvelopeBinding: id.EnvelopeBinding}})
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		mgr.Stop(sctx)
+	}
+	if err := mgr.Start(ctx, backups[:1]); err != nil {
+		return sdk.GetResult{}, nil, err
+	}
+	pc, ok := mgr.Client(backups[0].ID())
+	if !ok {
+		st := mgr.Status()
+		stop()
+		return sdk.GetResult{}, nil, fmt.Errorf("%w: %s did not start: %s", backup.ErrNoPlugin, backups[0].ID(), st[0].LastError)
+	}
+	res, err := pc.Backup.Get(ctx, sdk.GetRequest{Key: name})
+	if err != nil {
+		stop()
+		return sdk.GetResult{}, nil, fmt.Errorf("reading backup %s through %s: %w", name, backups[0].ID(), err)
+	}
+	return res, stop, nil
 }
 
 // readPassphrase reads the passphrase from file, or asks on the terminal

@@ -26,8 +26,8 @@ var backupNameRE = regexp.MustCompile(`dpc-backup-[0-9a-z]+-[0-9]{8}T[0-9]{6}Z\.
 
 // TestBackupCreateListRestore: alice, who chatted with bob, makes a backup
 // through the backup-file plugin from the CLI; with her node stopped, the
-// object restores into a new data directory that is the same node (dpc id)
-// with the same conversation (dpc history).
+// restore reads it through the plugin into a new data directory that is
+// the same node (dpc id) with the same conversation (dpc history).
 func TestBackupCreateListRestore(t *testing.T) {
 	t.Parallel()
 	store := filepath.Join(t.TempDir(), "backups")
@@ -69,9 +69,13 @@ func TestBackupCreateListRestore(t *testing.T) {
 		t.Fatalf("plaintext in the backup store: %s", hit)
 	}
 
-	alice.stop()
 	restored := filepath.Join(t.TempDir(), "restored")
-	out = alice.must("backup", "restore", "--from-file", filepath.Join(store, name), "--to", restored, "--passphrase-file", pf)
+	if _, errs, code := alice.dpc("backup", "restore", name, "--to", restored, "--passphrase-file", pf); code == 0 || !strings.Contains(errs, "stop it first") {
+		t.Fatalf("restore through the plugin while the node runs: exit %d, %s", code, errs)
+	}
+	alice.stop()
+	// With the node stopped, the restore starts the backup plugin itself.
+	out = alice.must("backup", "restore", name, "--to", restored, "--passphrase-file", pf)
 	if !strings.Contains(out, "restored node "+alice.id) {
 		t.Fatalf("backup restore: %s", out)
 	}
