@@ -50,6 +50,7 @@ its node_id will do. Shell completion: dpc completion --help.`,
 		newAskCmd(g), newModelsCmd(g), newContextCmd(g),
 		newHubCmd(g), newLookupCmd(g), newSearchCmd(g), newProfileCmd(g), newChannelCmd(g),
 		newIntroduceCmd(g), newIntroductionsCmd(g), newUICmd(g))
+	root.AddCommand(newBackupCmd(g))
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return withUsage(cmd, err) })
 	addUsageToArgErrors(root)
 	g.registerPeerCompletion(root)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/api"
+	"github.com/dpc-go/dpc/host/internal/backup"
 	"github.com/dpc-go/dpc/host/internal/channels"
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/files"
@@ -186,6 +187,14 @@ func Run(ctx context.Context, o Options) error {
 	asker := &intel.Asker{NodeID: id.NodeID, Name: o.Config.Node.Name, Context: pc, Firewall: fw, Models: models,
 		Peers: intels, PeerName: peerStore.Name, Log: log.Named("ask")}
 
+	backups := backup.NewService(backup.ServiceOptions{
+		Source: backup.Source{Home: o.Home, DB: st.DB(), NodeID: id.NodeID, Version: o.Version},
+		Plugin: backupPlugin{mgr}.get, Logger: log,
+		Publish: func(p backup.Progress) { net.Bus().Publish(network.Event{Type: "backup", Data: p}) },
+	})
+	// Stopped before the store closes: a backup reads it.
+	defer backups.Close()
+
 	srv, err := api.NewServer(api.ServerOptions{
 		Listeners: lns, Token: token, Logger: log.Named("api"), Plugins: mgr, Listening: net.Listening,
 		Routes: []api.Routes{
@@ -193,6 +202,7 @@ func Run(ctx context.Context, o Options) error {
 			api.ChatRoutes(chats), api.FileRoutes(transfers, o.Home.String()),
 			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
 			api.PingRoutes(pings), api.HubRoutes(hubs), api.ChannelRoutes(chans), api.IntroductionRoutes(intros),
+			api.BackupRoutes(backups),
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},
@@ -244,6 +254,23 @@ func (t transports) Transports() []sdk.Transport {
 		}
 	}
 	return out
+}
+
+// backupPlugin hands the backup service the first backup plugin running
+// right now.
+type backupPlugin struct{ m *plugins.Manager }
+
+func (b backupPlugin) get() (sdk.Backup, error) {
+	ids := b.m.OfKind(sdk.KindBackup)
+	for _, id := range ids {
+		if pc, ok := b.m.Client(id); ok {
+			return pc.Backup, nil
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: none is configured; add a plugin \"backup\" block to dpc.hcl (dpc init writes one for backup-file)", backup.ErrNoPlugin)
+	}
+	return nil, fmt.Errorf("%w: %s is not running (dpc plugin status says why)", backup.ErrNoPlugin, strings.Join(ids, ", "))
 }
 
 // listenStartTimeout bounds how long a start waits for the transports'

@@ -3,6 +3,7 @@ import { h } from "/dom.js";
 import * as identity from "/views/identity.js";
 import * as contacts from "/views/contacts.js";
 import * as chat from "/views/chat.js";
+import * as backups from "/views/backups.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +12,7 @@ const routes = [
   { path: /^#?\/?$/, nav: "#/", view: (root) => identity.render(root) },
   { path: /^#\/contacts$/, nav: "#/contacts", view: (root) => contacts.render(root) },
   { path: /^#\/chat\/(dpc-node-[0-9a-f]{32})$/, nav: "#/contacts", view: (root, m) => chat.render(root, m[1]) },
+  { path: /^#\/backups$/, nav: "#/backups", view: (root) => backups.render(root) },
 ];
 
 let current = null; // what the shown view returned: onEvent, refresh
