@@ -70,6 +70,10 @@ type Options struct {
 	// Online, if set, is called whenever the node comes online on the hub,
 	// so that peers reached through it are dialed again at once.
 	Online func()
+	// Changed, if set, is called with the new state whenever the status or
+	// its reason changes (the node puts it on the event stream). It runs
+	// under the service's lock, so it must not call back into it.
+	Changed func(State)
 	Logger hclog.Logger
 }
 
@@ -223,6 +227,12 @@ func (s *Service) State() State {
 }
 
 func (s *Service) setLocked(st Status, why string) {
+	before := s.state
+	defer func() {
+		if s.o.Changed != nil && (before.Status != s.state.Status || before.LastError != s.state.LastError) {
+			s.o.Changed(s.state)
+		}
+	}()
 	if s.state.Status != st {
 		s.state.Since = time.Now().UTC()
 		s.log.Info("hub status", "status", st, "why", why)

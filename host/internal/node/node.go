@@ -95,14 +95,19 @@ func Run(ctx context.Context, o Options) error {
 	// the plugins start; the node's URIs are known once the network is.
 	var uris func() []string
 	var redial func()
+	// The event bus exists before the plugins and the hub service, so that
+	// their status changes reach the event stream (the web UI follows it).
+	bus := network.NewBus()
 	hubs, err := hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubProfile(o.Config), Logger: log,
-		URIs: func() []string { return uris() }, Online: func() { redial() }})
+		URIs: func() []string { return uris() }, Online: func() { redial() },
+		Changed: func(s hubsvc.State) { bus.Publish(network.Event{Type: "hub", Data: s}) }})
 	if err != nil {
 		return err
 	}
 	mgr := plugins.NewManager(plugins.ManagerOptions{
 		HubSessions: hubs, OnEvent: hubs.OnEvent, Hub: hubs,
-		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
+		OnStatus: func(s plugins.Status) { bus.Publish(network.Event{Type: "plugin", Data: s}) },
+		Logger:   log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
 		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
 		Identity: sdk.HostIdentity{
 			NodeID: id.NodeID, PublicKeyPEM: string(id.PublicKeyPEM), CertificatePEM: string(id.CertificatePEM),
@@ -138,7 +143,7 @@ func Run(ctx context.Context, o Options) error {
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
-		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
+		Firewall: fw, DPCv1: o.Config.Node.DPCv1, Bus: bus,
 		Listened:  firstListen.report,
 		Directory: hubs,
 	})
