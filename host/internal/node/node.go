@@ -105,9 +105,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	mgr := plugins.NewManager(plugins.ManagerOptions{
-		HubSessions: hubs, OnEvent: hubs.OnEvent, Hub: hubs,
-		OnStatus: func(s plugins.Status) { bus.Publish(network.Event{Type: "plugin", Data: s}) },
-		Logger:   log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
+		HubSessions: hubs, OnEvent: hubs.OnEvent, Hub: hubs, OnStatus: func(s plugins.Status) { bus.Publish(network.Event{Type: "plugin", Data: s}) },
+		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
 		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
 		Identity: sdk.HostIdentity{
 			NodeID: id.NodeID, PublicKeyPEM: string(id.PublicKeyPEM), CertificatePEM: string(id.CertificatePEM),
