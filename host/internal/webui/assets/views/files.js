@@ -132,7 +132,7 @@ export async function render(root) {
   }
   async function refresh() {
     await loadPeers();
-    const all = await get("/v1/files");
+    const all = (await get("/v1/files")) || []; // null when there are none
     all.sort((a, b) => String(a.created).localeCompare(String(b.created)));
     rows.clear();
     list.replaceChildren();
