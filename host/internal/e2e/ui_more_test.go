@@ -183,7 +183,7 @@ func TestUIPluginsAndHub(t *testing.T) {
 	for _, screen := range []string{"", "contacts", "files", "channels", "plugins", "hub"} {
 		b.do("opening #/"+screen+" on a phone", chromedp.Navigate(base+"/#/"+screen))
 		b.text("#view-title")
-		b.waitJS("#/"+screen+" fitting 375 px", `document.documentElement.scrollWidth <= 375`)
+		b.waitJS("#/"+screen+" fitting 375 px, with no stray null shown", `document.documentElement.scrollWidth <= 375 && !document.querySelector("#view").textContent.includes("null")`)
 		name := screen
 		if name == "" {
 			name = "identity"

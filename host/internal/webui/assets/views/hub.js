@@ -43,7 +43,8 @@ export async function render(root) {
     }
     const linked = new Set(res.accounts.map((a) => a.provider));
     const out = h("div", { class: "link-out", id: "hub-link" });
-    accounts.replaceChildren(
+    // replaceChildren would show a null as "null".
+    accounts.replaceChildren(...[
       res.required && !res.accounts.length ? h("p", { class: "error" }, "This hub needs a linked account before it lists you or relays signals.") : null,
       h("ul", { id: "hub-linked" }, res.accounts.length ? res.accounts.map((a) => h("li", {},
         `${a.provider}: ${a.name || a.email || a.subject}`, a.linked_at ? ` (since ${when(a.linked_at)}) ` : " ",
@@ -60,7 +61,7 @@ export async function render(root) {
             out.replaceChildren(h("span", { class: "error" }, `not linked: ${err.message}`));
           } finally { e.target.disabled = false; }
         } }, `Link ${p.display_name || p.name}`))),
-      out);
+      out].filter(Boolean));
   }
 
   async function loadProfile() {
@@ -90,12 +91,12 @@ export async function render(root) {
       state.textContent = `${st.plugin}: ${statusHelp[st.status] || st.status}`;
       why.textContent = [st.last_error ? `Why: ${st.last_error}` : "", st.since ? `since ${when(st.since)}` : "",
         st.session_expires ? `login valid until ${when(st.session_expires)}` : ""].filter(Boolean).join(" · ");
-      buttons.replaceChildren(st.status === "offline"
+      buttons.replaceChildren(...[st.status === "offline"
         ? h("button", { type: "button", id: "hub-login", onclick: act("logging in", () => post("/v1/hub/login")) }, "Log in to the hub")
         : h("button", { type: "button", id: "hub-logout", class: "secondary", onclick: act("logging out", () => post("/v1/hub/logout")) }, "Log out"),
         st.status === "online"
           ? h("button", { type: "button", id: "hub-publish", class: "secondary", onclick: act("publishing", () => post("/v1/hub/profile")) }, "Publish the profile now")
-          : null);
+          : null].filter(Boolean));
       await loadAccounts(st);
     }
     await loadProfile();
