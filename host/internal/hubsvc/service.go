@@ -70,11 +70,12 @@ type Options struct {
 	// Online, if set, is called whenever the node comes online on the hub,
 	// so that peers reached through it are dialed again at once.
 	Online func()
+	Logger hclog.Logger
+
 	// Changed, if set, is called with the new state whenever the status or
 	// its reason changes (the node puts it on the event stream). It runs
 	// under the service's lock, so it must not call back into it.
 	Changed func(State)
-	Logger hclog.Logger
 }
 
 // State is what GET /v1/hub answers.
