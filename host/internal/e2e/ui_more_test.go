@@ -5,9 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/dpc-go/dpc/host/internal/plugins"
 )
 
 // TestUIChannelsLive: Alice creates a channel in her UI and invites Bob
@@ -142,7 +146,8 @@ func TestUIFileTransferProgress(t *testing.T) {
 }
 
 // TestUIPluginsAndHub: the plugins screen lists the node's plugins running
-// with the digests pinned in dpc.lock.hcl and what each may do; the hub
+// with the digests pinned in dpc.lock.hcl and what each may do, and
+// follows a crashed plugin's restart live; the hub
 // screen logs in to a real dpc-hub and follows a logout made from the
 // terminal live. Then every screen, in a phone-sized window, fits its
 // width.
@@ -169,6 +174,17 @@ func TestUIPluginsAndHub(t *testing.T) {
 	}
 	b.waitJS("a transport may not sign", `!document.querySelector('#plugins li[data-id="transport/transport-direct"] li[data-grant^="sign:"]')`)
 	b.screenshot("plugins")
+	// A crash shows live: the supervisor's restart reaches the screen as
+	// "plugin" events, with the restart counted.
+	st := a.waitStatus(a.d, "transport/transport-direct", time.Minute, "the transport's pid", func(s plugins.Status) bool { return s.PID > 0 })
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS("the restart on the screen", `(() => {
+		const li = document.querySelector('#plugins li[data-id="transport/transport-direct"]');
+		return li?.dataset.state === "running" && li.querySelector(".restarts")?.textContent === "1";
+	})()`)
+	b.screenshot("plugins-restarted")
 
 	b.do("opening the hub", chromedp.Navigate(base+"/#/hub"))
 	b.waitJS("offline with a login button", `document.querySelector("#hub-status")?.dataset.state === "offline" && !!document.querySelector("#hub-login")`)
