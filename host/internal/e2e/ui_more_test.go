@@ -207,3 +207,64 @@ func TestUIPluginsAndHub(t *testing.T) {
 		b.screenshot("phone-" + name)
 	}
 }
+
+// TestUIFileTransferResumesAfterSenderKilled: Alice's node dies while the
+// file she uploaded from her UI is on its way; Bob's UI says the transfer
+// is paused until she is back, and once her node runs again (from the
+// staged copy of the upload, which stays until the transfer is over) his
+// UI follows it to completed, with the bytes equal.
+func TestUIFileTransferResumesAfterSenderKilled(t *testing.T) {
+	t.Parallel()
+	alice, bob := newPeer(t, "alice"), newPeer(t, "bob")
+	// 200 MiB is above the default ask_above_mb; this test is about resuming.
+	rules := "rule \"group\" \"contacts\" {\n  allow = [\"messages\", \"files\", \"history\"]\n  files {\n    ask_above_mb = 0\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(bob.home, "firewall.hcl"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice.run()
+	bob.run()
+	contacts(t, alice, bob)
+	const size = 200 << 20
+	src := writeRandomFile(t, size)
+
+	ta := newBrowser(t)
+	tb := ta.newTab()
+	baseA, baseB := uiLogin(t, ta, alice), uiLogin(t, tb, bob)
+	tb.do("bob opens his files", chromedp.Navigate(baseB+"/#/files"))
+	tb.text("#transfers")
+	ta.do("alice opens her files", chromedp.Navigate(baseA+"/#/files"))
+	ta.waitJS("bob among the recipients", `!!document.querySelector('#send-to option[value="`+bob.id+`"]')`)
+	ta.do("alice uploads the file and sends it",
+		chromedp.SetValue(chromedp.CSS("#send-to"), bob.id),
+		chromedp.SetUploadFiles(chromedp.CSS("#send-file"), []string{src}),
+		chromedp.Click(chromedp.CSS(`#send button[type="submit"]`)))
+
+	tb.waitJS("part of the file on bob's screen", `(() => {
+		const bar = document.querySelector('#transfers li[data-direction="in"] progress');
+		return bar && Number(bar.value) > 0;
+	})()`)
+	_ = alice.d.cmd.Process.Signal(syscall.SIGKILL)
+	err := <-alice.d.done
+	alice.d.done <- err
+	if sameFile(t, src, filepath.Join(bob.home, "files", alice.id, "payload.bin")) {
+		t.Skip("the whole file arrived before alice was killed; nothing to resume")
+	}
+	tb.waitJS("paused on bob's screen, keeping the progress made", `(() => {
+		const li = document.querySelector('#transfers li[data-direction="in"]');
+		return li?.querySelector(".transfer-state")?.textContent === "paused: resumes when they reconnect" && Number(li.querySelector("progress").value) > 0;
+	})()`)
+	tb.screenshot("bob-paused")
+
+	alice.run()
+	tb.waitJS("completed on bob's screen", `(() => {
+		const bar = document.querySelector('#transfers li[data-direction="in"][data-state="completed"] progress');
+		return bar && Number(bar.value) === `+fmt.Sprint(size)+`;
+	})()`)
+	tb.screenshot("bob-resumed")
+	if !sameFile(t, src, filepath.Join(bob.home, "files", alice.id, "payload.bin")) {
+		t.Fatalf("after the restart: want bob's file equal to alice's\nbob's log:\n%s", bob.d.stderr)
+	}
+	if !strings.Contains(bob.d.stderr.String(), "resuming a file transfer") {
+		t.Errorf("want the transfer resumed from bob's partial file, not restarted; log:\n%s", bob.d.stderr)
+	}
+}

@@ -46,6 +46,9 @@ export async function render(root) {
   const peerName = (id) => names.get(id) || shortID(id);
   const list = h("ul", { class: "transfers", id: "transfers", "aria-label": "Transfers" });
   const rows = new Map(); // transfer id → li
+  // The node stores a transfer's offset only now and then; the live
+  // events carry the latest, which a reload of the list must not undo.
+  const liveOffset = new Map(); // transfer id → offset of its last event
 
   function row(t) {
     const dir = t.direction === "out" ? "out" : "in";
@@ -71,7 +74,9 @@ export async function render(root) {
           } }, `Accept ${t.name}`)
         : null);
   }
-  function put(t) {
+  function put(t, fromList) {
+    if (!fromList) liveOffset.set(t.id, t.offset);
+    else if (t.state === "transferring") t = { ...t, offset: Math.max(t.offset, liveOffset.get(t.id) || 0) };
     const el = row(t);
     const old = rows.get(t.id);
     rows.set(t.id, el);
@@ -136,7 +141,7 @@ export async function render(root) {
     all.sort((a, b) => String(a.created).localeCompare(String(b.created)));
     rows.clear();
     list.replaceChildren();
-    for (const t of all) put(t);
+    for (const t of all) put(t, true);
     if (!all.length) list.append(h("li", { class: "empty" }, "No transfers yet."));
   }
 
