@@ -70,7 +70,9 @@ export async function render(root) {
       t.direction === "in" && t.state === "waiting"
         ? h("button", { type: "button", class: "accept", onclick: async (e) => {
             e.target.disabled = true;
-            try { put(await post(`/v1/files/${t.id}/accept`)); } catch (err) { status.textContent = `not accepted: ${err.message}`; e.target.disabled = false; }
+            // The transfer's events show it from here (the answer may be
+            // older than they are).
+            try { await post(`/v1/files/${t.id}/accept`); } catch (err) { status.textContent = `not accepted: ${err.message}`; e.target.disabled = false; }
           } }, `Accept ${t.name}`)
         : null);
   }
@@ -105,7 +107,8 @@ export async function render(root) {
           bar.value = loaded;
           barLabel.textContent = `Uploading ${f.name} to your node: ${size(loaded)} of ${size(total)}`;
         });
-        put(t);
+        // Its events may have come first and be newer than this answer.
+        if (!rows.has(t.id)) put(t);
         status.textContent = `${f.name} offered to ${peerName(to.value)}`;
         file.value = "";
       } catch (err) {
