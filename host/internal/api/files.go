@@ -55,6 +55,7 @@ func FileRoutes(fs *files.Service, home string) Routes {
 			}
 			writeJSON(w, http.StatusOK, t)
 		})
+		uploadRoute(mux, fs, home, MaxUploadBytes)
 	}
 }
 

@@ -76,6 +76,10 @@ type Options struct {
 	// mailbox: when it comes online on the hub, and when the hub says one
 	// arrived (a "mailbox" signal).
 	Mailbox func()
+	// Changed, if set, is called with the new state whenever the status or
+	// its reason changes (the node puts it on the event stream). It runs
+	// under the service's lock, so it must not call back into it.
+	Changed func(State)
 }
 
 // State is what GET /v1/hub answers.
@@ -228,6 +232,12 @@ func (s *Service) State() State {
 }
 
 func (s *Service) setLocked(st Status, why string) {
+	before := s.state
+	defer func() {
+		if s.o.Changed != nil && (before.Status != s.state.Status || before.LastError != s.state.LastError) {
+			s.o.Changed(s.state)
+		}
+	}()
 	if s.state.Status != st {
 		s.state.Since = time.Now().UTC()
 		s.log.Info("hub status", "status", st, "why", why)

@@ -312,3 +312,41 @@ func (p fakeHubPlugins) OfKind(k sdk.Kind) []string { return fakePlugins{}.OfKin
 func (p fakeHubPlugins) Client(id string) (*pluginhost.Client, bool) {
 	return &pluginhost.Client{Hub: p.hub}, id == hubID
 }
+
+// TestStatusChangesAreReported: every change of the status reaches
+// Options.Changed, in order, with its reason; an event that changes
+// nothing reports nothing.
+func TestStatusChangesAreReported(t *testing.T) {
+	t.Parallel()
+	h := &fakeHub{resumed: make(chan sdk.HubSession, 1), signals: make(chan struct{}, 1)}
+	changes := make(chan State, 16)
+	s, err := New(Options{Store: newStore(t), Key: newKey(t), Profile: Profile{Name: "alice"}, Changed: func(st State) { changes <- st }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	s.Start(context.Background(), fakePlugins{h})
+	if _, err := s.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-h.signals
+	s.OnEvent(plugins.Event{Plugin: hubID, Type: sdk.EventHubDisconnected})
+	s.OnEvent(plugins.Event{Plugin: "hub/other", Type: sdk.EventHubConnected})
+	s.OnEvent(plugins.Event{Plugin: hubID, Type: sdk.EventHubConnected})
+	want := []Status{StatusOnline, StatusHubOffline, StatusOnline}
+	for i, w := range want {
+		select {
+		case got := <-changes:
+			if got.Status != w || (w != StatusOnline && got.LastError == "") {
+				t.Fatalf("change %d: want %s (with a reason when not online), got %+v", i, w, got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("change %d (%s) never reported", i, w)
+		}
+	}
+	select {
+	case extra := <-changes:
+		t.Errorf("want no more changes, got %+v", extra)
+	default:
+	}
+}

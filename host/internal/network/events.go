@@ -9,7 +9,9 @@ import (
 type Event struct {
 	Time time.Time `json:"time"`
 	// Type: "message", "message_state", "peer", "contact_request", "transfer",
-	// "history_synced" (Data: chat.HistorySynced).
+	// "history_synced" (Data: chat.HistorySynced), "plugin" (Data:
+	// plugins.Status, on every state change), "hub" (Data: hubsvc.State, on
+	// every status change).
 	Type string `json:"type"`
 	Peer string `json:"peer,omitempty"`
 	Data any    `json:"data,omitempty"`

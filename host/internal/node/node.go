@@ -98,13 +98,17 @@ func Run(ctx context.Context, o Options) error {
 	// the plugins start; the node's URIs are known once the network is.
 	var uris func() []string
 	var redial, mailKick func()
+	// The event bus exists before the plugins and the hub service, so that
+	// their status changes reach the event stream (the web UI follows it).
+	bus := network.NewBus()
 	hubs, err := hubsvc.New(hubsvc.Options{Store: st, Key: id.Signer, Profile: hubProfile(o.Config), Logger: log,
-		URIs: func() []string { return uris() }, Online: func() { redial() }, Mailbox: func() { mailKick() }})
+		URIs: func() []string { return uris() }, Online: func() { redial() }, Mailbox: func() { mailKick() },
+		Changed: func(s hubsvc.State) { bus.Publish(network.Event{Type: "hub", Data: s}) }})
 	if err != nil {
 		return err
 	}
 	mgr := plugins.NewManager(plugins.ManagerOptions{
-		HubSessions: hubs, OnEvent: hubs.OnEvent, Hub: hubs,
+		HubSessions: hubs, OnEvent: hubs.OnEvent, Hub: hubs, OnStatus: func(s plugins.Status) { bus.Publish(network.Event{Type: "plugin", Data: s}) },
 		Logger: log.Named("plugin"), LogLevel: o.LogLevel, Signer: id, DataDir: o.Home.PluginData(), ExecDir: o.Home.PluginExec(),
 		EvalContext: o.Config.EvalContext(), Policy: o.Policy,
 		Identity: sdk.HostIdentity{
@@ -141,7 +145,7 @@ func Run(ctx context.Context, o Options) error {
 	net := network.New(network.Options{
 		Identity: id, Name: o.Config.Node.Name, Software: "dpc-go/" + o.Version, Logger: log,
 		Listen: o.Config.Node.Listen, Transports: transports{mgr}, Peers: peerStore,
-		Firewall: fw, DPCv1: o.Config.Node.DPCv1,
+		Firewall: fw, DPCv1: o.Config.Node.DPCv1, Bus: bus,
 		Listened:  firstListen.report,
 		Directory: hubs,
 	})

@@ -19,6 +19,40 @@ var signingPurposes = map[sdk.Kind][]string{
 	sdk.KindHub: {sdk.PurposeHubLogin},
 }
 
+// What a plugin may do through the host service beyond what every plugin
+// may (read the node's public identity, report events, signal other
+// plugins). The checks below and what `dpc plugin status` and the web UI
+// show both come from kindGrants, so they cannot disagree.
+const (
+	// GrantHubRelay: send signals to other nodes through the node's hub
+	// and get its STUN/TURN servers.
+	GrantHubRelay = "hub-relay"
+	// GrantHubSession: have the host keep its hub session (encrypted).
+	GrantHubSession = "hub-session"
+	// GrantSignPrefix + a purpose: have the node key sign for it.
+	GrantSignPrefix = "sign:"
+)
+
+// baseGrants are what every plugin may do.
+var baseGrants = []string{"identity", "events", "signals"}
+
+// kindGrants lists, per kind, what it may do beyond baseGrants.
+var kindGrants = map[sdk.Kind][]string{
+	sdk.KindTransport: {GrantHubRelay},
+	sdk.KindHub:       {GrantHubSession},
+}
+
+// Grants is what a plugin of kind may do through the host service, for the
+// user to see: baseGrants, the kind's own, and a sign:PURPOSE per signing
+// purpose it may use.
+func Grants(kind sdk.Kind) []string {
+	out := append(append([]string{}, baseGrants...), kindGrants[kind]...)
+	for _, p := range signingPurposes[kind] {
+		out = append(out, GrantSignPrefix+p)
+	}
+	return out
+}
+
 // hostService is the sdk.Host one plugin calls back into.
 type hostService struct {
 	m    *Manager
@@ -70,7 +104,7 @@ func (h *hostService) IceServers(ctx context.Context) ([]sdk.IceServer, error) {
 
 // hubRelay is the node's hub, for a transport only.
 func (h *hostService) hubRelay(what string) (HubRelay, error) {
-	if h.kind != sdk.KindTransport {
+	if !slices.Contains(kindGrants[h.kind], GrantHubRelay) {
 		return nil, fmt.Errorf("%w: only transports may %s through the hub, not a %s plugin", sdk.ErrPermissionDenied, what, h.kind)
 	}
 	if h.m.o.Hub == nil {
@@ -105,7 +139,7 @@ func (h *hostService) EmitEvent(_ context.Context, e sdk.Event) error {
 // own session. Other kinds have none to save; a manager without a keeper
 // says so, and the plugin logs in again after a restart.
 func (h *hostService) SaveHubSession(_ context.Context, s sdk.HubSession) error {
-	if h.kind != sdk.KindHub {
+	if !slices.Contains(kindGrants[h.kind], GrantHubSession) {
 		return fmt.Errorf("%w: a %s plugin has no hub session to save", sdk.ErrPermissionDenied, h.kind)
 	}
 	if h.m.o.HubSessions == nil {

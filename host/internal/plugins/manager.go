@@ -94,6 +94,11 @@ type Status struct {
 	LastPing   time.Time `json:"last_ping,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
 	Path       string    `json:"path"`
+	// SHA256 is the binary's digest pinned in dpc.lock.hcl: only a binary
+	// with it runs.
+	SHA256 string `json:"sha256"`
+	// Allowed is what the plugin may do through the host (see Grants).
+	Allowed []string `json:"allowed"`
 }
 
 // DomainSigner signs domain-separated payloads with the node key.
@@ -122,6 +127,9 @@ type ManagerOptions struct {
 	// OnEvent, when set, sees every event a plugin emits (the hub service
 	// builds its status on them).
 	OnEvent func(Event)
+	// OnStatus, when set, sees every change of a plugin's state (the node
+	// puts it on the event stream, for the web UI).
+	OnStatus func(Status)
 }
 
 // HubSessionKeeper keeps the latest session of each hub plugin (by id),
@@ -263,15 +271,20 @@ type supervisor struct {
 
 func (s *supervisor) setState(st State, lastErr string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.status.ID, s.status.Kind, s.status.Name = s.spec.ID(), s.spec.Config.Kind, s.spec.Config.Name
-	s.status.Path = s.spec.Binary.Path
+	s.status.Path, s.status.SHA256 = s.spec.Binary.Path, s.spec.SHA256
+	s.status.Allowed = Grants(sdk.Kind(s.spec.Config.Kind))
 	s.status.State, s.status.Since = st, time.Now()
 	if lastErr != "" {
 		s.status.LastError = lastErr
 	}
 	if st != StateRunning {
 		s.status.PID = 0
+	}
+	now := s.status
+	s.mu.Unlock()
+	if f := s.m.o.OnStatus; f != nil {
+		f(now)
 	}
 }
 
@@ -316,12 +329,10 @@ func (s *supervisor) start(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.inst = inst
-	s.mu.Unlock()
-	s.setState(StateRunning, "")
-	s.mu.Lock()
 	s.status.PID, s.status.Version, s.status.APIVersion = inst.PID, inst.Client.Info.Version, inst.APIVersion
 	s.status.LastPing = time.Now()
 	s.mu.Unlock()
+	s.setState(StateRunning, "")
 	s.log.Info("plugin running", "version", inst.Client.Info.Version, "pid", inst.PID, "api_version", inst.APIVersion)
 	return nil
 }
@@ -398,10 +409,10 @@ func (s *supervisor) run(ctx context.Context) {
 			return
 		}
 		delay := s.m.o.Policy.backoff(len(s.restarts))
-		s.setState(StateRestarting, s.lastErr.Error())
 		s.mu.Lock()
 		s.status.Restarts++
 		s.mu.Unlock()
+		s.setState(StateRestarting, s.lastErr.Error())
 		s.log.Info("restarting plugin", "in", delay, "attempt", len(s.restarts))
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,10 @@ import * as identity from "/views/identity.js";
 import * as contacts from "/views/contacts.js";
 import * as chat from "/views/chat.js";
 import * as backups from "/views/backups.js";
+import * as files from "/views/files.js";
+import * as channels from "/views/channels.js";
+import * as plugins from "/views/plugins.js";
+import * as hub from "/views/hub.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,6 +17,11 @@ const routes = [
   { path: /^#\/contacts$/, nav: "#/contacts", view: (root) => contacts.render(root) },
   { path: /^#\/chat\/(dpc-node-[0-9a-f]{32})$/, nav: "#/contacts", view: (root, m) => chat.render(root, m[1]) },
   { path: /^#\/backups$/, nav: "#/backups", view: (root) => backups.render(root) },
+  { path: /^#\/files$/, nav: "#/files", view: (root) => files.render(root) },
+  { path: /^#\/channels$/, nav: "#/channels", view: (root) => channels.renderList(root) },
+  { path: /^#\/channel\/([0-9a-f]{64})$/, nav: "#/channels", view: (root, m) => channels.render(root, m[1]) },
+  { path: /^#\/plugins$/, nav: "#/plugins", view: (root) => plugins.render(root) },
+  { path: /^#\/hub$/, nav: "#/hub", view: (root) => hub.render(root) },
 ];
 
 let current = null; // what the shown view returned: onEvent, refresh

@@ -31,8 +31,11 @@ export async function render(root, peerID) {
   const peerState = h("span", { class: "state", id: "peer-state" }, peer ? peer.state : "unknown peer");
 
   const put = (m, where) => {
-    const el = bubble(m);
     const old = byID.get(m.id);
+    // The answer to a send ("queued") can arrive after the event that it
+    // was delivered: a state never goes back to queued.
+    if (old && m.state === "queued" && old.dataset.state !== "queued") return;
+    const el = bubble(m);
     byID.set(m.id, el);
     if (old) old.replaceWith(el);
     else if (where === "top") list.prepend(el);
