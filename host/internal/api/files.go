@@ -45,6 +45,9 @@ func FileRoutes(fs *files.Service, home string) Routes {
 				writeError(w, err)
 				return
 			}
+			if list == nil {
+				list = []files.Transfer{} // a list, even when empty
+			}
 			writeJSON(w, http.StatusOK, list)
 		})
 		mux.HandleFunc("POST /v1/files/{id}/accept", func(w http.ResponseWriter, r *http.Request) {
