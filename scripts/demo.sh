@@ -135,6 +135,7 @@ cat <<MSG
   $DPC --home $C_HOME context edit     # change what Carol knows; Alice's next ask sees it
   $DPC --home $A_HOME peers
   $DPC --home $A_HOME send-file $B /some/file
+  $DPC --home $A_HOME ui               # Alice's web UI in your browser (--print: just the link)
 
 Press Ctrl-C here to stop the nodes and remove $WORK.
 MSG
