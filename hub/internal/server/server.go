@@ -770,6 +770,14 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request) {
 	c := claimsOf(r)
+	// A replica shutting down takes no new sockets: a node would be told to
+	// reconnect again at once, and its presence would point at a replica
+	// about to leave.
+	if s.draining.Load() {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(s.cfg.ReconnectSpread.Seconds()))))
+		writeError(w, http.StatusServiceUnavailable, "draining", "this hub replica is shutting down; reconnect (to another replica, or to this hub once it is back)")
+		return
+	}
 	// A replacing socket of a node already here does not add one.
 	if s.conns.len() >= s.cfg.MaxConnections && s.conns.get(c.NodeID) == nil {
 		w.Header().Set("Retry-After", "60")

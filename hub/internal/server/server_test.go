@@ -350,6 +350,7 @@ func TestSocketClosesWhenTheTokenExpires(t *testing.T) {
 func TestHubShutdownHintsReconnect(t *testing.T) {
 	h := newTestHub(t, func(c *Config) { c.ReconnectSpread = 1500 * time.Millisecond })
 	c := h.dial(t, h.login(t, testnode.New(t)).AccessToken)
+	late := h.login(t, testnode.New(t)).AccessToken
 	type read struct {
 		m   serverMessage
 		err error
@@ -375,6 +376,16 @@ func TestHubShutdownHintsReconnect(t *testing.T) {
 	h.srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"status":"draining"`) {
 		t.Fatalf("/health while draining: %d %s", rec.Code, rec.Body.String())
+	}
+	// A socket opened while it drains is refused: the node would be sent
+	// away again at once (before, it was taken and kept on a dying replica).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws"+h.URL[len("http"):]+"/ws/signal", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + late}},
+	})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a socket opened while draining: want 503 with Retry-After, got %v %v", resp, err)
 	}
 }
 
