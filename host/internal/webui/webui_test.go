@@ -49,7 +49,7 @@ func TestHandlerServesTheIndex(t *testing.T) {
 		wantCode                 int
 	}{
 		"index":   {"/", "text/html", `<script type="module" src="/app.js">`, http.StatusOK},
-		"script":  {"/app.js", "text/javascript", "showIdentity", http.StatusOK},
+		"script":  {"/app.js", "text/javascript", "const routes", http.StatusOK},
 		"style":   {"/style.css", "text/css", ":focus-visible", http.StatusOK},
 		"unknown": {"/nope.js", "text/plain", "404", http.StatusNotFound},
 	}

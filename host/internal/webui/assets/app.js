@@ -3,6 +3,9 @@ import { h } from "/dom.js";
 import * as identity from "/views/identity.js";
 import * as contacts from "/views/contacts.js";
 import * as chat from "/views/chat.js";
+import * as ask from "/views/ask.js";
+import * as personalContext from "/views/context.js";
+import * as firewall from "/views/firewall.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +14,9 @@ const routes = [
   { path: /^#?\/?$/, nav: "#/", view: (root) => identity.render(root) },
   { path: /^#\/contacts$/, nav: "#/contacts", view: (root) => contacts.render(root) },
   { path: /^#\/chat\/(dpc-node-[0-9a-f]{32})$/, nav: "#/contacts", view: (root, m) => chat.render(root, m[1]) },
+  { path: /^#\/ask$/, nav: "#/ask", view: (root) => ask.render(root) },
+  { path: /^#\/context$/, nav: "#/context", view: (root) => personalContext.render(root) },
+  { path: /^#\/firewall$/, nav: "#/firewall", view: (root) => firewall.render(root) },
 ];
 
 let current = null; // what the shown view returned: onEvent, refresh
