@@ -95,7 +95,9 @@ func Load(path string, log hclog.Logger) (*Engine, error) {
 		log.Warn("no firewall file: every peer is denied everything", "path", path)
 	}
 	e.store(r)
-	e.applied = snap.Sum
+	if snap.Exists {
+		e.applied = sha256.Sum256(snap.Data)
+	}
 	snap.Data = nil // Watch compares versions by their sum only
 	e.loaded = snap
 	return e, nil
@@ -221,10 +223,10 @@ func (e *Engine) replace(s filewatch.Snapshot) bool {
 	case !s.Exists:
 		e.store(&Rules{})
 		e.lastErr = nil
-		e.applied = s.Sum
+		e.applied = [32]byte{}
 		e.log.Warn("firewall file removed: every peer is denied everything", "path", e.path)
 		return true
-	case s.Sum == e.applied && e.lastErr == nil:
+	case sha256.Sum256(s.Data) == e.applied && e.lastErr == nil:
 		return false // in force already (Write applied it)
 	default:
 		r, err := Parse(s.Data, e.path)
@@ -234,7 +236,7 @@ func (e *Engine) replace(s filewatch.Snapshot) bool {
 		}
 		e.store(r)
 		e.lastErr = nil
-		e.applied = s.Sum
+		e.applied = sha256.Sum256(s.Data)
 		e.log.Info("reloaded firewall rules", "path", e.path)
 		return true
 	}
