@@ -24,7 +24,7 @@ func TestReplaceRefusesAnEditOfAnOlderVersion(t *testing.T) {
 		wantErr   error
 		wantIn    string // a substring of the error
 	}{
-		"edit of the current version": {text: edit, base: func(s string) string { return s }},
+		"edit of the current version":                      {text: edit, base: func(s string) string { return s }},
 		"no base given (dpc context edit without a check)": {text: edit, base: func(string) string { return "" }},
 		"the file changed meanwhile": {text: edit, meanwhile: `{"profile": {"name": "Alicia"}}`,
 			base: func(s string) string { return s }, wantErr: ErrChanged, wantIn: "load it again and redo the edit"},
