@@ -49,9 +49,13 @@ func TestFirewallEditorRoutes(t *testing.T) {
 		"a resource that does not exist, with its line and column": {edit: func(h string) FirewallEdit { return FirewallEdit{Text: string(broken), Hash: h} },
 			want: http.StatusBadRequest, wantIn: "Invalid resource",
 			wantDiag: &Diagnostic{Line: 2, Column: 24, Message: `Invalid resource: "contxt:profile.name" is not a resource`}},
-		"HCL that does not parse": {edit: func(h string) FirewallEdit { return FirewallEdit{Text: "rule \"group\" \"contacts\" {\n  allow = [\n", Hash: h} },
+		"HCL that does not parse": {edit: func(h string) FirewallEdit {
+			return FirewallEdit{Text: "rule \"group\" \"contacts\" {\n  allow = [\n", Hash: h}
+		},
 			want: http.StatusBadRequest, wantDiag: &Diagnostic{Line: 3, Column: 1, Message: "Missing expression"}},
-		"a dry run of a broken text": {edit: func(h string) FirewallEdit { return FirewallEdit{Text: "rule \"group\" \"friends\" {}\n", Hash: h, DryRun: true} },
+		"a dry run of a broken text": {edit: func(h string) FirewallEdit {
+			return FirewallEdit{Text: "rule \"group\" \"friends\" {}\n", Hash: h, DryRun: true}
+		},
 			want: http.StatusBadRequest, wantDiag: &Diagnostic{Line: 1, Column: 14, Message: "Undeclared group"}},
 	}
 	for name, tc := range tests {
@@ -126,7 +130,7 @@ func TestFirewallPreviewIsWhatThePeerGets(t *testing.T) {
 			wantPaths: []string{"knowledge.cooking", "profile.name"}, wantAllows: []string{"messages"}},
 		"a stranger under the unsaved rules": {req: PreviewRequest{Peer: "dpc-node-eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", Rules: &unsaved},
 			want: http.StatusOK, wantPaths: []string{}, wantAllows: []string{}},
-		"no peer": {req: PreviewRequest{Rules: &unsaved}, want: http.StatusBadRequest, wantIn: `"peer" "" is not a node_id`},
+		"no peer":                      {req: PreviewRequest{Rules: &unsaved}, want: http.StatusBadRequest, wantIn: `"peer" "" is not a node_id`},
 		"a peer that is not a node_id": {req: PreviewRequest{Peer: "bob"}, want: http.StatusBadRequest, wantIn: "is not a node_id"},
 		"broken rules": {req: PreviewRequest{Peer: bobID, Rules: ptr("rule \"node\" \"bob\" {}\n")}, want: http.StatusBadRequest,
 			wantIn: "firewall.hcl:1:"},
