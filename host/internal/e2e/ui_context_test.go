@@ -1,0 +1,195 @@
+package e2e
+
+// The web UI's ask, personal context and firewall screens (issue 16) in
+// real headless Chromium against real `dpc run` nodes.
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dpc-go/dpc/sdk/llmhttp/llmhttptest"
+)
+
+// useFixture copies testdata/ui/<fixture> to name in p's data directory.
+func useFixture(t *testing.T, p *peer, fixture, name string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "ui", fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.home, name), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openAIPlugin is the dpc.hcl block of an llm-openai plugin using s.
+func openAIPlugin(s *llmhttptest.Server) string {
+	return fmt.Sprintf("plugin \"llm\" \"llm-openai\" {\n  config {\n    base_url = %q\n    model = \"test-model\"\n  }\n}\n", s.URL+"/v1")
+}
+
+// TestUIAskUsesPeerContext: Bob's firewall shares his name and baking
+// notes with his contacts; Alice asks in her UI, ticking Bob. The answer
+// shows while the model is still writing it (the model holds the rest
+// back until the test saw the first word on the page), and Bob is listed
+// as a source with exactly the fields he shares; the prompt holds them and
+// nothing Bob withholds.
+func TestUIAskUsesPeerContext(t *testing.T) {
+	t.Parallel()
+	const answer = "Bob bakes rye bread on Sundays, by his own notes."
+	aliceLLM := newFakeLLM(t, answer)
+	events := openAIStream(answer)
+	release := make(chan struct{})
+	aliceLLM.Handle("POST /v1/chat/completions", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		llmhttptest.SSE.Write(w, events[0])
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		for _, e := range events[1:] {
+			_, _ = w.Write([]byte(e))
+			w.(http.Flusher).Flush()
+		}
+	}))
+	alice := newPeerWith(t, "Alice", openAIPlugin(aliceLLM))
+	bob := newPeer(t, "Bob")
+	useFixture(t, bob, "bob-shares-baking.json", "personal.json")
+	useFixture(t, bob, "bob-shares-baking.hcl", "firewall.hcl")
+	alice.run()
+	bob.run()
+	contacts(t, alice, bob)
+
+	b := newBrowser(t)
+	base := uiLogin(t, b, alice)
+	b.do("alice opens the ask screen", chromedp.Navigate(base+"/#/ask"))
+	b.text(`#ask-peers input[data-node="` + bob.id + `"]`)
+	b.do("alice asks, including bob",
+		chromedp.SendKeys(chromedp.CSS("#ask-question"), "What does Bob bake?"),
+		chromedp.Click(chromedp.CSS(`#ask-peers input[data-node="`+bob.id+`"]`)),
+		chromedp.Click(chromedp.CSS("#ask-submit")))
+	b.waitJS("the first words of the answer while it is still streaming", `(() => {
+		const a = document.querySelector("#ask-answer");
+		return a && a.dataset.state === "streaming" && a.textContent === "Bob ";
+	})()`)
+	b.screenshot("streaming")
+	close(release)
+	b.waitJS("the whole answer, done", `(() => {
+		const a = document.querySelector("#ask-answer");
+		return a.dataset.state === "done" && a.textContent === `+jsString(answer)+`;
+	})()`)
+	src := b.text(`#ask-sources li[data-node="` + bob.id + `"]`)
+	b.screenshot("answered")
+	for _, want := range []string{"Bob", "knowledge.baking", "profile.name"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("bob's source %q does not say %q", src, want)
+		}
+	}
+	for _, withheld := range []string{"knowledge.health", "profile.email"} {
+		if strings.Contains(src, withheld) {
+			t.Errorf("bob's source %q lists %q, which he does not share", src, withheld)
+		}
+	}
+	if got := b.text("#ask-missing"); got != "None." {
+		t.Errorf("peers left out: %q, want none", got)
+	}
+
+	reqs := chats(t, aliceLLM)
+	if len(reqs) != 1 {
+		t.Fatalf("want 1 request at alice's model, got %d", len(reqs))
+	}
+	sys := systemPrompt(t, reqs[0])
+	if !strings.Contains(sys, "Bob bakes rye bread on Sundays") {
+		t.Errorf("the prompt lacks bob's shared context:\n%s", sys)
+	}
+	for _, withheld := range []string{"penicillin", "bob@example.org"} {
+		if strings.Contains(sys, withheld) {
+			t.Errorf("the prompt holds %q, which bob does not share", withheld)
+		}
+	}
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// TestUIFirewallEditChangesPeerView: Alice's firewall shares only her name
+// with her contacts. In her UI she adds her cooking notes: the preview of
+// what Bob sees shows them before she saves (and nothing is saved yet);
+// once she saves, Bob's very next ask gets them, with no restart and no
+// wait for a file watcher.
+func TestUIFirewallEditChangesPeerView(t *testing.T) {
+	t.Parallel()
+	bobLLM := newFakeLLM(t, "Alice cooks.")
+	alice := newPeer(t, "Alice")
+	bob := newPeerWith(t, "Bob", openAIPlugin(bobLLM))
+	useFixture(t, alice, "alice-cooks.json", "personal.json")
+	useFixture(t, alice, "alice-shares-name.hcl", "firewall.hcl")
+	alice.run()
+	bob.run()
+	contacts(t, alice, bob)
+
+	bobAsks := func(args ...string) (out, prompt string) {
+		t.Helper()
+		out = bob.must(append(append([]string{"ask"}, args...), "--peer", alice.id, "What does Alice cook?")...)
+		reqs := chats(t, bobLLM)
+		return out, systemPrompt(t, reqs[len(reqs)-1])
+	}
+	sees := func(paths string) string { return "context: Alice (" + alice.id + "): " + paths + "\n" }
+	out, prompt := bobAsks()
+	if !strings.Contains(out, sees("profile.name")) || strings.Contains(prompt, "Sicilian") {
+		t.Fatalf("before the edit bob should see alice's name only; ask said:\n%s\nprompt:\n%s", out, prompt)
+	}
+
+	b := newBrowser(t)
+	base := uiLogin(t, b, alice)
+	b.do("alice opens her firewall", chromedp.Navigate(base+"/#/firewall"))
+	b.waitJS("the preview of what bob sees under the rules in force", `(() => {
+		const p = document.querySelector("#fw-preview-state");
+		return document.querySelector("#fw-peer")?.value === "`+bob.id+`" && p?.dataset.state === "saved" &&
+			!!document.querySelector('#fw-paths li[data-path="profile.name"]') && !document.querySelector('#fw-paths li[data-path="knowledge.cooking"]');
+	})()`)
+	b.screenshot("before")
+	// Put the caret after "context:profile.name" and type, as a user does.
+	const anchor = `"context:profile.name"`
+	b.do("alice adds her cooking notes to what her contacts may see",
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const t = document.querySelector("#fw-text");
+			const at = t.value.indexOf(`+jsString(anchor+"]")+`) + `+fmt.Sprint(len(anchor))+`;
+			t.focus();
+			t.setSelectionRange(at, at);
+			return {};
+		})()`),
+		chromedp.KeyEvent(`, "context:knowledge.cooking"`))
+	b.waitJS("the preview of the unsaved edit shows bob the cooking notes", `(() => {
+		const p = document.querySelector("#fw-preview-state");
+		return p?.dataset.state === "unsaved" && !!document.querySelector('#fw-paths li[data-path="knowledge.cooking"]') &&
+			document.querySelector("#fw-context").textContent.includes("Sicilian street food");
+	})()`)
+	b.screenshot("preview")
+	if rules, _ := os.ReadFile(filepath.Join(alice.home, "firewall.hcl")); strings.Contains(string(rules), "knowledge.cooking") {
+		t.Fatal("the preview saved the edit")
+	}
+
+	b.do("alice saves", chromedp.Click(chromedp.CSS("#fw-save")))
+	b.waitJS("saved", `document.querySelector("#fw-status")?.dataset.state === "saved"`)
+	b.screenshot("saved")
+	if rules, _ := os.ReadFile(filepath.Join(alice.home, "firewall.hcl")); !strings.Contains(string(rules), `"context:profile.name", "context:knowledge.cooking"]`) {
+		t.Fatalf("firewall.hcl after saving:\n%s", rules)
+	}
+
+	// --fresh: bob's node asks alice's rather than use the copy it holds
+	// (which alice's CONTEXT_UPDATED marks stale too, but that frame may
+	// still be on its way).
+	out, prompt = bobAsks("--fresh")
+	if !strings.Contains(out, sees("knowledge.cooking, profile.name")) || !strings.Contains(prompt, "Alice cooks Sicilian street food") {
+		t.Errorf("right after the save bob should see alice's cooking notes; ask said:\n%s\nprompt:\n%s", out, prompt)
+	}
+	if strings.Contains(prompt, "penicillin") || strings.Contains(prompt, "alice@example.org") {
+		t.Errorf("bob's prompt holds what alice does not share:\n%s", prompt)
+	}
+}
