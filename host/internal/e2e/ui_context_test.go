@@ -154,17 +154,7 @@ func TestUIFirewallEditChangesPeerView(t *testing.T) {
 			!!document.querySelector('#fw-paths li[data-path="profile.name"]') && !document.querySelector('#fw-paths li[data-path="knowledge.cooking"]');
 	})()`)
 	b.screenshot("before")
-	// Put the caret after "context:profile.name" and type, as a user does.
-	const anchor = `"context:profile.name"`
-	b.do("alice adds her cooking notes to what her contacts may see",
-		chromedp.Evaluate[chromedp.Void](`(() => {
-			const t = document.querySelector("#fw-text");
-			const at = t.value.indexOf(`+jsString(anchor+"]")+`) + `+fmt.Sprint(len(anchor))+`;
-			t.focus();
-			t.setSelectionRange(at, at);
-			return {};
-		})()`),
-		chromedp.KeyEvent(`, "context:knowledge.cooking"`))
+	b.typeAfter("alice adds her cooking notes to what her contacts may see", "#fw-text", `"context:profile.name"`, `, "context:knowledge.cooking"`)
 	b.waitJS("the preview of the unsaved edit shows bob the cooking notes", `(() => {
 		const p = document.querySelector("#fw-preview-state");
 		return p?.dataset.state === "unsaved" && !!document.querySelector('#fw-paths li[data-path="knowledge.cooking"]') &&
@@ -191,5 +181,73 @@ func TestUIFirewallEditChangesPeerView(t *testing.T) {
 	}
 	if strings.Contains(prompt, "penicillin") || strings.Contains(prompt, "alice@example.org") {
 		t.Errorf("bob's prompt holds what alice does not share:\n%s", prompt)
+	}
+}
+
+// typeAfter puts the caret in the textarea css just after the first
+// occurrence of anchor and types keys there, as a user does.
+func (b *browser) typeAfter(what, css, anchor, keys string) {
+	b.t.Helper()
+	b.do(what,
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const t = document.querySelector(`+jsString(css)+`);
+			const i = t.value.indexOf(`+jsString(anchor)+`);
+			if (i < 0) throw new Error("no " + `+jsString(anchor)+` + " in the editor");
+			t.focus();
+			t.setSelectionRange(i + `+fmt.Sprint(len([]rune(anchor)))+`, i + `+fmt.Sprint(len([]rune(anchor)))+`);
+			return {};
+		})()`),
+		chromedp.KeyEvent(keys))
+}
+
+// TestUIContextEditorChecksAndSaves: in the personal context editor a
+// JSON error is shown with its line and column before anything is saved;
+// a valid edit saves and is what the node uses at once (dpc context show);
+// an edit of a version changed meanwhile (dpc context set) is refused,
+// keeping both the change and the user's text.
+func TestUIContextEditorChecksAndSaves(t *testing.T) {
+	t.Parallel()
+	alice := newPeer(t, "Alice")
+	useFixture(t, alice, "alice-cooks.json", "personal.json")
+	alice.run()
+
+	b := newBrowser(t)
+	base := uiLogin(t, b, alice)
+	b.do("alice opens her personal context", chromedp.Navigate(base+"/#/context"))
+	b.waitJS("the editor holds her context", `document.querySelector("#context-text")?.value.includes("Sicilian street food")`)
+
+	// A trailing comma: the object's closing brace, on the next line, is
+	// where JSON breaks.
+	b.typeAfter("alice types a trailing comma", "#context-text", `"alice@example.org"`, ",")
+	b.waitJS("the problem shown with its line and column", `(() => {
+		const d = document.querySelector("#context-diags li.diag");
+		return d && d.dataset.line === "5" && d.dataset.column === "3" && d.textContent.includes("Invalid JSON");
+	})()`)
+	b.screenshot("invalid")
+	b.do("alice saves anyway", chromedp.Click(chromedp.CSS("#context-save")))
+	b.waitJS("refused", `document.querySelector("#context-status")?.dataset.state === "invalid"`)
+	if out := alice.must("context", "show", "profile"); strings.Contains(out, "description") {
+		t.Fatalf("an invalid edit was saved:\n%s", out)
+	}
+
+	b.typeAfter("alice finishes the field", "#context-text", `"alice@example.org",`, ` "description": "cook"`)
+	b.waitJS("no problem left", `document.querySelectorAll("#context-diags li").length === 0 && document.querySelector("#context-status").textContent === "valid; not saved yet"`)
+	b.do("alice saves", chromedp.Click(chromedp.CSS("#context-save")))
+	b.waitJS("saved and used", `document.querySelector("#context-status")?.textContent === "saved; used by the node"`)
+	b.screenshot("saved")
+	if out := alice.must("context", "show", "profile.description"); strings.TrimSpace(out) != `"cook"` {
+		t.Fatalf("dpc context show profile.description after saving: %q, want \"cook\"", out)
+	}
+
+	alice.must("context", "set", "profile.name", "Alicia")
+	b.typeAfter("alice edits the version she loaded", "#context-text", `"cook"`, "ing")
+	b.do("alice saves", chromedp.Click(chromedp.CSS("#context-save")))
+	b.waitJS("a conflict, with a way to load the newest version", `document.querySelector("#context-status")?.dataset.state === "conflict" && !document.querySelector("#context-reload").hidden`)
+	b.screenshot("conflict")
+	if got := b.text("#context-status"); !strings.Contains(got, "changed since this edit started") {
+		t.Errorf("conflict message %q does not say the context changed", got)
+	}
+	if out := alice.must("context", "show", "profile"); !strings.Contains(out, "Alicia") || strings.Contains(out, "cooking") {
+		t.Errorf("the change made meanwhile was overwritten, or the stale edit saved:\n%s", out)
 	}
 }

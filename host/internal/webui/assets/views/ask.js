@@ -10,7 +10,7 @@ function sourceItem(s) {
   const who = s.own ? `You (AI scope "${s.scope}")` : s.label + (s.cached ? " (cached copy)" : "");
   return h("li", { class: "source", dataset: { node: s.node_id, own: s.own ? "true" : "false" } },
     h("strong", {}, who), ": ",
-    s.paths.length ? s.paths.map((p, i) => [i ? ", " : "", h("code", {}, p)]) : "nothing");
+    s.paths.length ? s.paths.flatMap((p, i) => [i ? ", " : "", h("code", {}, p)]) : "nothing");
 }
 
 function missingItem(m) {

@@ -9,7 +9,7 @@ export async function render(root) {
   let doc = await get("/v1/context");
   let base = doc.hash;
 
-  const text = h("textarea", { id: "context-text", name: "context", rows: 24, spellcheck: "false",
+  const text = h("textarea", { id: "context-text", name: "context", rows: 24, wrap: "off", spellcheck: "false",
     "aria-describedby": "context-diags-title" });
   text.value = doc.text;
   const diags = h("ul", { id: "context-diags", class: "diags" });

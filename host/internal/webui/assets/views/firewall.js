@@ -7,13 +7,17 @@ import { showDiagnostics, debounce } from "/editor.js";
 // and may do here under the text as it is, saved or not: the node
 // computes it with the code that answers that contact.
 
-function previewView(p) {
+// shortRule names the rule by its line in firewall.hcl rather than by the
+// file's whole path.
+const shortRule = (rule, path) => (path && rule.startsWith(path + ":") ? "firewall.hcl" + rule.slice(path.length) : rule);
+
+function previewView(p, path) {
   return [
     h("h4", {}, "Resources"),
     h("ul", { id: "fw-resources", class: "resources" }, p.resources.map((a) =>
       h("li", { dataset: { resource: a.resource, allowed: String(a.allowed) } },
         h("span", { class: `badge ${a.allowed ? "ok" : "muted"}` }, a.allowed ? "allowed" : "denied"), " ",
-        h("code", {}, a.resource), " ", h("small", { class: "muted" }, a.rule)))),
+        h("code", {}, a.resource), " ", h("small", { class: "muted" }, shortRule(a.rule, path))))),
     h("h4", {}, "Models it may run prompts on"),
     p.models.length ? h("ul", { id: "fw-models" }, p.models.map((m) => h("li", {}, h("code", {}, m))))
       : h("p", { id: "fw-models", class: "hint" }, "None."),
@@ -30,7 +34,7 @@ export async function render(root) {
   let saved = file;
   const contacts = peers.filter((p) => !p.request);
 
-  const text = h("textarea", { id: "fw-text", name: "rules", rows: 24, spellcheck: "false", "aria-describedby": "fw-diags-title" });
+  const text = h("textarea", { id: "fw-text", name: "rules", rows: 24, wrap: "off", spellcheck: "false", "aria-describedby": "fw-diags-title" });
   text.value = file.text;
   const diags = h("ul", { id: "fw-diags", class: "diags" });
   const status = h("p", { id: "fw-status", role: "status" });
@@ -65,7 +69,7 @@ export async function render(root) {
       const unsaved = text.value !== saved.text;
       previewNote.textContent = unsaved ? "Preview of your unsaved edit:" : "Under the rules in force:";
       previewNote.dataset.state = unsaved ? "unsaved" : "saved";
-      preview.replaceChildren(...previewView(r.data));
+      preview.replaceChildren(...previewView(r.data, saved.path));
       preview.dataset.state = "ok";
     } else {
       showDiagnostics(diags, text, r.data.diagnostics || [{ line: 0, column: 0, message: r.data.error }]);
