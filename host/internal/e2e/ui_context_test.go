@@ -240,7 +240,7 @@ func TestUIContextEditorChecksAndSaves(t *testing.T) {
 	}
 
 	alice.must("context", "set", "profile.name", "Alicia")
-	b.typeAfter("alice edits the version she loaded", "#context-text", `"cook"`, "ing")
+	b.typeAfter("alice edits the version she loaded", "#context-text", `"cook`, "ing")
 	b.do("alice saves", chromedp.Click(chromedp.CSS("#context-save")))
 	b.waitJS("a conflict, with a way to load the newest version", `document.querySelector("#context-status")?.dataset.state === "conflict" && !document.querySelector("#context-reload").hidden`)
 	b.screenshot("conflict")
