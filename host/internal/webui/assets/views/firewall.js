@@ -108,7 +108,7 @@ export async function render(root) {
           status.textContent = "not saved: see the problems below the editor";
           status.dataset.state = "invalid";
         } else if (r.status === 409) {
-          status.textContent = `not saved: ${r.data.error}. Your text is still here: copy what you need, then load the newest version and redo the edit.`;
+          status.textContent = `not saved: ${r.data.error}. Your text stays here until you load the newest version.`;
           status.dataset.state = "conflict";
           reload.hidden = false;
         } else {
