@@ -108,7 +108,12 @@ func newContextEditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer os.Remove(tmp.Name())
+			keep := false // an edit refused as stale stays for the user to redo
+			defer func() {
+				if !keep {
+					os.Remove(tmp.Name())
+				}
+			}()
 			if _, err := tmp.Write(orig); err != nil {
 				tmp.Close()
 				return err
@@ -137,6 +142,10 @@ func newContextEditCmd(g *globals) *cobra.Command {
 				if perr == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "saved %s\n", f.Path())
 					return g.nodeUses(cmd, f)
+				}
+				if errors.Is(perr, personal.ErrChanged) {
+					keep = true
+					return fmt.Errorf("%w (your edit is not saved; it is in %s)", perr, tmp.Name())
 				}
 				if !errors.Is(perr, personal.ErrInvalidContext) {
 					return fmt.Errorf("%w (your edit is not saved)", perr)
