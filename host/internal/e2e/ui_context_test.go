@@ -98,6 +98,7 @@ func TestUIAskUsesPeerContext(t *testing.T) {
 	if got := b.text("#ask-missing"); got != "None." {
 		t.Errorf("peers left out: %q, want none", got)
 	}
+	b.phone()
 
 	reqs := chats(t, aliceLLM)
 	if len(reqs) != 1 {
@@ -112,6 +113,19 @@ func TestUIAskUsesPeerContext(t *testing.T) {
 			t.Errorf("the prompt holds %q, which bob does not share", withheld)
 		}
 	}
+}
+
+// phone narrows the page to a phone's 375 px and checks that nothing
+// makes it scroll sideways.
+func (b *browser) phone() {
+	b.t.Helper()
+	b.do("a phone's width", chromedp.EmulateViewport(375, 812))
+	b.screenshot("phone")
+	b.waitJS("nothing wider than the phone", `document.documentElement.scrollWidth <= 375 || (() => {
+		const wide = [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > 376).map((e) => e.tagName + "#" + e.id + "." + e.className);
+		document.title = "too wide: " + wide.slice(0, 8).join(" ");
+		return false;
+	})()`)
 }
 
 // jsString quotes s as a JavaScript string literal.
@@ -168,6 +182,7 @@ func TestUIFirewallEditChangesPeerView(t *testing.T) {
 	b.do("alice saves", chromedp.Click(chromedp.CSS("#fw-save")))
 	b.waitJS("saved", `document.querySelector("#fw-status")?.dataset.state === "saved"`)
 	b.screenshot("saved")
+	b.phone()
 	if rules, _ := os.ReadFile(filepath.Join(alice.home, "firewall.hcl")); !strings.Contains(string(rules), `"context:profile.name", "context:knowledge.cooking"]`) {
 		t.Fatalf("firewall.hcl after saving:\n%s", rules)
 	}

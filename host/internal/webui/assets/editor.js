@@ -31,11 +31,14 @@ export function showDiagnostics(list, textarea, diags) {
   textarea.setAttribute("aria-invalid", diags && diags.length ? "true" : "false");
 }
 
-// debounce runs fn once ms passed without another call.
+// debounce runs fn once ms passed without another call; cancel() drops a
+// run still waiting (a save makes it moot).
 export function debounce(fn, ms) {
   let timer = 0;
-  return (...args) => {
+  const later = (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
+  later.cancel = () => clearTimeout(timer);
+  return later;
 }

@@ -40,7 +40,8 @@ export async function render(root) {
       status.textContent = "not valid: see the problems below the editor";
     }
   };
-  text.addEventListener("input", debounce(check, 300));
+  const later = debounce(check, 300);
+  text.addEventListener("input", later);
 
   reload.addEventListener("click", async () => {
     load(await get("/v1/context"));
@@ -51,6 +52,7 @@ export async function render(root) {
 
   const form = h("form", { id: "context-form", class: "editor", onsubmit: async (e) => {
       e.preventDefault();
+      later.cancel();
       seq++; // a check still out would describe older text
       save.disabled = true;
       status.textContent = "saving…";

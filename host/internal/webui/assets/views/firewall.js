@@ -93,6 +93,7 @@ export async function render(root) {
 
   const form = h("form", { id: "fw-form", class: "editor", onsubmit: async (e) => {
       e.preventDefault();
+      later.cancel(); // the preview is refreshed once saved
       save.disabled = true;
       status.textContent = "saving…";
       delete status.dataset.state;
