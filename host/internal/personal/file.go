@@ -165,8 +165,7 @@ func (f *File) Update(fn func(doc map[string]any) error) error {
 // ErrInvalidContext), then written and made current as [File.Update]
 // does. base is the hash of the version the edit started from: when the
 // file holds another one now, nothing is written and the error wraps
-// ErrChanged; an empty base skips that check (an editor that locks the
-// file, such as `dpc context edit`, needs none).
+// ErrChanged; an empty base skips that check.
 func (f *File) Replace(data []byte, base string) error {
 	c, err := Parse(data, f.path)
 	if err != nil {
