@@ -176,8 +176,12 @@ func (e *Engine) Write(src []byte, base string) error {
 		return fmt.Errorf("read firewall rules: %w", cur.Err)
 	}
 	if now := versionOf(cur); now != base {
-		return fmt.Errorf("%w: %s is at version %.12s now, the edit started from %.12s; load it again and redo the edit",
-			ErrChanged, e.path, now, base)
+		from := "no file"
+		if base != "" {
+			from = fmt.Sprintf("version %.12s", base)
+		}
+		return fmt.Errorf("%w: %s is at version %.12s now, the edit started from %s; load it again and redo the edit",
+			ErrChanged, e.path, now, from)
 	}
 	if err := filewatch.WriteFile(e.path, src, 0o600); err != nil {
 		return fmt.Errorf("write firewall rules: %w", err)
