@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/dpc-go/dpc/config"
 	"github.com/dpc-go/dpc/host/internal/chat"
 	"github.com/dpc-go/dpc/host/internal/files"
 	"github.com/dpc-go/dpc/host/internal/network"
@@ -19,13 +20,7 @@ import (
 const maxBody = 256 << 10
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad request body: " + err.Error()})
-		return false
-	}
-	return true
+	return readJSONUpTo(w, r, v, maxBody)
 }
 
 // writeError maps an error to its HTTP status.
@@ -43,4 +38,59 @@ func writeError(w http.ResponseWriter, err error) {
 		code = http.StatusNotFound
 	}
 	writeJSON(w, code, errorBody{Error: err.Error()})
+}
+
+// maxFileBody bounds the body of an edit of a whole file (personal.json,
+// firewall.hcl): a frame's size, as a context larger than that could not
+// be sent to a peer anyway.
+const maxFileBody = 4 << 20
+
+// readJSONUpTo is readJSON with another bound on the body.
+func readJSONUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "bad request body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// Diagnostic is one problem in a file a user edits, where an editor can
+// show it: line and column start at 1 (0: the problem has no position).
+type Diagnostic struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+// InvalidFile is the answer (400) to an edit that does not parse: the
+// whole message, and each problem with its position.
+type InvalidFile struct {
+	Error       string       `json:"error"`
+	Diagnostics []Diagnostic `json:"diagnostics"`
+}
+
+// writeInvalid answers 400 with err's problems: each diagnostic of a
+// *config.Error, or err as one problem without a position.
+func writeInvalid(w http.ResponseWriter, err error) {
+	body := InvalidFile{Error: err.Error(), Diagnostics: []Diagnostic{}}
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		body.Diagnostics = append(body.Diagnostics, Diagnostic{Message: err.Error()})
+		writeJSON(w, http.StatusBadRequest, body)
+		return
+	}
+	for _, d := range ce.Diags {
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		diag := Diagnostic{Message: msg}
+		if d.Subject != nil {
+			diag.Line, diag.Column = d.Subject.Start.Line, d.Subject.Start.Column
+		}
+		body.Diagnostics = append(body.Diagnostics, diag)
+	}
+	writeJSON(w, http.StatusBadRequest, body)
 }

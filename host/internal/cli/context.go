@@ -97,6 +97,9 @@ func newContextEditCmd(g *globals) *cobra.Command {
 				return err
 			}
 			editor := firstNonEmpty(os.Getenv("VISUAL"), os.Getenv("EDITOR"), "vi")
+			// The version the edit starts from: saving over a change made
+			// meanwhile (by the UI, `dpc context set`) is refused.
+			_, base := f.Current()
 			orig, err := os.ReadFile(f.Path())
 			if err != nil {
 				return err
@@ -105,7 +108,12 @@ func newContextEditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer os.Remove(tmp.Name())
+			keep := false // an edit refused as stale stays for the user to redo
+			defer func() {
+				if !keep {
+					os.Remove(tmp.Name())
+				}
+			}()
 			if _, err := tmp.Write(orig); err != nil {
 				tmp.Close()
 				return err
@@ -130,20 +138,17 @@ func newContextEditCmd(g *globals) *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout(), "no change")
 					return nil
 				}
-				c, perr := personal.Parse(edited, f.Path())
+				perr := f.Replace(edited, base)
 				if perr == nil {
-					err := f.Update(func(doc map[string]any) error {
-						clear(doc)
-						for k, v := range c.Doc() {
-							doc[k] = v
-						}
-						return nil
-					})
-					if err != nil {
-						return err
-					}
 					fmt.Fprintf(cmd.OutOrStdout(), "saved %s\n", f.Path())
 					return g.nodeUses(cmd, f)
+				}
+				if errors.Is(perr, personal.ErrChanged) {
+					keep = true
+					return fmt.Errorf("%w (your edit is not saved; it is in %s)", perr, tmp.Name())
+				}
+				if !errors.Is(perr, personal.ErrInvalidContext) {
+					return fmt.Errorf("%w (your edit is not saved)", perr)
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "%v\nEdit again? [Y/n] ", perr)
 				answer, rerr := in.ReadString('\n')

@@ -115,6 +115,18 @@ func (b *browser) text(css string) string {
 	return s
 }
 
+// evalJS evaluates a JavaScript expression in b's page.
+func evalJS[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.tab, browserDeadline)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("browser: evaluating %.60q: %v", expr, err)
+	}
+	return v
+}
+
 // screenshot keeps the page as <artifacts>/<test name>/<name>.png.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()

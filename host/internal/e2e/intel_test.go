@@ -28,16 +28,7 @@ import (
 func newFakeLLM(t *testing.T, answer string) *llmhttptest.Server {
 	t.Helper()
 	s := llmhttptest.NewServer(t, nil)
-	var events []string
-	for _, word := range strings.SplitAfter(answer, " ") {
-		chunk, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": "test-model",
-			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": word}, "finish_reason": nil}}})
-		events = append(events, "data: "+string(chunk)+"\n\n")
-	}
-	events = append(events,
-		`data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n",
-		`data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":7,"total_tokens":49}}`+"\n\n",
-		"data: [DONE]\n\n")
+	events := openAIStream(answer)
 	s.Handle("GET /v1/models", llmhttptest.JSON(http.StatusOK, `{"object":"list","data":[{"id":"test-model","object":"model","owned_by":"test"}]}`))
 	s.Handle("POST /v1/chat/completions", llmhttptest.SSE.Stream(events...))
 	s.Handle("GET /api/tags", llmhttptest.JSON(http.StatusOK, `{"models":[{"name":"llama3:latest","model":"llama3:latest","size":1,"details":{"family":"llama"}}]}`))
@@ -45,6 +36,21 @@ func newFakeLLM(t *testing.T, answer string) *llmhttptest.Server {
 		fmt.Sprintf(`{"model":"llama3:latest","message":{"role":"assistant","content":%q},"done":false}`+"\n", answer),
 		`{"model":"llama3:latest","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":10,"eval_count":3}`+"\n"))
 	return s
+}
+
+// openAIStream is answer as the OpenAI chat completions API streams it:
+// one SSE event per word, then the end of the answer and the usage.
+func openAIStream(answer string) []string {
+	var events []string
+	for _, word := range strings.SplitAfter(answer, " ") {
+		chunk, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": "test-model",
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": word}, "finish_reason": nil}}})
+		events = append(events, "data: "+string(chunk)+"\n\n")
+	}
+	return append(events,
+		`data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n",
+		`data: {"id":"c1","object":"chat.completion.chunk","model":"test-model","choices":[],"usage":{"prompt_tokens":42,"completion_tokens":7,"total_tokens":49}}`+"\n\n",
+		"data: [DONE]\n\n")
 }
 
 // chats returns the bodies of the chat requests s received.

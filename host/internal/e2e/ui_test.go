@@ -155,3 +155,57 @@ func TestUIChatLive(t *testing.T) {
 	ta.waitJS("bob's answer on alice's screen", `[...document.querySelectorAll(".msg.in .text")].some(e => e.textContent === "hello from the terminal")`)
 	ta.screenshot("alice-answered")
 }
+
+// TestUIEveryScreenIsAccessible walks every screen of the nav on a fresh
+// node (its first run): each has a heading the view focuses, every form
+// control has a label, every button and link has a name, every image a
+// text alternative; the first Tab from the top reaches the skip link, and
+// following it moves focus into the screen. The first screen shows the
+// fingerprint `dpc id` prints and a QR code that loaded.
+func TestUIEveryScreenIsAccessible(t *testing.T) {
+	t.Parallel()
+	a := newPeer(t, "alice")
+	a.run()
+	b := newBrowser(t)
+	base := uiLogin(t, b, a)
+
+	var id struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	decodeJSON(t, "dpc id --json", a.must("id", "--json"), &id)
+	if got := b.text("#fingerprint"); got != id.Fingerprint {
+		t.Fatalf("first run shows fingerprint %q, dpc id says %q", got, id.Fingerprint)
+	}
+	b.waitJS("the QR code loaded", `(() => { const q = document.querySelector("#qr"); return q && q.complete && q.naturalWidth > 0; })()`)
+	b.screenshot("first-run")
+
+	b.do("keyboard: the first Tab", chromedp.KeyEvent("\t"))
+	b.waitJS("the skip link focused first", `document.activeElement && document.activeElement.classList.contains("skip")`)
+
+	screens := evalJS[[]string](b, `[...document.querySelectorAll("nav a")].map(a => a.getAttribute("href"))`)
+	if len(screens) < 5 {
+		t.Fatalf("nav lists %v: want every screen", screens)
+	}
+	// problems lists what a screen lacks; empty when it is fine.
+	const problems = `(() => {
+		const out = [];
+		const name = (el) => (el.getAttribute("aria-label") || el.textContent || el.getAttribute("title") || "").trim();
+		for (const el of document.querySelectorAll("#view input:not([type=hidden]), #view select, #view textarea")) {
+			if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")) out.push("unlabelled " + el.tagName + "#" + el.id);
+		}
+		for (const el of document.querySelectorAll("button, a[href]")) if (!name(el)) out.push("nameless " + el.tagName + " " + el.outerHTML.slice(0, 80));
+		for (const el of document.querySelectorAll("img")) if (!el.hasAttribute("alt")) out.push("img without alt " + el.src);
+		if (!document.querySelector("#view h2")) out.push("no heading");
+		return out;
+	})()`
+	for _, s := range screens {
+		b.do("opening "+s, chromedp.Navigate(base+"/"+s))
+		b.waitJS(s+" rendered", `document.querySelector("#view h2") !== null`)
+		// Focus moves without a DOM mutation: poll on an interval.
+		b.do(s+" focuses its heading", chromedp.Poll[chromedp.Void](`document.activeElement && document.activeElement.id === "view-title"`,
+			chromedp.WithPollingTimeout(browserDeadline), chromedp.WithPollingInterval(50*time.Millisecond)))
+		if got := evalJS[[]string](b, problems); len(got) > 0 {
+			t.Errorf("screen %s: %v", s, got)
+		}
+	}
+}

@@ -2,6 +2,9 @@
 // $DPC_HOME/firewall.hcl or $DPC_HOME/personal.json, and hands each new
 // version of it to the caller once it has settled.
 //
+// A program that writes such a file itself uses [WriteFile], which replaces
+// it atomically, so that Watch and editors never see it half written.
+//
 // Read the file with [Read] when loading it, then run [Watch] in its own
 // goroutine with that [Snapshot] as [Options.Initial]; Watch calls apply
 // with every later version until its context is done.

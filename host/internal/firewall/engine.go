@@ -4,6 +4,8 @@ import (
 	"github.com/dpc-go/dpc/host/internal/filewatch"
 
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -20,9 +22,15 @@ type Engine struct {
 
 	rules atomic.Pointer[Rules]
 
-	mu      sync.Mutex // serialises applying a new version; guards lastErr
+	mu      sync.Mutex // serialises applying a new version; guards lastErr, applied
 	lastErr error
 	loaded  filewatch.Snapshot // the file as Load read it; Watch starts from it
+	// applied is the sum of the version in force, so that Watch noticing
+	// the file Write wrote does not apply it a second time.
+	applied [32]byte
+
+	// edit serialises Write's check and write.
+	edit sync.Mutex
 
 	// poll, when > 0, makes Watch poll at that interval instead of using
 	// file system notifications (for tests).
@@ -87,6 +95,9 @@ func Load(path string, log hclog.Logger) (*Engine, error) {
 		log.Warn("no firewall file: every peer is denied everything", "path", path)
 	}
 	e.store(r)
+	if snap.Exists {
+		e.applied = sha256.Sum256(snap.Data)
+	}
 	snap.Data = nil // Watch compares versions by their sum only
 	e.loaded = snap
 	return e, nil
@@ -111,6 +122,74 @@ func (e *Engine) LastError() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.lastErr
+}
+
+// File returns the firewall file's text as it is now and its version (the
+// SHA-256 of the text, in hex; "" when there is no file), for an editor to
+// start from and to give back to [Engine.Write].
+func (e *Engine) File() (text []byte, version string, err error) {
+	s := filewatch.Read(e.path)
+	if s.Err != nil {
+		return nil, "", fmt.Errorf("read firewall rules: %w", s.Err)
+	}
+	return s.Data, versionOf(s), nil
+}
+
+// versionOf names a reading of the file for File and Write.
+func versionOf(s filewatch.Snapshot) string {
+	if !s.Exists {
+		return ""
+	}
+	return hex.EncodeToString(s.Sum[:])
+}
+
+// Candidate parses src as the firewall file, without putting it in force:
+// the rules src would make, bound to the engine's introduced set so that
+// they decide as the rules in force would (a preview of an unsaved edit).
+func (e *Engine) Candidate(src []byte) (*Rules, error) {
+	r, err := Parse(src, e.path)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := *r
+	c.introduced = e.introduced
+	return &c, nil
+}
+
+// Write replaces the firewall file with src and puts it in force at once,
+// as Watch does when it notices an edit (OnChange is called), so that the
+// next request of any peer is decided by it. src must parse: a file with
+// errors is refused (an [*config.Error] wrapping ErrInvalidRules) and
+// nothing is written. base is the version the edit started from (see
+// [Engine.File]): when the file is at another version now, nothing is
+// written and the error wraps ErrChanged.
+func (e *Engine) Write(src []byte, base string) error {
+	if _, err := Parse(src, e.path); err != nil {
+		return err
+	}
+	e.edit.Lock()
+	defer e.edit.Unlock()
+	cur := filewatch.Read(e.path)
+	if cur.Err != nil {
+		return fmt.Errorf("read firewall rules: %w", cur.Err)
+	}
+	if now := versionOf(cur); now != base {
+		from := "no file"
+		if base != "" {
+			from = fmt.Sprintf("version %.12s", base)
+		}
+		return fmt.Errorf("%w: %s is at version %.12s now, the edit started from %s; load it again and redo the edit",
+			ErrChanged, e.path, now, from)
+	}
+	if err := filewatch.WriteFile(e.path, src, 0o600); err != nil {
+		return fmt.Errorf("write firewall rules: %w", err)
+	}
+	// Applied as written, not read back: a write by someone else after
+	// this one is Watch's to notice.
+	e.apply(filewatch.Snapshot{Data: src, Exists: true, Sum: sha256.Sum256(src)})
+	return e.LastError()
 }
 
 // Watch reloads the rules whenever the file changes, until ctx is done; run
@@ -148,8 +227,11 @@ func (e *Engine) replace(s filewatch.Snapshot) bool {
 	case !s.Exists:
 		e.store(&Rules{})
 		e.lastErr = nil
+		e.applied = [32]byte{}
 		e.log.Warn("firewall file removed: every peer is denied everything", "path", e.path)
 		return true
+	case sha256.Sum256(s.Data) == e.applied && e.lastErr == nil:
+		return false // in force already (Write applied it)
 	default:
 		r, err := Parse(s.Data, e.path)
 		if err != nil {
@@ -158,6 +240,7 @@ func (e *Engine) replace(s filewatch.Snapshot) bool {
 		}
 		e.store(r)
 		e.lastErr = nil
+		e.applied = sha256.Sum256(s.Data)
 		e.log.Info("reloaded firewall rules", "path", e.path)
 		return true
 	}

@@ -9,6 +9,10 @@ var (
 	ErrInvalidResource = errors.New("invalid firewall resource")
 	// ErrUnknownScope is returned for an AI scope the firewall file does not define.
 	ErrUnknownScope = errors.New("unknown AI scope")
+	// ErrChanged is wrapped when an edit of the firewall file started from
+	// a version that is no longer the file's: saving it would undo the
+	// change made meanwhile.
+	ErrChanged = errors.New("the firewall file changed since this edit started")
 )
 
 // Problems in a firewall file come back as a *config.Error wrapping

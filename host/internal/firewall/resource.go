@@ -32,7 +32,18 @@ const (
 )
 
 // plainResources are the resources without a name part.
-var plainResources = map[string]bool{Messages: true, Files: true, History: true, Compute: true, ChannelInvites: true, Mailbox: true}
+var plainResources = func() map[string]bool {
+	m := map[string]bool{}
+	for _, r := range PlainResources() {
+		m[r] = true
+	}
+	return m
+}()
+
+// PlainResources lists the resources without a name part, sorted.
+func PlainResources() []string {
+	return []string{ChannelInvites, Compute, Files, History, Mailbox, Messages}
+}
 
 const validResources = `"messages", "files", "history", "compute", "channel_invites", "mailbox", "model:<name>" and "context:<path>"`
 

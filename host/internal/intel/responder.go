@@ -47,15 +47,53 @@ var _ Answerer = (*Responder)(nil)
 
 // ContextFor returns what peer may see of the personal context.
 func (r *Responder) ContextFor(peer string) (map[string]any, string) {
+	return r.contextUnder(r.Firewall.Rules(), peer)
+}
+
+// contextUnder is ContextFor under the given rules.
+func (r *Responder) contextUnder(rules *firewall.Rules, peer string) (map[string]any, string) {
 	doc, _ := r.Context.View()
-	shared := r.Firewall.Rules().Filter(peer, r.Contacts, doc)
+	shared := rules.Filter(peer, r.Contacts, doc)
 	return shared, personal.Hash(shared)
+}
+
+// PeerView is what a peer may see and do on this node under a version of
+// the firewall rules.
+type PeerView struct {
+	// Context is what the peer may read of the personal context (what
+	// ContextFor would send it), Hash its hash, Paths its fields two
+	// levels deep.
+	Context map[string]any
+	Hash    string
+	Paths   []string
+	// Resources are the decisions on the resources without a name part
+	// (firewall.PlainResources), in that order.
+	Resources []firewall.Decision
+	// Models are the models the peer may run prompts on (what
+	// ProvidersFor would list).
+	Models []dptp.Provider
+}
+
+// ViewUnder is what peer would see and may do under rules (the rules in
+// force or an unsaved edit of them), computed by the code that answers the
+// peer: a preview of a firewall edit shows exactly what the peer will get.
+func (r *Responder) ViewUnder(ctx context.Context, rules *firewall.Rules, peer string) PeerView {
+	doc, hash := r.contextUnder(rules, peer)
+	v := PeerView{Context: doc, Hash: hash, Paths: paths(doc), Models: r.providersUnder(ctx, rules, peer)}
+	for _, res := range firewall.PlainResources() {
+		v.Resources = append(v.Resources, rules.Check(peer, res, r.Contacts))
+	}
+	return v
 }
 
 // ProvidersFor lists the models peer may use: none without "compute", and
 // only those whose "model:<id>" is allowed.
 func (r *Responder) ProvidersFor(ctx context.Context, peer string) []dptp.Provider {
-	rules := r.Firewall.Rules()
+	return r.providersUnder(ctx, r.Firewall.Rules(), peer)
+}
+
+// providersUnder is ProvidersFor under the given rules.
+func (r *Responder) providersUnder(ctx context.Context, rules *firewall.Rules, peer string) []dptp.Provider {
 	if !rules.Check(peer, firewall.Compute, r.Contacts).Allowed {
 		return nil
 	}

@@ -165,8 +165,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	uris = func() []string { return network.ListeningURIs(net.Listening(), id.NodeID) }
-	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log,
-		Answerer: &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}})
+	responder := &intel.Responder{Context: pc, Firewall: fw, Contacts: peerStore, Models: models, Log: log.Named("intel")}
+	intels := intel.NewService(intel.ServiceOptions{Net: net, Logger: log, Answerer: responder})
 	// What a peer may see changes with the context or the firewall; the
 	// intel service tells the peers whose view changed.
 	fw.OnChange(intels.ContextChanged)
@@ -207,6 +207,7 @@ func Run(ctx context.Context, o Options) error {
 			api.IntelRoutes(asker, models, log.Named("api")), api.ContextRoutes(pc),
 			api.PingRoutes(pings), api.HubRoutes(hubs), api.ChannelRoutes(chans), api.IntroductionRoutes(intros),
 			api.BackupRoutes(backups),
+			api.ContextFileRoutes(pc), api.FirewallEditRoutes(fw, responder),
 		},
 		Node: api.NodeInfo{NodeID: id.NodeID, Name: o.Config.Node.Name, Version: o.Version,
 			Fingerprint: id.Fingerprint(), Started: time.Now().UTC()},

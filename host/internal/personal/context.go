@@ -34,6 +34,10 @@ func (c *Context) Doc() map[string]any { return jsondoc.Copy(c.doc) }
 // Hash returns [Hash] of the document.
 func (c *Context) Hash() string { return c.hash }
 
+// Encode returns the document as the file is written: indented, with
+// keys in D-PC's order (what an editor of the file should start from).
+func (c *Context) Encode() ([]byte, error) { return encode(c.doc) }
+
 // Profile is the "profile" part of a personal context.
 type Profile struct {
 	Name        string

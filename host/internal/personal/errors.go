@@ -10,6 +10,10 @@ var (
 	ErrNoContext = errors.New("no personal context")
 	// ErrInvalidPath is wrapped when a path given to Set cannot name a value.
 	ErrInvalidPath = errors.New("invalid context path")
+	// ErrChanged is wrapped when an edit started from a version of the
+	// personal context that is no longer the file's: saving it would undo
+	// the change made meanwhile.
+	ErrChanged = errors.New("the personal context changed since this edit started")
 )
 
 // Problems in a personal context come back as a *config.Error wrapping

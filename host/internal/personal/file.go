@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,7 +149,7 @@ func (f *File) Update(fn func(doc map[string]any) error) error {
 	if err != nil {
 		return fmt.Errorf("encode personal context: %w", err)
 	}
-	if err := writeFileAtomic(f.path, data, 0o600); err != nil {
+	if err := filewatch.WriteFile(f.path, data, 0o600); err != nil {
 		return fmt.Errorf("write personal context: %w", err)
 	}
 	f.lastErr = nil
@@ -159,6 +157,31 @@ func (f *File) Update(fn func(doc map[string]any) error) error {
 	f.setCurrent(c)
 	f.log.Info("updated personal context", "path", f.path, "hash", c.hash)
 	return nil
+}
+
+// Replace makes data, a whole personal context file as a user edited it,
+// the context: it is checked as [Parse] checks a file (each problem with
+// its line:column in data, in a [*config.Error] wrapping
+// ErrInvalidContext), then written and made current as [File.Update]
+// does. base is the hash of the version the edit started from: when the
+// file holds another one now, nothing is written and the error wraps
+// ErrChanged; an empty base skips that check.
+func (f *File) Replace(data []byte, base string) error {
+	c, err := Parse(data, f.path)
+	if err != nil {
+		return err
+	}
+	return f.Update(func(doc map[string]any) error {
+		if now := Hash(doc); base != "" && now != base {
+			return fmt.Errorf("%w: %s is at version %.12s now, the edit started from %.12s; load it again and redo the edit",
+				ErrChanged, f.path, now, base)
+		}
+		clear(doc)
+		for k, v := range c.Doc() {
+			doc[k] = v
+		}
+		return nil
+	})
 }
 
 // normalize returns doc as decoding its JSON gives it.
@@ -272,46 +295,4 @@ func (f *File) fail(err error) {
 		f.log.Error("cannot load the personal context file; keeping the previous context", "path", f.path, "error", err.Error())
 	}
 	f.lastErr = err
-}
-
-// writeFileAtomic replaces path with data so that readers (Watch, an
-// editor, a crash) see the old file or the new one, never a torn write. A
-// symlink at path is followed, so that the file it points to is replaced
-// and the link kept.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Persist the rename itself; not every platform can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }

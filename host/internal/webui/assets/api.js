@@ -49,3 +49,46 @@ export function stream(onEvent, onState, onReconnect) {
   };
   open();
 }
+
+// send is for calls whose refusals the view shows itself (a 400 with
+// diagnostics, a 409 conflict): it answers {status, data} for every
+// status but 401, which is NotLoggedIn.
+export async function send(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  if (res.status === 401) throw new NotLoggedIn("not logged in: run `dpc ui` for a new login link");
+  const data = await res.json().catch(() => ({ error: `${method} ${path}: HTTP ${res.status}` }));
+  return { status: res.status, data };
+}
+
+// lines posts body and calls onLine with each line of a newline-delimited
+// JSON answer (application/x-ndjson) as it arrives, parsed; it resolves
+// when the answer ends. A refusal before the answer starts throws with
+// the API's message.
+export async function lines(path, body, onLine, signal) {
+  const res = await fetch(path, { method: "POST", credentials: "same-origin", signal,
+    headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" }, body: JSON.stringify(body) });
+  if (res.status === 401) throw new NotLoggedIn("not logged in: run `dpc ui` for a new login link");
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new Error(data.error || `POST ${path}: HTTP ${res.status}`);
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) onLine(JSON.parse(line));
+    }
+  }
+  if (buf.trim()) onLine(JSON.parse(buf));
+}

@@ -3,6 +3,9 @@ import { h } from "/dom.js";
 import * as identity from "/views/identity.js";
 import * as contacts from "/views/contacts.js";
 import * as chat from "/views/chat.js";
+import * as ask from "/views/ask.js";
+import * as personalContext from "/views/context.js";
+import * as firewall from "/views/firewall.js";
 import * as backups from "/views/backups.js";
 import * as files from "/views/files.js";
 import * as channels from "/views/channels.js";
@@ -16,6 +19,9 @@ const routes = [
   { path: /^#?\/?$/, nav: "#/", view: (root) => identity.render(root) },
   { path: /^#\/contacts$/, nav: "#/contacts", view: (root) => contacts.render(root) },
   { path: /^#\/chat\/(dpc-node-[0-9a-f]{32})$/, nav: "#/contacts", view: (root, m) => chat.render(root, m[1]) },
+  { path: /^#\/ask$/, nav: "#/ask", view: (root) => ask.render(root) },
+  { path: /^#\/context$/, nav: "#/context", view: (root) => personalContext.render(root) },
+  { path: /^#\/firewall$/, nav: "#/firewall", view: (root) => firewall.render(root) },
   { path: /^#\/backups$/, nav: "#/backups", view: (root) => backups.render(root) },
   { path: /^#\/files$/, nav: "#/files", view: (root) => files.render(root) },
   { path: /^#\/channels$/, nav: "#/channels", view: (root) => channels.renderList(root) },

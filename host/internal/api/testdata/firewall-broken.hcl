@@ -1,0 +1,3 @@
+rule "group" "contacts" {
+  allow = ["messages", "contxt:profile.name"]
+}

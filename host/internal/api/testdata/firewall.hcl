@@ -1,0 +1,6 @@
+rule "group" "contacts" {
+  allow = ["messages", "context:profile.name"]
+}
+rule "scope" "default" {
+  allow = ["context:*"]
+}
