@@ -19,7 +19,10 @@ type peer struct {
 	*node
 	id   string
 	port int
-	d    *daemon
+	// api is the local API's address when the test picks it (run passes
+	// --api); empty takes the configured one.
+	api string
+	d   *daemon
 }
 
 func newPeer(t *testing.T, name string) *peer {
@@ -46,7 +49,11 @@ func (p *peer) uri() string { return fmt.Sprintf("dpc://127.0.0.1:%d?node_id=%s"
 // dialing it before would be refused by the kernel, not by the node.
 func (p *peer) run() {
 	p.t.Helper()
-	p.d = p.start("--listen", fmt.Sprintf("127.0.0.1:%d", p.port))
+	args := []string{"--listen", fmt.Sprintf("127.0.0.1:%d", p.port)}
+	if p.api != "" {
+		args = append(args, "--api", p.api)
+	}
+	p.d = p.start(args...)
 	p.waitStatus(p.d, "transport/transport-direct", 60*time.Second, "transport running", func(s plugins.Status) bool {
 		return s.State == "running"
 	})

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/dpc-go/dpc/sdk/sdktest"
 )
 
 // TestUILoginLinkShowsNodeID is issue 16's CLI contract: with a running
@@ -208,4 +210,29 @@ func TestUIEveryScreenIsAccessible(t *testing.T) {
 			t.Errorf("screen %s: %v", s, got)
 		}
 	}
+}
+
+// TestUIStreamFollowsTheNodeAcrossARestart: the page follows the event
+// stream; when the node stops it shows it is reconnecting, and when the
+// node is back (which ends browser sessions) it says how to log in again
+// instead of retrying forever; a new link from `dpc ui` brings it back
+// live.
+func TestUIStreamFollowsTheNodeAcrossARestart(t *testing.T) {
+	t.Parallel()
+	a := newPeer(t, "alice")
+	// The page stays on its address: the node must come back on it.
+	a.api = fmt.Sprintf("127.0.0.1:%d", sdktest.ReservePort(t))
+	a.run()
+	b := newBrowser(t)
+	uiLogin(t, b, a)
+	b.waitJS("live", `document.querySelector("#live").dataset.state === "live"`)
+
+	a.stop()
+	b.waitJS("reconnecting while the node is down", `document.querySelector("#live").dataset.state === "reconnecting"`)
+	a.run()
+	b.waitJS("the login instructions once the node is back", `!document.querySelector("#login").hidden && document.querySelector("#live").dataset.state === "logged-out"`)
+	b.screenshot("logged-out-after-restart")
+
+	uiLogin(t, b, a)
+	b.waitJS("live again", `document.querySelector("#live").dataset.state === "live"`)
 }

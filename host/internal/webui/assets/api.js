@@ -26,8 +26,10 @@ export const del = (path) => call("DELETE", path);
 // stream follows the node's event stream, reconnecting by itself (backing
 // off to 10 s), and reports its state to onState ("live", "reconnecting").
 // onReconnect runs after a reconnection, for views to catch up on what
-// they missed meanwhile.
-export function stream(onEvent, onState, onReconnect) {
+// they missed meanwhile. When the node answers again but no longer knows
+// this browser (it restarted: sessions end with the node), onLoggedOut
+// runs and the stream stops.
+export function stream(onEvent, onState, onReconnect, onLoggedOut) {
   let delay = 500;
   let opened = false;
   const open = () => {
@@ -41,8 +43,17 @@ export function stream(onEvent, onState, onReconnect) {
     ws.onmessage = (m) => {
       try { onEvent(JSON.parse(m.data)); } catch (e) { console.error("event", e); }
     };
-    ws.onclose = () => {
+    ws.onclose = async () => {
       onState("reconnecting");
+      try {
+        const res = await fetch("/v1/node", { credentials: "same-origin" });
+        if (res.status === 401) {
+          onLoggedOut();
+          return;
+        }
+      } catch (e) {
+        // The node does not answer yet: try again.
+      }
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 10000);
     };

@@ -52,15 +52,22 @@ async function show() {
   } catch (err) {
     current = null;
     if (err instanceof NotLoggedIn) {
-      $("login").hidden = false;
-      $("app").hidden = true;
-      $("live").textContent = "not logged in";
+      loggedOut();
       return false;
     }
     showError(err);
   }
   $("view-title")?.focus();
   return true;
+}
+
+// loggedOut shows how to log in again instead of the screens.
+function loggedOut() {
+  current = null;
+  $("login").hidden = false;
+  $("app").hidden = true;
+  $("live").textContent = "not logged in";
+  $("live").dataset.state = "logged-out";
 }
 
 function setLive(state) {
@@ -71,7 +78,7 @@ function setLive(state) {
 async function main() {
   window.addEventListener("hashchange", show);
   if (!(await show())) return;
-  stream((e) => current?.onEvent?.(e), setLive, () => current?.refresh?.());
+  stream((e) => current?.onEvent?.(e), setLive, () => current?.refresh?.(), loggedOut);
 }
 
 main();
