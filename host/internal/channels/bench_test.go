@@ -446,14 +446,6 @@ func TestReceiverProcess(t *testing.T) {
 	fmt.Printf("receiver report %s\n", js)
 }
 
-// heapInUse is HeapInuse after a GC.
-func heapInUse() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
-}
-
 // tmpfsDir is a fresh directory on /dev/shm, or in the test's temp dir
 // without one; removed when the benchmark ends.
 func tmpfsDir(tb testing.TB) string {
