@@ -42,3 +42,27 @@ export function debounce(fn, ms) {
   later.cancel = () => clearTimeout(timer);
   return later;
 }
+
+// showSaved shows what the PUT of an edited file answered: saved (onSaved
+// gets the new file; savedText says what that means), refused with
+// problems (listed next to the editor), a conflict (reload offers the
+// newest version; the text stays), or another error.
+export function showSaved(r, { status, diags, textarea, reload, savedText, onSaved }) {
+  if (r.status === 200) {
+    onSaved(r.data);
+    showDiagnostics(diags, textarea, []);
+    status.textContent = savedText;
+    status.dataset.state = "saved";
+  } else if (r.status === 400 && r.data.diagnostics) {
+    showDiagnostics(diags, textarea, r.data.diagnostics);
+    status.textContent = "not saved: see the problems below the editor";
+    status.dataset.state = "invalid";
+  } else if (r.status === 409) {
+    status.textContent = `not saved: ${r.data.error}. Your text stays here until you load the newest version.`;
+    status.dataset.state = "conflict";
+    reload.hidden = false;
+  } else {
+    status.textContent = `not saved: ${r.data.error}`;
+    status.dataset.state = "failed";
+  }
+}

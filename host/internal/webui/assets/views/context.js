@@ -1,6 +1,6 @@
 import { get, send } from "/api.js";
 import { h } from "/dom.js";
-import { showDiagnostics, debounce } from "/editor.js";
+import { showDiagnostics, showSaved, debounce } from "/editor.js";
 
 // The personal context editor: personal.json as text, checked by the node
 // as you type (problems with line and column), saved only when valid and
@@ -58,23 +58,7 @@ export async function render(root) {
       status.textContent = "saving…";
       try {
         const r = await send("PUT", "/v1/context", { text: text.value, hash: base });
-        if (r.status === 200) {
-          load(r.data);
-          showDiagnostics(diags, text, []);
-          status.textContent = "saved; used by the node";
-          status.dataset.state = "saved";
-        } else if (r.status === 400 && r.data.diagnostics) {
-          showDiagnostics(diags, text, r.data.diagnostics);
-          status.textContent = "not saved: see the problems below the editor";
-          status.dataset.state = "invalid";
-        } else if (r.status === 409) {
-          status.textContent = `not saved: ${r.data.error}. Your text stays here until you load the newest version.`;
-          status.dataset.state = "conflict";
-          reload.hidden = false;
-        } else {
-          status.textContent = `not saved: ${r.data.error}`;
-          status.dataset.state = "failed";
-        }
+        showSaved(r, { status, diags, textarea: text, reload, savedText: "saved; used by the node", onSaved: load });
       } finally {
         save.disabled = false;
       }

@@ -1,6 +1,6 @@
 import { get, send } from "/api.js";
 import { h, shortID } from "/dom.js";
-import { showDiagnostics, debounce } from "/editor.js";
+import { showDiagnostics, showSaved, debounce } from "/editor.js";
 
 // The firewall editor: firewall.hcl as text, checked by the node as you
 // type, and a live preview of what a contact would see of your context
@@ -99,23 +99,7 @@ export async function render(root) {
       delete status.dataset.state;
       try {
         const r = await send("PUT", "/v1/firewall/rules", { text: text.value, hash: saved.hash });
-        if (r.status === 200) {
-          showFile(r.data);
-          showDiagnostics(diags, text, []);
-          status.textContent = "saved; in force now";
-          status.dataset.state = "saved";
-        } else if (r.status === 400 && r.data.diagnostics) {
-          showDiagnostics(diags, text, r.data.diagnostics);
-          status.textContent = "not saved: see the problems below the editor";
-          status.dataset.state = "invalid";
-        } else if (r.status === 409) {
-          status.textContent = `not saved: ${r.data.error}. Your text stays here until you load the newest version.`;
-          status.dataset.state = "conflict";
-          reload.hidden = false;
-        } else {
-          status.textContent = `not saved: ${r.data.error}`;
-          status.dataset.state = "failed";
-        }
+        showSaved(r, { status, diags, textarea: text, reload, savedText: "saved; in force now", onSaved: showFile });
       } finally {
         save.disabled = false;
       }
