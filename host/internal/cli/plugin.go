@@ -266,6 +266,10 @@ func printStatus(w io.Writer, st []plugins.Status) {
 			s.Since.Local().Format(time.TimeOnly), ping)
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w)
+	for _, s := range st {
+		fmt.Fprintf(w, "%s: pinned sha256 %s; may %s\n", s.ID, orDash(s.SHA256), orDash(strings.Join(s.Allowed, ", ")))
+	}
 	for _, s := range st {
 		if s.LastError != "" && s.State != plugins.StateRunning {
 			fmt.Fprintf(w, "%s: %s\n", s.ID, s.LastError)

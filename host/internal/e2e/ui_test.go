@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -235,4 +236,26 @@ func TestUIStreamFollowsTheNodeAcrossARestart(t *testing.T) {
 
 	uiLogin(t, b, a)
 	b.waitJS("live again", `document.querySelector("#live").dataset.state === "live"`)
+}
+
+// TestUILogOut: the Log out button ends the browser's session: the page
+// shows how to log in again, and the API no longer answers that browser.
+func TestUILogOut(t *testing.T) {
+	t.Parallel()
+	a := newPeer(t, "alice")
+	a.run()
+	b := newBrowser(t)
+	uiLogin(t, b, a)
+	b.do("logging out", chromedp.Click(chromedp.CSS("#logout")))
+	b.waitJS("the login instructions", `!document.querySelector("#login").hidden && document.querySelector("#logout").hidden`)
+	ctx, cancel := context.WithTimeout(b.tab, browserDeadline)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/v1/node", {credentials: "same-origin"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != http.StatusUnauthorized {
+		t.Fatalf("the API after logging out answers the browser %d, want 401", got)
+	}
+	b.screenshot("logged-out")
 }

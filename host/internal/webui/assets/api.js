@@ -32,8 +32,11 @@ export const del = (path) => call("DELETE", path);
 export function stream(onEvent, onState, onReconnect, onLoggedOut) {
   let delay = 500;
   let opened = false;
+  let stopped = false;
+  let ws = null;
   const open = () => {
-    const ws = new WebSocket(`ws://${location.host}/v1/stream`);
+    if (stopped) return;
+    ws = new WebSocket(`ws://${location.host}/v1/stream`);
     ws.onopen = () => {
       delay = 500;
       onState("live");
@@ -44,6 +47,7 @@ export function stream(onEvent, onState, onReconnect, onLoggedOut) {
       try { onEvent(JSON.parse(m.data)); } catch (e) { console.error("event", e); }
     };
     ws.onclose = async () => {
+      if (stopped) return;
       onState("reconnecting");
       try {
         const res = await fetch("/v1/node", { credentials: "same-origin" });
@@ -59,6 +63,8 @@ export function stream(onEvent, onState, onReconnect, onLoggedOut) {
     };
   };
   open();
+  // The caller stops it (logging out): no reconnection after.
+  return { stop() { stopped = true; ws?.close(); } };
 }
 
 // send is for calls whose refusals the view shows itself (a 400 with

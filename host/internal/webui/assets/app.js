@@ -1,4 +1,4 @@
-import { stream, NotLoggedIn } from "/api.js";
+import { stream, post, NotLoggedIn } from "/api.js";
 import { h } from "/dom.js";
 import * as identity from "/views/identity.js";
 import * as contacts from "/views/contacts.js";
@@ -31,6 +31,7 @@ const routes = [
 ];
 
 let current = null; // what the shown view returned: onEvent, refresh
+let events = null; // the event stream, once logged in
 
 function showError(err) {
   const el = $("error");
@@ -64,6 +65,8 @@ async function show() {
 // loggedOut shows how to log in again instead of the screens.
 function loggedOut() {
   current = null;
+  $("logout").hidden = true;
+  $("view").replaceChildren(); // nothing of the node stays on the page
   $("login").hidden = false;
   $("app").hidden = true;
   $("live").textContent = "not logged in";
@@ -78,7 +81,13 @@ function setLive(state) {
 async function main() {
   window.addEventListener("hashchange", show);
   if (!(await show())) return;
-  stream((e) => current?.onEvent?.(e), setLive, () => current?.refresh?.(), loggedOut);
+  $("logout").hidden = false;
+  $("logout").addEventListener("click", async () => {
+    try { await post("/v1/ui/logout"); } catch (err) { if (!(err instanceof NotLoggedIn)) { showError(err); return; } }
+    events?.stop();
+    loggedOut();
+  });
+  events = stream((e) => current?.onEvent?.(e), setLive, () => current?.refresh?.(), loggedOut);
 }
 
 main();
