@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dpc-go/dpc/host/internal/channels"
-	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
 	"github.com/dpc-go/dpc/host/internal/channels/chanop"
 	"github.com/dpc-go/dpc/host/internal/channels/chanstate"
 	"github.com/dpc-go/dpc/host/internal/dptp"
@@ -36,28 +35,8 @@ func TestPushedFramesApplyEveryOpOnceAcrossACrash(t *testing.T) {
 	const frames, perFrame = 12, 250
 	dir := t.TempDir()
 	a := nettest.NewNode(t, nettest.Options{Name: "alice", Loopback: true, StoreDir: filepath.Join(dir, "alice")})
-	s, r := nettest.RawSession(t, a)
-	nettest.WaitFor(t, "alice's session with the raw peer", func() bool { return a.Net.Session(r.NodeID) != nil })
-	ch, err := a.Channels.Create("team")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Channels.Invite(ch, r.NodeID, 0); err != nil {
-		t.Fatal(err)
-	}
-	push, err := dptp.Decode[dptp.ChannelOps](nettest.Next(t, s, dptp.CmdChannelOps))
-	if err != nil || len(push.Ops) != 1 {
-		t.Fatalf("want the add pushed to the invitee, got %+v (err %v)", push, err)
-	}
-	add, err := chanop.Decode(push.Ops[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, r, ch, add, key := inviteRawPeer(t, a)
 	b := add.Body.(chanop.AddBody)
-	key, err := chancrypt.Unwrap(b.WrappedKey, r.EnvelopeKey, ch[:], b.Epoch[:], r.NodeID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rawCreate, err := a.Channels.RawOp(ch, ch)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/dpc-go/dpc/host/internal/dptp"
 	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/nettest"
+	"github.com/dpc-go/dpc/host/internal/session"
 )
 
 // rawPost builds a post by id on ch with parents, sealed with key of epoch.
@@ -37,28 +38,8 @@ func rawPost(t *testing.T, id *identity.Identity, ch, epoch chanop.ID, key chanc
 func TestPushWithMissingParentIsFetchedFromTheSender(t *testing.T) {
 	t.Parallel()
 	a := nettest.Loopback(t, "alice", nil)
-	s, r := nettest.RawSession(t, a)
-	nettest.WaitFor(t, "alice's session with the raw peer", func() bool { return a.Net.Session(r.NodeID) != nil })
-	ch, err := a.Channels.Create("team")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Channels.Invite(ch, r.NodeID, 0); err != nil {
-		t.Fatal(err)
-	}
-	push, err := dptp.Decode[dptp.ChannelOps](nettest.Next(t, s, dptp.CmdChannelOps))
-	if err != nil || len(push.Ops) != 1 {
-		t.Fatalf("want the add pushed to the invitee, got %+v (err %v)", push, err)
-	}
-	add, err := chanop.Decode(push.Ops[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, r, ch, add, key := inviteRawPeer(t, a)
 	b := add.Body.(chanop.AddBody)
-	key, err := chancrypt.Unwrap(b.WrappedKey, r.EnvelopeKey, ch[:], b.Epoch[:], r.NodeID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	first := rawPost(t, r, ch, b.Epoch, key, "first", add.ID())
 	second := rawPost(t, r, ch, b.Epoch, key, "second", first.ID())
 	if err := s.Send(dptp.CmdChannelOps, dptp.ChannelOps{ChannelID: ch.String(), Ops: [][]byte{second.Encode()}}); err != nil {
@@ -161,4 +142,35 @@ func TestPostRekeysWhenAMemberLacksTheCurrentKey(t *testing.T) {
 	if got := texts(t, a, ch); !hasAll(got, "for everyone") {
 		t.Fatalf("alice's log: %q", got)
 	}
+}
+
+// inviteRawPeer has a's node create a channel and invite a raw peer (a
+// session this test speaks DPTP on itself); it returns the session, the
+// peer's identity, the channel, the add op pushed to it and the epoch key
+// the add wraps to it.
+func inviteRawPeer(t *testing.T, a *nettest.Node) (*session.Session, *identity.Identity, chanop.ID, *chanop.Op, chancrypt.Key) {
+	t.Helper()
+	s, r := nettest.RawSession(t, a)
+	nettest.WaitFor(t, "alice's session with the raw peer", func() bool { return a.Net.Session(r.NodeID) != nil })
+	ch, err := a.Channels.Create("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Channels.Invite(ch, r.NodeID, 0); err != nil {
+		t.Fatal(err)
+	}
+	push, err := dptp.Decode[dptp.ChannelOps](nettest.Next(t, s, dptp.CmdChannelOps))
+	if err != nil || len(push.Ops) != 1 {
+		t.Fatalf("want the add pushed to the invitee, got %+v (err %v)", push, err)
+	}
+	add, err := chanop.Decode(push.Ops[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := add.Body.(chanop.AddBody)
+	key, err := chancrypt.Unwrap(b.WrappedKey, r.EnvelopeKey, ch[:], b.Epoch[:], r.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, r, ch, add, key
 }
