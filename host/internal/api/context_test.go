@@ -33,27 +33,34 @@ type editNode struct {
 	responder        *intel.Responder
 }
 
-func newEditNode(t *testing.T) *editNode {
-	t.Helper()
-	dir := t.TempDir()
+// editFixture copies testdata's personal.json and firewall.hcl into a
+// fresh directory and loads them, with a responder that knows Bob.
+func editFixture(tb testing.TB) (string, *personal.File, *firewall.Engine, *intel.Responder) {
+	tb.Helper()
+	dir := tb.TempDir()
 	for _, name := range []string{"personal.json", "firewall.hcl"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	pc, err := personal.Load(filepath.Join(dir, "personal.json"), nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	fw, err := firewall.Load(filepath.Join(dir, "firewall.hcl"), nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	r := &intel.Responder{Context: pc, Firewall: fw, Contacts: contactSet{bobID}, Models: llm.New(hubPlugins{}, nil)}
+	return dir, pc, fw, &intel.Responder{Context: pc, Firewall: fw, Contacts: contactSet{bobID}, Models: llm.New(hubPlugins{}, nil)}
+}
+
+func newEditNode(t *testing.T) *editNode {
+	t.Helper()
+	dir, pc, fw, r := editFixture(t)
 	n := &editNode{dir: dir, pc: pc, fw: fw, responder: r}
 	n.addr, n.token = serveWith(t, dir, ContextFileRoutes(pc), FirewallEditRoutes(fw, r))
 	return n

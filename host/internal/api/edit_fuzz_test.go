@@ -4,15 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/dpc-go/dpc/host/internal/firewall"
-	"github.com/dpc-go/dpc/host/internal/intel"
-	"github.com/dpc-go/dpc/host/internal/llm"
-	"github.com/dpc-go/dpc/host/internal/personal"
 )
 
 // fuzzMux serves the editors' routes for a fuzz target, without a server:
@@ -20,25 +13,7 @@ import (
 // (or 409) with a JSON answer, never a panic or a 500.
 func fuzzMux(f *testing.F) *http.ServeMux {
 	f.Helper()
-	dir := f.TempDir()
-	for _, name := range []string{"personal.json", "firewall.hcl"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			f.Fatal(err)
-		}
-	}
-	pc, err := personal.Load(filepath.Join(dir, "personal.json"), nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	fw, err := firewall.Load(filepath.Join(dir, "firewall.hcl"), nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	r := &intel.Responder{Context: pc, Firewall: fw, Contacts: contactSet{bobID}, Models: llm.New(hubPlugins{}, nil)}
+	_, pc, fw, r := editFixture(f)
 	mux := http.NewServeMux()
 	ContextFileRoutes(pc)(mux)
 	FirewallEditRoutes(fw, r)(mux)

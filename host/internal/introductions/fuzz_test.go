@@ -2,16 +2,13 @@ package introductions
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/dpc-go/dpc/host/internal/channels/chancrypt"
 	"github.com/dpc-go/dpc/host/internal/dptp"
-	"github.com/dpc-go/dpc/host/internal/identity"
 	"github.com/dpc-go/dpc/host/internal/peers"
 	"github.com/dpc-go/dpc/host/internal/session"
-	"github.com/dpc-go/dpc/host/internal/store"
 )
 
 // FuzzAccept feeds a contact's INTRODUCE with any introduction and
@@ -19,22 +16,7 @@ import (
 // a *refusal or keeps an introduction that is the sender's own, of the
 // certificate sent, and then counts for the group.
 func FuzzAccept(f *testing.F) {
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = st.Close() })
-	ps, err := peers.New(st)
-	if err != nil {
-		f.Fatal(err)
-	}
-	newID := func() *identity.Identity {
-		id, err := identity.Create(filepath.Join(f.TempDir(), "id"), identity.KeyEd25519)
-		if err != nil {
-			f.Fatal(err)
-		}
-		return id
-	}
+	st, ps, newID := fixture(f)
 	self, voucher, subject := newID(), newID(), newID()
 	if _, err := ps.Update(voucher.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
 		f.Fatal(err)

@@ -19,22 +19,7 @@ import (
 // whatever was true when it arrived.
 func TestIntroducedMembership(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	ps, err := peers.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newID := func() *identity.Identity {
-		id, err := identity.Create(filepath.Join(t.TempDir(), "id"), identity.KeyEd25519)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	_, ps, newID := fixture(t)
 	voucher, other, subject := newID(), newID(), newID()
 	setContact := func(id string, contact bool) {
 		if _, err := ps.Update(id, func(p *peers.Peer) { p.Contact = contact }); err != nil {
@@ -82,22 +67,7 @@ func TestIntroducedMembership(t *testing.T) {
 // and does not stop the node.
 func TestIntroductionsSurviveARestart(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	ps, err := peers.New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newID := func() *identity.Identity {
-		id, err := identity.Create(filepath.Join(t.TempDir(), "id"), identity.KeyEd25519)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	st, ps, newID := fixture(t)
 	self, voucher, subject, other := newID(), newID(), newID(), newID()
 	if _, err := ps.Update(voucher.NodeID, func(p *peers.Peer) { p.Contact = true }); err != nil {
 		t.Fatal(err)
@@ -128,5 +98,27 @@ func TestIntroductionsSurviveARestart(t *testing.T) {
 		if got := svc.IsIntroduced(tc.node); got != tc.want {
 			t.Errorf("%s: IsIntroduced: want %v, got %v", name, tc.want, got)
 		}
+	}
+}
+
+// fixture is an in-memory store with its peer list, and a maker of fresh
+// Ed25519 identities.
+func fixture(tb testing.TB) (*store.Store, *peers.Store, func() *identity.Identity) {
+	tb.Helper()
+	st, err := store.Open(store.Options{InMemory: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	ps, err := peers.New(st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st, ps, func() *identity.Identity {
+		id, err := identity.Create(filepath.Join(tb.TempDir(), "id"), identity.KeyEd25519)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return id
 	}
 }

@@ -65,9 +65,19 @@ func (h *testHub) do(t testing.TB, method, path, token string, body any, out any
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
+	return h.send(t, method, path, token, nil, rd, out)
+}
+
+// send sends body with the headers (and the token, if any) and decodes a
+// JSON answer into out (if non-nil).
+func (h *testHub) send(t testing.TB, method, path, token string, header http.Header, body io.Reader, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, h.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -26,29 +26,12 @@ const nobody = "dpc-node-0123456789abcdef0123456789abcdef"
 // out (if non-nil).
 func (h *testHub) raw(t testing.TB, method, path, token string, header http.Header, body []byte, out any) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, h.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	hdr := header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
 	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: answer %q is not JSON: %v", method, path, b, err)
-		}
-	}
-	return resp
+	hdr.Set("Content-Type", "application/octet-stream")
+	return h.send(t, method, path, token, hdr, bytes.NewReader(body), out)
 }
 
 // put stores envelope for to as the holder of token; ttl "" sends no
